@@ -1,0 +1,128 @@
+// The one configuration schema. Every default lives here; `skein config
+// print-defaults` prints what this schema produces from an empty file.
+import { z } from 'zod';
+import { parseBytes, parseDuration } from './units.js';
+
+/** A duration string (`30s`, `14d`) parsed to milliseconds. */
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v : parseDuration(v);
+  if (ms === undefined || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (examples: 500ms, 30s, 5m, 14d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A size (`4MiB`, `500MB`, or a number of bytes) parsed to bytes. */
+const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = parseBytes(v);
+  if (n === undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)} (examples: 4MiB, 500MB, 1048576)` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const HOST_PORT_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+/** `host:port`; port 0 asks the OS for a free port (tests use it). */
+export const hostPort = z.string().refine((v) => {
+  const m = HOST_PORT_RE.exec(v);
+  return m !== null && Number(m[2]) <= 65535;
+}, 'expected host:port, e.g. 127.0.0.1:4317');
+
+const endpoint = (addr: string) =>
+  z.strictObject({ endpoint: hostPort.default(addr) }).prefault({});
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        /** Query API, web UI, /metrics and /ready. */
+        http_listen_address: hostPort.default('127.0.0.1:3200'),
+        log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** Time allowed for in-flight work when the process is asked to stop. */
+        shutdown_timeout: duration.prefault('10s'),
+      })
+      .prefault({}),
+    receivers: z
+      .strictObject({
+        otlp: z
+          .strictObject({
+            protocols: z
+              .strictObject({
+                grpc: endpoint('127.0.0.1:4317'),
+                http: endpoint('127.0.0.1:4318'),
+              })
+              .prefault({}),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        /** Largest accepted export request, after decompression (OTLP's default is 4 MiB). */
+        max_request_bytes: bytes.prefault('4MiB'),
+        /** Longest attribute value (strings and bytes); longer spans are rejected by partial success. */
+        max_attribute_value_length: z.number().int().positive().default(65536),
+        /** Most attributes on one span, event or link, or one resource. */
+        max_attributes_per_span: z.number().int().positive().default(256),
+        /** Most events and most links on one span. */
+        max_events_per_span: z.number().int().positive().default(1024),
+        /** Largest trace a query returns in full (Tempo's max_bytes_per_trace). */
+        max_bytes_per_trace: bytes.prefault('5MB'),
+        /**
+         * Ingest refuses with 429 / RESOURCE_EXHAUSTED while this many bytes of spans are waiting for
+         * the head to be cut into a block (the block writer has fallen behind).
+         */
+        max_head_bytes_pending: bytes.prefault('512MiB'),
+        /** Seconds a refused client is asked to wait (Retry-After). */
+        retry_after_seconds: z.number().int().positive().default(1),
+      })
+      .prefault({}),
+    storage: z
+      .strictObject({
+        /** Data directory: WAL and blocks live under it, each under its tenant. */
+        path: z.string().min(1).default('./data'),
+        /** Blocks whose newest span ended longer ago than this are deleted. */
+        retention: duration.prefault('14d'),
+        wal: z
+          .strictObject({
+            /**
+             * `batch`: a request is acknowledged after an fsync that covers it; concurrent requests
+             * share one fsync (group commit). `request`: one fsync per request. `none`: acknowledged
+             * once written to the OS (survives a crash of Skein, not of the machine).
+             */
+            sync_policy: z.enum(['batch', 'request', 'none']).default('batch'),
+            /** With `batch`: wait up to this long to gather more requests into one fsync. */
+            sync_interval: duration.prefault('0ms'),
+            segment_max_bytes: bytes.prefault('64MiB'),
+          })
+          .prefault({}),
+        block: z
+          .strictObject({
+            /** The head is cut into a block once it holds this many bytes of spans… */
+            max_head_bytes: bytes.prefault('64MiB'),
+            /** …or once its oldest span arrived this long ago. */
+            max_head_duration: duration.prefault('5m'),
+            /** Spans per Parquet row group: smaller groups make trace-by-ID read less. */
+            row_group_spans: z.number().int().min(100).default(8192),
+          })
+          .prefault({}),
+        compaction: z
+          .strictObject({
+            /** How often compaction and retention run. */
+            interval: duration.prefault('1m'),
+            /** Only blocks whose spans fall in the same window are merged, so retention stays exact. */
+            window: duration.prefault('1h'),
+            /** Blocks larger than this are left alone, and no output grows past it. */
+            max_block_bytes: bytes.prefault('512MiB'),
+            /** Merge when at least this many blocks share a window. */
+            min_input_blocks: z.number().int().min(2).default(4),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type SkeinConfig = z.output<typeof configSchema>;
