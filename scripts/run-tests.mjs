@@ -37,7 +37,7 @@ const child = spawn(
 );
 child.on('exit', (code) => {
   const report = readFileSync(tap, 'utf8');
-  const count = (key) => Number(/^# (\w+) (\d+)$/gm.exec('') ?? 0) || Number(report.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
+  const count = (key) => Number(report.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
   const passed = count('pass');
   const failed = count('fail') + count('cancelled');
   const skipped = count('skipped');

@@ -1,0 +1,48 @@
+// Request parameters shared by the API routes, each refused with a 400 that names it.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Store, TimeRange } from '../store/store.js';
+import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
+import type { ApiContext } from './context.js';
+
+export function badRequest(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(400).type('text/plain').send(message);
+}
+
+export function tenantOf(req: FastifyRequest, reply: FastifyReply): string | undefined {
+  const t = tenantFromHeader(req.headers[TENANT_HEADER]);
+  if ('error' in t) {
+    badRequest(reply, t.error);
+    return undefined;
+  }
+  return t.tenant;
+}
+
+/** The store, or a 503 while the WAL is being replayed. */
+export function requireStore(ctx: ApiContext, reply: FastifyReply): Store | undefined {
+  if (!ctx.store) {
+    reply.code(503).header('retry-after', '1').type('text/plain').send('not ready: replaying the write-ahead log');
+    return undefined;
+  }
+  return ctx.store;
+}
+
+const UNIX_SECONDS_RE = /^\d{1,12}$/;
+
+/** Tempo's `start`/`end` (unix seconds); undefined after answering 400. */
+export function parseUnixSecondsRange(query: { start?: string; end?: string }, reply: FastifyReply): TimeRange | undefined {
+  const range: TimeRange = {};
+  for (const key of ['start', 'end'] as const) {
+    const v = query[key];
+    if (v === undefined || v === '') continue;
+    if (!UNIX_SECONDS_RE.test(v)) {
+      badRequest(reply, `invalid ${key} ${JSON.stringify(v)}: expected unix epoch seconds`);
+      return undefined;
+    }
+    range[key === 'start' ? 'startUnixSec' : 'endUnixSec'] = Number(v);
+  }
+  if (range.startUnixSec !== undefined && range.endUnixSec !== undefined && range.endUnixSec < range.startUnixSec) {
+    badRequest(reply, `invalid time range: end (${range.endUnixSec}) is before start (${range.startUnixSec})`);
+    return undefined;
+  }
+  return range;
+}

@@ -1,0 +1,46 @@
+// Health, build info, flush and the Prometheus endpoint.
+import type { FastifyInstance } from 'fastify';
+import { registry } from '../../telemetry/metrics.js';
+import { SKEIN_VERSION, TEMPO_COMPATIBLE_VERSION } from '../../version.js';
+import type { ApiContext } from '../context.js';
+import { requireStore, tenantOf } from '../params.js';
+
+export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/ready', async (_req, reply) => {
+    if (!ctx.store) return reply.code(503).type('text/plain').send('not ready: replaying the write-ahead log');
+    return reply.type('text/plain').send('ready');
+  });
+
+  app.get('/api/echo', async (_req, reply) => reply.type('text/plain').send('echo'));
+
+  app.get('/api/status/buildinfo', async () => ({
+    version: TEMPO_COMPATIBLE_VERSION,
+    revision: process.env['SKEIN_REVISION'] ?? `skein-${SKEIN_VERSION}`,
+    branch: 'main',
+    buildDate: '',
+    buildUser: 'skein',
+    goVersion: `node ${process.version}`,
+  }));
+
+  // As Tempo's ingester: cut the head into a block now, answer once it is durable.
+  // With X-Scope-OrgID only that tenant is flushed, without it every tenant.
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/flush',
+    handler: async (req, reply) => {
+      const store = requireStore(ctx, reply);
+      if (!store) return reply;
+      let only: string | undefined;
+      if (req.headers['x-scope-orgid'] !== undefined) {
+        only = tenantOf(req, reply);
+        if (only === undefined) return reply;
+      }
+      await store.flush(only);
+      return reply.code(204).send();
+    },
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+}

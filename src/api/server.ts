@@ -1,0 +1,42 @@
+// The query API server (Tempo-compatible routes, Skein's own, /metrics, /ready).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Histogram } from 'prom-client';
+import { LATENCY_BUCKETS, registry } from '../telemetry/metrics.js';
+import type { ApiContext } from './context.js';
+import { registerStatusRoutes } from './routes/status.js';
+import { registerTraceRoutes } from './routes/traces.js';
+
+const requestDuration = new Histogram({
+  name: 'skein_http_request_duration_seconds',
+  help: 'Query API latency by route and status code.',
+  labelNames: ['route', 'method', 'status_code'],
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export function createApiServer(ctx: ApiContext): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: ctx.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    requestDuration.observe(
+      { route: req.routeOptions.url ?? 'unmatched', method: req.method, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) ctx.logger.error({ err, url: req.url }, 'query API request failed');
+    return reply.code(status).type('text/plain').send(status >= 500 ? `internal error: ${err.message}` : err.message);
+  });
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).type('text/plain').send(`no route for ${req.method} ${req.url.split('?')[0]}`));
+
+  registerStatusRoutes(app, ctx);
+  registerTraceRoutes(app, ctx);
+  return app;
+}

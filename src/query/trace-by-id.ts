@@ -1,0 +1,55 @@
+// Trace by ID: gather the spans from every source (head, blocks), de-duplicate,
+// regroup them under their resources and scopes, and apply Tempo's size limit.
+import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
+import { groupSpans, spanSizeBytes } from '../otlp/assemble.js';
+import type { Store, TimeRange } from '../store/store.js';
+
+export interface TraceResult {
+  batch: ResourceSpans[];
+  spanCount: number;
+  inspectedBytes: number;
+  /** Set when the trace was over the size limit and only part of it is in `batch`. */
+  truncated: { totalBytes: number; limit: number } | undefined;
+}
+
+export async function findTraceById(
+  store: Store,
+  tenant: string,
+  traceId: string,
+  range: TimeRange,
+  maxBytesPerTrace: number,
+): Promise<TraceResult | undefined> {
+  const found = await store.findTrace(tenant, traceId, range);
+  if (found.spans.length === 0) return undefined;
+  const kept = keepWithinLimit(found.spans, maxBytesPerTrace);
+  return {
+    batch: groupSpans(kept.spans),
+    spanCount: kept.spans.length,
+    inspectedBytes: found.inspectedBytes,
+    truncated: kept.spans.length < found.spans.length ? { totalBytes: kept.totalBytes, limit: maxBytesPerTrace } : undefined,
+  };
+}
+
+/** The earliest spans whose sizes add up to at most the limit (a trace read front to back). */
+function keepWithinLimit(spans: StoredSpan[], limit: number): { spans: StoredSpan[]; totalBytes: number } {
+  let totalBytes = 0;
+  const sizes = spans.map((s) => {
+    const n = spanSizeBytes(s);
+    totalBytes += n;
+    return n;
+  });
+  if (totalBytes <= limit) return { spans, totalBytes };
+  const order = spans.map((_, i) => i).sort((a, b) => compareBigint(spans[a]!.span.startTimeUnixNano, spans[b]!.span.startTimeUnixNano));
+  const kept: StoredSpan[] = [];
+  let used = 0;
+  for (const i of order) {
+    if (used + sizes[i]! > limit) break;
+    used += sizes[i]!;
+    kept.push(spans[i]!);
+  }
+  return { spans: kept, totalBytes };
+}
+
+function compareBigint(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,113 @@
+// What every receiver does with a request once it has the bytes: decode,
+// validate span by span, hand the valid spans to the pipeline, and turn the
+// outcome into OTLP's terms (success, partial success, permanent or retryable
+// failure). Transports only map the outcome onto HTTP or gRPC.
+import { Counter } from 'prom-client';
+import type { Logger } from '../telemetry/logger.js';
+import { registry } from '../telemetry/metrics.js';
+import type { ResourceSpans } from '../otlp/model.js';
+import { OtlpDecodeError } from '../otlp/protobuf.js';
+import { validateBatch, type SpanLimits } from '../otlp/validate.js';
+import type { TracesConsumer } from '../pipeline/consumer.js';
+import { OverloadError } from '../store/store.js';
+import { WalWriteError } from '../store/wal/wal.js';
+
+export type Transport = 'grpc' | 'http_protobuf' | 'http_json' | 'zipkin';
+
+export type IngestOutcome =
+  | { kind: 'accepted'; acceptedSpans: number; rejectedSpans: number; errorMessage: string }
+  /** Permanent: the client must not retry the same data. */
+  | { kind: 'invalid'; message: string }
+  | { kind: 'too_large'; message: string }
+  /** Retryable: Skein is overloaded or cannot write now. */
+  | { kind: 'overloaded'; message: string; retryAfterSeconds: number }
+  | { kind: 'unavailable'; message: string; retryAfterSeconds: number };
+
+const spansReceived = new Counter({
+  name: 'skein_receiver_accepted_spans_total',
+  help: 'Spans accepted by a receiver and handed to the pipeline.',
+  labelNames: ['transport'],
+  registers: [registry],
+});
+const spansRefused = new Counter({
+  name: 'skein_receiver_refused_spans_total',
+  help: 'Spans refused by a receiver, by reason (invalid spans of a partial success, overload, disk full…).',
+  labelNames: ['transport', 'reason'],
+  registers: [registry],
+});
+const requestsRefused = new Counter({
+  name: 'skein_receiver_refused_requests_total',
+  help: 'Whole requests refused, by reason (malformed, too large, unsupported media type, overload…).',
+  labelNames: ['transport', 'reason'],
+  registers: [registry],
+});
+
+export interface IngestOptions {
+  consumer: TracesConsumer;
+  limits: SpanLimits & { maxRequestBytes: number; retryAfterSeconds: number };
+  logger: Logger;
+}
+
+export class Ingester {
+  constructor(private readonly opts: IngestOptions) {}
+
+  get maxRequestBytes(): number {
+    return this.opts.limits.maxRequestBytes;
+  }
+
+  /** Counts a request refused before it reached ingest (bad media type, too large…). */
+  refusedRequest(transport: Transport, reason: string): void {
+    requestsRefused.inc({ transport, reason });
+  }
+
+  async ingest(tenant: string, transport: Transport, decode: () => ResourceSpans[]): Promise<IngestOutcome> {
+    let batch: ResourceSpans[];
+    try {
+      batch = decode();
+    } catch (err) {
+      if (err instanceof OtlpDecodeError) {
+        requestsRefused.inc({ transport, reason: 'malformed' });
+        return { kind: 'invalid', message: err.message };
+      }
+      throw err;
+    }
+    const checked = validateBatch(batch, this.opts.limits);
+    for (const [reason, n] of checked.reasons) spansRefused.inc({ transport, reason }, n);
+    if (checked.acceptedSpans > 0) {
+      try {
+        await this.opts.consumer.consume(tenant, checked.accepted);
+      } catch (err) {
+        return this.refusal(transport, err, checked.acceptedSpans);
+      }
+      spansReceived.inc({ transport }, checked.acceptedSpans);
+    }
+    return {
+      kind: 'accepted',
+      acceptedSpans: checked.acceptedSpans,
+      rejectedSpans: checked.rejectedSpans,
+      errorMessage: checked.errorMessage,
+    };
+  }
+
+  private refusal(transport: Transport, err: unknown, spans: number): IngestOutcome {
+    const retryAfterSeconds = this.opts.limits.retryAfterSeconds;
+    if (err instanceof OverloadError) {
+      spansRefused.inc({ transport, reason: 'overloaded' }, spans);
+      return { kind: 'overloaded', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
+    }
+    if (err instanceof WalWriteError) {
+      const reason = err.code === 'ENOSPC' ? 'disk_full' : 'storage_error';
+      spansRefused.inc({ transport, reason }, spans);
+      this.opts.logger.error({ err, code: err.code }, 'write-ahead log write failed; request refused as retryable');
+      return {
+        kind: 'unavailable',
+        message: err.code === 'ENOSPC' ? 'storage is full: the write-ahead log cannot take more data' : `storage error: ${err.message}`,
+        retryAfterSeconds,
+      };
+    }
+    spansRefused.inc({ transport, reason: 'internal_error' }, spans);
+    this.opts.logger.error({ err }, 'pipeline failed; request refused as retryable');
+    return { kind: 'unavailable', message: 'internal error while storing spans; retry later', retryAfterSeconds };
+  }
+}
+

@@ -1,0 +1,110 @@
+// OTLP/gRPC receiver: opentelemetry.proto.collector.trace.v1.TraceService/Export.
+// Messages stay raw bytes through grpc-js (identity serializers) and are
+// decoded by our own codec; grpc-js handles framing, compression and the
+// message size limit.
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcCode,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import type { Logger } from '../telemetry/logger.js';
+import { decodeTracesData, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
+import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
+import type { Ingester } from './ingest.js';
+
+const identity = (b: Buffer): Buffer => b;
+
+const traceServiceDefinition: ServiceDefinition = {
+  Export: {
+    path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+    originalName: 'export',
+  },
+};
+
+export interface OtlpGrpcOptions {
+  ingester: Ingester;
+  logger: Logger;
+}
+
+export function createOtlpGrpcReceiver(opts: OtlpGrpcOptions): Server {
+  const { ingester } = opts;
+  const server = new Server({
+    'grpc.max_receive_message_length': ingester.maxRequestBytes,
+    'grpc.max_send_message_length': 1024 * 1024,
+  });
+  server.addService(traceServiceDefinition, {
+    Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      void exportTraces(ingester, call, callback);
+    },
+  });
+  return server;
+}
+
+async function exportTraces(ingester: Ingester, call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
+  const headerValues = call.metadata.get(TENANT_HEADER).map(String);
+  const tenant = tenantFromHeader(headerValues.length > 1 ? headerValues : headerValues[0]);
+  if ('error' in tenant) {
+    ingester.refusedRequest('grpc', 'invalid_tenant');
+    return callback({ code: GrpcCode.INVALID_ARGUMENT, details: tenant.error });
+  }
+  const outcome = await ingester.ingest(tenant.tenant, 'grpc', () => decodeTracesData(call.request));
+  switch (outcome.kind) {
+    case 'accepted': {
+      const partial = outcome.rejectedSpans > 0 ? { rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage } : undefined;
+      return callback(null, Buffer.from(encodeExportTraceServiceResponse(partial)));
+    }
+    case 'invalid':
+      return callback({ code: GrpcCode.INVALID_ARGUMENT, details: outcome.message });
+    case 'too_large':
+      return callback({ code: GrpcCode.INVALID_ARGUMENT, details: outcome.message });
+    case 'overloaded':
+      // OTLP: RESOURCE_EXHAUSTED is retryable only when it carries RetryInfo.
+      return callback({
+        code: GrpcCode.RESOURCE_EXHAUSTED,
+        details: outcome.message,
+        metadata: retryMetadata(GrpcCode.RESOURCE_EXHAUSTED, outcome.message, outcome.retryAfterSeconds),
+      });
+    case 'unavailable':
+      return callback({
+        code: GrpcCode.UNAVAILABLE,
+        details: outcome.message,
+        metadata: retryMetadata(GrpcCode.UNAVAILABLE, outcome.message, outcome.retryAfterSeconds),
+      });
+  }
+}
+
+function retryMetadata(code: number, message: string, retryAfterSeconds: number): Metadata {
+  const md = new Metadata();
+  md.set('grpc-status-details-bin', Buffer.from(encodeRetryableStatus(code, message, retryAfterSeconds)));
+  return md;
+}
+
+/** Binds the server; resolves with the port actually bound (the config may ask for port 0). */
+export function listenGrpc(server: Server, hostPort: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(hostPort, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+export function closeGrpc(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

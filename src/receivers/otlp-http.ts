@@ -1,0 +1,147 @@
+// OTLP/HTTP receiver: POST /v1/traces with protobuf or JSON bodies, gzip or
+// deflate, answered as the OTLP specification says (the error body is a
+// google.rpc.Status in the request's encoding).
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from '../telemetry/logger.js';
+import { decodeTracesData, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
+import { decodeOtlpJson } from '../otlp/json.js';
+import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
+import type { IngestOutcome, Ingester } from './ingest.js';
+import { status as GrpcCode } from '@grpc/grpc-js';
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+type BodyEncoding = 'protobuf' | 'json';
+
+const MEDIA_TYPES: Record<string, BodyEncoding> = {
+  'application/x-protobuf': 'protobuf',
+  'application/protobuf': 'protobuf',
+  'application/json': 'json',
+};
+
+export interface OtlpHttpOptions {
+  ingester: Ingester;
+  logger: Logger;
+}
+
+export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
+  const { ingester } = opts;
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ component: 'otlp-http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    // Compressed bodies are bounded by the same limit as decompressed ones.
+    bodyLimit: ingester.maxRequestBytes,
+  });
+
+  // Keep bodies as bytes: decoding depends on Content-Type and Content-Encoding,
+  // which the route checks itself to answer with OTLP's status bodies.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      ingester.refusedRequest('http_protobuf', 'too_large');
+      return sendStatus(reply, encodingOf(req) ?? 'json', 413, GrpcCode.INVALID_ARGUMENT, tooLargeMessage(ingester.maxRequestBytes, 'before decompression'));
+    }
+    if (status >= 500) opts.logger.error({ err }, 'otlp-http request failed');
+    return sendStatus(reply, encodingOf(req) ?? 'json', status, status >= 500 ? GrpcCode.INTERNAL : GrpcCode.INVALID_ARGUMENT, err.message);
+  });
+
+  app.post('/v1/traces', async (req, reply) => {
+    const encoding = encodingOf(req);
+    if (encoding === undefined) {
+      ingester.refusedRequest('http_json', 'unsupported_media_type');
+      return sendStatus(
+        reply,
+        'json',
+        415,
+        GrpcCode.INVALID_ARGUMENT,
+        `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/x-protobuf or application/json`,
+      );
+    }
+    const transport = encoding === 'protobuf' ? 'http_protobuf' : 'http_json';
+    const tenant = tenantFromHeader(req.headers[TENANT_HEADER]);
+    if ('error' in tenant) {
+      ingester.refusedRequest(transport, 'invalid_tenant');
+      return sendStatus(reply, encoding, 400, GrpcCode.INVALID_ARGUMENT, tenant.error);
+    }
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const body = await decompress(raw, req.headers['content-encoding'], ingester.maxRequestBytes);
+    if ('error' in body) {
+      ingester.refusedRequest(transport, body.reason);
+      return sendStatus(reply, encoding, body.status, GrpcCode.INVALID_ARGUMENT, body.error);
+    }
+    const outcome = await ingester.ingest(tenant.tenant, transport, () =>
+      encoding === 'protobuf' ? decodeTracesData(body.bytes) : decodeOtlpJson(body.bytes),
+    );
+    return sendOutcome(reply, encoding, outcome);
+  });
+
+  return app;
+}
+
+function encodingOf(req: FastifyRequest): BodyEncoding | undefined {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return MEDIA_TYPES[type];
+}
+
+function tooLargeMessage(limit: number, when: string): string {
+  return `request body exceeds limits.max_request_bytes (${limit} bytes) ${when}`;
+}
+
+type Decompressed = { bytes: Buffer } | { error: string; status: number; reason: string };
+
+async function decompress(body: Buffer, contentEncoding: string | undefined, limit: number): Promise<Decompressed> {
+  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return { bytes: body };
+  const inflater = encoding === 'gzip' || encoding === 'x-gzip' ? gunzipAsync : encoding === 'deflate' ? inflateAsync : undefined;
+  if (!inflater) {
+    return { error: `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: use gzip, deflate or none`, status: 415, reason: 'unsupported_encoding' };
+  }
+  try {
+    // maxOutputLength stops a decompression bomb as soon as it passes the limit.
+    return { bytes: await inflater(body, { maxOutputLength: limit }) };
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      return { error: tooLargeMessage(limit, 'after decompression'), status: 413, reason: 'too_large' };
+    }
+    return { error: `invalid ${encoding} body: ${(err as Error).message}`, status: 400, reason: 'malformed' };
+  }
+}
+
+function sendOutcome(reply: FastifyReply, encoding: BodyEncoding, outcome: IngestOutcome): FastifyReply {
+  switch (outcome.kind) {
+    case 'accepted': {
+      const partial = outcome.rejectedSpans > 0 ? { rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage } : undefined;
+      if (encoding === 'protobuf') {
+        return reply.code(200).type('application/x-protobuf').send(Buffer.from(encodeExportTraceServiceResponse(partial)));
+      }
+      return reply
+        .code(200)
+        .type('application/json')
+        .send(partial ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {});
+    }
+    case 'invalid':
+      return sendStatus(reply, encoding, 400, GrpcCode.INVALID_ARGUMENT, outcome.message);
+    case 'too_large':
+      return sendStatus(reply, encoding, 413, GrpcCode.INVALID_ARGUMENT, outcome.message);
+    case 'overloaded':
+      reply.header('retry-after', String(outcome.retryAfterSeconds));
+      return sendStatus(reply, encoding, 429, GrpcCode.RESOURCE_EXHAUSTED, outcome.message);
+    case 'unavailable':
+      reply.header('retry-after', String(outcome.retryAfterSeconds));
+      return sendStatus(reply, encoding, 503, GrpcCode.UNAVAILABLE, outcome.message);
+  }
+}
+
+function sendStatus(reply: FastifyReply, encoding: BodyEncoding, httpStatus: number, code: number, message: string): FastifyReply {
+  reply.code(httpStatus);
+  if (encoding === 'protobuf') {
+    return reply.type('application/x-protobuf').send(Buffer.from(encodeRpcStatus(code, message)));
+  }
+  return reply.type('application/json').send({ code, message });
+}

@@ -1,0 +1,227 @@
+// The head: spans acknowledged since the last block cut, queryable at once.
+// Spans are held as their encoded protobuf bytes (not object graphs) so the
+// head costs about what the wire did; resources and scopes are interned, since
+// a batch repeats them for every span.
+import { toHex, type ResourceSpans, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
+import {
+  decodeResource,
+  decodeScope,
+  decodeSpan,
+  encodeResource,
+  encodeScope,
+  encodeSpan,
+  type EncodedResourceSpans,
+} from '../../otlp/protobuf.js';
+
+interface Interned {
+  bytes: Uint8Array;
+  schemaUrl: string;
+}
+
+interface HeadTrace {
+  spans: Uint8Array[];
+  /** Index into Head.resources for each span. */
+  resource: number[];
+  /** Index into Head.scopes for each span. */
+  scope: number[];
+  startUnixNano: bigint;
+  endUnixNano: bigint;
+}
+
+/** A batch encoded once, ready both for the WAL record and for the head. */
+export interface EncodedBatch {
+  parts: EncodedResourceSpans[];
+  /** Trace ID (hex) of each span, in the order of parts → scopeSpans → spans. */
+  traceIds: string[];
+  starts: bigint[];
+  ends: bigint[];
+  spanCount: number;
+  bytes: number;
+}
+
+export function encodeBatch(batch: readonly ResourceSpans[]): EncodedBatch {
+  const parts: EncodedResourceSpans[] = [];
+  const traceIds: string[] = [];
+  const starts: bigint[] = [];
+  const ends: bigint[] = [];
+  let bytes = 0;
+  for (const rs of batch) {
+    const resource = encodeResource(rs.resource);
+    bytes += resource.length;
+    const scopeSpans = rs.scopeSpans.map((ss) => {
+      const scope = encodeScope(ss.scope);
+      bytes += scope.length;
+      const spans = ss.spans.map((span) => {
+        const encoded = encodeSpan(span);
+        bytes += encoded.length;
+        traceIds.push(toHex(span.traceId));
+        starts.push(span.startTimeUnixNano);
+        ends.push(span.endTimeUnixNano);
+        return encoded;
+      });
+      return { scope, schemaUrl: ss.schemaUrl, spans };
+    });
+    parts.push({ resource, schemaUrl: rs.schemaUrl, scopeSpans });
+  }
+  return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes };
+}
+
+export class Head {
+  private readonly traces = new Map<string, HeadTrace>();
+  private readonly resources: Interned[] = [];
+  private readonly scopes: Interned[] = [];
+  private readonly resourceIndex = new Map<string, number>();
+  private readonly scopeIndex = new Map<string, number>();
+  private bytesHeld = 0;
+  private spansHeld = 0;
+  /** Appends that target this head and have not been inserted yet (see TenantStore.cut). */
+  private pending = 0;
+  private drainWaiters: Array<() => void> = [];
+  readonly createdAt = Date.now();
+  firstAppendAt: number | undefined;
+
+  /** Marks an append in flight towards this head (its WAL write has been issued). */
+  beginAppend(): void {
+    this.pending++;
+  }
+
+  endAppend(): void {
+    if (--this.pending === 0) {
+      for (const wake of this.drainWaiters) wake();
+      this.drainWaiters = [];
+    }
+  }
+
+  /** Resolves once no append towards this head is in flight. */
+  whenDrained(): Promise<void> {
+    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  get bytes(): number {
+    return this.bytesHeld;
+  }
+
+  get spanCount(): number {
+    return this.spansHeld;
+  }
+
+  get traceCount(): number {
+    return this.traces.size;
+  }
+
+  insert(batch: EncodedBatch): void {
+    this.firstAppendAt ??= Date.now();
+    let i = 0;
+    for (const rs of batch.parts) {
+      const r = intern(this.resources, this.resourceIndex, rs.resource, rs.schemaUrl);
+      for (const ss of rs.scopeSpans) {
+        const s = intern(this.scopes, this.scopeIndex, ss.scope, ss.schemaUrl);
+        for (const span of ss.spans) {
+          const traceId = batch.traceIds[i]!;
+          const start = batch.starts[i]!;
+          const end = batch.ends[i]!;
+          i++;
+          let trace = this.traces.get(traceId);
+          if (!trace) {
+            trace = { spans: [], resource: [], scope: [], startUnixNano: start, endUnixNano: end };
+            this.traces.set(traceId, trace);
+          }
+          trace.spans.push(span);
+          trace.resource.push(r);
+          trace.scope.push(s);
+          if (start < trace.startUnixNano) trace.startUnixNano = start;
+          if (end > trace.endUnixNano) trace.endUnixNano = end;
+        }
+      }
+    }
+    this.bytesHeld += batch.bytes;
+    this.spansHeld += batch.spanCount;
+  }
+
+  has(traceId: string): boolean {
+    return this.traces.has(traceId);
+  }
+
+  /** The spans of a trace, decoded; empty when the head does not hold it. */
+  find(traceId: string, range?: { startUnixNano?: bigint; endUnixNano?: bigint }): { spans: StoredSpan[]; bytes: number } {
+    const trace = this.traces.get(traceId);
+    if (!trace) return { spans: [], bytes: 0 };
+    if (range?.startUnixNano !== undefined && trace.endUnixNano < range.startUnixNano) return { spans: [], bytes: 0 };
+    if (range?.endUnixNano !== undefined && trace.startUnixNano > range.endUnixNano) return { spans: [], bytes: 0 };
+    return this.decodeTrace(trace);
+  }
+
+  /** Every trace, sorted by trace ID, decoded lazily one trace at a time (for the block writer). */
+  *sortedTraces(): Generator<TraceSpans> {
+    const ids = [...this.traces.keys()].sort();
+    const decoded = new Decoded(this.resources, this.scopes);
+    for (const traceId of ids) {
+      yield { traceId, spans: this.decodeTrace(this.traces.get(traceId)!, decoded).spans };
+    }
+  }
+
+  private decodeTrace(trace: HeadTrace, decoded = new Decoded(this.resources, this.scopes)): { spans: StoredSpan[]; bytes: number } {
+    const spans: StoredSpan[] = [];
+    let bytes = 0;
+    for (let i = 0; i < trace.spans.length; i++) {
+      const encoded = trace.spans[i]!;
+      bytes += encoded.length;
+      const r = decoded.resource(trace.resource[i]!);
+      const s = decoded.scope(trace.scope[i]!);
+      spans.push({
+        resource: r.value,
+        resourceSchemaUrl: r.schemaUrl,
+        scope: s.value,
+        scopeSchemaUrl: s.schemaUrl,
+        span: decodeSpan(encoded),
+      });
+    }
+    return { spans, bytes };
+  }
+}
+
+function intern(list: Interned[], index: Map<string, number>, bytes: Uint8Array, schemaUrl: string): number {
+  // latin1 maps each byte to one char: a cheap, exact key for small messages.
+  const key = `${schemaUrl}\u0000${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
+  let i = index.get(key);
+  if (i === undefined) {
+    i = list.length;
+    list.push({ bytes, schemaUrl });
+    index.set(key, i);
+  }
+  return i;
+}
+
+/** Decodes each interned resource and scope once per read. */
+class Decoded {
+  private readonly r = new Map<number, { value: StoredSpan['resource']; schemaUrl: string }>();
+  private readonly s = new Map<number, { value: StoredSpan['scope']; schemaUrl: string }>();
+  constructor(
+    private readonly resources: readonly Interned[],
+    private readonly scopes: readonly Interned[],
+  ) {}
+
+  resource(i: number) {
+    let v = this.r.get(i);
+    if (!v) {
+      const item = this.resources[i]!;
+      v = { value: decodeResource(item.bytes), schemaUrl: item.schemaUrl };
+      this.r.set(i, v);
+    }
+    return v;
+  }
+
+  scope(i: number) {
+    let v = this.s.get(i);
+    if (!v) {
+      const item = this.scopes[i]!;
+      v = { value: decodeScope(item.bytes), schemaUrl: item.schemaUrl };
+      this.s.set(i, v);
+    }
+    return v;
+  }
+}

@@ -1,0 +1,37 @@
+// Metrics of the store's write path (the WAL and blocks declare their own).
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { JOB_BUCKETS, registry } from '../telemetry/metrics.js';
+
+export const storeMetrics = {
+  spansStored: new Counter({
+    name: 'skein_spans_stored_total',
+    help: 'Spans durable in the WAL and visible to queries.',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+  headSpans: new Gauge({
+    name: 'skein_head_spans',
+    help: 'Spans held in memory, not yet in a block.',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+  headBytes: new Gauge({
+    name: 'skein_head_bytes',
+    help: 'Encoded bytes of spans held in memory, not yet in a block.',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+  flushDuration: new Histogram({
+    name: 'skein_flush_duration_seconds',
+    help: 'Time to cut the head into a durable block, by trigger.',
+    labelNames: ['reason'],
+    buckets: JOB_BUCKETS,
+    registers: [registry],
+  }),
+  flushFailures: new Counter({
+    name: 'skein_flush_failures_total',
+    help: 'Head cuts that failed and will be retried.',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+};

@@ -1,0 +1,202 @@
+// The storage engine: per-tenant WAL and head, shared immutable blocks, and the
+// background jobs that cut, compact and expire them.
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SkeinConfig } from '../config/schema.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
+import { dedupeSpans } from '../otlp/assemble.js';
+import { TenantStore } from './tenant-store.js';
+import { BlockStore } from './blocks/block-store.js';
+import { LocalBackend } from './backend/local.js';
+import { DuckEngine } from './engine/duckdb.js';
+
+/** Ingest refused because Skein is behind; the client should retry later. */
+export class OverloadError extends Error {
+  override name = 'OverloadError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface StoreOptions {
+  storage: SkeinConfig['storage'];
+  limits: SkeinConfig['limits'];
+  logger: Logger;
+}
+
+export interface TimeRange {
+  startUnixSec?: number | undefined;
+  endUnixSec?: number | undefined;
+}
+
+export interface FoundTrace {
+  spans: StoredSpan[];
+  inspectedBytes: number;
+}
+
+const CUT_CHECK_INTERVAL_MS = 1000;
+
+export class Store {
+  private readonly tenants = new Map<string, Promise<TenantStore>>();
+  private timers: NodeJS.Timeout[] = [];
+  private maintenance: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: StoreOptions,
+    private readonly engine: DuckEngine,
+    readonly blocks: BlockStore,
+  ) {}
+
+  /** Opens blocks and replays every tenant's WAL; resolves when replay is done. */
+  static async open(opts: StoreOptions): Promise<Store> {
+    const root = opts.storage.path;
+    await mkdir(join(root, 'wal'), { recursive: true });
+    await mkdir(join(root, 'blocks'), { recursive: true });
+    const engine = await DuckEngine.open();
+    const blocks = await BlockStore.open({
+      backend: new LocalBackend(join(root, 'blocks')),
+      engine,
+      rowGroupSpans: opts.storage.block.row_group_spans,
+      logger: opts.logger.child({ component: 'blocks' }),
+    });
+    const store = new Store(opts, engine, blocks);
+    for (const tenant of await readdir(join(root, 'wal'))) {
+      await store.tenant(tenant);
+    }
+    return store;
+  }
+
+  /** Starts the background jobs: head cuts by size and age, compaction and retention. */
+  start(): void {
+    const cutTimer = setInterval(() => this.cutDueHeads(), CUT_CHECK_INTERVAL_MS);
+    const maintenanceTimer = setInterval(() => void this.runMaintenance(), this.opts.storage.compaction.interval);
+    cutTimer.unref();
+    maintenanceTimer.unref();
+    this.timers.push(cutTimer, maintenanceTimer);
+  }
+
+  async append(tenant: string, batch: readonly ResourceSpans[]): Promise<void> {
+    if (this.closed) throw new OverloadError('skein is shutting down', this.opts.limits.retry_after_seconds);
+    const ts = await this.tenant(tenant);
+    if (ts.memoryBytes > this.opts.limits.max_head_bytes_pending) {
+      throw new OverloadError(
+        `ingest is ahead of block writing: ${ts.memoryBytes} bytes of spans wait for a block, over limits.max_head_bytes_pending=${this.opts.limits.max_head_bytes_pending}`,
+        this.opts.limits.retry_after_seconds,
+      );
+    }
+    await ts.append(batch);
+    if (ts.headBytes >= this.opts.storage.block.max_head_bytes) void this.cutQuietly(ts, 'size');
+  }
+
+  async findTrace(tenant: string, traceIdHex: string, range: TimeRange = {}): Promise<FoundTrace> {
+    const spans: StoredSpan[] = [];
+    let inspectedBytes = 0;
+    const ts = this.tenants.get(tenant);
+    if (ts) {
+      const head = (await ts).find(traceIdHex, {
+        ...(range.startUnixSec !== undefined && { startUnixNano: BigInt(range.startUnixSec) * 1_000_000_000n }),
+        ...(range.endUnixSec !== undefined && { endUnixNano: BigInt(range.endUnixSec) * 1_000_000_000n }),
+      });
+      spans.push(...head.spans);
+      inspectedBytes += head.bytes;
+    }
+    const fromBlocks = await this.blocks.findTrace(tenant, traceIdHex, range);
+    spans.push(...fromBlocks.spans);
+    inspectedBytes += fromBlocks.inspectedBytes;
+    return { spans: dedupeSpans(spans), inspectedBytes };
+  }
+
+  /** Cuts the heads of one tenant (or all) into blocks; resolves when they are durable. */
+  async flush(tenant?: string): Promise<void> {
+    const targets = tenant === undefined ? [...this.tenants.values()] : [this.tenants.get(tenant)].filter((t) => t !== undefined);
+    await Promise.all(targets.map(async (t) => (await t).cut('flush')));
+  }
+
+  /** Compaction and retention for every tenant, once (also run by the background timer). */
+  runMaintenance(): Promise<void> {
+    const run = this.maintenance.then(async () => {
+      const { retention, compaction } = this.opts.storage;
+      const cutoff = BigInt(Date.now() - retention) * 1_000_000n;
+      for (const tenant of this.blocks.tenants()) {
+        try {
+          await this.blocks.applyRetention(tenant, cutoff);
+          while (
+            !this.closed &&
+            (await this.blocks.compactOnce(tenant, {
+              windowMs: compaction.window,
+              maxBlockBytes: compaction.max_block_bytes,
+              minInputBlocks: compaction.min_input_blocks,
+            })) !== undefined
+          ) {
+            // keep merging while something qualifies
+          }
+        } catch (err) {
+          this.opts.logger.error({ tenant, err }, 'compaction or retention failed; will retry at the next interval');
+        }
+      }
+    });
+    this.maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  tenantIds(): string[] {
+    return [...this.tenants.keys()];
+  }
+
+  async walDiskBytes(): Promise<number> {
+    let n = 0;
+    for (const t of this.tenants.values()) n += (await t).walDiskBytes();
+    return n;
+  }
+
+  /** Stops accepting writes, cuts every head into a block, and closes files. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.maintenance;
+    for (const t of this.tenants.values()) {
+      const ts = await t;
+      await ts.cut('shutdown').catch((err: unknown) => this.opts.logger.error({ err, tenant: ts.tenant }, 'final cut failed; the WAL keeps the spans'));
+      await ts.close();
+    }
+    await this.blocks.close();
+    await this.engine.close();
+  }
+
+  private tenant(tenant: string): Promise<TenantStore> {
+    let ts = this.tenants.get(tenant);
+    if (!ts) {
+      const { wal } = this.opts.storage;
+      ts = TenantStore.open({
+        tenant,
+        walDir: join(this.opts.storage.path, 'wal', tenant),
+        sync: { policy: wal.sync_policy, intervalMs: wal.sync_interval, segmentMaxBytes: wal.segment_max_bytes },
+        blocks: this.blocks,
+        logger: this.opts.logger.child({ component: 'store' }),
+      });
+      this.tenants.set(tenant, ts);
+      ts.catch(() => this.tenants.delete(tenant));
+    }
+    return ts;
+  }
+
+  private cutDueHeads(): void {
+    for (const t of this.tenants.values()) {
+      void t.then((ts) => {
+        if (ts.headBytes >= this.opts.storage.block.max_head_bytes) return this.cutQuietly(ts, 'size');
+        if (ts.headAgeMs >= this.opts.storage.block.max_head_duration) return this.cutQuietly(ts, 'age');
+        return undefined;
+      });
+    }
+  }
+
+  private async cutQuietly(ts: TenantStore, reason: 'size' | 'age'): Promise<void> {
+    // Failures are logged and counted by the tenant store; the next check retries.
+    await ts.cut(reason).catch(() => undefined);
+  }
+}

@@ -1,0 +1,173 @@
+// One tenant's write path and recent data: WAL → head → block cut.
+import type { Logger } from '../telemetry/logger.js';
+import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
+import { decodeTracesData, encodeTracesDataFromParts } from '../otlp/protobuf.js';
+import { Head, encodeBatch } from './head/head.js';
+import { Wal, type SyncPolicy } from './wal/wal.js';
+import type { BlockStore } from './blocks/block-store.js';
+import { storeMetrics } from './metrics.js';
+
+export interface TenantStoreOptions {
+  tenant: string;
+  walDir: string;
+  sync: { policy: SyncPolicy; intervalMs: number; segmentMaxBytes: number };
+  blocks: BlockStore;
+  logger: Logger;
+}
+
+export interface HeadRange {
+  startUnixNano?: bigint;
+  endUnixNano?: bigint;
+}
+
+export class TenantStore {
+  private head = new Head();
+  /** Heads sealed for a block cut, oldest first: still queried until their block is visible. */
+  private readonly sealed: Array<{ head: Head; walSeq: Promise<number> }> = [];
+  private cutting: Promise<void> = Promise.resolve();
+  private queuedCut: Promise<void> | undefined;
+
+  private constructor(
+    private readonly opts: TenantStoreOptions,
+    private readonly wal: Wal,
+  ) {}
+
+  static async open(opts: TenantStoreOptions): Promise<TenantStore> {
+    const log = opts.logger.child({ tenant: opts.tenant });
+    const replayed = new Head();
+    let records = 0;
+    const wal = await Wal.open(
+      {
+        dir: opts.walDir,
+        syncPolicy: opts.sync.policy,
+        syncIntervalMs: opts.sync.intervalMs,
+        segmentMaxBytes: opts.sync.segmentMaxBytes,
+        logger: log,
+        tenant: opts.tenant,
+      },
+      (payload) => {
+        replayed.insert(encodeBatch(decodeTracesData(payload)));
+        records++;
+      },
+    );
+    const store = new TenantStore(opts, wal);
+    store.head = replayed;
+    if (records > 0) {
+      log.info({ records, spans: replayed.spanCount, traces: replayed.traceCount }, 'wal replayed');
+    }
+    store.updateGauges();
+    return store;
+  }
+
+  get tenant(): string {
+    return this.opts.tenant;
+  }
+
+  /** Bytes of spans held in memory (the head and heads being cut). */
+  get memoryBytes(): number {
+    return this.head.bytes + this.sealed.reduce((n, s) => n + s.head.bytes, 0);
+  }
+
+  get headBytes(): number {
+    return this.head.bytes;
+  }
+
+  /** Milliseconds since the current head received its first span (0 when empty). */
+  get headAgeMs(): number {
+    return this.head.firstAppendAt === undefined ? 0 : Date.now() - this.head.firstAppendAt;
+  }
+
+  /** Resolves once the batch is durable in the WAL and visible to queries. */
+  async append(batch: readonly ResourceSpans[]): Promise<void> {
+    const encoded = encodeBatch(batch);
+    if (encoded.spanCount === 0) return;
+    // The target head is fixed when the WAL append is issued: cut() swaps heads and
+    // rotates the WAL synchronously, so a record and its spans always land on the
+    // same side of a cut.
+    const target = this.head;
+    target.beginAppend();
+    try {
+      await this.wal.append(encodeTracesDataFromParts(encoded.parts));
+      target.insert(encoded);
+    } finally {
+      target.endAppend();
+    }
+    storeMetrics.spansStored.inc({ tenant: this.tenant }, encoded.spanCount);
+    this.updateGauges();
+  }
+
+  find(traceId: string, range?: HeadRange): { spans: StoredSpan[]; bytes: number } {
+    const spans: StoredSpan[] = [];
+    let bytes = 0;
+    for (const head of [this.head, ...this.sealed.map((s) => s.head)]) {
+      const found = head.find(traceId, range);
+      spans.push(...found.spans);
+      bytes += found.bytes;
+    }
+    return { spans, bytes };
+  }
+
+  /**
+   * Cuts the head into a block and resolves when the block is durable and visible
+   * and the WAL segments it covers are deleted. Cuts of one tenant run one at a time;
+   * a head whose block failed to be written stays sealed (queryable, in the WAL) and
+   * is retried first by the next cut.
+   */
+  cut(reason: 'flush' | 'size' | 'age' | 'shutdown'): Promise<void> {
+    // A cut that has not started yet will seal everything acknowledged so far, so a
+    // later request can share it.
+    if (this.queuedCut) return this.queuedCut;
+    const run = this.cutting.then(() => {
+      this.queuedCut = undefined;
+      return this.cutNow(reason);
+    });
+    this.queuedCut = run;
+    this.cutting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async cutNow(reason: string): Promise<void> {
+    if (this.head.spanCount > 0 || this.head.inFlight > 0) {
+      this.sealed.push({ head: this.head, walSeq: this.wal.rotate() });
+      this.head = new Head();
+    }
+    try {
+      while (this.sealed.length > 0) {
+        const started = process.hrtime.bigint();
+        const { head, walSeq } = this.sealed[0]!;
+        await head.whenDrained();
+        const sealedThrough = await walSeq;
+        if (head.spanCount > 0) {
+          const meta = await this.opts.blocks.writeBlock(this.tenant, head.sortedTraces());
+          this.opts.logger.info(
+            { tenant: this.tenant, reason, blockId: meta.blockId, spans: meta.spanCount, traces: meta.traceCount, bytes: meta.sizeBytes },
+            'head cut into block',
+          );
+        }
+        await this.wal.removeThrough(sealedThrough);
+        this.sealed.shift();
+        storeMetrics.flushDuration.observe({ reason }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    } catch (err) {
+      this.opts.logger.error({ tenant: this.tenant, err }, 'head cut failed; the spans stay in the WAL and the next cut retries');
+      storeMetrics.flushFailures.inc({ tenant: this.tenant });
+      throw err;
+    } finally {
+      this.updateGauges();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.cutting;
+    await this.wal.close();
+  }
+
+  walDiskBytes(): number {
+    return this.wal.diskBytes();
+  }
+
+  private updateGauges(): void {
+    storeMetrics.headSpans.set({ tenant: this.tenant }, this.head.spanCount + this.sealed.reduce((n, s) => n + s.head.spanCount, 0));
+    storeMetrics.headBytes.set({ tenant: this.tenant }, this.memoryBytes);
+  }
+}
