@@ -1,0 +1,135 @@
+// The Tempo-compatible query API routes that need no search, against a running Skein.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toHex } from '../../src/otlp/model.js';
+import { decodeTraceByIdResponse } from '../../src/otlp/protobuf.js';
+import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { batchOf, newTraceId, postProtobuf, simpleTrace, span, str } from '../helpers/spans.js';
+
+let skein: SkeinProcess;
+
+before(async () => {
+  skein = await startSkein({ configYaml: 'limits:\n  max_bytes_per_trace: 20KB\n' });
+});
+after(async () => {
+  await skein.stop();
+});
+
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${skein.url}${path}`, { headers });
+
+describe('status routes', () => {
+  test('/ready, /api/echo and /api/status/buildinfo answer as Tempo does', async () => {
+    const ready = await get('/ready');
+    assert.equal(ready.status, 200);
+    assert.equal(await ready.text(), 'ready');
+    const echo = await get('/api/echo');
+    assert.equal(await echo.text(), 'echo');
+    const info = (await (await get('/api/status/buildinfo')).json()) as Record<string, string>;
+    assert.match(info['version']!, /^\d+\.\d+\.\d+$/);
+    for (const key of ['revision', 'branch', 'buildDate', 'buildUser', 'goVersion']) assert.ok(key in info, key);
+  });
+
+  test('/metrics exposes ingest, WAL, block and query metrics', async () => {
+    const { batch } = simpleTrace(3);
+    await postProtobuf(skein.otlpHttpUrl, batch);
+    await get('/api/traces/0123');
+    const text = await (await get('/metrics')).text();
+    for (const name of [
+      'skein_receiver_accepted_spans_total',
+      'skein_spans_stored_total',
+      'skein_wal_bytes_written_total',
+      'skein_wal_fsync_duration_seconds',
+      'skein_head_spans',
+      'skein_blocks',
+      'skein_http_request_duration_seconds',
+      'process_resident_memory_bytes',
+    ]) {
+      assert.match(text, new RegExp(`^${name}`, 'm'), name);
+    }
+  });
+
+  test('POST /flush returns once the head is a durable block', async () => {
+    const { traceId, batch } = simpleTrace(4);
+    await postProtobuf(skein.otlpHttpUrl, batch);
+    const res = await fetch(`${skein.url}/flush`, { method: 'POST' });
+    assert.equal(res.status, 204);
+    const metrics = await (await get('/metrics')).text();
+    assert.match(metrics, /^skein_blocks\{tenant="single-tenant"\} [1-9]/m);
+    assert.equal((await get(`/api/traces/${toHex(traceId)}`)).status, 200);
+  });
+});
+
+describe('trace by ID', () => {
+  test('unknown ID: 404; malformed ID: 400 naming it; bad start/end: 400', async () => {
+    assert.equal((await get(`/api/traces/${'ab'.repeat(16)}`)).status, 404);
+    assert.equal((await get(`/api/v2/traces/${'ab'.repeat(16)}`)).status, 404);
+    const bad = await get('/api/traces/not-hex');
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /invalid trace ID "not-hex"/);
+    assert.equal((await get(`/api/traces/${'a'.repeat(33)}`)).status, 400);
+    const badStart = await get(`/api/traces/${'ab'.repeat(16)}?start=yesterday`);
+    assert.equal(badStart.status, 400);
+    assert.match(await badStart.text(), /invalid start/);
+    const reversed = await get(`/api/traces/${'ab'.repeat(16)}?start=200&end=100`);
+    assert.equal(reversed.status, 400);
+  });
+
+  test('a 64-bit trace ID is found by its short form (left-padded, as Tempo does)', async () => {
+    const traceId = new Uint8Array(16);
+    traceId.set(newTraceId().subarray(0, 8), 8);
+    await postProtobuf(skein.otlpHttpUrl, batchOf('short-ids', [span({ traceId })]));
+    const short = toHex(traceId).replace(/^0+/, '');
+    assert.equal((await get(`/api/traces/${short}`)).status, 200);
+  });
+
+  test('start and end narrow the search to the trace\'s time range', async () => {
+    const startNs = BigInt(Date.now() - 3600_000) * 1_000_000n;
+    const { traceId, batch } = simpleTrace(2, { startUnixNano: startNs });
+    await postProtobuf(skein.otlpHttpUrl, batch);
+    const id = toHex(traceId);
+    const startSec = Number(startNs / 1_000_000_000n);
+    for (const flushed of [false, true]) {
+      if (flushed) await fetch(`${skein.url}/flush`, { method: 'POST' });
+      assert.equal((await get(`/api/traces/${id}?start=${startSec - 60}&end=${startSec + 60}`)).status, 200);
+      assert.equal((await get(`/api/traces/${id}?start=${startSec + 600}&end=${startSec + 1200}`)).status, 404, `flushed=${flushed}`);
+    }
+  });
+
+  test('over max_bytes_per_trace: v1 answers 422, v2 a truncated trace marked PARTIAL (JSON and protobuf)', async () => {
+    const traceId = newTraceId();
+    const spans = Array.from({ length: 200 }, (_, i) => span({ traceId, name: `s${i}`, attributes: [str('blob', 'y'.repeat(200))] }));
+    await postProtobuf(skein.otlpHttpUrl, batchOf('big', spans));
+    const id = toHex(traceId);
+    const v1 = await get(`/api/traces/${id}`);
+    assert.equal(v1.status, 422);
+    assert.match(await v1.text(), /max size/);
+    const v2 = (await (await get(`/api/v2/traces/${id}`)).json()) as { status: string; message: string; trace: { resourceSpans: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> } };
+    assert.equal(v2.status, 'PARTIAL');
+    assert.match(v2.message, /max size/);
+    const returned = v2.trace.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).length;
+    assert.ok(returned > 0 && returned < 200, `returned ${returned}`);
+    const proto = decodeTraceByIdResponse(new Uint8Array(await (await get(`/api/v2/traces/${id}`, { accept: 'application/protobuf' })).arrayBuffer()));
+    assert.equal(proto.partial, true);
+  });
+
+  test('tenants are isolated by X-Scope-OrgID', async () => {
+    const { traceId, batch } = simpleTrace(2);
+    assert.equal((await postProtobuf(skein.otlpHttpUrl, batch, { 'X-Scope-OrgID': 'team-a' })).status, 200);
+    const id = toHex(traceId);
+    assert.equal((await get(`/api/traces/${id}`, { 'X-Scope-OrgID': 'team-a' })).status, 200);
+    assert.equal((await get(`/api/traces/${id}`, { 'X-Scope-OrgID': 'team-b' })).status, 404);
+    assert.equal((await get(`/api/traces/${id}`)).status, 404);
+  });
+
+  test('v1 JSON has Tempo\'s shape: base64 IDs, enum names, string nanos', async () => {
+    const { traceId, batch } = simpleTrace(1);
+    await postProtobuf(skein.otlpHttpUrl, batch);
+    const body = (await (await get(`/api/traces/${toHex(traceId)}`)).json()) as {
+      resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>;
+    };
+    const s = body.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    assert.equal(s['traceId'], Buffer.from(traceId).toString('base64'));
+    assert.equal(s['kind'], 'SPAN_KIND_SERVER');
+    assert.equal(typeof s['startTimeUnixNano'], 'string');
+  });
+});

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, loadConfig, validateConfig } from '../../src/config/load.js';
+import { renderConfig } from '../../src/config/render.js';
+import { formatDuration, parseBytes, parseDuration } from '../../src/config/units.js';
+import { tempDir } from '../helpers/skein-process.js';
+
+test('durations and sizes parse as Tempo and the collector write them', () => {
+  assert.equal(parseDuration('1m30s'), 90_000);
+  assert.equal(parseDuration('14d'), 14 * 86_400_000);
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('1.5s'), 1500);
+  assert.equal(parseDuration('3x'), undefined);
+  assert.equal(formatDuration(90_000), '1m30s');
+  assert.equal(parseBytes('4MiB'), 4 * 1024 * 1024);
+  assert.equal(parseBytes('5MB'), 5_000_000);
+  assert.equal(parseBytes(1024), 1024);
+  assert.equal(parseBytes('lots'), undefined);
+});
+
+test('the defaults: loopback addresses, ./data, 14 days retention, 4 MiB requests', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.server.http_listen_address, '127.0.0.1:3200');
+  assert.equal(c.receivers.otlp.protocols.grpc.endpoint, '127.0.0.1:4317');
+  assert.equal(c.receivers.otlp.protocols.http.endpoint, '127.0.0.1:4318');
+  assert.equal(c.storage.path, './data');
+  assert.equal(c.storage.retention, 14 * 86_400_000);
+  assert.equal(c.limits.max_request_bytes, 4 * 1024 * 1024);
+});
+
+test('environment overrides each set one key; flags override the environment', () => {
+  const c = loadConfig({
+    env: { SKEIN_DATA_DIR: '/tmp/x', SKEIN_OTLP_GRPC_ADDR: '127.0.0.1:5317', SKEIN_OTLP_HTTP_ADDR: '127.0.0.1:5318', SKEIN_HTTP_ADDR: '127.0.0.1:4200' },
+    overrides: [{ path: ['storage', 'path'], value: '/tmp/flag' }],
+  });
+  assert.equal(c.storage.path, '/tmp/flag');
+  assert.equal(c.receivers.otlp.protocols.grpc.endpoint, '127.0.0.1:5317');
+  assert.equal(c.receivers.otlp.protocols.http.endpoint, '127.0.0.1:5318');
+  assert.equal(c.server.http_listen_address, '127.0.0.1:4200');
+});
+
+test('unknown keys and bad values fail with the key path', () => {
+  const file = join(tempDir(), 'bad.yaml');
+  writeFileSync(file, 'storage:\n  retention: soon\n  wal:\n    sync_policy: sometimes\n    fsync: true\nserver:\n  http_listen_address: localhost\n');
+  assert.throws(
+    () => loadConfig({ file, env: {} }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /storage\.retention: invalid duration "soon"/);
+      assert.match(err.message, /storage\.wal\.sync_policy/);
+      assert.match(err.message, /storage\.wal\.fsync: unknown key/);
+      assert.match(err.message, /server\.http_listen_address: expected host:port/);
+      return true;
+    },
+  );
+  assert.throws(() => loadConfig({ file: '/nonexistent/skein.yaml', env: {} }), /cannot read/);
+});
+
+test('rendered defaults read back to the same configuration', () => {
+  const defaults = loadConfig({ env: {} });
+  const rendered = renderConfig(defaults) as { storage: { retention: string }; limits: { max_request_bytes: string } };
+  assert.equal(rendered.storage.retention, '14d');
+  assert.equal(rendered.limits.max_request_bytes, '4MiB');
+  assert.deepEqual(validateConfig(parseYaml(JSON.stringify(rendered))), defaults);
+});

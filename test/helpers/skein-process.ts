@@ -1,0 +1,125 @@
+// Starts a real Skein server as a child process (the built CLI), on free
+// loopback ports, and waits until it reports that it is ready. Tests and
+// benchmarks share it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/** dist/src/cli/main.js, found from this file's compiled location (dist/test/helpers). */
+export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+
+export interface SkeinProcess {
+  child: ChildProcess;
+  dataDir: string;
+  /** Base URL of the query API, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** host:port of the OTLP gRPC receiver. */
+  grpcAddr: string;
+  /** Base URL of the OTLP HTTP receiver. */
+  otlpHttpUrl: string;
+  /** Every log line the process printed, parsed (non-JSON lines as {raw}). */
+  logs: Array<Record<string, unknown>>;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit (crash simulation). */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  /** YAML text written to a config file passed with --config. */
+  configYaml?: string;
+  env?: Record<string, string>;
+  args?: string[];
+  /** Wait for /ready as well as for the ready log line (default true). */
+  waitReady?: boolean;
+  timeoutMs?: number;
+}
+
+export function tempDir(prefix = 'skein-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startSkein(opts: StartOptions = {}): Promise<SkeinProcess> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const args = [CLI_PATH, 'serve', '--data-dir', dataDir, ...(opts.args ?? [])];
+  if (opts.configYaml !== undefined) {
+    const file = join(tempDir('skein-config-'), 'skein.yaml');
+    writeFileSync(file, opts.configYaml);
+    args.push('--config', file);
+  }
+  const child = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      SKEIN_HTTP_ADDR: '127.0.0.1:0',
+      SKEIN_OTLP_GRPC_ADDR: '127.0.0.1:0',
+      SKEIN_OTLP_HTTP_ADDR: '127.0.0.1:0',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+    const onLine = (line: string) => {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        rec = { raw: line };
+      }
+      logs.push(rec);
+      if (rec['msg'] === 'skein ready') resolve(rec);
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    void exited.then((code) =>
+      reject(new Error(`skein exited with ${code} before it was ready:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)),
+    );
+  });
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const rec = await Promise.race([
+    ready,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`skein not ready after ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const proc: SkeinProcess = {
+    child,
+    dataDir,
+    url: `http://${String(rec['http'])}`,
+    grpcAddr: String(rec['otlpGrpc']),
+    otlpHttpUrl: `http://${String(rec['otlpHttp'])}`,
+    logs,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  if (opts.waitReady !== false) await waitForReady(proc.url, timeoutMs);
+  return proc;
+}
+
+export async function waitForReady(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url}/ready did not answer 200 within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
