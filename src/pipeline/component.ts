@@ -1,0 +1,37 @@
+// The shape every pipeline component shares, after the OpenTelemetry
+// Collector's: a config schema in the collector's own YAML syntax (defaults in
+// the schema), and a factory that builds the component in front of the next
+// consumer. A pipeline is a chain of TracesConsumer.consume calls.
+import type { z } from 'zod';
+import type { Logger } from '../telemetry/logger.js';
+import type { ResourceSpans } from '../otlp/model.js';
+import type { TracesConsumer } from './consumer.js';
+
+export interface ComponentContext {
+  /** The configured name, e.g. `tail_sampling` or `tail_sampling/prod` (used in logs and metric labels). */
+  name: string;
+  logger: Logger;
+  /** Skein's data directory, for components that keep state on disk. */
+  dataDir: string;
+}
+
+export interface Processor extends TracesConsumer {
+  /** Called once before the first consume (e.g. to replay state). */
+  start?(): Promise<void>;
+  /** Flushes what it holds to the next consumer where it can, and stops its timers. */
+  shutdown?(): Promise<void>;
+}
+
+export interface ProcessorFactory<Config> {
+  /** The collector's type name: `redaction`, `tail_sampling`, `batch`, `memory_limiter`. */
+  type: string;
+  /** Strict schema of the collector's YAML for this processor; unknown keys are errors. */
+  schema: z.ZodType<Config, unknown>;
+  create(config: Config, next: TracesConsumer, ctx: ComponentContext): Processor;
+}
+
+/** A connector observes spans on their way through and produces metrics, without changing them. */
+export interface Connector {
+  observe(tenant: string, batch: readonly ResourceSpans[]): void;
+  shutdown?(): Promise<void>;
+}
