@@ -11,6 +11,7 @@ import { createStoreExporter } from './pipeline/exporters/store.js';
 import { Ingester } from './receivers/ingest.js';
 import { createOtlpHttpReceiver } from './receivers/otlp-http.js';
 import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-grpc.js';
+import { listenHttp, splitHostPort } from './net/http-server.js';
 
 export const TARGETS = ['all', 'store', 'collector'] as const;
 export type Target = (typeof TARGETS)[number];
@@ -26,7 +27,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
   }
   const ctx: ApiContext = { config, logger, store: undefined };
   const api = createApiServer(ctx);
-  const http = await listenFastify(api, config.server.http_listen_address);
+  const http = await listenHttp(api, config.server.http_listen_address);
 
   let store: Store;
   try {
@@ -51,7 +52,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
   });
   const otlpHttp = createOtlpHttpReceiver({ ingester, logger });
   const grpc = createOtlpGrpcReceiver({ ingester, logger });
-  const otlpHttpAddr = await listenFastify(otlpHttp, config.receivers.otlp.protocols.http.endpoint);
+  const otlpHttpAddr = await listenHttp(otlpHttp, config.receivers.otlp.protocols.http.endpoint);
   const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint);
   const grpcHost = splitHostPort(config.receivers.otlp.protocols.grpc.endpoint).host;
 
@@ -66,18 +67,4 @@ async function shutdown(parts: { api: FastifyInstance; otlpHttp: FastifyInstance
   await Promise.all([parts.otlpHttp.close(), closeGrpc(parts.grpc, parts.timeoutMs)]);
   await parts.store.close();
   await parts.api.close();
-}
-
-function splitHostPort(hostPort: string): { host: string; port: number } {
-  const i = hostPort.lastIndexOf(':');
-  return { host: hostPort.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(i + 1)) };
-}
-
-/** Listens on host:port and returns the address actually bound (port 0 picks one). */
-async function listenFastify(app: FastifyInstance, hostPort: string): Promise<string> {
-  const { host, port } = splitHostPort(hostPort);
-  await app.listen({ host, port });
-  const addr = app.server.address();
-  if (addr === null || typeof addr === 'string') return hostPort;
-  return `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
 }

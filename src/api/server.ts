@@ -1,5 +1,6 @@
 // The query API server (Tempo-compatible routes, Skein's own, /metrics, /ready).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { createHttpServer } from '../net/http-server.js';
 import { Histogram } from 'prom-client';
 import { LATENCY_BUCKETS, registry } from '../telemetry/metrics.js';
 import type { ApiContext } from './context.js';
@@ -15,11 +16,7 @@ const requestDuration = new Histogram({
 });
 
 export function createApiServer(ctx: ApiContext): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: ctx.logger.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
-    bodyLimit: 1024 * 1024,
-  });
+  const app = createHttpServer(ctx.logger.child({ component: 'api' }), { bodyLimit: 1024 * 1024 });
 
   app.addHook('onResponse', async (req, reply) => {
     requestDuration.observe(

@@ -3,7 +3,8 @@
 // google.rpc.Status in the request's encoding).
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createHttpServer } from '../net/http-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesData, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
@@ -29,12 +30,8 @@ export interface OtlpHttpOptions {
 
 export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
   const { ingester } = opts;
-  const app = Fastify({
-    loggerInstance: opts.logger.child({ component: 'otlp-http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
-    // Compressed bodies are bounded by the same limit as decompressed ones.
-    bodyLimit: ingester.maxRequestBytes,
-  });
+  // Compressed bodies are bounded by the same limit as decompressed ones.
+  const app = createHttpServer(opts.logger.child({ component: 'otlp-http' }), { bodyLimit: ingester.maxRequestBytes });
 
   // Keep bodies as bytes: decoding depends on Content-Type and Content-Encoding,
   // which the route checks itself to answer with OTLP's status bodies.

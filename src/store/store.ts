@@ -40,6 +40,19 @@ export interface FoundTrace {
 
 const CUT_CHECK_INTERVAL_MS = 1000;
 
+function overlaps(spans: readonly StoredSpan[], range: TimeRange): boolean {
+  if (spans.length === 0) return false;
+  let start = spans[0]!.span.startTimeUnixNano;
+  let end = spans[0]!.span.endTimeUnixNano;
+  for (const { span } of spans) {
+    if (span.startTimeUnixNano < start) start = span.startTimeUnixNano;
+    if (span.endTimeUnixNano > end) end = span.endTimeUnixNano;
+  }
+  if (range.startUnixSec !== undefined && end < BigInt(range.startUnixSec) * 1_000_000_000n) return false;
+  if (range.endUnixSec !== undefined && start > BigInt(range.endUnixSec + 1) * 1_000_000_000n) return false;
+  return true;
+}
+
 export class Store {
   private readonly tenants = new Map<string, Promise<TenantStore>>();
   private timers: NodeJS.Timeout[] = [];
@@ -100,7 +113,7 @@ export class Store {
     if (ts) {
       const head = (await ts).find(traceIdHex, {
         ...(range.startUnixSec !== undefined && { startUnixNano: BigInt(range.startUnixSec) * 1_000_000_000n }),
-        ...(range.endUnixSec !== undefined && { endUnixNano: BigInt(range.endUnixSec) * 1_000_000_000n }),
+        ...(range.endUnixSec !== undefined && { endUnixNano: BigInt(range.endUnixSec + 1) * 1_000_000_000n }),
       });
       spans.push(...head.spans);
       inspectedBytes += head.bytes;
@@ -108,6 +121,9 @@ export class Store {
     const fromBlocks = await this.blocks.findTrace(tenant, traceIdHex, range);
     spans.push(...fromBlocks.spans);
     inspectedBytes += fromBlocks.inspectedBytes;
+    // Blocks are chosen by their own time range; the trace itself must overlap too,
+    // so the answer does not depend on which block a trace happened to land in.
+    if (!overlaps(spans, range)) return { spans: [], inspectedBytes };
     return { spans: dedupeSpans(spans), inspectedBytes };
   }
 

@@ -44,7 +44,7 @@ describe('status routes', () => {
       'skein_http_request_duration_seconds',
       'process_resident_memory_bytes',
     ]) {
-      assert.match(text, new RegExp(`^${name}`, 'm'), name);
+      assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
   });
 

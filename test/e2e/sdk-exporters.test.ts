@@ -105,9 +105,10 @@ describe('OpenTelemetry SDK exporters round-trip through Skein', () => {
       });
       emitTraces(provider.getTracer('skein-e2e', '0.0.1'));
       await provider.forceFlush();
+      // Read before shutdown: shutting the in-memory exporter down empties it.
+      const sent = memory.getFinishedSpans().map(expectedSpan);
       await provider.shutdown();
 
-      const sent = memory.getFinishedSpans().map(expectedSpan);
       const traceIds = [...new Set(sent.map((s) => Buffer.from(s.span.traceId).toString('hex')))];
       assert.equal(traceIds.length, 4);
       for (const traceId of traceIds) {
