@@ -1,27 +1,10 @@
 // The one configuration schema. Every default lives here; `skein config
 // print-defaults` prints what this schema produces from an empty file.
 import { z } from 'zod';
-import { parseBytes, parseDuration } from './units.js';
+import { byteSize, durationMs } from './zod-units.js';
 
-/** A duration string (`30s`, `14d`) parsed to milliseconds. */
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = typeof v === 'number' ? v : parseDuration(v);
-  if (ms === undefined || ms < 0) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (examples: 500ms, 30s, 5m, 14d)` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-/** A size (`4MiB`, `500MB`, or a number of bytes) parsed to bytes. */
-const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const n = parseBytes(v);
-  if (n === undefined) {
-    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)} (examples: 4MiB, 500MB, 1048576)` });
-    return z.NEVER;
-  }
-  return n;
-});
+const duration = durationMs;
+const bytes = byteSize;
 
 const HOST_PORT_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 /** `host:port`; port 0 asks the OS for a free port (tests use it). */

@@ -1,0 +1,443 @@
+// The redaction processor, after the collector's redactionprocessor: deletes
+// attributes whose keys are not allowed, masks values under blocked keys and
+// every rule match inside values, on resource, scope, span, event and link
+// attributes, then hands the batch on. It works in place: a span with nothing
+// to redact is neither copied nor written.
+import { createHash, createHmac } from 'node:crypto';
+import type { AnyValue, KeyValue, ResourceSpans } from '../../../otlp/model.js';
+import type { Logger } from '../../../telemetry/logger.js';
+import type { ComponentContext, Processor } from '../../component.js';
+import type { TracesConsumer } from '../../consumer.js';
+import type { RedactionConfig } from './config.js';
+import { redactionMetrics } from './metrics.js';
+import { builtinRules, compilePattern, DEFAULT_RULE_NAMES, userRule, type RedactionRule } from './rules.js';
+
+/** What a match becomes when no hash function is configured (the collector's mask). */
+export const MASK = '****';
+
+/** The collector's summary attributes. */
+export const SUMMARY_KEYS = {
+  redactedKeys: 'redaction.redacted.keys',
+  redactedCount: 'redaction.redacted.count',
+  maskedKeys: 'redaction.masked.keys',
+  maskedCount: 'redaction.masked.count',
+  allowedKeys: 'redaction.allowed.keys',
+  allowedCount: 'redaction.allowed.count',
+  ignoredCount: 'redaction.ignored.count',
+} as const;
+
+type Where = 'resource' | 'scope' | 'span' | 'event' | 'link';
+
+// What the key rules say about a key; 0 and up is the index of the blocked key pattern it matches.
+const IGNORE = -3;
+const DELETE = -2;
+const SCAN = -1;
+
+/**
+ * Shortest trigger literal worth putting in the combined search: a one-character
+ * alternative stops V8 from skipping ahead, which doubles the search's cost.
+ */
+const MIN_GATE_LITERAL = 2;
+/** Distinct keys whose key-pattern verdicts are remembered (keys repeat from span to span). */
+const KEY_CACHE_LIMIT = 4096;
+/** Places listed per rule in a dry-run log line. */
+const DRY_RUN_PLACES_PER_RULE = 20;
+
+/** What one batch's redaction did, for metrics and the dry-run log. */
+export interface Findings {
+  /** Accepted matches per rule slot (see Redactor.slotNames). */
+  readonly hits: number[];
+  keysDeleted: number;
+  /** Dry run only: per rule, where it matched (`span:http.url`); never the value. */
+  readonly places: Map<string, Set<string>>;
+}
+
+/** The redaction of attribute lists, compiled once from the configuration. */
+export class Redactor {
+  /** Names of the counting slots: value rules, then blocked key patterns, then `allowed_keys` (dry-run deletions). */
+  readonly slotNames: string[];
+  private readonly rules: RedactionRule[];
+  private readonly replacers: Array<(match: string) => string>;
+  /** One search for the rules' trigger literals; undefined when no rule has any. */
+  private readonly triggerGate: RegExp | undefined;
+  /** Per rule: whether its triggers are part of the gate (one-character ones are not). */
+  private readonly gated: boolean[];
+  /** Values shorter than every rule's minimum skip the rules altogether. */
+  private readonly minRuleLength: number;
+  private readonly blockedKeyPatterns: RegExp[];
+  private readonly ignoredKeyPatterns: RegExp[];
+  private readonly ignoredKeys: ReadonlySet<string>;
+  /** Undefined when every key is allowed. */
+  private readonly allowedKeys: ReadonlySet<string> | undefined;
+  private readonly allowedValues: RegExp[];
+  private readonly mask: (text: string) => string;
+  private readonly keyPatternCache = new Map<string, number>();
+  private readonly dryRun: boolean;
+  private readonly redactAllTypes: boolean;
+  private readonly summary: RedactionConfig['summary'];
+  private readonly deleteSlot: number;
+
+  // The value being scanned; fields rather than arguments so that each rule's
+  // replacer is created once, not per value.
+  private findings: Findings = newFindings(0);
+  private hits = 0;
+  private exempted = 0;
+  private where: Where = 'span';
+  private key = '';
+
+  constructor(config: RedactionConfig) {
+    this.rules = [
+      ...builtinRules([...(config.default_rules ? DEFAULT_RULE_NAMES : []), ...config.optional_rules]),
+      ...config.blocked_values.map((source, i) => userRule(`blocked_values[${i}]`, source)),
+      ...config.rules.map((r) => userRule(r.name, r.pattern)),
+    ];
+    this.gated = this.rules.map((r) => r.triggers !== undefined && r.triggers.every((t) => t.length >= MIN_GATE_LITERAL));
+    const triggers = [...new Set(this.rules.filter((_, i) => this.gated[i]).flatMap((r) => r.triggers ?? []))];
+    this.triggerGate = triggers.length > 0 ? new RegExp(triggers.map(escapeRegExp).join('|')) : undefined;
+    this.minRuleLength = Math.min(...this.rules.map((r) => r.minLength));
+    this.blockedKeyPatterns = config.blocked_key_patterns.map((p) => compilePattern(p));
+    this.ignoredKeyPatterns = config.ignored_key_patterns.map((p) => compilePattern(p));
+    this.ignoredKeys = new Set(config.ignored_keys);
+    this.allowedKeys = config.allow_all_keys ? undefined : new Set([...config.allowed_keys, ...Object.values(SUMMARY_KEYS)]);
+    this.allowedValues = config.allowed_values.map((p) => compilePattern(p));
+    this.mask = maskFunction(config);
+    this.dryRun = config.dry_run;
+    this.redactAllTypes = config.redact_all_types;
+    this.summary = config.summary;
+    this.slotNames = [
+      ...this.rules.map((r) => r.name),
+      ...config.blocked_key_patterns.map((_, i) => `blocked_key_patterns[${i}]`),
+      'allowed_keys',
+    ];
+    this.deleteSlot = this.slotNames.length - 1;
+    this.replacers = this.rules.map((rule, slot) => (match: string) => {
+      // An empty match would insert a mask between characters; a rejected one is not a secret.
+      if (match.length === 0 || (rule.accept !== undefined && !rule.accept(match))) return match;
+      this.hit(slot);
+      // A dry run masks too (and then drops the result), so later rules see what they would
+      // really see and the counts match a real run's.
+      return this.dryRun ? MASK : this.mask(match);
+    });
+  }
+
+  /** Redacts a batch in place and says what was found. */
+  redactBatch(batch: readonly ResourceSpans[]): Findings {
+    this.findings = newFindings(this.slotNames.length);
+    // A resource or scope object shared by several entries is redacted once,
+    // so its summary counts are not added twice.
+    const seen = new Set<object>();
+    for (const rs of batch) {
+      if (!seen.has(rs.resource)) {
+        seen.add(rs.resource);
+        this.redactAttributes(rs.resource.attributes, 'resource');
+      }
+      for (const ss of rs.scopeSpans) {
+        if (!seen.has(ss.scope)) {
+          seen.add(ss.scope);
+          this.redactAttributes(ss.scope.attributes, 'scope');
+        }
+        for (const span of ss.spans) {
+          this.redactAttributes(span.attributes, 'span');
+          for (const event of span.events) this.redactAttributes(event.attributes, 'event');
+          for (const link of span.links) this.redactAttributes(link.attributes, 'link');
+        }
+      }
+    }
+    return this.findings;
+  }
+
+  private redactAttributes(attrs: KeyValue[], where: Where): void {
+    if (attrs.length === 0) return;
+    let deleted: string[] | undefined;
+    let masked: string[] | undefined;
+    let allowed: string[] | undefined;
+    let ignored = 0;
+    let kept = 0;
+    for (let i = 0; i < attrs.length; i++) {
+      const kv = attrs[i]!;
+      const verdict = this.topLevelVerdict(kv.key);
+      if (verdict === DELETE) {
+        (deleted ??= []).push(kv.key);
+        if (!this.dryRun) continue;
+        this.where = where;
+        this.key = kv.key;
+        this.hit(this.deleteSlot);
+      } else if (verdict === IGNORE) {
+        ignored++;
+      } else {
+        const hitsBefore = this.hits;
+        this.exempted = 0;
+        this.where = where;
+        this.key = kv.key;
+        const value = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
+        if (value !== kv.value) kv.value = value;
+        if (this.hits !== hitsBefore) (masked ??= []).push(kv.key);
+        else if (this.exempted > 0) (allowed ??= []).push(kv.key);
+      }
+      attrs[kept++] = kv;
+    }
+    if (kept < attrs.length) attrs.length = kept;
+    if (this.dryRun) return;
+    if (deleted) this.findings.keysDeleted += deleted.length;
+    if (this.summary !== 'silent' && (deleted || masked || allowed || ignored > 0)) {
+      const debug = this.summary === 'debug';
+      addToSummary(attrs, deleted?.length ?? 0, debug ? deleted : undefined, SUMMARY_KEYS.redactedKeys, SUMMARY_KEYS.redactedCount);
+      addToSummary(attrs, masked?.length ?? 0, debug ? masked : undefined, SUMMARY_KEYS.maskedKeys, SUMMARY_KEYS.maskedCount);
+      addToSummary(attrs, allowed?.length ?? 0, debug ? allowed : undefined, SUMMARY_KEYS.allowedKeys, SUMMARY_KEYS.allowedCount);
+      addToSummary(attrs, ignored, undefined, undefined, SUMMARY_KEYS.ignoredCount);
+    }
+  }
+
+  /** The collector's order: ignored, then not allowed (deleted), then blocked key patterns. */
+  private topLevelVerdict(key: string): number {
+    const verdict = this.keyVerdict(key);
+    if (verdict === IGNORE) return IGNORE;
+    if (this.allowedKeys !== undefined && !this.allowedKeys.has(key)) return DELETE;
+    return verdict;
+  }
+
+  /** IGNORE, SCAN or a blocked key pattern's index; applies to keys at any depth. */
+  private keyVerdict(key: string): number {
+    if (this.ignoredKeys.size > 0 && this.ignoredKeys.has(key)) return IGNORE;
+    if (this.ignoredKeyPatterns.length === 0 && this.blockedKeyPatterns.length === 0) return SCAN;
+    let verdict = this.keyPatternCache.get(key);
+    if (verdict === undefined) {
+      verdict = this.ignoredKeyPatterns.some((re) => re.test(key)) ? IGNORE : this.blockedKeyPatterns.findIndex((re) => re.test(key));
+      if (this.keyPatternCache.size >= KEY_CACHE_LIMIT) this.keyPatternCache.clear();
+      this.keyPatternCache.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  private redactValue(value: AnyValue): AnyValue {
+    switch (value.type) {
+      case 'string': {
+        const out = this.redactString(value.value);
+        return out === value.value ? value : { type: 'string', value: out };
+      }
+      case 'array': {
+        const items = value.value;
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i]!;
+          const out = this.redactValue(item);
+          if (out !== item) items[i] = out;
+        }
+        return value;
+      }
+      case 'kvlist': {
+        for (const kv of value.value) {
+          const verdict = this.keyVerdict(kv.key);
+          if (verdict === IGNORE) continue;
+          const out = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
+          if (out !== kv.value) kv.value = out;
+        }
+        return value;
+      }
+      case 'int':
+      case 'double':
+      case 'bool': {
+        if (!this.redactAllTypes) return value;
+        const text = String(value.value);
+        const out = this.redactString(text);
+        return out === text ? value : { type: 'string', value: out };
+      }
+      default:
+        return value;
+    }
+  }
+
+  /** A value under a blocked key pattern: masked whole unless `allowed_values` exempts it. */
+  private maskWhole(value: AnyValue, pattern: number): AnyValue {
+    if (value.type === 'string' && this.isAllowedValue(value.value)) {
+      this.exempted++;
+      return value;
+    }
+    this.hit(this.rules.length + pattern);
+    return this.dryRun ? value : { type: 'string', value: this.mask(valueText(value)) };
+  }
+
+  private redactString(text: string): string {
+    if (this.allowedValues.length > 0 && this.isAllowedValue(text)) {
+      this.exempted++;
+      return text;
+    }
+    if (text.length < this.minRuleLength) return text;
+    const hitsBefore = this.hits;
+    let triggered: boolean | undefined;
+    let out = text;
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
+      if (out.length < rule.minLength) continue;
+      if (rule.triggers !== undefined) {
+        if (this.gated[i]) {
+          // Masks never introduce a trigger, so the gate's verdict on the original text holds for `out`.
+          triggered ??= this.triggerGate!.test(text);
+          if (!triggered) continue;
+        }
+        if (!includesAny(out, rule.triggers)) continue;
+      }
+      if (rule.precheck !== undefined && !rule.precheck(out)) continue;
+      out = out.replace(rule.pattern, this.replacers[i]!);
+    }
+    return this.hits === hitsBefore || this.dryRun ? text : out;
+  }
+
+  private isAllowedValue(text: string): boolean {
+    for (const re of this.allowedValues) if (re.test(text)) return true;
+    return false;
+  }
+
+  private hit(slot: number): void {
+    this.hits++;
+    this.findings.hits[slot]!++;
+    if (!this.dryRun) return;
+    const rule = this.slotNames[slot]!;
+    let places = this.findings.places.get(rule);
+    if (places === undefined) this.findings.places.set(rule, (places = new Set()));
+    if (places.size < DRY_RUN_PLACES_PER_RULE) places.add(`${this.where}:${this.key}`);
+  }
+}
+
+function includesAny(text: string, literals: readonly string[]): boolean {
+  for (const literal of literals) if (text.includes(literal)) return true;
+  return false;
+}
+
+function escapeRegExp(literal: string): string {
+  return literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function newFindings(slots: number): Findings {
+  return { hits: new Array<number>(slots).fill(0), keysDeleted: 0, places: new Map() };
+}
+
+function maskFunction(config: RedactionConfig): (text: string) => string {
+  const fn = config.hash_function;
+  switch (fn) {
+    case 'none':
+      return () => MASK;
+    case 'md5':
+    case 'sha1':
+      return (text) => createHash(fn).update(text).digest('hex');
+    case 'sha3':
+      // The collector's sha3 is SHA3-256.
+      return (text) => createHash('sha3-256').update(text).digest('hex');
+    case 'hmac-sha256':
+    case 'hmac-sha512': {
+      const algorithm = fn.slice('hmac-'.length);
+      const key = config.hmac_key ?? '';
+      return (text) => createHmac(algorithm, key).update(text).digest('hex');
+    }
+  }
+}
+
+/** Text of a value, as hashed when the whole value is masked. */
+function valueText(value: AnyValue): string {
+  switch (value.type) {
+    case 'string':
+      return value.value;
+    case 'bool':
+    case 'int':
+    case 'double':
+      return String(value.value);
+    case 'bytes':
+      return Buffer.from(value.value).toString('base64');
+    case 'array':
+    case 'kvlist':
+      return JSON.stringify(plain(value));
+    case 'empty':
+      return '';
+  }
+}
+
+function plain(value: AnyValue): unknown {
+  switch (value.type) {
+    case 'array':
+      return value.value.map(plain);
+    case 'kvlist':
+      return Object.fromEntries(value.value.map((kv) => [kv.key, plain(kv.value)]));
+    case 'empty':
+      return null;
+    default:
+      return valueText(value);
+  }
+}
+
+/** Adds to a summary attribute, merging with what an earlier pass wrote (as the collector does). */
+function addToSummary(attrs: KeyValue[], count: number, keys: string[] | undefined, keysAttr: string | undefined, countAttr: string): void {
+  if (count === 0) return;
+  if (keys !== undefined && keysAttr !== undefined) {
+    const earlier = attrs.find((kv) => kv.key === keysAttr)?.value;
+    const all = earlier?.type === 'string' && earlier.value !== '' ? [...keys, ...earlier.value.split(',')] : keys;
+    setAttribute(attrs, keysAttr, { type: 'string', value: all.sort().join(',') });
+  }
+  const earlier = attrs.find((kv) => kv.key === countAttr)?.value;
+  const prior = earlier?.type === 'int' ? earlier.value : 0n;
+  setAttribute(attrs, countAttr, { type: 'int', value: prior + BigInt(count) });
+}
+
+function setAttribute(attrs: KeyValue[], key: string, value: AnyValue): void {
+  const existing = attrs.find((kv) => kv.key === key);
+  if (existing) existing.value = value;
+  else attrs.push({ key, value });
+}
+
+interface CounterChild {
+  inc(value?: number): void;
+}
+
+/** Turns a batch's findings into metrics and, in a dry run, one log line. */
+class FindingsReporter {
+  private readonly masked: CounterChild[];
+  private readonly dryRunMatches: CounterChild[];
+  private readonly keysDeleted: CounterChild;
+
+  constructor(
+    processor: string,
+    private readonly slotNames: readonly string[],
+    private readonly dryRun: boolean,
+    private readonly logger: Logger,
+  ) {
+    // Children made up front, so every rule shows on /metrics at 0 before its first match.
+    const atZero = (child: CounterChild): CounterChild => (child.inc(0), child);
+    const valueSlots = slotNames.slice(0, -1);
+    this.masked = dryRun ? [] : valueSlots.map((rule) => atZero(redactionMetrics.valuesMasked.labels(processor, rule)));
+    this.dryRunMatches = dryRun ? slotNames.map((rule) => atZero(redactionMetrics.dryRunMatches.labels(processor, rule))) : [];
+    this.keysDeleted = atZero(redactionMetrics.keysDeleted.labels(processor));
+  }
+
+  report(tenant: string, findings: Findings): void {
+    const counters = this.dryRun ? this.dryRunMatches : this.masked;
+    let total = 0;
+    findings.hits.forEach((n, slot) => {
+      if (n === 0) return;
+      counters[slot]?.inc(n);
+      total += n;
+    });
+    if (findings.keysDeleted > 0) this.keysDeleted.inc(findings.keysDeleted);
+    if (!this.dryRun || total === 0) return;
+    const matches: Record<string, number> = {};
+    const places: Record<string, string[]> = {};
+    findings.hits.forEach((n, slot) => {
+      if (n === 0) return;
+      const rule = this.slotNames[slot]!;
+      matches[rule] = n;
+      places[rule] = [...(findings.places.get(rule) ?? [])];
+    });
+    // Rule names and attribute keys only: the values are what must not leak.
+    this.logger.info({ tenant, matches, places }, 'redaction dry run: these would have been redacted');
+  }
+}
+
+export function createRedactionProcessor(config: RedactionConfig, next: TracesConsumer, ctx: ComponentContext): Processor {
+  if (!config.enabled) return { consume: (tenant, batch) => next.consume(tenant, batch) };
+  const redactor = new Redactor(config);
+  const reporter = new FindingsReporter(ctx.name, redactor.slotNames, config.dry_run, ctx.logger);
+  ctx.logger.info({ processor: ctx.name, rules: redactor.slotNames.slice(0, -1), dry_run: config.dry_run }, 'redaction rules loaded');
+  return {
+    async consume(tenant: string, batch: ResourceSpans[]): Promise<void> {
+      reporter.report(tenant, redactor.redactBatch(batch));
+      await next.consume(tenant, batch);
+    },
+  };
+}

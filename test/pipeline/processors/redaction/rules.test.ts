@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { builtinRules, compilePattern, DEFAULT_RULE_NAMES } from '../../../../src/pipeline/processors/redaction/rules.js';
+import { batchOf, firstSpan, redaction, spanWith, str, strAttr } from './helpers.js';
+
+test('RE2 spellings are translated: leading flags, (?P<name>), \\A and \\z', () => {
+  assert.ok(compilePattern('(?i)secret').test('SECRET'));
+  assert.ok(compilePattern('(?s)a.b').test('a\nb'));
+  assert.ok(compilePattern('(?m)^b$').test('a\nb\nc'));
+  assert.equal(compilePattern('(?P<id>[0-9]+)').exec('x42')?.groups?.id, '42');
+  assert.ok(compilePattern('\\Aabc\\z').test('abc'));
+  assert.ok(!compilePattern('\\Aabc\\z').test('xabc'));
+  assert.ok(!compilePattern('(?m)abc\\z').test('abc\nx'));
+  // An escaped backslash before z is a literal backslash and z.
+  assert.ok(compilePattern('a\\\\z').test('a\\z'));
+});
+
+test('the built-ins run in a fixed order, key blocks first', () => {
+  assert.deepEqual(
+    builtinRules(DEFAULT_RULE_NAMES).map((r) => r.name),
+    ['pem_private_key', 'bearer_token', 'jwt', 'aws_access_key_id', 'aws_secret_access_key', 'card_number'],
+  );
+  assert.deepEqual(
+    builtinRules(['email', 'jwt']).map((r) => r.name),
+    ['jwt', 'email'],
+  );
+});
+
+async function redact(value: string, options: Record<string, unknown> = {}): Promise<string> {
+  const { processor, next } = redaction(options);
+  await processor.consume('acme', batchOf([spanWith([str('v', value)])]));
+  return strAttr(firstSpan(next.last).attributes, 'v');
+}
+
+test('what each built-in masks, and what it keeps around the secret', async () => {
+  assert.equal(await redact('Authorization: Bearer abc.DEF-123_456~+/='), 'Authorization: Bearer ****');
+  assert.equal(await redact('x eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl y'), 'x **** y');
+  assert.equal(
+    await redact('before\n-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\nafter'),
+    'before\n****\nafter',
+  );
+  assert.equal(await redact('id=AKIAIOSFODNN7EXAMPLE;'), 'id=****;');
+  assert.equal(await redact('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'), 'aws_secret_access_key = ****');
+  assert.equal(await redact('pan 4111-1111-1111-1111 exp 12/27'), 'pan **** exp 12/27');
+  assert.equal(await redact('mail a.b+c@example.co.uk.', { optional_rules: ['email'] }), 'mail ****.');
+});
+
+test('a private key cut off before its END line is masked to the end of the value', async () => {
+  assert.equal(await redact('key: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oO'), 'key: ****');
+});
+
+test('bearer_token keeps prose and challenge headers', async () => {
+  for (const text of ['Bearer token', 'use the Bearer scheme.', 'WWW-Authenticate: Bearer realm="x"', 'Bearer abc12', 'BEARER TOKEN']) {
+    assert.equal(await redact(text), text);
+  }
+});
+
+test('named user rules mask every match, like blocked_values', async () => {
+  assert.equal(
+    await redact('keys itk_0123456789abcdef0123456789abcdef and itk_fedcba9876543210fedcba9876543210', {
+      rules: [{ name: 'internal_token', pattern: 'itk_[0-9a-f]{32}' }],
+    }),
+    'keys **** and ****',
+  );
+});
