@@ -1,0 +1,151 @@
+// `npm run bench`: measures the figures of ../shared/design/BENCHMARK.md.
+// One JSON object per figure on stdout (machine-readable), progress and a
+// summary table on stderr, and every figure in bench/results/latest.json.
+//
+//   node dist/bench/run.js [--quick] [--only name,name] [--runs N] [--out file]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { displayUnit, formatValue, textTable } from './format.js';
+import { isFigureError, type BenchContext, type Figure, type FigureError } from './figure.js';
+import { runDecodeCeiling } from './figures/decode-ceiling.js';
+import { INGEST_PROTOCOLS, runIngest, type IngestProtocol } from './figures/ingest.js';
+import { runStored, STORED_GROUPS, type StoredGroup } from './figures/stored.js';
+import { runVisibility } from './figures/visibility.js';
+import { runWireSize } from './figures/wire-size.js';
+import { machineContext, REPO_ROOT } from './machine.js';
+import { killStartedServers } from './server-under-test.js';
+import { forgetRequests } from './workload-cache.js';
+
+const SIZES = {
+  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000 },
+  quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200 },
+} as const;
+
+const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), 'visibility', ...STORED_GROUPS] as const;
+type Group = (typeof GROUPS)[number];
+const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const) };
+
+interface Options {
+  quick: boolean;
+  runs: number;
+  only: Set<Group>;
+  out: string;
+}
+
+const USAGE = `usage: node dist/bench/run.js [--quick] [--only name,name] [--runs N] [--out file]
+  --quick   smaller sizes, for a smoke run
+  --only    groups to run: ${GROUPS.join(', ')} (ingest = all three ingest groups)
+  --runs    runs per figure, reported as median, min and max (default 3)
+  --out     results file (default bench/results/latest.json)`;
+
+function parseArgs(argv: readonly string[]): Options {
+  const opts: Options = { quick: false, runs: 3, only: new Set(GROUPS), out: join(REPO_ROOT, 'bench', 'results', 'latest.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick':
+        opts.quick = true;
+        break;
+      case '--runs':
+        opts.runs = Number(value());
+        if (!Number.isInteger(opts.runs) || opts.runs < 1) throw new Error('--runs must be a positive integer');
+        break;
+      case '--only':
+        opts.only = new Set(
+          value()
+            .split(',')
+            .filter(Boolean)
+            .flatMap((name) => {
+              const groups = ALIASES[name] ?? (GROUPS.includes(name as Group) ? [name as Group] : undefined);
+              if (groups === undefined) throw new Error(`unknown figure group "${name}"; groups: ${GROUPS.join(', ')}`);
+              return groups;
+            }),
+        );
+        break;
+      case '--out':
+        opts.out = resolve(value());
+        break;
+      case '--help':
+      case '-h':
+        process.stderr.write(USAGE + '\n');
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${argv[i]}\n${USAGE}`);
+    }
+  }
+  return opts;
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const sizes = opts.quick ? SIZES.quick : SIZES.full;
+  const results: Array<Figure | FigureError> = [];
+  const started = performance.now();
+  const ctx: BenchContext = {
+    quick: opts.quick,
+    runs: opts.runs,
+    machine: machineContext(),
+    log: (m) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`),
+    emit(figure) {
+      results.push(figure);
+      process.stdout.write(JSON.stringify(figure) + '\n');
+    },
+  };
+  const attempt = async (group: string, fn: () => Promise<void>) => {
+    ctx.log(`${group}: start`);
+    try {
+      await fn();
+    } catch (err) {
+      const error: FigureError = { figure: group, error: (err as Error).stack ?? String(err), mode: opts.quick ? 'quick' : 'full', ...ctx.machine };
+      results.push(error);
+      process.stdout.write(JSON.stringify(error) + '\n');
+      ctx.log(`${group}: FAILED: ${(err as Error).message}`);
+    }
+  };
+
+  if (opts.only.has('wire')) await attempt('wire', () => runWireSize(ctx, sizes.ingestSpans));
+  if (opts.only.has('ceiling')) await attempt('ceiling', async () => void (await runDecodeCeiling(ctx, sizes.ingestSpans)));
+  for (const protocol of INGEST_PROTOCOLS) {
+    const group = `ingest-${protocol}` as const;
+    if (opts.only.has(group)) await attempt(group, () => runIngest(ctx, protocol as IngestProtocol, sizes.ingestSpans));
+  }
+  forgetRequests(sizes.ingestSpans, 'json');
+  if (opts.only.has('visibility')) await attempt('visibility', () => runVisibility(ctx, sizes.visibilityTraces));
+  const stored = new Set(STORED_GROUPS.filter((g) => opts.only.has(g))) as Set<StoredGroup>;
+  if (stored.size > 0) await attempt([...stored].join('+'), () => runStored(ctx, stored, sizes.storedSpans, sizes.lookups));
+
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
+  process.stderr.write('\n' + summary(results) + '\n');
+  ctx.log(`done; results in ${opts.out}`);
+  return results.some(isFigureError) ? 1 : 0;
+}
+
+function summary(results: ReadonlyArray<Figure | FigureError>): string {
+  const figures = results.filter((r): r is Figure => !isFigureError(r));
+  const rows = figures.map((r) => [r.figure, formatValue(r.median, r.unit), formatValue(r.min, r.unit), formatValue(r.max, r.unit), displayUnit(r.unit), String(r.runs)]);
+  const failed = results.filter(isFigureError).map((e) => `FAILED ${e.figure}: ${(e.error.split('\n')[0] ?? '').slice(0, 200)}`);
+  return [textTable(['figure', 'median', 'min', 'max', 'unit', 'runs'], rows), ...failed].join('\n');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killStartedServers();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    killStartedServers();
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  },
+);
