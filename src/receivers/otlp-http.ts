@@ -1,8 +1,6 @@
 // OTLP/HTTP receiver: POST /v1/traces with protobuf or JSON bodies, gzip or
 // deflate, answered as the OTLP specification says (the error body is a
 // google.rpc.Status in the request's encoding).
-import { promisify } from 'node:util';
-import { gunzip, inflate } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHttpServer } from '../net/http-server.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -10,10 +8,8 @@ import { decodeTracesData, encodeExportTraceServiceResponse, encodeRpcStatus } f
 import { decodeOtlpJson } from '../otlp/json.js';
 import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
+import { decompress, tooLargeMessage } from './decompress.js';
 import { status as GrpcCode } from '@grpc/grpc-js';
-
-const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflate);
 
 type BodyEncoding = 'protobuf' | 'json';
 
@@ -84,30 +80,6 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
 function encodingOf(req: FastifyRequest): BodyEncoding | undefined {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   return MEDIA_TYPES[type];
-}
-
-function tooLargeMessage(limit: number, when: string): string {
-  return `request body exceeds limits.max_request_bytes (${limit} bytes) ${when}`;
-}
-
-type Decompressed = { bytes: Buffer } | { error: string; status: number; reason: string };
-
-async function decompress(body: Buffer, contentEncoding: string | undefined, limit: number): Promise<Decompressed> {
-  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return { bytes: body };
-  const inflater = encoding === 'gzip' || encoding === 'x-gzip' ? gunzipAsync : encoding === 'deflate' ? inflateAsync : undefined;
-  if (!inflater) {
-    return { error: `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: use gzip, deflate or none`, status: 415, reason: 'unsupported_encoding' };
-  }
-  try {
-    // maxOutputLength stops a decompression bomb as soon as it passes the limit.
-    return { bytes: await inflater(body, { maxOutputLength: limit }) };
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      return { error: tooLargeMessage(limit, 'after decompression'), status: 413, reason: 'too_large' };
-    }
-    return { error: `invalid ${encoding} body: ${(err as Error).message}`, status: 400, reason: 'malformed' };
-  }
 }
 
 function sendOutcome(reply: FastifyReply, encoding: BodyEncoding, outcome: IngestOutcome): FastifyReply {
