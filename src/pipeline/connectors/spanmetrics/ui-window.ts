@@ -1,0 +1,126 @@
+// Skein's per-operation RED figures for its UI: calls, errors and a latency
+// sketch per (service, span name, span kind), per time bucket
+// (ui_window_resolution, kept for ui_window_retention), so the service-graph
+// page can list a service's operations for any range inside the retention.
+import { SPAN_KIND_NAMES, type SpanKind } from '../../../otlp/model.js';
+import { OVERFLOW_VALUE } from '../shared/labels.js';
+import { LatencySketch } from '../shared/latency-sketch.js';
+import { TimeWindow } from '../shared/time-window.js';
+
+/** RED figures of one operation over a time range (JSON-ready). */
+export interface OperationStats {
+  service: string;
+  spanName: string;
+  /** `SPAN_KIND_SERVER`, `SPAN_KIND_CLIENT`, … */
+  spanKind: string;
+  calls: number;
+  /** Calls with status ERROR. */
+  errors: number;
+  /** Estimated latency quantiles (±10 %), null without calls. */
+  p50Seconds: number | null;
+  p99Seconds: number | null;
+  ratePerSecond: number;
+}
+
+class OperationCell {
+  calls = 0;
+  errors = 0;
+  readonly latency = new LatencySketch();
+
+  constructor(
+    readonly tenant: string,
+    readonly service: string,
+    readonly spanName: string,
+    readonly spanKind: string,
+  ) {}
+}
+
+const SEP = '\0';
+
+export class OperationWindow {
+  private readonly window: TimeWindow<OperationCell>;
+
+  constructor(resolutionMs: number, retentionMs: number, maxOperationsPerBucket: number) {
+    this.window = new TimeWindow(resolutionMs, retentionMs, maxOperationsPerBucket);
+  }
+
+  /** The bucket for observations at `nowMs` (looked up once per batch). */
+  bucketAt(nowMs: number): Map<string, OperationCell> {
+    return this.window.bucketAt(nowMs);
+  }
+
+  /** Counts one span in `bucket`; `prefix` is tenant + SEP + service + SEP, built once per resource. */
+  record(
+    bucket: Map<string, OperationCell>,
+    prefix: string,
+    tenant: string,
+    service: string,
+    spanName: string,
+    kind: SpanKind,
+    failed: boolean,
+    seconds: number,
+  ): void {
+    const key = prefix + spanName + SEP + kind;
+    let cell = bucket.get(key);
+    if (cell === undefined) {
+      if (bucket.size < this.window.maxEntries) {
+        cell = new OperationCell(tenant, service, spanName, kindName(kind));
+        bucket.set(key, cell);
+      } else {
+        cell = overflowCell(bucket, tenant);
+      }
+    }
+    cell.calls++;
+    if (failed) cell.errors++;
+    cell.latency.observe(seconds);
+  }
+
+  /** Operations seen in [startMs, endMs), all tenants unless one is named, sorted by service, span name, kind. */
+  operations(startMs: number, endMs: number, nowMs: number, tenant?: string): OperationStats[] {
+    const { fromMs, toMs, buckets } = this.window.between(startMs, endMs, nowMs);
+    const seconds = (toMs - fromMs) / 1000;
+    const merged = new Map<string, { service: string; spanName: string; spanKind: string; calls: number; errors: number; latency: LatencySketch }>();
+    for (const bucket of buckets) {
+      for (const cell of bucket.values()) {
+        if (tenant !== undefined && cell.tenant !== tenant) continue;
+        const key = cell.service + SEP + cell.spanName + SEP + cell.spanKind;
+        let m = merged.get(key);
+        if (m === undefined) {
+          const { service, spanName, spanKind } = cell;
+          merged.set(key, (m = { service, spanName, spanKind, calls: 0, errors: 0, latency: new LatencySketch() }));
+        }
+        m.calls += cell.calls;
+        m.errors += cell.errors;
+        m.latency.merge(cell.latency);
+      }
+    }
+    return [...merged.values()]
+      .sort((a, b) => compare(a.service, b.service) || compare(a.spanName, b.spanName) || compare(a.spanKind, b.spanKind))
+      .map((m) => ({
+        service: m.service,
+        spanName: m.spanName,
+        spanKind: m.spanKind,
+        calls: m.calls,
+        errors: m.errors,
+        p50Seconds: m.latency.quantile(0.5),
+        p99Seconds: m.latency.quantile(0.99),
+        ratePerSecond: seconds > 0 ? m.calls / seconds : 0,
+      }));
+  }
+}
+
+export function kindName(kind: number): string {
+  return SPAN_KIND_NAMES[kind] ?? SPAN_KIND_NAMES[0];
+}
+
+function overflowCell(bucket: Map<string, OperationCell>, tenant: string): OperationCell {
+  // A real key has three separators; this one has one.
+  const key = tenant + SEP + OVERFLOW_VALUE;
+  let cell = bucket.get(key);
+  if (cell === undefined) bucket.set(key, (cell = new OperationCell(tenant, OVERFLOW_VALUE, OVERFLOW_VALUE, OVERFLOW_VALUE)));
+  return cell;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
