@@ -1,9 +1,15 @@
 // Bytes the server keeps on disk, by the layout of its data directory:
-// blocks/<tenant>/<blockId>/{data.parquet,bloom.bin,meta.json} and wal/<tenant>/.
+// blocks/<tenant>/<blockId>/{data-NNNN.parquet,bloom.bin,meta.json} and wal/<tenant>/.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** How the figures group a block's files: every Parquet part counts as data. */
 export const BLOCK_FILES = ['data.parquet', 'bloom.bin', 'meta.json'] as const;
+
+function fileKind(name: string): (typeof BLOCK_FILES)[number] | undefined {
+  if (/^data-\d+\.parquet$/.test(name)) return 'data.parquet';
+  return name === 'bloom.bin' || name === 'meta.json' ? name : undefined;
+}
 
 /** Total size of every file under `dir` (0 when it does not exist). */
 export function treeBytes(dir: string): number {
@@ -19,7 +25,7 @@ export function treeBytes(dir: string): number {
 
 export interface BlockUsage {
   blocks: number;
-  /** Sum of the three block files the storage figure counts. */
+  /** Sum of the block files the storage figure counts (parts, bloom, meta). */
   blockFileBytes: number;
   byFile: Record<(typeof BLOCK_FILES)[number], number>;
   /** Everything under blocks/, in case the layout grows other files. */
@@ -35,10 +41,10 @@ export function blockUsage(dataDir: string): BlockUsage {
     for (const block of readdirSync(join(root, tenant.name), { withFileTypes: true })) {
       if (!block.isDirectory()) continue;
       usage.blocks++;
-      for (const file of BLOCK_FILES) {
-        const path = join(root, tenant.name, block.name, file);
-        if (!existsSync(path)) continue;
-        const size = statSync(path).size;
+      for (const name of readdirSync(join(root, tenant.name, block.name))) {
+        const file = fileKind(name);
+        if (!file) continue;
+        const size = statSync(join(root, tenant.name, block.name, name)).size;
         usage.byFile[file] += size;
         usage.blockFileBytes += size;
       }

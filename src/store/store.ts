@@ -10,17 +10,9 @@ import { TenantStore } from './tenant-store.js';
 import { BlockStore } from './blocks/block-store.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
+import { OverloadError } from '../pipeline/errors.js';
 
-/** Ingest refused because Skein is behind; the client should retry later. */
-export class OverloadError extends Error {
-  override name = 'OverloadError';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
-  }
-}
+export { OverloadError };
 
 export interface StoreOptions {
   storage: SkeinConfig['storage'];

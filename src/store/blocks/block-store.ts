@@ -1,0 +1,405 @@
+// Every tenant's immutable Parquet blocks: writing them (head cuts), finding a
+// trace in them, compacting and expiring them. Layout under the backend:
+//
+//   <tenant>/<blockId>/data-NNNN.parquet  spans, one row per span, in trace-ID
+//                                         ranges of their own (docs/block-format.md)
+//   <tenant>/<blockId>/bloom.bin          bloom filter of the block's trace IDs
+//   <tenant>/<blockId>/meta.json          written last: a block exists once it does
+//
+// Metadata and bloom filters of all blocks stay in memory, so trace-by-ID asks
+// DuckDB only about blocks that may hold the trace.
+import { randomUUID } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
+import type { StoredSpan, TraceSpans } from '../../otlp/model.js';
+import { toHex } from '../../otlp/model.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { Backend } from '../backend/backend.js';
+import type { DuckEngine } from '../engine/duckdb.js';
+import { BloomFilter } from './bloom.js';
+import { mergeParquet, planCompaction } from './compactor.js';
+import { BLOOM_FILE, META_FILE, parseBlockMeta, partFileName, serializeBlockMeta, type BlockMeta } from './meta.js';
+import { blockMetrics } from './metrics.js';
+import { readTraceIds, readTraceSpans, summarizeParquet } from './reader.js';
+import { expiredBlocks } from './retention.js';
+import { BLOCK_FORMAT } from './schema.js';
+import { writeTracesParquet } from './writer.js';
+
+export type { BlockMeta } from './meta.js';
+
+export interface BlockStoreOptions {
+  backend: Backend;
+  engine: DuckEngine;
+  rowGroupSpans: number;
+  logger: Logger;
+}
+
+export interface FoundTrace {
+  spans: StoredSpan[];
+  inspectedBytes: number;
+  blocksSearched: number;
+}
+
+interface LoadedBlock {
+  meta: BlockMeta;
+  bloom: BloomFilter;
+  /** Where DuckDB reads each of meta.parts, in the same order. */
+  partPaths: string[];
+  /** Parquet parts + bloom.bin + meta.json. */
+  diskBytes: number;
+  /** Lookups reading the block right now: it is deleted only once they are done. */
+  readers: number;
+  onIdle: (() => void) | undefined;
+}
+
+const TRACE_ID_RE = /^[0-9a-f]{1,32}$/;
+const NANOS_PER_SECOND = 1_000_000_000n;
+
+export class BlockStore {
+  /** Tenant → its blocks, sorted by minStartUnixNano. */
+  private readonly byTenant = new Map<string, LoadedBlock[]>();
+  /** Tenant → the compaction or retention running for it: they run one at a time. */
+  private readonly maintenance = new Map<string, Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: BlockStoreOptions,
+    private readonly stagingDir: string,
+  ) {}
+
+  /** Loads every block's meta.json and bloom.bin, and deletes leftovers of writes a crash interrupted. */
+  static async open(opts: BlockStoreOptions): Promise<BlockStore> {
+    const store = new BlockStore(opts, await opts.backend.stagingDir());
+    for (const tenant of await opts.backend.list('')) {
+      for (const blockId of await opts.backend.list(tenant)) {
+        await store.load(tenant, blockId);
+      }
+      store.updateGauges(tenant);
+    }
+    const blocks = [...store.byTenant.values()].reduce((n, list) => n + list.length, 0);
+    opts.logger.info({ tenants: store.byTenant.size, blocks, bytes: store.diskBytes() }, 'blocks opened');
+    return store;
+  }
+
+  tenants(): string[] {
+    return [...this.byTenant.entries()].filter(([, list]) => list.length > 0).map(([t]) => t).sort();
+  }
+
+  blocks(tenant: string): readonly BlockMeta[] {
+    return (this.byTenant.get(tenant) ?? []).map((b) => b.meta);
+  }
+
+  /**
+   * Writes traces (sorted by traceId ascending; the spans of a trace in any order)
+   * as a new block. The writer de-duplicates spans by span ID within a trace, sorts
+   * them and computes nested sets. Resolves when the block is durable and visible.
+   */
+  async writeBlock(tenant: string, traces: AsyncIterable<TraceSpans> | Iterable<TraceSpans>, opts: { compactionLevel?: number } = {}): Promise<BlockMeta> {
+    this.assertOpen();
+    const started = process.hrtime.bigint();
+    const staged = await writeTracesParquet(this.opts.engine, this.stagingDir, traces, { rowGroupSpans: this.opts.rowGroupSpans });
+    const meta = await this.publish(tenant, staged.paths, opts.compactionLevel ?? 0);
+    blockMetrics.writeDuration.observe({ tenant, reason: 'flush' }, secondsSince(started));
+    return meta;
+  }
+
+  /**
+   * Spans of one trace from every block that may hold it (time range overlap when
+   * given, in unix seconds as Tempo's start/end; then trace-ID range; then bloom),
+   * merged and de-duplicated by span ID.
+   */
+  async findTrace(tenant: string, traceIdHex: string, range: { startUnixSec?: number; endUnixSec?: number } = {}): Promise<FoundTrace> {
+    const lower = traceIdHex.toLowerCase();
+    if (!TRACE_ID_RE.test(lower)) return { spans: [], inspectedBytes: 0, blocksSearched: 0 };
+    const id = lower.padStart(32, '0');
+    const from = range.startUnixSec !== undefined && range.startUnixSec > 0 ? BigInt(Math.floor(range.startUnixSec)) * NANOS_PER_SECOND : undefined;
+    // `end` is a whole second: spans starting anywhere in it are in range.
+    const until = range.endUnixSec !== undefined && range.endUnixSec > 0 ? (BigInt(Math.floor(range.endUnixSec)) + 1n) * NANOS_PER_SECOND : undefined;
+
+    let inspectedBytes = 0;
+    const candidates: LoadedBlock[] = [];
+    const reads: string[] = [];
+    for (const b of this.byTenant.get(tenant) ?? []) {
+      const m = b.meta;
+      if (from !== undefined && BigInt(m.maxEndUnixNano) < from) continue;
+      if (until !== undefined && BigInt(m.minStartUnixNano) >= until) continue;
+      if (id < m.minTraceId || id > m.maxTraceId || !b.bloom.mayContain(id)) continue;
+      let used = false;
+      for (const [i, part] of m.parts.entries()) {
+        if (id < part.minTraceId || id > part.maxTraceId) continue;
+        const groups = part.rowGroups.filter((g) => g.minTraceId <= id && id <= g.maxTraceId);
+        if (part.rowGroups.length > 0 && groups.length === 0) continue;
+        inspectedBytes += part.rowGroups.length > 0 ? groups.reduce((n, g) => n + g.bytes, 0) : part.bytes;
+        reads.push(b.partPaths[i]!);
+        used = true;
+      }
+      if (used) candidates.push(b);
+    }
+    // Taken in the same tick as the candidates were chosen: a compaction or retention
+    // deleting one of them now waits until this lookup is done with it.
+    for (const b of candidates) b.readers++;
+    let found: StoredSpan[][];
+    try {
+      found = await Promise.all(reads.map((path) => readTraceSpans(this.opts.engine, path, id)));
+    } finally {
+      for (const b of candidates) this.release(b);
+    }
+    return { spans: dedupeBySpanId(found), inspectedBytes, blocksSearched: candidates.length };
+  }
+
+  /**
+   * One compaction pass for the tenant: among blocks smaller than maxBlockBytes
+   * whose spans start in the same window, when at least minInputBlocks share one,
+   * merge them into a block of compactionLevel max(inputs)+1 and delete the inputs.
+   * The output is visible before the inputs go; a crash in between leaves spans in
+   * two blocks, which reads and the next compaction de-duplicate.
+   */
+  compactOnce(tenant: string, opts: { windowMs: number; maxBlockBytes: number; minInputBlocks: number }): Promise<BlockMeta | undefined> {
+    return this.exclusive(tenant, async () => {
+      this.assertOpen();
+      const blocks = this.byTenant.get(tenant) ?? [];
+      const plan = planCompaction(
+        blocks.map((b) => b.meta),
+        opts,
+      );
+      if (!plan) return undefined;
+      const inputs = plan.map((m) => blocks.find((b) => b.meta.blockId === m.blockId)!);
+      const started = process.hrtime.bigint();
+      const merged = await mergeParquet(
+        this.opts.engine,
+        this.stagingDir,
+        inputs.flatMap((b) => b.partPaths),
+        { rowGroupSpans: this.opts.rowGroupSpans },
+      );
+      const level = Math.max(...inputs.map((b) => b.meta.compactionLevel)) + 1;
+      const meta = await this.publish(tenant, merged, level);
+      blockMetrics.writeDuration.observe({ tenant, reason: 'compaction' }, secondsSince(started));
+      for (const b of inputs) await this.retire(tenant, b);
+      blockMetrics.compactions.inc({ tenant });
+      blockMetrics.compactionDuration.observe({ tenant }, secondsSince(started));
+      this.opts.logger.info(
+        {
+          tenant,
+          blockId: meta.blockId,
+          inputs: inputs.map((b) => b.meta.blockId),
+          level,
+          spans: meta.spanCount,
+          spansIn: inputs.reduce((n, b) => n + b.meta.spanCount, 0),
+          bytes: meta.sizeBytes,
+          bytesIn: inputs.reduce((n, b) => n + b.meta.sizeBytes, 0),
+        },
+        'blocks compacted',
+      );
+      return meta;
+    });
+  }
+
+  /** Deletes whole blocks whose newest span ended before the cutoff; returns their IDs. */
+  applyRetention(tenant: string, cutoffUnixNano: bigint): Promise<string[]> {
+    return this.exclusive(tenant, async () => {
+      const blocks = this.byTenant.get(tenant) ?? [];
+      const expired = expiredBlocks(
+        blocks.map((b) => b.meta),
+        cutoffUnixNano,
+      );
+      const deleted: string[] = [];
+      for (const m of expired) {
+        const b = blocks.find((x) => x.meta.blockId === m.blockId);
+        if (!b) continue;
+        await this.retire(tenant, b);
+        blockMetrics.retentionDeleted.inc({ tenant });
+        deleted.push(m.blockId);
+      }
+      if (deleted.length > 0) this.opts.logger.info({ tenant, blocks: deleted, cutoffUnixNano: cutoffUnixNano.toString() }, 'retention deleted blocks');
+      return deleted;
+    });
+  }
+
+  /** Bytes of blocks on disk, of one tenant or all. */
+  diskBytes(tenant?: string): number {
+    const lists = tenant === undefined ? [...this.byTenant.values()] : [this.byTenant.get(tenant) ?? []];
+    return lists.reduce((n, list) => n + list.reduce((m, b) => m + b.diskBytes, 0), 0);
+  }
+
+  /** Waits for running compactions and retention; the engine and backend stay open (their owner closes them). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.maintenance.values()]);
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────
+
+  /** Moves finished Parquet parts in as a new block: parts, then bloom, then meta.json. */
+  private async publish(tenant: string, parquetPaths: readonly string[], compactionLevel: number): Promise<BlockMeta> {
+    const blockId = randomUUID();
+    const prefix = `${tenant}/${blockId}`;
+    let meta: BlockMeta;
+    let bloom: BloomFilter;
+    let bloomBytes: Uint8Array;
+    let metaBytes: Uint8Array;
+    try {
+      const summary = await summarizeParquet(this.opts.engine, parquetPaths);
+      bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, parquetPaths));
+      bloomBytes = bloom.serialize();
+      const parts = await Promise.all(
+        summary.parts.map(async (p, i) => ({
+          file: partFileName(i),
+          minTraceId: p.minTraceId,
+          maxTraceId: p.maxTraceId,
+          spans: p.spanCount,
+          bytes: (await stat(p.path)).size,
+          rowGroups: p.rowGroups,
+        })),
+      );
+      meta = {
+        format: BLOCK_FORMAT,
+        blockId,
+        tenant,
+        minStartUnixNano: summary.minStartUnixNano.toString(),
+        maxEndUnixNano: summary.maxEndUnixNano.toString(),
+        spanCount: summary.spanCount,
+        traceCount: summary.traceCount,
+        sizeBytes: parts.reduce((n, p) => n + p.bytes, 0),
+        minTraceId: summary.minTraceId,
+        maxTraceId: summary.maxTraceId,
+        compactionLevel,
+        createdAt: new Date().toISOString(),
+        parts,
+      };
+      metaBytes = serializeBlockMeta(meta);
+      for (const [i, path] of parquetPaths.entries()) await this.opts.backend.writeFile(`${prefix}/${partFileName(i)}`, path);
+      await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bloomBytes);
+      await this.opts.backend.write(`${prefix}/${META_FILE}`, metaBytes);
+    } catch (err) {
+      await Promise.all(parquetPaths.map((p) => rm(p, { force: true })));
+      await this.opts.backend.delete(prefix).catch(() => undefined);
+      throw err;
+    }
+    this.add(tenant, {
+      meta,
+      bloom,
+      partPaths: await this.partPaths(prefix, meta),
+      diskBytes: meta.sizeBytes + bloomBytes.byteLength + metaBytes.byteLength,
+      readers: 0,
+      onIdle: undefined,
+    });
+    return meta;
+  }
+
+  private partPaths(prefix: string, meta: BlockMeta): Promise<string[]> {
+    return Promise.all(meta.parts.map((p) => this.opts.backend.localPath(`${prefix}/${p.file}`)));
+  }
+
+  private async load(tenant: string, blockId: string): Promise<void> {
+    const prefix = `${tenant}/${blockId}`;
+    const log = this.opts.logger;
+    const files = await this.opts.backend.list(prefix);
+    if (!files.includes(META_FILE)) {
+      // meta.json is written last: without it this is a write a crash interrupted.
+      log.warn({ tenant, blockId, files }, 'deleting an incomplete block (no meta.json)');
+      await this.opts.backend.delete(prefix);
+      return;
+    }
+    let meta: BlockMeta;
+    let metaBytes: Buffer;
+    try {
+      metaBytes = await this.opts.backend.read(`${prefix}/${META_FILE}`);
+      meta = parseBlockMeta(metaBytes);
+      if (meta.blockId !== blockId || meta.tenant !== tenant) throw new Error(`meta.json names block ${meta.tenant}/${meta.blockId}`);
+    } catch (err) {
+      // Not ours to delete: it may be a newer format or need a human.
+      log.error({ tenant, blockId, err }, 'skipping a block whose meta.json cannot be used');
+      return;
+    }
+    const partPaths = await this.partPaths(prefix, meta);
+    let bloom: BloomFilter;
+    let bloomSize: number;
+    try {
+      const bytes = await this.opts.backend.read(`${prefix}/${BLOOM_FILE}`);
+      bloom = BloomFilter.parse(bytes);
+      bloomSize = bytes.byteLength;
+    } catch (err) {
+      log.warn({ tenant, blockId, err }, 'bloom filter unreadable; rebuilding it from the block');
+      bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, partPaths));
+      const bytes = bloom.serialize();
+      await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bytes);
+      bloomSize = bytes.byteLength;
+    }
+    this.add(tenant, { meta, bloom, partPaths, diskBytes: meta.sizeBytes + bloomSize + metaBytes.byteLength, readers: 0, onIdle: undefined }, false);
+  }
+
+  private add(tenant: string, block: LoadedBlock, gauges = true): void {
+    const list = this.byTenant.get(tenant) ?? [];
+    const start = BigInt(block.meta.minStartUnixNano);
+    let at = list.length;
+    while (at > 0 && BigInt(list[at - 1]!.meta.minStartUnixNano) > start) at--;
+    // Replaced, not mutated: a lookup iterating the old list is unaffected.
+    this.byTenant.set(tenant, [...list.slice(0, at), block, ...list.slice(at)]);
+    if (gauges) this.updateGauges(tenant);
+  }
+
+  /** Removes a block from view, waits for the lookups reading it, then deletes it (meta.json first). */
+  private async retire(tenant: string, block: LoadedBlock): Promise<void> {
+    this.byTenant.set(
+      tenant,
+      (this.byTenant.get(tenant) ?? []).filter((b) => b !== block),
+    );
+    this.updateGauges(tenant);
+    if (block.readers > 0) await new Promise<void>((resolve) => (block.onIdle = resolve));
+    const prefix = `${tenant}/${block.meta.blockId}`;
+    // Without meta.json first, a crash mid-delete could leave a visible block missing its data.
+    await this.opts.backend.delete(`${prefix}/${META_FILE}`);
+    await this.opts.backend.delete(prefix);
+  }
+
+  private release(block: LoadedBlock): void {
+    block.readers--;
+    if (block.readers === 0 && block.onIdle) {
+      const wake = block.onIdle;
+      block.onIdle = undefined;
+      wake();
+    }
+  }
+
+  private exclusive<T>(tenant: string, job: () => Promise<T>): Promise<T> {
+    const previous = this.maintenance.get(tenant) ?? Promise.resolve();
+    const run = previous.then(job, job);
+    this.maintenance.set(
+      tenant,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
+  private updateGauges(tenant: string): void {
+    const list = this.byTenant.get(tenant) ?? [];
+    blockMetrics.blocks.set({ tenant }, list.length);
+    blockMetrics.bytes.set({ tenant }, this.diskBytes(tenant));
+    blockMetrics.spans.set(
+      { tenant },
+      list.reduce((n, b) => n + b.meta.spanCount, 0),
+    );
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the block store is closed');
+  }
+}
+
+function dedupeBySpanId(lists: readonly StoredSpan[][]): StoredSpan[] {
+  if (lists.length === 1) return lists[0]!;
+  const seen = new Set<string>();
+  const out: StoredSpan[] = [];
+  for (const list of lists) {
+    for (const s of list) {
+      const id = toHex(s.span.spanId);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+function secondsSince(startNs: bigint): number {
+  return Number(process.hrtime.bigint() - startNs) / 1e9;
+}

@@ -1,0 +1,98 @@
+// Reads from a block's Parquet parts: the spans of one trace, and the summary
+// (counts, ranges, row groups, trace IDs) its meta.json and bloom are built from.
+import type { StoredSpan } from '../../otlp/model.js';
+import type { DuckEngine } from '../engine/duckdb.js';
+import type { RowGroupRange } from './meta.js';
+import { rowToStoredSpan, SPAN_COLUMNS, type SpanRow } from './row-codec.js';
+import { sqlString } from './schema.js';
+
+/**
+ * The spans of one trace in one part. The SQL text is fixed per file and the ID is a
+ * parameter, so the engine prepares the statement once per file and connection;
+ * DuckDB then reads only the row groups whose trace_id min/max admit the ID.
+ */
+export async function readTraceSpans(engine: DuckEngine, partPath: string, traceIdHex: string): Promise<StoredSpan[]> {
+  const rows = await engine.all<SpanRow & Record<string, unknown>>(
+    `SELECT ${SPAN_COLUMNS} FROM read_parquet(${sqlString(partPath)}) WHERE trace_id = $1`,
+    [traceIdHex],
+  );
+  return rows.map(rowToStoredSpan);
+}
+
+export interface PartSummary {
+  path: string;
+  spanCount: number;
+  minTraceId: string;
+  maxTraceId: string;
+  rowGroups: RowGroupRange[];
+}
+
+export interface ParquetSummary {
+  spanCount: number;
+  traceCount: number;
+  minStartUnixNano: bigint;
+  maxEndUnixNano: bigint;
+  minTraceId: string;
+  maxTraceId: string;
+  /** In the order of the paths given. */
+  parts: PartSummary[];
+}
+
+/** Counts, ranges and row groups of the Parquet parts of one block. */
+export async function summarizeParquet(engine: DuckEngine, paths: readonly string[]): Promise<ParquetSummary> {
+  const files = fileList(paths);
+  const [totals] = await engine.all<{ spans: bigint; traces: bigint; min_start: bigint | null; max_end: bigint | null; min_trace: string | null; max_trace: string | null }>(
+    `SELECT count(*) AS spans, count(DISTINCT trace_id) AS traces, min(start_unix_nano) AS min_start,
+            max(start_unix_nano + duration_nano) AS max_end, min(trace_id) AS min_trace, max(trace_id) AS max_trace
+     FROM read_parquet(${files})`,
+  );
+  if (!totals || totals.spans === 0n) throw new Error(`${paths.join(', ')} hold no spans`);
+  const perFile = await engine.all<{ file: string; spans: bigint; min_trace: string; max_trace: string }>(
+    `SELECT filename AS file, count(*) AS spans, min(trace_id) AS min_trace, max(trace_id) AS max_trace
+     FROM read_parquet(${files}, filename = true) GROUP BY filename`,
+  );
+  const groups = await engine.all<{ file: string; rows: bigint; bytes: bigint; min_trace: string | null; max_trace: string | null }>(
+    `SELECT file_name AS file, any_value(row_group_num_rows) AS rows, sum(total_compressed_size) AS bytes,
+            max(CASE WHEN path_in_schema = 'trace_id' THEN stats_min_value END) AS min_trace,
+            max(CASE WHEN path_in_schema = 'trace_id' THEN stats_max_value END) AS max_trace
+     FROM parquet_metadata(${files}) GROUP BY file_name, row_group_id ORDER BY file_name, row_group_id`,
+  );
+  return {
+    spanCount: Number(totals.spans),
+    traceCount: Number(totals.traces),
+    minStartUnixNano: totals.min_start ?? 0n,
+    maxEndUnixNano: totals.max_end ?? 0n,
+    minTraceId: totals.min_trace ?? '',
+    maxTraceId: totals.max_trace ?? '',
+    parts: paths.map((path) => {
+      const f = perFile.find((x) => x.file === path);
+      if (!f) throw new Error(`${path} holds no spans`);
+      return {
+        path,
+        spanCount: Number(f.spans),
+        minTraceId: f.min_trace,
+        maxTraceId: f.max_trace,
+        rowGroups: groups
+          .filter((g) => g.file === path)
+          .map((g) => ({
+            // A row group without statistics could hold any ID.
+            minTraceId: g.min_trace ?? '',
+            maxTraceId: g.max_trace ?? 'g',
+            spans: Number(g.rows),
+            bytes: Number(g.bytes),
+          })),
+      };
+    }),
+  };
+}
+
+/** Every trace ID in the parts, once each. */
+export async function readTraceIds(engine: DuckEngine, paths: readonly string[]): Promise<string[]> {
+  const rows = await engine.all<{ trace_id: string }>(`SELECT DISTINCT trace_id FROM read_parquet(${fileList(paths)})`);
+  return rows.map((r) => r.trace_id);
+}
+
+/** A DuckDB list literal of file paths. */
+export function fileList(paths: readonly string[]): string {
+  return `[${paths.map(sqlString).join(', ')}]`;
+}

@@ -1,0 +1,173 @@
+// Skein's own narrow interface over the embedded analytical engine (ARCHITECTURE
+// decision 4), so the engine can be swapped without touching its callers: SQL in,
+// plain JS row objects out. One in-memory DuckDB instance, a few connections.
+//
+// DuckDB runs each query on libuv's thread pool (which also serves file I/O such as
+// WAL fsyncs, 4 threads unless UV_THREADPOOL_SIZE says otherwise), so the pool is
+// kept smaller than that: a burst of queries must not starve the WAL.
+import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement } from '@duckdb/node-api';
+
+/** Values a query can bind to `$1, $2, …` (strings as VARCHAR, integers as BIGINT, bytes as BLOB). */
+export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
+
+/**
+ * One result row by column name. Values are plain JS: VARCHAR → string, BLOB →
+ * Uint8Array, BIGINT/UBIGINT/HUGEINT → bigint, smaller integers and DOUBLE → number,
+ * BOOLEAN → boolean, LIST → array, STRUCT → object, NULL → null.
+ */
+export type Row = Record<string, unknown>;
+
+export interface DuckEngineOptions {
+  /** DuckDB worker threads (default: available CPUs). */
+  threads?: number;
+  /** Memory DuckDB may use before it spills to tempDirectory (default: a quarter of RAM, 512 MiB to 4 GiB). */
+  memoryLimitBytes?: number;
+  /** Connections, i.e. queries that can run at once (default 3). */
+  connections?: number;
+  /** Where DuckDB spills large sorts and joins (default: a fresh directory under the OS temp dir). */
+  tempDirectory?: string;
+  /** Prepared statements kept per connection for parameterised SQL (default 256). */
+  statementCacheSize?: number;
+}
+
+const GiB = 1024 ** 3;
+
+interface PooledConnection {
+  connection: DuckDBConnection;
+  /** Parameterised SQL → its prepared statement, least recently used first. */
+  statements: Map<string, DuckDBPreparedStatement>;
+}
+
+export class DuckEngine {
+  private readonly idle: PooledConnection[];
+  private readonly waiting: Array<(c: PooledConnection) => void> = [];
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly pool: PooledConnection[],
+    private readonly statementCacheSize: number,
+    private readonly ownedTempDirectory: string | undefined,
+  ) {
+    this.idle = [...pool];
+  }
+
+  static async open(opts: DuckEngineOptions = {}): Promise<DuckEngine> {
+    const threads = opts.threads ?? availableParallelism();
+    const memoryLimit = opts.memoryLimitBytes ?? Math.min(4 * GiB, Math.max(GiB / 2, Math.floor(totalmem() / 4)));
+    const ownedTempDirectory = opts.tempDirectory === undefined ? join(tmpdir(), `skein-duckdb-${process.pid}-${Date.now().toString(36)}`) : undefined;
+    const tempDirectory = opts.tempDirectory ?? ownedTempDirectory!;
+    await mkdir(tempDirectory, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(threads),
+      memory_limit: `${Math.floor(memoryLimit / (1024 * 1024))}MB`,
+      temp_directory: tempDirectory,
+      // Never reach for the network to fetch an extension in the middle of a query.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const pool: PooledConnection[] = [];
+    for (let i = 0; i < (opts.connections ?? 3); i++) {
+      pool.push({ connection: await instance.connect(), statements: new Map() });
+    }
+    // Parquet footers are parsed once per file, not once per query: trace-by-ID
+    // opens the same few blocks over and over.
+    await pool[0]!.connection.run('SET GLOBAL parquet_metadata_cache = true');
+    return new DuckEngine(instance, pool, opts.statementCacheSize ?? 256, ownedTempDirectory);
+  }
+
+  /** Runs a statement for its effect (DDL, COPY, SET …). */
+  async run(sql: string, params?: readonly SqlValue[]): Promise<void> {
+    await this.withConnection(async (c) => {
+      if (params === undefined || params.length === 0) await c.connection.run(sql);
+      else await (await this.prepared(c, sql, params)).run();
+    });
+  }
+
+  /**
+   * Runs a query and returns every row. Parameterised SQL is prepared once per
+   * connection and cached, so a hot query with `$1` placeholders skips parsing and
+   * planning the next time.
+   */
+  async all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.withConnection(async (c) => {
+      const reader =
+        params === undefined || params.length === 0 ? await c.connection.runAndReadAll(sql) : await (await this.prepared(c, sql, params)).runAndReadAll();
+      return reader.getRowObjectsJS() as T[];
+    });
+  }
+
+  /** Waits for running queries, then releases DuckDB and its spill directory. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Taking every connection waits for the queries that hold one.
+    const all = await Promise.all(this.pool.map(() => this.acquire(true)));
+    for (const c of all) {
+      for (const s of c.statements.values()) s.destroySync();
+      c.statements.clear();
+      c.connection.closeSync();
+    }
+    this.instance.closeSync();
+    if (this.ownedTempDirectory !== undefined) await rm(this.ownedTempDirectory, { recursive: true, force: true });
+  }
+
+  private async withConnection<T>(fn: (c: PooledConnection) => Promise<T>): Promise<T> {
+    const c = await this.acquire(false);
+    try {
+      return await fn(c);
+    } finally {
+      this.release(c);
+    }
+  }
+
+  private acquire(closing: boolean): Promise<PooledConnection> {
+    if (this.closed && !closing) return Promise.reject(new Error('the query engine is closed'));
+    const c = this.idle.pop();
+    if (c) return Promise.resolve(c);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(c: PooledConnection): void {
+    const next = this.waiting.shift();
+    if (next) next(c);
+    else this.idle.push(c);
+  }
+
+  private async prepared(c: PooledConnection, sql: string, params: readonly SqlValue[]): Promise<DuckDBPreparedStatement> {
+    let stmt = c.statements.get(sql);
+    if (stmt) {
+      c.statements.delete(sql);
+    } else {
+      stmt = await c.connection.prepare(sql);
+      if (c.statements.size >= this.statementCacheSize) {
+        const [oldestSql, oldest] = c.statements.entries().next().value!;
+        oldest.destroySync();
+        c.statements.delete(oldestSql);
+      }
+    }
+    c.statements.set(sql, stmt);
+    bindAll(stmt, params);
+    return stmt;
+  }
+}
+
+function bindAll(stmt: DuckDBPreparedStatement, params: readonly SqlValue[]): void {
+  stmt.clearBindings();
+  params.forEach((value, i) => {
+    const index = i + 1;
+    if (value === null) stmt.bindNull(index);
+    else if (typeof value === 'string') stmt.bindVarchar(index, value);
+    else if (typeof value === 'boolean') stmt.bindBoolean(index, value);
+    else if (typeof value === 'bigint') {
+      if (value >= -(2n ** 63n) && value < 2n ** 63n) stmt.bindBigInt(index, value);
+      else stmt.bindHugeInt(index, value);
+    } else if (typeof value === 'number') {
+      if (Number.isSafeInteger(value)) stmt.bindBigInt(index, BigInt(value));
+      else stmt.bindDouble(index, value);
+    } else stmt.bindBlob(index, value);
+  });
+}
