@@ -91,6 +91,17 @@ export const configSchema = z
             row_group_spans: z.number().int().min(100).default(8192),
           })
           .prefault({}),
+        engine: z
+          .strictObject({
+            /**
+             * Memory the embedded query engine (DuckDB) may hold: its cache of Parquet data
+             * and the working space of compactions, which spill to disk beyond it.
+             */
+            memory_limit: bytes.prefault('256MiB'),
+            /** Engine worker threads; 0 means one per CPU. */
+            threads: z.number().int().min(0).max(64).default(0),
+          })
+          .prefault({}),
         compaction: z
           .strictObject({
             /** How often compaction and retention run. */

@@ -9,7 +9,7 @@ import type { ResourceSpans } from '../otlp/model.js';
 import { OtlpDecodeError } from '../otlp/protobuf.js';
 import { validateBatch, type SpanLimits } from '../otlp/validate.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
-import { OverloadError } from '../store/store.js';
+import { OverloadError } from '../pipeline/errors.js';
 import { WalWriteError } from '../store/wal/wal.js';
 
 export type Transport = 'grpc' | 'http_protobuf' | 'http_json' | 'zipkin';

@@ -12,7 +12,6 @@ import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
 import { OverloadError } from '../pipeline/errors.js';
 
-export { OverloadError };
 
 export interface StoreOptions {
   storage: SkeinConfig['storage'];
@@ -62,7 +61,8 @@ export class Store {
     const root = opts.storage.path;
     await mkdir(join(root, 'wal'), { recursive: true });
     await mkdir(join(root, 'blocks'), { recursive: true });
-    const engine = await DuckEngine.open();
+    const { memory_limit, threads } = opts.storage.engine;
+    const engine = await DuckEngine.open({ memoryLimitBytes: memory_limit, ...(threads > 0 ? { threads } : {}) });
     const blocks = await BlockStore.open({
       backend: new LocalBackend(join(root, 'blocks')),
       engine,
