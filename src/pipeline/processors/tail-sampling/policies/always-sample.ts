@@ -1,0 +1,5 @@
+import type { PolicyEvaluator } from './policy.js';
+
+export const alwaysSample: PolicyEvaluator = {
+  evaluate: () => 'sampled',
+};
