@@ -1,70 +1,98 @@
 // Composition of a running Skein: which components a target runs and in what
 // order they start and stop.
+//
+//   all        receivers → pipeline → store and/or forwarding exporters; query API
+//   collector  receivers → pipeline → forwarding exporters; no store (a gateway)
+//   store      receivers → memory_limiter and redaction only → store; query API
+//              (behind a collector that already sampled and batched)
 import type { FastifyInstance } from 'fastify';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
 import type { Logger } from './telemetry/logger.js';
 import { createApiServer } from './api/server.js';
 import type { ApiContext } from './api/context.js';
-import { Store } from './store/store.js';
+import type { Store } from './store/store.js';
+import { buildPipeline, type Pipeline } from './pipeline/build.js';
 import { createStoreExporter } from './pipeline/exporters/store.js';
 import { Ingester } from './receivers/ingest.js';
 import { createOtlpHttpReceiver } from './receivers/otlp-http.js';
 import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-grpc.js';
+import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
 
 export const TARGETS = ['all', 'store', 'collector'] as const;
 export type Target = (typeof TARGETS)[number];
 
+/** The collector's work that a store behind a collector leaves to it. */
+const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
+
 export interface RunningSkein {
-  addresses: { http: string; otlpGrpc: string; otlpHttp: string };
+  addresses: { http: string; otlpGrpc: string; otlpHttp: string; zipkin?: string };
   close(): Promise<void>;
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
-  if (target === 'collector') {
-    throw new Error('--target collector forwards spans to an exporter, and this build has only the store exporter: run with --target all or store');
-  }
-  const ctx: ApiContext = { config, logger, store: undefined };
+  const ctx: ApiContext = { config, logger, target, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
   const api = createApiServer(ctx);
   const http = await listenHttp(api, config.server.http_listen_address);
+  const closers: Array<() => Promise<unknown>> = [() => api.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
 
-  let store: Store;
   try {
-    store = await Store.open({ storage: config.storage, limits: config.limits, logger });
+    let store: Store | undefined;
+    if (target !== 'collector') {
+      // Loaded only here: a collector never opens the storage engine.
+      const { Store } = await import('./store/store.js');
+      store = await Store.open({ storage: config.storage, limits: config.limits, logger });
+      const opened = store;
+      closers.push(() => opened.close());
+      ctx.store = store;
+      store.start();
+    }
+    const pipeline: Pipeline = buildPipeline({
+      config,
+      logger: logger.child({ component: 'pipeline' }),
+      store: store && createStoreExporter(store),
+      ...(target === 'store' ? { skipProcessorTypes: LEFT_TO_THE_COLLECTOR } : {}),
+    });
+    await pipeline.start();
+    closers.push(() => pipeline.shutdown());
+    ctx.serviceGraph = pipeline.serviceGraph;
+    ctx.spanMetrics = pipeline.spanMetrics;
+
+    const ingester = new Ingester({
+      consumer: pipeline.consumer,
+      limits: {
+        maxAttributeValueLength: config.limits.max_attribute_value_length,
+        maxAttributesPerSpan: config.limits.max_attributes_per_span,
+        maxEventsPerSpan: config.limits.max_events_per_span,
+        maxRequestBytes: config.limits.max_request_bytes,
+        retryAfterSeconds: config.limits.retry_after_seconds,
+      },
+      logger: logger.child({ component: 'receiver' }),
+    });
+    const addresses: RunningSkein['addresses'] = { http, otlpGrpc: '', otlpHttp: '' };
+    const otlpHttp = createOtlpHttpReceiver({ ingester, logger });
+    addresses.otlpHttp = await listenHttp(otlpHttp, config.receivers.otlp.protocols.http.endpoint);
+    closers.push(() => otlpHttp.close());
+    const grpc: GrpcServer = createOtlpGrpcReceiver({ ingester, logger });
+    const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint);
+    closers.push(() => closeGrpc(grpc, config.server.shutdown_timeout));
+    addresses.otlpGrpc = `${splitHostPort(config.receivers.otlp.protocols.grpc.endpoint).host}:${grpcPort}`;
+    const zipkinConfig = config.receivers.zipkin;
+    if (zipkinConfig.enabled) {
+      const zipkin: FastifyInstance = createZipkinReceiver({ ingester, logger, parseStringTags: zipkinConfig.parse_string_tags });
+      addresses.zipkin = await listenHttp(zipkin, zipkinConfig.endpoint);
+      closers.push(() => zipkin.close());
+    }
+    ctx.ready = true;
+    // Closed in reverse: receivers first, so every request already accepted
+    // goes through the pipeline before the store makes its last cut.
+    return { addresses, close: closeAll };
   } catch (err) {
-    await api.close();
+    await closeAll().catch(() => undefined);
     throw err;
   }
-  ctx.store = store;
-  store.start();
-
-  const ingester = new Ingester({
-    consumer: createStoreExporter(store),
-    limits: {
-      maxAttributeValueLength: config.limits.max_attribute_value_length,
-      maxAttributesPerSpan: config.limits.max_attributes_per_span,
-      maxEventsPerSpan: config.limits.max_events_per_span,
-      maxRequestBytes: config.limits.max_request_bytes,
-      retryAfterSeconds: config.limits.retry_after_seconds,
-    },
-    logger: logger.child({ component: 'receiver' }),
-  });
-  const otlpHttp = createOtlpHttpReceiver({ ingester, logger });
-  const grpc = createOtlpGrpcReceiver({ ingester, logger });
-  const otlpHttpAddr = await listenHttp(otlpHttp, config.receivers.otlp.protocols.http.endpoint);
-  const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint);
-  const grpcHost = splitHostPort(config.receivers.otlp.protocols.grpc.endpoint).host;
-
-  return {
-    addresses: { http, otlpGrpc: `${grpcHost}:${grpcPort}`, otlpHttp: otlpHttpAddr },
-    close: () => shutdown({ api, otlpHttp, grpc, store, timeoutMs: config.server.shutdown_timeout }),
-  };
-}
-
-async function shutdown(parts: { api: FastifyInstance; otlpHttp: FastifyInstance; grpc: GrpcServer; store: Store; timeoutMs: number }): Promise<void> {
-  // Receivers first, so every request already accepted finishes before the last cut.
-  await Promise.all([parts.otlpHttp.close(), closeGrpc(parts.grpc, parts.timeoutMs)]);
-  await parts.store.close();
-  await parts.api.close();
 }

@@ -17,8 +17,15 @@ export function tenantOf(req: FastifyRequest, reply: FastifyReply): string | und
   return t.tenant;
 }
 
-/** The store, or a 503 while the WAL is being replayed. */
+/** The store, or a 503 while the WAL is being replayed (501 on an instance that runs none). */
 export function requireStore(ctx: ApiContext, reply: FastifyReply): Store | undefined {
+  if (ctx.target === 'collector') {
+    reply
+      .code(501)
+      .type('text/plain')
+      .send('this instance runs --target collector: it forwards spans and stores none; query the instance its exporters send to');
+    return undefined;
+  }
   if (!ctx.store) {
     reply.code(503).header('retry-after', '1').type('text/plain').send('not ready: replaying the write-ahead log');
     return undefined;

@@ -6,6 +6,7 @@ import { LATENCY_BUCKETS, registry } from '../telemetry/metrics.js';
 import type { ApiContext } from './context.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { registerTraceRoutes } from './routes/traces.js';
+import { registerSkeinRoutes } from './routes/skein.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -35,5 +36,6 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
 
   registerStatusRoutes(app, ctx);
   registerTraceRoutes(app, ctx);
+  registerSkeinRoutes(app, ctx);
   return app;
 }

@@ -2,6 +2,8 @@
 // print-defaults` prints what this schema produces from an empty file.
 import { z } from 'zod';
 import { byteSize, durationMs } from './zod-units.js';
+import { componentSection, pipelineSchema, typeOf } from '../pipeline/config.js';
+import { connectorSchemas, exporterSchemas, processorSchemas, STORE_EXPORTER } from '../pipeline/registry.js';
 
 const duration = durationMs;
 const bytes = byteSize;
@@ -39,8 +41,27 @@ export const configSchema = z
               .prefault({}),
           })
           .prefault({}),
+        /** Zipkin v2 spans (JSON or protobuf) on POST /api/v2/spans, as the collector's zipkin receiver. */
+        zipkin: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            endpoint: hostPort.default('127.0.0.1:9411'),
+            /** Tags that read as numbers or booleans become typed attributes. */
+            parse_string_tags: z.boolean().default(false),
+          })
+          .prefault({}),
       })
       .prefault({}),
+    /** The collector's processors, by name (`type` or `type/instance`), in its own syntax. */
+    processors: componentSection(processorSchemas, {
+      memory_limiter: { limit_mib: 1024 },
+      redaction: {},
+    }),
+    /** Where the pipeline ends: `store` keeps spans here; `otlp` / `otlphttp` forward them. */
+    exporters: componentSection(exporterSchemas, { [STORE_EXPORTER]: {} }),
+    /** Service graph and span metrics, served on /metrics and to the UI. */
+    connectors: componentSection(connectorSchemas, { servicegraph: {}, spanmetrics: {} }),
+    pipeline: pipelineSchema,
     limits: z
       .strictObject({
         /** Largest accepted export request, after decompression (OTLP's default is 4 MiB). */
@@ -116,6 +137,27 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // Every name a pipeline list uses must be configured in its section.
+    const lists = [
+      ['processors', c.pipeline.processors, c.processors],
+      ['exporters', c.pipeline.exporters, c.exporters],
+      ['connectors', c.pipeline.connectors, c.connectors],
+    ] as const;
+    for (const [section, names, configured] of lists) {
+      const seen = new Set<string>();
+      names.forEach((name, i) => {
+        if (!(name in configured)) {
+          ctx.addIssue({ code: 'custom', path: ['pipeline', section, i], message: `no ${section.slice(0, -1)} "${name}" is configured under ${section}:` });
+        }
+        if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['pipeline', section, i], message: `"${name}" is listed twice` });
+        seen.add(name);
+      });
+    }
+    if (c.pipeline.exporters.filter((n) => typeOf(n) === STORE_EXPORTER).length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['pipeline', 'exporters'], message: 'list the store exporter at most once' });
+    }
   })
   .prefault({});
 

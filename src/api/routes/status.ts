@@ -7,7 +7,10 @@ import { requireStore, tenantOf } from '../params.js';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/ready', async (_req, reply) => {
-    if (!ctx.store) return reply.code(503).type('text/plain').send('not ready: replaying the write-ahead log');
+    if (!ctx.ready) {
+      const why = ctx.target !== 'collector' && !ctx.store ? 'replaying the write-ahead log' : 'starting the pipeline';
+      return reply.code(503).type('text/plain').send(`not ready: ${why}`);
+    }
     return reply.type('text/plain').send('ready');
   });
 

@@ -1,0 +1,128 @@
+// Builds the running pipeline from configuration: receivers hand spans to the
+// first processor of `pipeline.processors`, each processor to the next, and the
+// last to every exporter of `pipeline.exporters`. Connectors observe what the
+// processors before the first tail_sampling let through (after redaction, so
+// metrics never carry a credential, and before sampling, so rates are not thinned).
+import { ConfigError } from '../config/load.js';
+import type { SkeinConfig } from '../config/schema.js';
+import type { ResourceSpans } from '../otlp/model.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Connector, Processor } from './component.js';
+import type { TracesConsumer } from './consumer.js';
+import { typeOf } from './config.js';
+import type { Exporter } from './exporters/otlp/index.js';
+import { CONNECTORS, FORWARDING_EXPORTERS, PROCESSORS, STORE_EXPORTER } from './registry.js';
+import type { ServiceGraphConnector } from './connectors/servicegraph/index.js';
+import type { SpanMetricsConnector } from './connectors/spanmetrics/index.js';
+
+export interface PipelineOptions {
+  config: SkeinConfig;
+  logger: Logger;
+  /** The store exporter's consumer; absent when this process runs no store (`--target collector`). */
+  store: TracesConsumer | undefined;
+  /** Processor types to leave out (the store target leaves the collector's work to the collector in front). */
+  skipProcessorTypes?: ReadonlySet<string>;
+}
+
+export interface Pipeline {
+  /** Where receivers hand spans. */
+  readonly consumer: TracesConsumer;
+  readonly serviceGraph: ServiceGraphConnector | undefined;
+  readonly spanMetrics: SpanMetricsConnector | undefined;
+  /** Exporters connect and replay their queues, then processors start (downstream first). */
+  start(): Promise<void>;
+  /** Processors flush downstream in order, then exporters drain, then connectors stop. */
+  shutdown(): Promise<void>;
+}
+
+export function buildPipeline(opts: PipelineOptions): Pipeline {
+  const { config, logger } = opts;
+  const ctxFor = (name: string) => ({ name, logger: logger.child({ component: name }), dataDir: config.storage.path });
+
+  const exporters: Exporter[] = [];
+  const sinks: TracesConsumer[] = [];
+  for (const name of config.pipeline.exporters) {
+    const type = typeOf(name);
+    if (type === STORE_EXPORTER) {
+      if (!opts.store) {
+        throw new ConfigError(
+          `pipeline.exporters: "${name}" keeps spans in this instance, but --target collector runs no store; forward with an otlp or otlphttp exporter instead`,
+        );
+      }
+      sinks.push(opts.store);
+      continue;
+    }
+    const exporter = FORWARDING_EXPORTERS.get(type)!.create(config.exporters[name], ctxFor(name));
+    exporters.push(exporter);
+    sinks.push(exporter);
+  }
+  let next: TracesConsumer = sinks.length === 1 ? sinks[0]! : fanOut(sinks);
+
+  const connectors: Connector[] = [];
+  let serviceGraph: ServiceGraphConnector | undefined;
+  let spanMetrics: SpanMetricsConnector | undefined;
+  for (const name of config.pipeline.connectors) {
+    const type = typeOf(name);
+    if (type === 'servicegraph') {
+      serviceGraph ??= CONNECTORS.servicegraph.create(config.connectors[name] as never, ctxFor(name));
+      connectors.push(serviceGraph);
+    } else if (type === 'spanmetrics') {
+      spanMetrics ??= CONNECTORS.spanmetrics.create(config.connectors[name] as never, ctxFor(name));
+      connectors.push(spanMetrics);
+    }
+  }
+
+  const names = config.pipeline.processors.filter((name) => {
+    const skip = opts.skipProcessorTypes?.has(typeOf(name)) ?? false;
+    if (skip) logger.info({ processor: name }, 'processor not run by this target');
+    return !skip;
+  });
+  const firstSampler = names.findIndex((n) => typeOf(n) === 'tail_sampling');
+  const observeAt = firstSampler === -1 ? names.length : firstSampler;
+  const processors: Processor[] = [];
+  for (let i = names.length; i >= 0; i--) {
+    if (i === observeAt && connectors.length > 0) next = observing(connectors, next);
+    if (i === 0) break;
+    const name = names[i - 1]!;
+    const processor = PROCESSORS.get(typeOf(name))!.create(config.processors[name], next, ctxFor(name));
+    processors.unshift(processor);
+    next = processor;
+  }
+  const consumer = next;
+
+  return {
+    consumer,
+    serviceGraph,
+    spanMetrics,
+    async start() {
+      for (const e of exporters) await e.start();
+      for (const p of [...processors].reverse()) await p.start?.();
+    },
+    async shutdown() {
+      for (const p of processors) {
+        await p.shutdown?.().catch((err: unknown) => logger.error({ err }, 'processor shutdown failed'));
+      }
+      await Promise.all(exporters.map((e) => e.shutdown().catch((err: unknown) => logger.error({ err }, 'exporter shutdown failed'))));
+      await Promise.all(connectors.map((c) => c.shutdown?.()));
+    },
+  };
+}
+
+/** Every sink gets every batch; the call resolves once all have it, and fails if one fails (the client retries). */
+function fanOut(sinks: readonly TracesConsumer[]): TracesConsumer {
+  return {
+    consume: async (tenant: string, batch: ResourceSpans[]) => {
+      await Promise.all(sinks.map((s) => s.consume(tenant, batch)));
+    },
+  };
+}
+
+/** Connectors count a batch once the stage after them has accepted it, so a refused and retried batch counts once. */
+function observing(connectors: readonly Connector[], next: TracesConsumer): TracesConsumer {
+  return {
+    consume: async (tenant: string, batch: ResourceSpans[]) => {
+      await next.consume(tenant, batch);
+      for (const c of connectors) c.observe(tenant, batch);
+    },
+  };
+}
