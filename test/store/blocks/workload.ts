@@ -3,39 +3,12 @@
 // cache calls), semantic-convention attributes with high-cardinality values where
 // real ones have them (paths with IDs, client addresses, SQL), a few errors with
 // exception events. Its spans weigh about 240 bytes each as OTLP protobuf.
-import type { AnyValue, KeyValue, Resource, InstrumentationScope, Span, StoredSpan, TraceSpans } from '../../../src/otlp/model.js';
+import { fromHex, type AnyValue, type KeyValue, type Resource, type InstrumentationScope, type Span, type StoredSpan, type TraceSpans } from '../../../src/otlp/model.js';
+import { Rng } from '../../../bench/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  float(): number {
-    return this.next();
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
-    if (b.every((x) => x === 0)) b[0] = 1;
-    return b;
-  }
+/** Random bytes that are never all zeros (OTLP treats zero IDs as invalid). */
+function randomId(rng: Rng, n: number): Uint8Array {
+  return fromHex(rng.hex(n))!;
 }
 
 const s = (key: string, value: string): KeyValue => ({ key, value: { type: 'string', value } });
@@ -131,7 +104,7 @@ export function generateTraces(traceCount: number, opts: WorkloadOptions = {}): 
 }
 
 function generateTrace(rng: Rng, services: Service[], start: bigint): TraceSpans {
-  const traceId = rng.bytes(16);
+  const traceId = randomId(rng, 16);
   const spans: StoredSpan[] = [];
   const frontend = services[0]!;
   const route = rng.pick(ROUTES);
@@ -216,7 +189,7 @@ function makeSpan(rng: Rng, traceId: Uint8Array, parent: Uint8Array, name: strin
   const jitter = BigInt(rng.int(0, 999));
   return {
     traceId,
-    spanId: rng.bytes(8),
+    spanId: randomId(rng, 8),
     traceState: '',
     parentSpanId: parent,
     flags: 0x100,
