@@ -1,64 +1,44 @@
-// The OpenTelemetry JS SDK's Zipkin exporter sends traces to the Zipkin
-// receiver, in front of a real Ingester and Store; every span is read back by
-// trace ID with the mapping the collector's zipkin receiver applies.
-// (The receiver is not wired into the server yet, so the test composes it.)
+// The OpenTelemetry JS SDK's Zipkin exporter sends traces to a running Skein
+// with its Zipkin receiver turned on in the configuration; every span is read
+// back through the Tempo API with the mapping the collector's zipkin receiver
+// applies.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
 import { SpanKind as ApiSpanKind, SpanStatusCode, context, trace, type Tracer } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
-import { loadConfig } from '../../src/config/load.js';
-import type { SkeinConfig } from '../../src/config/schema.js';
-import { Store } from '../../src/store/store.js';
-import { createStoreExporter } from '../../src/pipeline/exporters/store.js';
-import { Ingester } from '../../src/receivers/ingest.js';
-import { createZipkinReceiver } from '../../src/receivers/zipkin.js';
-import { listenHttp } from '../../src/net/http-server.js';
-import { findTraceById } from '../../src/query/trace-by-id.js';
+import { decodeOtlpJson } from '../../src/otlp/json.js';
 import { flattenBatch } from '../../src/otlp/assemble.js';
 import { SpanKind, StatusCode, toHex, type StoredSpan } from '../../src/otlp/model.js';
-import { silentLogger } from '../../src/telemetry/logger.js';
-import { tempDir } from '../helpers/skein-process.js';
+import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { hrTimeToNanos } from '../helpers/sdk.js';
 import { plainAttributes } from '../helpers/compare.js';
 
 const TENANT = 'zipkin-e2e';
 
-let config: SkeinConfig;
-let store: Store;
-let receiver: FastifyInstance;
+let skein: SkeinProcess;
 let spansUrl: string;
 
 before(async () => {
-  config = loadConfig({ env: {}, overrides: [{ path: ['storage', 'path'], value: tempDir('skein-zipkin-') }] });
-  store = await Store.open({ storage: config.storage, limits: config.limits, logger: silentLogger });
-  const ingester = new Ingester({
-    consumer: createStoreExporter(store),
-    limits: {
-      maxAttributeValueLength: config.limits.max_attribute_value_length,
-      maxAttributesPerSpan: config.limits.max_attributes_per_span,
-      maxEventsPerSpan: config.limits.max_events_per_span,
-      maxRequestBytes: config.limits.max_request_bytes,
-      retryAfterSeconds: config.limits.retry_after_seconds,
-    },
-    logger: silentLogger,
+  skein = await startSkein({
+    configYaml: 'receivers:\n  zipkin:\n    enabled: true\n    endpoint: 127.0.0.1:0\n',
   });
-  receiver = createZipkinReceiver({ ingester, logger: silentLogger });
-  spansUrl = `http://${await listenHttp(receiver, '127.0.0.1:0')}/api/v2/spans`;
+  const ready = skein.logs.find((l) => l['msg'] === 'skein ready');
+  assert.ok(ready?.['zipkin'], 'the ready line reports the Zipkin address');
+  spansUrl = `http://${String(ready['zipkin'])}/api/v2/spans`;
 });
 
 after(async () => {
-  await receiver.close();
-  await store.close();
+  await skein.stop();
 });
 
+/** The trace as the Tempo API returns it (v1 JSON), flattened to stored spans. */
 async function readTrace(traceIdHex: string, tenant = TENANT): Promise<StoredSpan[]> {
-  const found = await findTraceById(store, tenant, traceIdHex, {}, config.limits.max_bytes_per_trace);
-  assert.ok(found, `trace ${traceIdHex} not found`);
-  return flattenBatch(found.batch);
+  const res = await fetch(`${skein.url}/api/traces/${traceIdHex}`, { headers: { 'x-scope-orgid': tenant } });
+  assert.equal(res.status, 200, `trace ${traceIdHex}: ${res.status} ${await res.clone().text()}`);
+  return flattenBatch(decodeOtlpJson(await res.text(), { ids: 'base64' }));
 }
 
 /** A provider for one service that exports each ended span to the receiver and keeps a copy. */
@@ -89,7 +69,7 @@ function assertCloseNanos(actual: bigint, expected: bigint, what: string): void 
   assert.ok(diff <= 1000n, `${what}: ${actual} is ${diff} ns from ${expected}`);
 }
 
-describe('OpenTelemetry JS Zipkin exporter → Zipkin receiver → store', () => {
+describe('OpenTelemetry JS Zipkin exporter → Zipkin receiver → Tempo API', () => {
   test('every span comes back with its IDs, parent links, kinds, attributes, events, status and service', async () => {
     const checkout = sdkFor('checkout');
     const inventory = sdkFor('inventory');
