@@ -63,12 +63,16 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   let spanMetrics: SpanMetricsConnector | undefined;
   for (const name of config.pipeline.connectors) {
     const type = typeOf(name);
+    // Every listed instance runs with its own config (their series are summed
+    // per label set on /metrics); the UI routes read the first of each type.
     if (type === 'servicegraph') {
-      serviceGraph ??= CONNECTORS.servicegraph.create(config.connectors[name] as never, ctxFor(name));
-      connectors.push(serviceGraph);
+      const connector = CONNECTORS.servicegraph.create(config.connectors[name] as never, ctxFor(name));
+      serviceGraph ??= connector;
+      connectors.push(connector);
     } else if (type === 'spanmetrics') {
-      spanMetrics ??= CONNECTORS.spanmetrics.create(config.connectors[name] as never, ctxFor(name));
-      connectors.push(spanMetrics);
+      const connector = CONNECTORS.spanmetrics.create(config.connectors[name] as never, ctxFor(name));
+      spanMetrics ??= connector;
+      connectors.push(connector);
     }
   }
 
