@@ -19,8 +19,8 @@ export function registerSkeinRoutes(app: FastifyInstance, ctx: ApiContext): void
     if (!scope) return reply;
     const { start, end, tenant } = scope;
     return {
-      start: Math.floor(start.getTime() / 1000),
-      end: Math.floor(end.getTime() / 1000),
+      start: scope.startUnixSec,
+      end: scope.endUnixSec,
       nodes: graph.nodes(start, end, tenant),
       edges: graph.edges(start, end, tenant),
     };
@@ -33,14 +33,23 @@ export function registerSkeinRoutes(app: FastifyInstance, ctx: ApiContext): void
     if (!scope) return reply;
     const { start, end, tenant } = scope;
     return {
-      start: Math.floor(start.getTime() / 1000),
-      end: Math.floor(end.getTime() / 1000),
+      start: scope.startUnixSec,
+      end: scope.endUnixSec,
       operations: metrics.operations(start, end, tenant),
     };
   });
 }
 
-function scopeOf(req: FastifyRequest<RangeQuery>, reply: FastifyReply): { start: Date; end: Date; tenant: string | undefined } | undefined {
+interface Scope {
+  start: Date;
+  end: Date;
+  /** The range as asked for (or defaulted), echoed in the answer. */
+  startUnixSec: number;
+  endUnixSec: number;
+  tenant: string | undefined;
+}
+
+function scopeOf(req: FastifyRequest<RangeQuery>, reply: FastifyReply): Scope | undefined {
   const range = parseUnixSecondsRange(req.query, reply);
   if (!range) return undefined;
   let tenant: string | undefined;
@@ -48,10 +57,13 @@ function scopeOf(req: FastifyRequest<RangeQuery>, reply: FastifyReply): { start:
     tenant = tenantOf(req, reply);
     if (tenant === undefined) return undefined;
   }
-  // `end` is a whole second: everything inside it is in range.
+  // `end` is a whole second: everything inside it is in range. The answer
+  // echoes `end` as asked, not the exclusive bound queried.
   const endMs = range.endUnixSec !== undefined ? (range.endUnixSec + 1) * 1000 : Date.now();
   const startMs = range.startUnixSec !== undefined ? range.startUnixSec * 1000 : endMs - DEFAULT_RANGE_SECONDS * 1000;
-  return { start: new Date(startMs), end: new Date(endMs), tenant };
+  const endUnixSec = range.endUnixSec ?? Math.floor(endMs / 1000);
+  const startUnixSec = range.startUnixSec ?? Math.floor(startMs / 1000);
+  return { start: new Date(startMs), end: new Date(endMs), startUnixSec, endUnixSec, tenant };
 }
 
 function notConfigured(reply: FastifyReply, connector: string): FastifyReply {
