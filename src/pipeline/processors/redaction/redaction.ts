@@ -62,6 +62,8 @@ export class Redactor {
   private readonly triggerGate: RegExp | undefined;
   /** Per rule: whether its triggers are part of the gate (one-character ones are not). */
   private readonly gated: boolean[];
+  /** Per rule with triggers: whether a value holds one of them (in any letter case when the rule says so). */
+  private readonly hasTrigger: Array<((text: string) => boolean) | undefined>;
   /** Values shorter than every rule's minimum skip the rules altogether. */
   private readonly minRuleLength: number;
   private readonly blockedKeyPatterns: RegExp[];
@@ -92,8 +94,17 @@ export class Redactor {
       ...config.rules.map((r) => userRule(r.name, r.pattern)),
     ];
     this.gated = this.rules.map((r) => r.triggers !== undefined && r.triggers.every((t) => t.length >= MIN_GATE_LITERAL));
-    const triggers = [...new Set(this.rules.filter((_, i) => this.gated[i]).flatMap((r) => r.triggers ?? []))];
-    this.triggerGate = triggers.length > 0 ? new RegExp(triggers.map(escapeRegExp).join('|')) : undefined;
+    // Case-insensitive triggers become character classes: a flag on the whole gate would slow the
+    // search for the others, and listing a few spellings ("earer", "EARER") misses mixed case.
+    const triggers = [...new Set(this.rules.filter((_, i) => this.gated[i]).flatMap((r) => (r.triggers ?? []).map((t) => triggerSource(t, r.triggersIgnoreCase))))];
+    this.triggerGate = triggers.length > 0 ? new RegExp(triggers.join('|')) : undefined;
+    this.hasTrigger = this.rules.map((r) => {
+      const literals = r.triggers;
+      if (literals === undefined) return undefined;
+      if (!r.triggersIgnoreCase) return (text: string) => includesAny(text, literals);
+      const re = new RegExp(literals.map(escapeRegExp).join('|'), 'i');
+      return (text: string) => re.test(text);
+    });
     this.minRuleLength = Math.min(...this.rules.map((r) => r.minLength));
     this.blockedKeyPatterns = config.blocked_key_patterns.map((p) => compilePattern(p));
     this.ignoredKeyPatterns = config.ignored_key_patterns.map((p) => compilePattern(p));
@@ -274,7 +285,7 @@ export class Redactor {
           triggered ??= this.triggerGate!.test(text);
           if (!triggered) continue;
         }
-        if (!includesAny(out, rule.triggers)) continue;
+        if (!this.hasTrigger[i]!(out)) continue;
       }
       if (rule.precheck !== undefined && !rule.precheck(out)) continue;
       out = out.replace(rule.pattern, this.replacers[i]!);
@@ -305,6 +316,12 @@ function includesAny(text: string, literals: readonly string[]): boolean {
 
 function escapeRegExp(literal: string): string {
   return literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A trigger as part of the gate's pattern; ignoring case, each letter becomes a class: `[eE][aA]…`. */
+function triggerSource(literal: string, ignoreCase: boolean | undefined): string {
+  if (!ignoreCase) return escapeRegExp(literal);
+  return [...literal].map((c) => (c.toLowerCase() !== c.toUpperCase() ? `[${c.toLowerCase()}${c.toUpperCase()}]` : escapeRegExp(c))).join('');
 }
 
 function newFindings(slots: number): Findings {

@@ -16,6 +16,8 @@ export interface RedactionRule {
    * values are dismissed without running any rule's regex.
    */
   readonly triggers?: readonly string[];
+  /** Whether the triggers match in any letter case (for rules whose pattern ignores case). */
+  readonly triggersIgnoreCase?: boolean;
   /** A cheap test for what literals cannot express (a long digit run); false skips the regex. */
   readonly precheck?: (value: string) => boolean;
   /** A check the regex cannot express (Luhn for cards); a match it rejects is kept as is. */
@@ -59,7 +61,8 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
     name: 'bearer_token',
     pattern: /(?<=\bbearer[ \t]{1,16})[A-Za-z0-9\-._~+/]+=*/gi,
     minLength: 7 + MIN_BEARER_TOKEN,
-    triggers: ['earer', 'EARER'],
+    triggers: ['earer'],
+    triggersIgnoreCase: true,
     accept: (token) => token.length >= MIN_BEARER_TOKEN && !PLAIN_WORD.test(token),
   },
   // header.payload.signature, base64url, the header being JSON (so "eyJ");
@@ -82,7 +85,8 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
     name: 'aws_secret_access_key',
     pattern: /(?<=secret[_.-]?(?:access[_.-]?)?key["']?[ \t]*(?:=>|[:=])[ \t]*["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi,
     minLength: 50,
-    triggers: ['ecret', 'ECRET'],
+    triggers: ['ecret'],
+    triggersIgnoreCase: true,
   },
   // Candidate runs of digit groups not touching letters or digits; containsCardNumber
   // keeps only those holding an issuer prefix and a valid Luhn digit. The whole

@@ -55,6 +55,15 @@ test('bearer_token keeps prose and challenge headers', async () => {
   }
 });
 
+test('bearer tokens and AWS secret names are found in any letter case, as the docs promise', async () => {
+  // The rules' quick pre-search once knew only "earer"/"EARER" and "ecret"/"ECRET".
+  assert.equal(await redact('Authorization: BeArEr abcDEF123456ghiJKL'), 'Authorization: BeArEr ****');
+  assert.equal(await redact('authorization: BEARer abcDEF123456ghiJKL'), 'authorization: BEARer ****');
+  assert.equal(await redact('SeCrEt_KeY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'), 'SeCrEt_KeY=****');
+  assert.equal(await redact('AWS_SECRET_access_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'), 'AWS_SECRET_access_KEY: ****');
+  assert.equal(await redact('BeArEr tokens'), 'BeArEr tokens');
+});
+
 test('named user rules mask every match, like blocked_values', async () => {
   assert.equal(
     await redact('keys itk_0123456789abcdef0123456789abcdef and itk_fedcba9876543210fedcba9876543210', {
