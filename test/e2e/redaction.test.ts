@@ -1,9 +1,9 @@
 // Redaction end to end: credentials sent by the real OpenTelemetry SDK in
 // resource, span, event and link attributes cannot be found afterwards in the
-// query API's answers, in any byte under the data directory (WAL, blocks,
-// decoded Parquet) or in Skein's logs; look-alikes come back untouched; the
-// summary attributes and per-rule counters say what happened; a dry run stores
-// everything as sent and logs where, never what.
+// query API's answers, on /metrics (span metrics labelled by them), in any byte under
+// the data directory (WAL, blocks, decoded Parquet) or in Skein's logs; look-alikes come
+// back untouched; the summary attributes and per-rule counters say what happened; a dry
+// run stores everything as sent and logs where, never what.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
