@@ -155,6 +155,18 @@ export const configSchema = z
         seen.add(name);
       });
     }
+    // The sampler keeps waiting spans on disk and connectors observe before it:
+    // both must only ever see redacted spans.
+    const procs = c.pipeline.processors;
+    const firstSampler = procs.findIndex((n) => typeOf(n) === 'tail_sampling');
+    const lateRedaction = procs.findIndex((n, i) => typeOf(n) === 'redaction' && firstSampler !== -1 && i > firstSampler);
+    if (lateRedaction !== -1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline', 'processors', lateRedaction],
+        message: `"${procs[lateRedaction]}" must come before "${procs[firstSampler]}": tail sampling keeps waiting spans on disk, and connectors observe them before sampling, so credentials would reach both`,
+      });
+    }
     if (c.pipeline.exporters.filter((n) => typeOf(n) === STORE_EXPORTER).length > 1) {
       ctx.addIssue({ code: 'custom', path: ['pipeline', 'exporters'], message: 'list the store exporter at most once' });
     }

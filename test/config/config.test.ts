@@ -66,3 +66,26 @@ test('rendered defaults read back to the same configuration', () => {
   assert.equal(rendered.limits.max_request_bytes, '4MiB');
   assert.deepEqual(validateConfig(parseYaml(JSON.stringify(rendered))), defaults);
 });
+
+test('pipeline sections: defaults, collector syntax with named instances, and checks naming the key', () => {
+  const defaults = validateConfig({});
+  assert.deepEqual(defaults.pipeline, { processors: ['memory_limiter', 'redaction'], exporters: ['store'], connectors: ['servicegraph', 'spanmetrics'] });
+  const custom = validateConfig({
+    processors: { 'tail_sampling/prod': { policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }] }, batch: {} },
+    pipeline: { processors: ['memory_limiter', 'redaction', 'tail_sampling/prod', 'batch'] },
+  });
+  assert.ok('tail_sampling/prod' in custom.processors && 'redaction' in custom.processors, 'user entries join the defaults');
+  const refusals: Array<[unknown, RegExp]> = [
+    [{ processors: { sampler: {} } }, /processors\.sampler: unknown processor type "sampler"/],
+    [{ processors: { batch: { timeout: 'soon' } } }, /processors\.batch\.timeout: /],
+    [{ processors: { batch: { bogus: 1 } } }, /processors\.batch\.bogus: unknown key/],
+    [{ pipeline: { processors: ['memory_limiter', 'memory_limiter'] } }, /pipeline\.processors\.1: "memory_limiter" is listed twice/],
+    [
+      { processors: { tail_sampling: { policies: [{ name: 'a', type: 'always_sample' }] } }, pipeline: { processors: ['tail_sampling', 'redaction'] } },
+      /pipeline\.processors\.1: "redaction" must come before "tail_sampling"/,
+    ],
+  ];
+  for (const [doc, message] of refusals) {
+    assert.throws(() => validateConfig(doc), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(doc));
+  }
+});
