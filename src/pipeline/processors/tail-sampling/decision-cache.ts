@@ -34,6 +34,13 @@ export class DecisionCache {
     return this.recent.get(key);
   }
 
+  /** Every remembered decision, least recently used first within each cache (so put() in this order rebuilds the caches). */
+  *entries(): IterableIterator<[string, boolean]> {
+    for (const [key] of this.sampled.entriesOldestFirst()) yield [key, true];
+    for (const [key] of this.nonSampled.entriesOldestFirst()) yield [key, false];
+    yield* this.recent.entriesOldestFirst();
+  }
+
   put(key: string, sampled: boolean): void {
     const cache = sampled ? this.sampled : this.nonSampled;
     if (cache.capacity > 0) {

@@ -31,4 +31,9 @@ export class Lru<K, V> {
   delete(key: K): void {
     this.entries.delete(key);
   }
+
+  /** Least recently used first, without touching the order. */
+  entriesOldestFirst(): IterableIterator<[K, V]> {
+    return this.entries.entries();
+  }
 }

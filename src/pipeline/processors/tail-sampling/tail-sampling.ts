@@ -64,6 +64,8 @@ export class TailSamplingProcessor implements Processor {
   private toDeliver: BufferedTrace[] = [];
   /** Final decisions since the last flush, to be recorded in the WAL. */
   private decided: DecisionEntry[] = [];
+  /** Keys of traces decided "sampled" whose spans the next stage has not accepted yet. */
+  private readonly undelivered = new Set<string>();
   private readonly tenants = new Map<string, string>();
   private hideBuffer: (() => void) | undefined;
   /** The trace ID of the last key built (a copy: holding the span's own bytes could keep a whole request alive). */
@@ -176,7 +178,32 @@ export class TailSamplingProcessor implements Processor {
     this.hideBuffer?.();
     this.flushDecided();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.recordDecisionCache().catch((err: unknown) =>
+      this.logger.warn({ err }, 'tail_sampling: could not record the decision cache; late spans of traces decided before the restart start new traces'),
+    );
     await this.wal.close();
+  }
+
+  /**
+   * Records every remembered decision again, at the end of the WAL. The records
+   * made at decision time go with their segments soon after, so without this a
+   * restart would forget nearly every decision and late spans of decided traces
+   * would start new traces (an error trace's late span then being dropped).
+   * Left out: traces still waiting, and kept traces not handed over yet, which
+   * replay must bring back to decide and deliver again.
+   */
+  private async recordDecisionCache(): Promise<void> {
+    const CHUNK = 100_000;
+    let chunk: DecisionEntry[] = [];
+    for (const [key, sampled] of this.decisions.entries()) {
+      if (this.buffer.get(key) !== undefined || this.undelivered.has(key)) continue;
+      chunk.push({ tenant: key.slice(TRACE_ID_BYTES), traceId: traceIdOfKey(key), sampled });
+      if (chunk.length === CHUNK) {
+        await this.wal.append(encodeDecisionsRecord(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await this.wal.append(encodeDecisionsRecord(chunk));
   }
 
   // ---- arrival ---------------------------------------------------------------
@@ -328,6 +355,7 @@ export class TailSamplingProcessor implements Processor {
     this.decisions.put(trace.key, sampled);
     this.policyCounter(sampled, policy).inc();
     if (sampled) {
+      this.undelivered.add(trace.key);
       this.toDeliver.push(trace);
     } else {
       this.release(trace);
@@ -370,6 +398,7 @@ export class TailSamplingProcessor implements Processor {
         continue;
       }
       for (const trace of list) {
+        this.undelivered.delete(trace.key);
         this.release(trace);
         this.decided.push({ tenant, traceId: traceIdOfKey(trace.key), sampled: true });
       }

@@ -192,6 +192,38 @@ test('decisions survive a restart: late spans after it still follow them', { tim
   await second.processor.shutdown();
 });
 
+test('decisions survive a restart after their WAL segments are gone (the usual case in production)', { timeout: 30_000 }, async () => {
+  const config = {
+    decision_wait: '50ms',
+    decision_cache: { sampled_cache_size: 10, non_sampled_cache_size: 10 },
+    policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }],
+  };
+  const random = prng(10);
+  const kept = generateTrace(random, 'error', 1_000_000n, 4);
+  const dropped = generateTrace(random, 'plain', 1_000_000n, 4);
+  const first = await startProcessor(config, { options: { rotateMs: 20 } });
+  const walDir = samplerWalDir(first.dataDir, 'tail_sampling');
+  const segments = () => readdirSync(walDir).filter((f) => f.endsWith('.wal'));
+  for (const t of [kept, dropped]) for (const batch of t.batches) await first.processor.consume(TENANT, batch);
+  await waitFor('the decisions', () => first.processor.stats().traces === 0 && first.next.spanCount === 4);
+  // The segments holding the spans and the decision records go once rotated past.
+  const decidedIn = segments();
+  const filler = generateTrace(random, 'plain', 1_000_000n, 1);
+  await first.processor.consume(TENANT, filler.batches.flat());
+  await waitFor('the decided segments to be deleted', () => !segments().some((f) => decidedIn.includes(f)));
+  await drain(first.processor);
+
+  const second = await startProcessor(config, { dataDir: first.dataDir });
+  const late = generateTrace(random, 'plain', 2_000_000n, 2);
+  for (const span of late.spans) span.traceId = kept.traceId;
+  const lateDrop = generateTrace(random, 'error', 2_000_000n, 2);
+  for (const span of lateDrop.spans) span.traceId = dropped.traceId;
+  await second.processor.consume(TENANT, [...late.batches.flat(), ...lateDrop.batches.flat()]);
+  assert.equal(second.next.spanCount, 2, 'the late spans of the kept trace were forwarded at once');
+  assert.equal(second.processor.stats().traces, 0, 'the late error spans of the dropped trace followed its decision');
+  await second.processor.shutdown();
+});
+
 test('num_traces: beyond it the oldest trace is decided early; the rest wait, across a restart too', { timeout: 30_000 }, async () => {
   const name = 'tail_sampling/overflow';
   const random = prng(13);
@@ -237,6 +269,22 @@ test('a next stage that refuses: kept traces are retried until it accepts, meanw
   next.failWith = undefined;
   await waitFor('the retry to succeed', () => next.spanCount === 6, 10_000);
   await processor.shutdown();
+});
+
+test('a kept trace the next stage refused until shutdown is delivered after the restart, not taken for done', { timeout: 30_000 }, async () => {
+  const config = { decision_wait: '50ms', decision_cache: { sampled_cache_size: 10 }, policies: [{ name: 'all', type: 'always_sample' }] };
+  const next = new CollectingConsumer();
+  next.failWith = new Error('store is full');
+  const first = await startProcessor(config, { name: 'tail_sampling/refused-at-shutdown', next });
+  const trace = generateTrace(prng(21), 'plain', 1n, 6);
+  await first.processor.consume(TENANT, trace.batches.flat());
+  await waitFor('a refused hand-over', () => first.processor.stats().traces === 0);
+  await first.processor.shutdown();
+  assert.equal(next.spanCount, 0);
+
+  const second = await startProcessor(config, { name: 'tail_sampling/refused-at-shutdown', dataDir: first.dataDir });
+  await drain(second.processor);
+  assert.equal(second.next.spanCount, 6);
 });
 
 test('WAL segments are deleted once their traces are decided', { timeout: 30_000 }, async () => {
