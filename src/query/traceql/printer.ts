@@ -46,7 +46,9 @@ export function printTraceQL(root: RootExpr): string {
       }`;
       break;
     case 'metricsQuery':
-      text = printMetricsExpr(q.expr, 0, true) + printSecondStage(q.secondStage);
+      // The parser keeps a lone pipeline's second stage inside it, so it needs parentheses only
+      // when a hand-built AST also has query-level stages.
+      text = printMetricsExpr(q.expr, 0, q.secondStage.length === 0) + printSecondStage(q.secondStage);
       break;
   }
   if (root.hints.length > 0) text += ` with(${root.hints.map(printHint).join(', ')})`;
@@ -118,7 +120,8 @@ function quote(s: string): string {
 function attributeName(name: string, afterParentWithoutScope: boolean): string {
   const plain =
     name !== '' &&
-    !/^[0-9"]/.test(name) &&
+    !/^[0-9]/.test(name) &&
+    !/["\\]/.test(name) &&
     [...name].every(isAttributeChar) &&
     !(afterParentWithoutScope && /^(span|resource)\./.test(name));
   if (plain) return name;
@@ -282,7 +285,7 @@ function printMetricsExpr(e: MetricsExpr, minLevel: number, top = false): string
   switch (e.type) {
     case 'metricsPipeline':
       // A lone pipeline at the top needs no parentheses unless it carries its own second stage.
-      return top && e.secondStage.length === 0 ? printMetricsPipeline(e) : `(${printMetricsPipeline(e)})`;
+      return top || (e.secondStage.length === 0 && minLevel === 0) ? printMetricsPipeline(e) : `(${printMetricsPipeline(e)})`;
     case 'metricsMath': {
       const level = LEVEL[e.op]!;
       const text = `${printMetricsExpr(e.lhs, level)} ${e.op} ${printMetricsExpr(e.rhs, level + 1)}`;
