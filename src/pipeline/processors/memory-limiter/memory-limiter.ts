@@ -3,9 +3,26 @@
 // 429 / RESOURCE_EXHAUSTED with Retry-After and clients back off instead of
 // Skein running out of memory; it accepts again once memory is back under.
 // Memory is the process's RSS: a Node process keeps most span bytes outside
-// the JS heap (Buffers), so the heap alone would under-count.
+// the JS heap (Buffers), so the heap alone would under-count. But RSS does
+// not come back down after a burst: V8 keeps the heap pages it grew and the
+// C allocator its freed chunks, both free for the process to reuse. Measured
+// by RSS alone, a Skein whose burst had passed would refuse for ever. So the
+// usage is the smaller of RSS and an estimate of what is live: V8's used heap
+// and external memory (Buffers) plus the native memory the process had
+// besides them when the limiter started (code, DuckDB, libraries). Native
+// memory that grows beyond that baseline counts only through RSS; DuckDB's,
+// the largest, has its own bound (storage.engine.memory_limit).
+//
+// Like the collector, it forces a garbage collection while over the soft
+// limit (at most every min_gc_interval_when_soft_limited) and over the hard
+// limit (every min_gc_interval_when_hard_limited). Node needs this more than
+// Go: an idle V8 heap is not collected, so after a burst the garbage of the
+// refused requests would stay counted as used heap, and the limiter would
+// refuse for ever the very traffic that would have triggered a collection.
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import { durationMs } from '../../../config/zod-units.js';
@@ -25,6 +42,10 @@ export const memoryLimiterConfigSchema = z
     spike_limit_percentage: z.number().int().min(0).max(100).optional(),
     /** Seconds a refused client is asked to wait. */
     retry_after_seconds: z.number().int().positive().default(1),
+    /** Least time between two forced collections while over the soft limit (the collector's default). */
+    min_gc_interval_when_soft_limited: durationMs.prefault('10s'),
+    /** Least time between two forced collections while over the hard limit; 0: at every check. */
+    min_gc_interval_when_hard_limited: durationMs.prefault('0s'),
   })
   .superRefine((c, ctx) => {
     if (c.limit_mib === undefined && c.limit_percentage === undefined) {
@@ -51,6 +72,12 @@ const refusedBatches = new Counter({
 const memoryGauge = new Gauge({
   name: 'skein_memory_limiter_rss_bytes',
   help: 'Process RSS at the last memory_limiter check.',
+  labelNames: ['processor'],
+  registers: [registry],
+});
+const usageGauge = new Gauge({
+  name: 'skein_memory_limiter_usage_bytes',
+  help: 'Memory counted against the limits at the last check: RSS, or less when much of it is free memory the runtime keeps.',
   labelNames: ['processor'],
   registers: [registry],
 });
@@ -94,26 +121,52 @@ export const memoryLimiterFactory: ProcessorFactory<MemoryLimiterConfig> = {
   create: (config, next, ctx) => new MemoryLimiter(config, next, ctx),
 };
 
+/** What the limiter measures and acts with; tests substitute both. */
+export interface MemoryProbe {
+  readRss(): number;
+  /** Bytes V8 accounts as in use: used heap plus external memory (Buffers, ArrayBuffers). */
+  readLive(): number;
+  /** Forces a full garbage collection, if the runtime lets it. */
+  collectGarbage(): void;
+  now(): number;
+}
+
+const processProbe: MemoryProbe = {
+  readRss: () => process.memoryUsage.rss(),
+  readLive: () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  },
+  collectGarbage: () => gcFunction()?.(),
+  now: () => performance.now(),
+};
+
 export class MemoryLimiter implements Processor {
   private readonly limits: MemoryLimits;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private refusing = false;
   private rss = 0;
+  /** What is counted against the limits (see the file's comment). */
+  private usage = 0;
+  /** RSS beyond V8's live memory at start: native memory the live estimate adds. */
+  private nativeBaseline = 0;
+  private lastGcAt = -Infinity;
 
   constructor(
     private readonly config: MemoryLimiterConfig,
     private readonly next: TracesConsumer,
     private readonly ctx: ComponentContext,
-    private readonly readRss: () => number = () => process.memoryUsage.rss(),
+    private readonly probe: MemoryProbe = processProbe,
   ) {
     this.limits = memoryLimits(config);
     this.log = ctx.logger.child({ component: ctx.name });
   }
 
   async start(): Promise<void> {
-    this.check();
-    this.timer = setInterval(() => this.check(), this.config.check_interval);
+    this.nativeBaseline = Math.max(0, this.probe.readRss() - this.probe.readLive());
+    this.check(true);
+    this.timer = setInterval(() => this.check(true), this.config.check_interval);
     this.timer.unref();
   }
 
@@ -123,7 +176,7 @@ export class MemoryLimiter implements Processor {
     if (this.refusing) {
       refusedBatches.inc({ processor: this.ctx.name });
       throw new OverloadError(
-        `memory usage ${toMiB(this.rss)} MiB is over the soft limit of ${toMiB(this.limits.softBytes)} MiB (processors.${this.ctx.name}); retry later`,
+        `memory usage ${toMiB(this.usage)} MiB is over the soft limit of ${toMiB(this.limits.softBytes)} MiB (processors.${this.ctx.name}); retry later`,
         this.config.retry_after_seconds,
       );
     }
@@ -134,24 +187,56 @@ export class MemoryLimiter implements Processor {
     clearInterval(this.timer);
   }
 
-  private check(): void {
-    this.rss = this.readRss();
+  /** `periodic`: the timer's check, the only one that may force a collection (a request's check must stay cheap). */
+  private check(periodic = false): void {
+    this.measure();
+    if (periodic && this.usage > this.limits.softBytes) {
+      const hard = this.usage > this.limits.hardBytes;
+      const interval = hard ? this.config.min_gc_interval_when_hard_limited : this.config.min_gc_interval_when_soft_limited;
+      const now = this.probe.now();
+      if (now - this.lastGcAt >= interval) {
+        this.lastGcAt = now;
+        this.probe.collectGarbage();
+        // Decide on what is left after the collection, as the collector does.
+        this.measure();
+      }
+    }
     memoryGauge.set({ processor: this.ctx.name }, this.rss);
-    const over = this.rss > this.limits.softBytes;
+    usageGauge.set({ processor: this.ctx.name }, this.usage);
+    const over = this.usage > this.limits.softBytes;
     if (over !== this.refusing) {
       this.refusing = over;
       refusingGauge.set({ processor: this.ctx.name }, over ? 1 : 0);
-      if (over) this.log.warn({ rssMiB: toMiB(this.rss), softLimitMiB: toMiB(this.limits.softBytes) }, 'memory over the soft limit: refusing data');
-      else this.log.info({ rssMiB: toMiB(this.rss) }, 'memory back under the soft limit: accepting data');
+      if (over) this.log.warn({ usageMiB: toMiB(this.usage), rssMiB: toMiB(this.rss), softLimitMiB: toMiB(this.limits.softBytes) }, 'memory over the soft limit: refusing data');
+      else this.log.info({ usageMiB: toMiB(this.usage), rssMiB: toMiB(this.rss) }, 'memory back under the soft limit: accepting data');
     }
-    if (this.rss > this.limits.hardBytes) collectGarbage();
+  }
+
+  private measure(): void {
+    this.rss = this.probe.readRss();
+    this.usage = Math.min(this.rss, this.nativeBaseline + this.probe.readLive());
   }
 }
 
-function collectGarbage(): void {
-  // Only when Node runs with --expose-gc (`npm start` does); otherwise V8 collects on its own.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) gc();
+let gc: (() => void) | null | undefined;
+
+/**
+ * V8's gc(): the global one under --expose-gc, else the same function taken
+ * from a fresh context after turning the flag on (`skein serve` is usually
+ * started without Node flags). Null when the runtime refuses.
+ */
+function gcFunction(): (() => void) | null {
+  if (gc !== undefined) return gc;
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (typeof exposed === 'function') return (gc = exposed);
+  try {
+    setFlagsFromString('--expose-gc');
+    const fromContext: unknown = runInNewContext('gc');
+    gc = typeof fromContext === 'function' ? (fromContext as () => void) : null;
+  } catch {
+    gc = null;
+  }
+  return gc;
 }
 
 function toMiB(bytes: number): number {
