@@ -367,6 +367,12 @@ describe('decisions survive restarts and agree across instances with the same ha
       const withDecisions = segments();
       await waitFor('the decided WAL segments to be deleted', async () => (segments().some((f) => withDecisions.includes(f)) ? undefined : true));
       await sendAll(skein, waiting);
+      // Waiting traces show on the buffer gauges (three spans each, held as encoded bytes).
+      const buffered = await metricsText(skein);
+      const gauge = (name: string) => metricValue(buffered, `skein_tail_sampling_buffered_${name}`, { processor: PROCESSOR });
+      assert.ok(gauge('traces') > 0, 'traces wait for their decision');
+      assert.equal(gauge('spans'), 3 * gauge('traces'));
+      assert.ok(gauge('bytes') > 0);
       assert.equal(await skein.stop(), 0);
       skein = await startSkein({ configYaml: config, dataDir });
       assert.ok(replayedTraces(skein) > 0, 'some traces were still waiting at the stop');
