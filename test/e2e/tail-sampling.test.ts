@@ -311,6 +311,8 @@ describe('tail sampling, configured by examples/skein.production.yaml', () => {
       assert.match(text, new RegExp(`^${gauge}\\{processor="${PROCESSOR}"\\} 0$`, 'm'), `${gauge} is exported and empty once all is decided`);
     }
     assert.match(text, /^skein_tail_sampling_decision_latency_seconds_count\{processor="tail_sampling"\} \d+$/m);
+    // The connectors sit before tail_sampling: span metrics count every span, not only those of kept traces.
+    assert.equal(metricValue(text, 'traces_spanmetrics_calls_total'), workload.length * 3);
   });
 
   test('late spans follow their trace\'s decision: added to kept traces, dropped for the others', async () => {
