@@ -4,7 +4,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SkeinConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
+import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { dedupeSpans } from '../otlp/assemble.js';
 import { TenantStore } from './tenant-store.js';
 import { BlockStore } from './blocks/block-store.js';
@@ -117,6 +117,16 @@ export class Store {
     // so the answer does not depend on which block a trace happened to land in.
     if (!overlaps(spans, range)) return { spans: [], inspectedBytes };
     return { spans: dedupeSpans(spans), inspectedBytes };
+  }
+
+  /**
+   * The tenant's traces in memory (head and heads being cut) that overlap the range, decoded one
+   * trace at a time. A trace may also be in a block: the sealed head stays queryable until its
+   * block is visible, so readers tolerate duplicates.
+   */
+  async *scanHead(tenant: string, range: { startUnixNano?: bigint; endUnixNano?: bigint } = {}): AsyncGenerator<TraceSpans & { bytes: number }> {
+    const ts = this.tenants.get(tenant);
+    if (ts) yield* (await ts).scan(range);
   }
 
   /** Cuts the heads of one tenant (or all) into blocks; resolves when they are durable. */

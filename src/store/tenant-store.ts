@@ -1,6 +1,6 @@
 // One tenant's write path and recent data: WAL → head → block cut.
 import type { Logger } from '../telemetry/logger.js';
-import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
+import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { decodeTracesData, encodeTracesDataFromParts } from '../otlp/protobuf.js';
 import { Head, encodeBatch } from './head/head.js';
 import { Wal, type SyncPolicy } from './wal/wal.js';
@@ -105,6 +105,11 @@ export class TenantStore {
       bytes += found.bytes;
     }
     return { spans, bytes };
+  }
+
+  /** Traces of the head and of heads being cut that overlap the range (see Head.scan). */
+  *scan(range?: HeadRange): Generator<TraceSpans & { bytes: number }> {
+    for (const head of [this.head, ...this.sealed.map((s) => s.head)]) yield* head.scan(range);
   }
 
   /**

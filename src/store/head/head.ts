@@ -155,6 +155,21 @@ export class Head {
     return this.decodeTrace(trace);
   }
 
+  /**
+   * Every trace overlapping the range (unix nanoseconds, both ends inclusive), decoded lazily one
+   * trace at a time, in no particular order: for scans such as tag listing. Each resource and scope
+   * is decoded once per scan.
+   */
+  *scan(range?: { startUnixNano?: bigint; endUnixNano?: bigint }): Generator<TraceSpans & { bytes: number }> {
+    const decoded = new Decoded(this.resources, this.scopes);
+    for (const [traceId, trace] of this.traces) {
+      if (range?.startUnixNano !== undefined && trace.endUnixNano < range.startUnixNano) continue;
+      if (range?.endUnixNano !== undefined && trace.startUnixNano > range.endUnixNano) continue;
+      const { spans, bytes } = this.decodeTrace(trace, decoded);
+      yield { traceId, spans, bytes };
+    }
+  }
+
   /** Every trace, sorted by trace ID, decoded lazily one trace at a time (for the block writer). */
   *sortedTraces(): Generator<TraceSpans> {
     const ids = [...this.traces.keys()].sort();
