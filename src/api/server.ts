@@ -7,6 +7,8 @@ import type { ApiContext } from './context.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { registerTraceRoutes } from './routes/traces.js';
 import { registerSkeinRoutes } from './routes/skein.js';
+import { registerTagRoutes } from './routes/tags.js';
+import { registerSearchRoutes } from './routes/search.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -37,5 +39,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   registerStatusRoutes(app, ctx);
   registerTraceRoutes(app, ctx);
   registerSkeinRoutes(app, ctx);
+  registerTagRoutes(app, ctx);
+  registerSearchRoutes(app, ctx);
   return app;
 }

@@ -83,6 +83,33 @@ export const configSchema = z
         retry_after_seconds: z.number().int().positive().default(1),
       })
       .prefault({}),
+    /** Search (/api/search) defaults and limits; a refused query is answered 400, 413 or 429 naming the key. */
+    query: z
+      .strictObject({
+        /** Traces returned when the request gives no `limit`. */
+        default_limit: z.number().int().positive().default(20),
+        /** Largest `limit` accepted (a larger one is refused with 400). */
+        max_limit: z.number().int().positive().default(1000),
+        /** Spans shown per spanset when the request gives no `spss`. */
+        default_spss: z.number().int().positive().default(3),
+        /** Largest `spss` accepted. */
+        max_spss: z.number().int().positive().default(100),
+        /** A search running longer is abandoned with 429. */
+        timeout: duration.prefault('30s'),
+        /** Longest `end - start` a search may cover (400 beyond it); 0 means unlimited. */
+        max_search_duration: duration.prefault('7d'),
+        /** Bytes of blocks and traces one search may read (413 beyond it); 0 means unlimited. */
+        max_bytes_inspected: bytes.prefault('10GiB'),
+        /** Most tag names (per scope) or tag values one tags request returns; a cut answer says `truncated`. */
+        max_tag_values: z.number().int().positive().default(5000),
+        /** Most bytes of tag names (per scope) or values one tags request returns. */
+        max_tag_values_bytes: bytes.prefault('1MiB'),
+      })
+      .superRefine((q, ctx) => {
+        if (q.default_limit > q.max_limit) ctx.addIssue({ code: 'custom', path: ['default_limit'], message: `must not exceed max_limit (${q.max_limit})` });
+        if (q.default_spss > q.max_spss) ctx.addIssue({ code: 'custom', path: ['default_spss'], message: `must not exceed max_spss (${q.max_spss})` });
+      })
+      .prefault({}),
     storage: z
       .strictObject({
         /** Data directory: WAL and blocks live under it, each under its tenant. */
@@ -119,8 +146,13 @@ export const configSchema = z
              * and the working space of compactions, which spill to disk beyond it.
              */
             memory_limit: bytes.prefault('256MiB'),
-            /** Engine worker threads; 0 means one per CPU. */
-            threads: z.number().int().min(0).max(64).default(0),
+            /**
+             * Engine worker threads; 0 means one per CPU. One by default: a trace-by-ID lookup reads
+             * one row group, and a second thread only added setup work (measured: a third more CPU
+             * per lookup and per block write on 2 cores). Queries still run side by side, each on
+             * its own connection.
+             */
+            threads: z.number().int().min(0).max(64).default(1),
           })
           .prefault({}),
         compaction: z

@@ -129,6 +129,12 @@ export class Store {
     if (ts) yield* (await ts).scan(range);
   }
 
+  /** Traces the tenant's head holds, with their time bounds (empty for a tenant never written to). */
+  async headTraceBounds(tenant: string): Promise<Map<string, { startUnixNano: bigint; endUnixNano: bigint }>> {
+    const ts = this.tenants.get(tenant);
+    return ts ? (await ts).headTraceBounds() : new Map();
+  }
+
   /** Cuts the heads of one tenant (or all) into blocks; resolves when they are durable. */
   async flush(tenant?: string): Promise<void> {
     const targets = tenant === undefined ? [...this.tenants.values()] : [this.tenants.get(tenant)].filter((t) => t !== undefined);

@@ -112,6 +112,22 @@ export class TenantStore {
     for (const head of [this.head, ...this.sealed.map((s) => s.head)]) yield* head.scan(range);
   }
 
+  /** Trace IDs and time bounds held in memory (head and heads being cut), merged per trace. */
+  headTraceBounds(): Map<string, { startUnixNano: bigint; endUnixNano: bigint }> {
+    const out = new Map<string, { startUnixNano: bigint; endUnixNano: bigint }>();
+    for (const head of [this.head, ...this.sealed.map((s) => s.head)]) {
+      for (const t of head.traceBounds()) {
+        const seen = out.get(t.traceId);
+        if (!seen) out.set(t.traceId, { startUnixNano: t.startUnixNano, endUnixNano: t.endUnixNano });
+        else {
+          if (t.startUnixNano < seen.startUnixNano) seen.startUnixNano = t.startUnixNano;
+          if (t.endUnixNano > seen.endUnixNano) seen.endUnixNano = t.endUnixNano;
+        }
+      }
+    }
+    return out;
+  }
+
   /**
    * Cuts the head into a block and resolves when the block is durable and visible
    * and the WAL segments it covers are deleted. Cuts of one tenant run one at a time;

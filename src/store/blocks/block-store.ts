@@ -147,6 +147,32 @@ export class BlockStore {
   }
 
   /**
+   * Runs `read` over the Parquet parts of the tenant's blocks that overlap the range
+   * (unix nanoseconds, either end open); the blocks are not deleted until it is done.
+   * Search scans these with its own SQL.
+   */
+  async withParts<T>(
+    tenant: string,
+    range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined },
+    read: (parts: Array<{ path: string; bytes: number }>, engine: DuckEngine) => Promise<T>,
+  ): Promise<T> {
+    const chosen = (this.byTenant.get(tenant) ?? []).filter(
+      (b) =>
+        (range.startUnixNano === undefined || BigInt(b.meta.maxEndUnixNano) >= range.startUnixNano) &&
+        (range.endUnixNano === undefined || BigInt(b.meta.minStartUnixNano) < range.endUnixNano),
+    );
+    for (const b of chosen) b.readers++;
+    try {
+      return await read(
+        chosen.flatMap((b) => b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes }))),
+        this.opts.engine,
+      );
+    } finally {
+      for (const b of chosen) this.release(b);
+    }
+  }
+
+  /**
    * One compaction pass for the tenant: among blocks smaller than maxBlockBytes
    * whose spans start in the same window, when at least minInputBlocks share one,
    * merge them into a block of compactionLevel max(inputs)+1 and delete the inputs.

@@ -12,6 +12,7 @@ import {
   encodeSpan,
   type EncodedResourceSpans,
 } from '../../otlp/protobuf.js';
+import { SpanArena } from './span-arena.js';
 
 interface Interned {
   bytes: Uint8Array;
@@ -19,7 +20,10 @@ interface Interned {
 }
 
 interface HeadTrace {
-  spans: Uint8Array[];
+  /** Address in Head.arena of each span's encoded bytes… */
+  spans: number[];
+  /** …and their length. */
+  sizes: number[];
   /** Index into Head.resources for each span. */
   resource: number[];
   /** Index into Head.scopes for each span. */
@@ -68,6 +72,7 @@ export function encodeBatch(batch: readonly ResourceSpans[]): EncodedBatch {
 
 export class Head {
   private readonly traces = new Map<string, HeadTrace>();
+  private readonly arena = new SpanArena();
   private readonly resources: Interned[] = [];
   private readonly scopes: Interned[] = [];
   private readonly resourceIndex = new Map<string, number>();
@@ -127,10 +132,11 @@ export class Head {
           i++;
           let trace = this.traces.get(traceId);
           if (!trace) {
-            trace = { spans: [], resource: [], scope: [], startUnixNano: start, endUnixNano: end };
+            trace = { spans: [], sizes: [], resource: [], scope: [], startUnixNano: start, endUnixNano: end };
             this.traces.set(traceId, trace);
           }
-          trace.spans.push(span);
+          trace.spans.push(this.arena.add(span));
+          trace.sizes.push(span.length);
           trace.resource.push(r);
           trace.scope.push(s);
           if (start < trace.startUnixNano) trace.startUnixNano = start;
@@ -170,6 +176,11 @@ export class Head {
     }
   }
 
+  /** Each trace's ID and time bounds, without decoding spans (search picks candidates from these). */
+  *traceBounds(): Generator<{ traceId: string; startUnixNano: bigint; endUnixNano: bigint }> {
+    for (const [traceId, t] of this.traces) yield { traceId, startUnixNano: t.startUnixNano, endUnixNano: t.endUnixNano };
+  }
+
   /** Every trace, sorted by trace ID, decoded lazily one trace at a time (for the block writer). */
   *sortedTraces(): Generator<TraceSpans> {
     const ids = [...this.traces.keys()].sort();
@@ -183,7 +194,7 @@ export class Head {
     const spans: StoredSpan[] = [];
     let bytes = 0;
     for (let i = 0; i < trace.spans.length; i++) {
-      const encoded = trace.spans[i]!;
+      const encoded = this.arena.get(trace.spans[i]!, trace.sizes[i]!);
       bytes += encoded.length;
       const r = decoded.resource(trace.resource[i]!);
       const s = decoded.scope(trace.scope[i]!);

@@ -1,0 +1,221 @@
+// Search: the most recent traces of one tenant that match a TraceQL query.
+//
+// Candidates come from two places, both ordered by (an upper bound of) trace start,
+// newest first: a DuckDB scan of the blocks in the time range that applies the
+// pushed-down condition (pushdown.ts), and the traces held in the head. Each
+// candidate's spans are then gathered from head and blocks together (de-duplicated by
+// span ID) and the full query is evaluated in JS (evaluate.ts). The search stops once
+// `limit` traces matched and no unread candidate can start later than the last of them,
+// so the answer is exactly the `limit` most recent matches, ordered by start time
+// (newest first) and then trace ID.
+import type { Store } from '../../store/store.js';
+import type { DuckEngine } from '../../store/engine/duckdb.js';
+import { fileList } from '../../store/blocks/reader.js';
+import { sqlString } from '../../store/blocks/schema.js';
+import type { PipelineExpr } from '../traceql/ast.js';
+import { evaluateQuery, type Spanset } from './evaluate.js';
+import { traceCondition } from './pushdown.js';
+import { buildTrace, type EvalTrace } from './trace.js';
+
+export interface SearchRequest {
+  tenant: string;
+  query: PipelineExpr;
+  /** Traces overlapping [startUnixNano, endUnixNano) are searched; either end may be open. */
+  startUnixNano?: bigint | undefined;
+  endUnixNano?: bigint | undefined;
+  /** Trace duration bounds, inclusive. */
+  minDurationNano?: bigint | undefined;
+  maxDurationNano?: bigint | undefined;
+  limit: number;
+  /** Date.now() after which the search gives up. */
+  deadlineMs: number;
+  /** 0 = no limit. */
+  maxBytesInspected: number;
+}
+
+export interface MatchedTrace {
+  trace: EvalTrace;
+  spansets: Spanset[];
+}
+
+export interface SearchMetrics {
+  inspectedTraces: number;
+  inspectedBytes: number;
+  totalBlocks: number;
+}
+
+export interface SearchResult {
+  traces: MatchedTrace[];
+  metrics: SearchMetrics;
+}
+
+/** A query refused for exceeding one of the `query:` limits; `status` is the HTTP status to answer. */
+export class QueryLimitError extends Error {
+  constructor(
+    readonly status: 400 | 413 | 429,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QueryLimitError';
+  }
+}
+
+interface Candidate {
+  traceId: string;
+  /** Never earlier than the trace's start. */
+  key: bigint;
+}
+
+const FETCH_CONCURRENCY = 8;
+
+function newerFirst(a: { key: bigint; traceId: string }, b: { key: bigint; traceId: string }): number {
+  return a.key > b.key ? -1 : a.key < b.key ? 1 : a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0;
+}
+
+export async function searchTraces(store: Store, req: SearchRequest, options: { timeoutText: string; maxBytesText: string }): Promise<SearchResult> {
+  const metrics: SearchMetrics = { inspectedTraces: 0, inspectedBytes: 0, totalBlocks: 0 };
+  const checkDeadline = () => {
+    if (Date.now() > req.deadlineMs) {
+      throw new QueryLimitError(429, `search exceeded query.timeout=${options.timeoutText}; narrow the time range or the query`);
+    }
+  };
+  const addBytes = (n: number) => {
+    metrics.inspectedBytes += n;
+    if (req.maxBytesInspected > 0 && metrics.inspectedBytes > req.maxBytesInspected) {
+      throw new QueryLimitError(
+        413,
+        `search would inspect more than query.max_bytes_inspected=${options.maxBytesText} (${metrics.inspectedBytes} bytes so far); narrow the time range or the query`,
+      );
+    }
+  };
+
+  const head = [...(await store.headTraceBounds(req.tenant))]
+    .filter(([, b]) => (req.startUnixNano === undefined || b.endUnixNano >= req.startUnixNano) && (req.endUnixNano === undefined || b.startUnixNano < req.endUnixNano))
+    .map(([traceId, b]) => ({ traceId, key: b.startUnixNano }))
+    .sort(newerFirst);
+
+  const range = { startUnixNano: req.startUnixNano, endUnixNano: req.endUnixNano };
+  return store.blocks.withParts(req.tenant, range, async (parts, engine) => {
+    metrics.totalBlocks = new Set(parts.map((p) => p.path.replace(/[/\\][^/\\]*$/, ''))).size;
+    const blockPages = new BlockCandidates(engine, parts, req, addBytes);
+    const matched: MatchedTrace[] = [];
+    const seen = new Set<string>();
+    let h = 0;
+    const next = async (): Promise<Candidate | undefined> => {
+      for (;;) {
+        const b = await blockPages.peek();
+        const fromHead = h < head.length ? head[h]! : undefined;
+        let c: Candidate | undefined;
+        if (b && (!fromHead || newerFirst(b, fromHead) <= 0)) c = blockPages.take();
+        else if (fromHead) {
+          c = fromHead;
+          h++;
+        } else return undefined;
+        if (!c || seen.has(c.traceId)) continue;
+        seen.add(c.traceId);
+        return c;
+      }
+    };
+
+    for (;;) {
+      checkDeadline();
+      const batch: Candidate[] = [];
+      while (batch.length < FETCH_CONCURRENCY) {
+        const c = await next();
+        if (!c) break;
+        if (matched.length >= req.limit && c.key < matched[req.limit - 1]!.trace.start) break;
+        batch.push(c);
+      }
+      if (batch.length === 0) break;
+      const found = await Promise.all(batch.map((c) => store.findTrace(req.tenant, c.traceId)));
+      for (const [i, f] of found.entries()) {
+        addBytes(f.inspectedBytes);
+        if (f.spans.length === 0) continue;
+        metrics.inspectedTraces++;
+        const trace = buildTrace(batch[i]!.traceId, f.spans);
+        if (!inRange(trace, req)) continue;
+        const spansets = evaluateQuery(req.query, trace);
+        if (spansets.length > 0) matched.push({ trace, spansets });
+      }
+      matched.sort((a, b) => newerFirst({ key: a.trace.start, traceId: a.trace.traceId }, { key: b.trace.start, traceId: b.trace.traceId }));
+      // A candidate batch may stop short of a full one only because the next
+      // candidate starts too early to make the list: then nothing later can either.
+      if (batch.length < FETCH_CONCURRENCY && matched.length >= req.limit) break;
+    }
+    return { traces: matched.slice(0, req.limit), metrics };
+  });
+}
+
+function inRange(t: EvalTrace, req: SearchRequest): boolean {
+  if (req.startUnixNano !== undefined && t.end < req.startUnixNano) return false;
+  if (req.endUnixNano !== undefined && t.start >= req.endUnixNano) return false;
+  const d = t.end - t.start;
+  if (req.minDurationNano !== undefined && d < req.minDurationNano) return false;
+  if (req.maxDurationNano !== undefined && d > req.maxDurationNano) return false;
+  return true;
+}
+
+/**
+ * Pages of candidate trace IDs from the blocks, newest first. Each page is one scan
+ * of the parts (the keyset condition resumes after the last row), twice as long as
+ * the one before, so a query whose pushdown is loose still costs few scans.
+ */
+class BlockCandidates {
+  private buffer: Candidate[] = [];
+  private done: boolean;
+  private pageSize: number;
+  private last: Candidate | undefined;
+  private fallback = false;
+
+  constructor(
+    private readonly engine: DuckEngine,
+    private readonly parts: ReadonlyArray<{ path: string; bytes: number }>,
+    private readonly req: SearchRequest,
+    private readonly addBytes: (n: number) => void,
+  ) {
+    this.done = parts.length === 0;
+    this.pageSize = Math.max(32, req.limit * 2);
+  }
+
+  async peek(): Promise<Candidate | undefined> {
+    if (this.buffer.length === 0 && !this.done) await this.fetch();
+    return this.buffer[0];
+  }
+
+  take(): Candidate | undefined {
+    return this.buffer.shift();
+  }
+
+  private async fetch(): Promise<void> {
+    this.addBytes(this.parts.reduce((n, p) => n + p.bytes, 0));
+    const rows = await this.scan(this.fallback ? null : traceCondition(this.req.query)).catch(async (err: unknown) => {
+      // A pushed-down regex DuckDB's RE2 refuses (or any other SQL the engine
+      // rejects) only costs the narrowing: the evaluator still decides.
+      if (this.fallback) throw err;
+      this.fallback = true;
+      return this.scan(null);
+    });
+    this.buffer = rows.map((r) => ({ traceId: r.trace_id, key: r.s }));
+    if (rows.length < this.pageSize) this.done = true;
+    this.last = this.buffer[this.buffer.length - 1] ?? this.last;
+    this.pageSize *= 2;
+  }
+
+  private scan(cond: string | null): Promise<Array<{ trace_id: string; s: bigint }>> {
+    const having: string[] = [];
+    if (cond !== null) having.push(cond);
+    const { startUnixNano, endUnixNano, minDurationNano, maxDurationNano } = this.req;
+    const end = 'max(start_unix_nano + duration_nano)';
+    const start = 'min(start_unix_nano)';
+    if (startUnixNano !== undefined) having.push(`${end} >= ${startUnixNano}`);
+    if (endUnixNano !== undefined) having.push(`${start} < ${endUnixNano}`);
+    if (minDurationNano !== undefined) having.push(`${end} - ${start} >= ${minDurationNano}`);
+    if (maxDurationNano !== undefined) having.push(`${end} - ${start} <= ${maxDurationNano}`);
+    if (this.last) having.push(`(${start} < ${this.last.key} OR (${start} = ${this.last.key} AND trace_id > ${sqlString(this.last.traceId)}))`);
+    const sql =
+      `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.parts.map((p) => p.path))}) GROUP BY trace_id` +
+      (having.length > 0 ? ` HAVING ${having.join(' AND ')}` : '') +
+      ` ORDER BY s DESC, trace_id LIMIT ${this.pageSize}`;
+    return this.engine.all<{ trace_id: string; s: bigint }>(sql);
+  }
+}

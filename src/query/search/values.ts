@@ -1,0 +1,232 @@
+// Typed TraceQL values and the operators on them. A missing attribute is `nil`, and
+// every comparison with nil is false (only `!= nil`, an existence test, looks at it).
+// Values of kinds that do not compare (string with number, status with kind, …) are
+// simply unequal and unordered: `{ .x != 5 }` does not match a string `.x`.
+import type { AnyValue } from '../../otlp/model.js';
+import type { KindValue, Static, StatusValue } from '../traceql/ast.js';
+
+export type Val =
+  | { t: 'string'; v: string }
+  | { t: 'int'; v: bigint }
+  | { t: 'float'; v: number }
+  | { t: 'bool'; v: boolean }
+  | { t: 'duration'; v: bigint }
+  | { t: 'status'; v: StatusValue }
+  | { t: 'kind'; v: KindValue }
+  /** An array attribute: comparisons hold when they hold for an element. */
+  | { t: 'array'; v: Val[] }
+  /** Bytes and kvlist attributes: they exist, but compare with nothing. */
+  | { t: 'opaque' }
+  | { t: 'nil' };
+
+export const NIL: Val = { t: 'nil' };
+
+export const STATUS_BY_CODE: readonly StatusValue[] = ['unset', 'ok', 'error'];
+export const KIND_BY_CODE: readonly KindValue[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+
+export function fromStatic(s: Static): Val {
+  switch (s.valueType) {
+    case 'string':
+      return { t: 'string', v: s.value };
+    case 'int':
+      return { t: 'int', v: s.value };
+    case 'float':
+      return { t: 'float', v: s.value };
+    case 'bool':
+      return { t: 'bool', v: s.value };
+    case 'duration':
+      return { t: 'duration', v: s.nanos };
+    case 'status':
+      return { t: 'status', v: s.value };
+    case 'kind':
+      return { t: 'kind', v: s.value };
+    case 'nil':
+      return NIL;
+  }
+}
+
+export function fromAnyValue(a: AnyValue): Val {
+  switch (a.type) {
+    case 'string':
+      return { t: 'string', v: a.value };
+    case 'int':
+      return { t: 'int', v: a.value };
+    case 'double':
+      return { t: 'float', v: a.value };
+    case 'bool':
+      return { t: 'bool', v: a.value };
+    case 'array':
+      return { t: 'array', v: a.value.map(fromAnyValue) };
+    case 'bytes':
+    case 'kvlist':
+      return { t: 'opaque' };
+    case 'empty':
+      return NIL;
+  }
+}
+
+function isNumeric(v: Val): v is Extract<Val, { t: 'int' | 'float' | 'duration' }> {
+  return v.t === 'int' || v.t === 'float' || v.t === 'duration';
+}
+
+/** -1, 0, 1, or undefined when the two do not compare. */
+function order(a: Val, b: Val): number | undefined {
+  if (isNumeric(a) && isNumeric(b)) {
+    if (a.t !== 'float' && b.t !== 'float') return a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
+    const x = Number(a.v);
+    const y = Number(b.v);
+    if (Number.isNaN(x) || Number.isNaN(y)) return undefined;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (a.t === 'string' && b.t === 'string') return a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
+  return undefined;
+}
+
+function equal(a: Val, b: Val): boolean {
+  if (a.t === 'bool' && b.t === 'bool') return a.v === b.v;
+  if ((a.t === 'status' && b.t === 'status') || (a.t === 'kind' && b.t === 'kind')) return a.v === b.v;
+  return order(a, b) === 0;
+}
+
+const regexCache = new Map<string, RegExp>();
+
+/**
+ * Tempo's regexes are RE2 and fully anchored. Leading flag groups become JS flags;
+ * `(?P<n>` and `\z`/`\A` take their JS spellings.
+ */
+export function compileRegex(pattern: string): RegExp {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    let flags = '';
+    const body = pattern
+      .replace(/^\(\?([imsU]+)\)/, (_, f: string) => {
+        flags = [...new Set(f.replace('U', ''))].join('');
+        return '';
+      })
+      .replace(/\(\?P</g, '(?<')
+      .replace(/\\z/g, '$')
+      .replace(/\\A/g, '^');
+    re = new RegExp(`^(?:${body})$`, flags);
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return re;
+}
+
+export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | '=~' | '!~';
+
+export function compare(op: CompareOp, a: Val, b: Val): boolean {
+  // `x != nil` is the existence test; the nil side is always the literal on the right.
+  if (op === '!=' && b.t === 'nil') return a.t !== 'nil';
+  if (a.t === 'nil' || b.t === 'nil') return false;
+  if (a.t === 'array') return op === '!=' || op === '!~' ? !compare(op === '!=' ? '=' : '=~', a, b) : a.v.some((x) => compare(op, x, b));
+  if (b.t === 'array') return op === '!=' || op === '!~' ? !compare(op === '!=' ? '=' : '=~', a, b) : b.v.some((x) => compare(op, a, x));
+  switch (op) {
+    case '=':
+      return equal(a, b);
+    case '!=': {
+      // Unequal only when the two are of comparable kinds.
+      const comparable = order(a, b) !== undefined || (a.t === b.t && (a.t === 'bool' || a.t === 'status' || a.t === 'kind'));
+      return comparable && !equal(a, b);
+    }
+    case '=~':
+    case '!~': {
+      if (a.t !== 'string' || b.t !== 'string') return false;
+      const hit = compileRegex(b.v).test(a.v);
+      return op === '=~' ? hit : !hit;
+    }
+    default: {
+      const o = order(a, b);
+      if (o === undefined) return false;
+      return op === '<' ? o < 0 : op === '<=' ? o <= 0 : op === '>' ? o > 0 : o >= 0;
+    }
+  }
+}
+
+export type ArithOp = '+' | '-' | '*' | '/' | '%' | '^';
+
+/** Numbers only; nil otherwise. Integers stay integers except for `/` and `^`; a duration operand makes a duration. */
+export function arith(op: ArithOp, a: Val, b: Val): Val {
+  if (!isNumeric(a) || !isNumeric(b)) return NIL;
+  const float = a.t === 'float' || b.t === 'float' || op === '/' || op === '^';
+  if (float) {
+    const x = Number(a.v);
+    const y = Number(b.v);
+    const r = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : op === '%' ? x % y : x ** y;
+    return { t: 'float', v: r };
+  }
+  const x = a.v as bigint;
+  const y = b.v as bigint;
+  if ((op === '%') && y === 0n) return NIL;
+  const r = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : x % y;
+  return { t: a.t === 'duration' || b.t === 'duration' ? 'duration' : 'int', v: r };
+}
+
+export function toNumber(v: Val): number | undefined {
+  return isNumeric(v) ? Number(v.v) : undefined;
+}
+
+/** Grouping key for by(): equal values give equal keys. */
+export function valKey(v: Val): string {
+  switch (v.t) {
+    case 'nil':
+    case 'opaque':
+      return v.t;
+    case 'array':
+      return `array:${v.v.map(valKey).join(',')}`;
+    case 'int':
+    case 'duration':
+      return `num:${v.v}`;
+    case 'float':
+      return Number.isInteger(v.v) && Math.abs(v.v) < 2 ** 53 ? `num:${BigInt(v.v)}` : `num:${v.v}`;
+    default:
+      return `${v.t}:${String(v.v)}`;
+  }
+}
+
+/** A value as an OTLP/JSON AnyValue (Tempo's search response attribute values). */
+export function valToJson(v: Val): Record<string, unknown> | undefined {
+  switch (v.t) {
+    case 'string':
+      return { stringValue: v.v };
+    case 'int':
+      return { intValue: v.v.toString() };
+    case 'float':
+      return { doubleValue: v.v };
+    case 'bool':
+      return { boolValue: v.v };
+    case 'duration':
+      return { stringValue: formatDuration(v.v) };
+    case 'status':
+    case 'kind':
+      return { stringValue: v.v };
+    case 'array':
+      return { arrayValue: { values: v.v.map(valToJson).filter((x) => x !== undefined) } };
+    default:
+      return undefined;
+  }
+}
+
+/** Go's time.Duration String(): `1.5s`, `250ms`, `1m30s`. */
+export function formatDuration(nanos: bigint): string {
+  if (nanos === 0n) return '0s';
+  const neg = nanos < 0n;
+  let n = neg ? -nanos : nanos;
+  let out: string;
+  if (n < 1000n) out = `${n}ns`;
+  else if (n < 1_000_000n) out = `${trim(Number(n) / 1e3)}µs`;
+  else if (n < 1_000_000_000n) out = `${trim(Number(n) / 1e6)}ms`;
+  else {
+    const h = n / 3_600_000_000_000n;
+    n -= h * 3_600_000_000_000n;
+    const m = n / 60_000_000_000n;
+    n -= m * 60_000_000_000n;
+    const s = `${trim(Number(n) / 1e9)}s`;
+    out = h > 0n ? `${h}h${m}m${s}` : m > 0n ? `${m}m${s}` : s;
+  }
+  return neg ? `-${out}` : out;
+}
+
+function trim(x: number): string {
+  return String(Number(x.toFixed(9)));
+}
