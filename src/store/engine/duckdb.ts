@@ -63,11 +63,19 @@ export class DuckEngine {
     await mkdir(tempDirectory, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(threads),
-      memory_limit: `${Math.floor(memoryLimit / (1024 * 1024))}MB`,
+      memory_limit: `${Math.floor(memoryLimit / (1024 * 1024))}MiB`,
       temp_directory: tempDirectory,
       // Never reach for the network to fetch an extension in the middle of a query.
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
+      // DuckDB's allocator (jemalloc) keeps freed pages for reuse and, by default, only
+      // hands them back to the OS after a task that peaked over 128 MiB, or when later
+      // allocations get round to it. A server writes a block now and then and is idle
+      // in between: with a background purging thread and a lower flush threshold the
+      // memory of a block write or a compaction leaves RSS once it is done (measured at
+      // 1M spans stored: ~100 MiB less RSS after a flush).
+      allocator_background_threads: 'true',
+      allocator_flush_threshold: '16MiB',
     });
     const pool: PooledConnection[] = [];
     for (let i = 0; i < (opts.connections ?? 3); i++) {
