@@ -97,6 +97,13 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
   const range = { startUnixNano: req.startUnixNano, endUnixNano: req.endUnixNano };
   return store.blocks.withParts(req.tenant, range, async (parts, engine) => {
     metrics.totalBlocks = new Set(parts.map((p) => p.path.replace(/[/\\][^/\\]*$/, ''))).size;
+    const partBytes = parts.reduce((n, p) => n + p.bytes, 0);
+    if (req.maxBytesInspected > 0 && partBytes > req.maxBytesInspected) {
+      throw new QueryLimitError(
+        413,
+        `search would inspect ${partBytes} bytes of blocks, over query.max_bytes_inspected=${options.maxBytesText}; narrow the time range`,
+      );
+    }
     const blockPages = new BlockCandidates(engine, parts, req, addBytes);
     const matched: MatchedTrace[] = [];
     const seen = new Set<string>();
