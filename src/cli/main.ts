@@ -10,6 +10,8 @@ import { parseTraceId } from '../query/trace-id.js';
 import { SKEIN_VERSION } from '../version.js';
 import { startSkein, TARGETS, type Target } from '../skein.js';
 import { renderTraceTree } from './trace-tree.js';
+import { renderSearchTable, type SearchTraceJson } from './search-table.js';
+import { parseDuration } from '../config/units.js';
 
 const program = new Command('skein').description('Skein: a distributed-tracing backend').version(SKEIN_VERSION);
 
@@ -89,6 +91,32 @@ program
     } else {
       console.log(renderTraceTree(id.traceId, batch));
     }
+  });
+
+program
+  .command('search')
+  .argument('<query>', 'TraceQL, e.g. \'{ resource.service.name = "cart" && status = error }\'')
+  .description('list the most recent traces matching a TraceQL query')
+  .option('--since <duration>', 'how far back to search', '1h')
+  .option('--limit <n>', 'most traces to list (server default when not given)')
+  .option('--server <url>', 'Skein query API', `http://${process.env['SKEIN_HTTP_ADDR'] ?? '127.0.0.1:3200'}`)
+  .option('--tenant <id>', 'tenant (X-Scope-OrgID)')
+  .option('--json', 'print the API response as JSON instead')
+  .action(async (query: string, opts: { since: string; limit?: string; server: string; tenant?: string; json?: boolean }) => {
+    const sinceMs = parseDuration(opts.since);
+    if (sinceMs === undefined || sinceMs <= 0) throw new CliError(`invalid --since ${JSON.stringify(opts.since)}: expected a duration such as 15m, 1h or 2d`);
+    const end = Math.floor(Date.now() / 1000);
+    const params = new URLSearchParams({ q: query, start: String(end - Math.ceil(sinceMs / 1000)), end: String(end) });
+    if (opts.limit !== undefined) params.set('limit', opts.limit);
+    const res = await fetch(`${opts.server.replace(/\/$/, '')}/api/search?${params}`, {
+      headers: opts.tenant ? { 'X-Scope-OrgID': opts.tenant } : {},
+    }).catch((err: Error) => {
+      throw new CliError(`cannot reach ${opts.server}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+    });
+    const body = await res.text();
+    if (!res.ok) throw new CliError(`${opts.server} answered ${res.status}: ${body}`);
+    const result = JSON.parse(body) as { traces: SearchTraceJson[] };
+    console.log(opts.json ? JSON.stringify(result, null, 2) : renderSearchTable(result.traces));
   });
 
 class CliError extends Error {}

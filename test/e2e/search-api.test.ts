@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { KeyValue, ResourceSpans, Span } from '../../src/otlp/model.js';
 import { toHex } from '../../src/otlp/model.js';
-import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI_PATH, startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { batchOf, postProtobuf, span, str } from '../helpers/spans.js';
 
 const SERVICE = 'search-e2e';
@@ -188,6 +190,31 @@ describe('GET /api/search', () => {
       else assert.match(res.body, message);
     });
   }
+});
+
+describe('skein search (CLI)', () => {
+  const run = promisify(execFile);
+  test('prints the matching traces as a table, newest first, or the API response with --json', async () => {
+    const q = `{ resource.service.name = "${SERVICE}" }`;
+    const { stdout } = await run(process.execPath, [CLI_PATH, 'search', q, '--since', '1h', '--limit', '3', '--server', skein.url]);
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[0]!, /^START\s+TRACE ID\s+ROOT SERVICE\s+ROOT NAME\s+DURATION\s+MATCHED$/);
+    const ids = [traces[3]!, traces[2]!, traces[1]!].map((t) => trimmed(t.traceId));
+    ids.forEach((id, i) => assert.ok(lines[i + 1]!.includes(id), `row ${i + 1} is ${id}: ${lines[i + 1]}`));
+    assert.match(lines[2]!, new RegExp(`${SERVICE}\\s+GET /item/2\\s+102ms\\s+5$`));
+    assert.equal(lines[lines.length - 1], '3 traces');
+    const json = await run(process.execPath, [CLI_PATH, 'search', q, '--json', '--limit', '1', '--server', skein.url]);
+    const parsed = JSON.parse(json.stdout) as { traces: Array<{ traceID: string }> };
+    assert.deepEqual(parsed.traces.map((t) => t.traceID), [ids[0]]);
+  });
+
+  test('a bad query exits 1 with the server\'s message', async () => {
+    await assert.rejects(run(process.execPath, [CLI_PATH, 'search', '{ .a < 3', '--server', skein.url]), (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /answered 400: parse error at line 1, col 9: expected '}', found end of query/);
+      return true;
+    });
+  });
 });
 
 describe('query.max_bytes_inspected', () => {
