@@ -94,6 +94,48 @@ program
   });
 
 program
+  .command('tags')
+  .description('list tag names by scope (what TraceQL autocomplete offers), or the values of one tag')
+  .option('--scope <scope>', 'only this scope: resource, span, event, link, instrumentation or intrinsic')
+  .option('--values <name>', 'list the values of this tag instead, a TraceQL identifier: resource.service.name, span.http.route, name, status …')
+  .option('-q, --query <traceql>', 'only names or values on spans this spanset filter matches, e.g. { resource.service.name = "cart" }')
+  .option('--server <url>', 'Skein query API', `http://${process.env['SKEIN_HTTP_ADDR'] ?? '127.0.0.1:3200'}`)
+  .option('--tenant <id>', 'tenant (X-Scope-OrgID)')
+  .option('--json', 'print the JSON answer of the API instead')
+  .action(async (opts: { scope?: string; values?: string; query?: string; server: string; tenant?: string; json?: boolean }) => {
+    const params = new URLSearchParams();
+    if (opts.scope !== undefined && opts.values === undefined) params.set('scope', opts.scope);
+    if (opts.query !== undefined) params.set('q', opts.query);
+    // The API decodes a tag name twice, as Grafana encodes it.
+    const path =
+      opts.values !== undefined ? `/api/v2/search/tag/${encodeURIComponent(encodeURIComponent(opts.values))}/values` : '/api/v2/search/tags';
+    const url = `${opts.server.replace(/\/$/, '')}${path}${params.size > 0 ? `?${params}` : ''}`;
+    const res = await fetch(url, { headers: opts.tenant ? { 'X-Scope-OrgID': opts.tenant } : {} }).catch((err: Error) => {
+      throw new CliError(`cannot reach ${opts.server}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+    });
+    const body = await res.text();
+    if (!res.ok) throw new CliError(`${opts.server} answered ${res.status}: ${body}`);
+    if (opts.json) {
+      console.log(JSON.stringify(JSON.parse(body), null, 2));
+      return;
+    }
+    const lines: string[] = [];
+    if (opts.values !== undefined) {
+      const answer = JSON.parse(body) as { tagValues: Array<{ type: string; value: string }>; truncated?: boolean };
+      for (const v of answer.tagValues) lines.push(v.type === 'string' ? v.value : `${v.value}\t(${v.type})`);
+      if (answer.truncated) lines.push('… more values exist: the answer was cut at the server\'s limit');
+    } else {
+      const answer = JSON.parse(body) as { scopes: Array<{ name: string; tags: string[] }>; truncated?: boolean };
+      for (const scope of answer.scopes) {
+        if (answer.scopes.length === 1) lines.push(...scope.tags);
+        else lines.push(`${scope.name}:`, ...scope.tags.map((t) => `  ${t}`));
+      }
+      if (answer.truncated) lines.push('… more names exist: the answer was cut at the server\'s limit');
+    }
+    if (lines.length > 0) console.log(lines.join('\n'));
+  });
+
+program
   .command('search')
   .argument('<query>', 'TraceQL, e.g. \'{ resource.service.name = "cart" && status = error }\'')
   .description('list the most recent traces matching a TraceQL query')
