@@ -6,6 +6,7 @@ import { Head, encodeBatch } from './head/head.js';
 import { Wal, type SyncPolicy } from './wal/wal.js';
 import type { BlockStore } from './blocks/block-store.js';
 import { storeMetrics } from './metrics.js';
+import { collectAfterCut } from './memory.js';
 
 export interface TenantStoreOptions {
   tenant: string;
@@ -138,9 +139,13 @@ export class TenantStore {
     // A cut that has not started yet will seal everything acknowledged so far, so a
     // later request can share it.
     if (this.queuedCut) return this.queuedCut;
-    const run = this.cutting.then(() => {
+    const run = this.cutting.then(async () => {
       this.queuedCut = undefined;
-      return this.cutNow(reason);
+      const cutBytes = this.memoryBytes;
+      await this.cutNow(reason);
+      // What the cut heads held is garbage now, and nothing here refers to it any
+      // more (cutNow has returned): collect it in one go (see memory.ts).
+      collectAfterCut(cutBytes);
     });
     this.queuedCut = run;
     this.cutting = run.catch(() => undefined);
