@@ -169,6 +169,24 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    /** The web UI served at `/`. */
+    ui: z
+      .strictObject({
+        /**
+         * A link to the logs of a trace or span, shown on the trace view, e.g.
+         * `http://grafana:3000/explore?left={"queries":[{"expr":"{} |= \"${traceId}\""}]}`.
+         * Placeholders: ${traceId} ${spanId} ${service} ${startMs} ${endMs}. Empty: no link.
+         */
+        logs_url_template: z
+          .string()
+          .default('')
+          .refine((v) => v === '' || /^https?:\/\//.test(v.replace(/\$\{\w+\}/g, 'x')), 'expected an http:// or https:// URL template')
+          .refine(
+            (v) => [...v.matchAll(/\$\{(\w+)\}/g)].every((m) => ['traceId', 'spanId', 'service', 'startMs', 'endMs'].includes(m[1]!)),
+            'unknown placeholder: use ${traceId} ${spanId} ${service} ${startMs} ${endMs}',
+          ),
+      })
+      .prefault({}),
   })
   .superRefine((c, ctx) => {
     // Every name a pipeline list uses must be configured in its section.

@@ -1,0 +1,113 @@
+// The search page in headless Chromium against a Skein fed by the OpenTelemetry
+// SDK: search by service with the builder and by TraceQL, sort the results, see a
+// TraceQL error at its position, and open a trace from the results.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { launchBrowser, openPage, screenshot, type UiPage } from '../helpers/browser.js';
+import { emitCheckout, emitHealth, sdkFor, type CheckoutTrace, type Sdk } from './fixtures.js';
+
+let skein: SkeinProcess;
+let browser: Browser;
+let sdk: Sdk;
+let checkout: CheckoutTrace;
+const health: string[] = [];
+
+before(async () => {
+  skein = await startSkein();
+  sdk = sdkFor(skein.otlpHttpUrl);
+  const now = Date.now();
+  checkout = emitCheckout(sdk, { startMs: now - 30_000, orderId: 'ord-1001' });
+  for (let i = 0; i < 3; i++) health.push(emitHealth(sdk, now - 20_000 + i * 1000));
+  await sdk.flush();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await sdk?.shutdown();
+  await skein?.stop();
+});
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function withPage(fn: (p: UiPage) => Promise<void>): Promise<void> {
+  const p = await openPage(browser, skein.url);
+  try {
+    await fn(p);
+    assert.deepEqual(p.foreignRequests, [], 'the UI asks no host but Skein');
+    assert.deepEqual(p.errors, [], 'no errors in the page');
+  } finally {
+    await p.close();
+  }
+}
+
+describe('search page', () => {
+  test('search by service with the builder lists that service\'s traces', async () => {
+    await withPage(async ({ page }) => {
+      await page.goto('/');
+      // The picker is filled from the tag values endpoint.
+      const select = page.getByTestId('service-select');
+      await select.locator('option', { hasText: 'inventory' }).waitFor({ state: 'attached' });
+      await select.selectOption('inventory');
+      await page.getByTestId('search-button').click();
+      await page.waitForURL(/service=inventory/);
+      const rows = page.getByTestId('results-table').locator('tbody tr');
+      await assert.doesNotReject(rows.first().waitFor());
+      await waitFor(async () => (await rows.count()) === 3, 'three inventory traces listed');
+      const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trace-id')));
+      assert.deepEqual(new Set(ids), new Set(health.map((h) => h.replace(/^0+/, ''))));
+      assert.equal(await page.getByTestId('scatter').locator('circle').count(), 3);
+      await screenshot(page, 'search-by-service');
+    });
+  });
+
+  test('search by TraceQL finds the error trace and shows per-service span counts', async () => {
+    await withPage(async ({ page }) => {
+      await page.goto('/search');
+      await page.getByTestId('mode-traceql').click();
+      const editor = page.getByTestId('traceql-input');
+      await editor.fill('{ resource.service.name = "payment" && status = error }');
+      await editor.press('Escape');
+      await page.getByTestId('search-button').click();
+      const row = page.locator(`[data-testid=results-table] tbody tr[data-trace-id="${checkout.traceId.replace(/^0+/, '')}"]`);
+      await row.waitFor();
+      assert.equal(await page.getByTestId('results-table').locator('tbody tr').count(), 1);
+      const text = await row.innerText();
+      assert.match(text, /frontend: POST \/checkout/);
+      assert.match(text, /payment 1/);
+      assert.match(text, /checkout 2/);
+      await screenshot(page, 'search-by-traceql');
+    });
+  });
+
+  test('a TraceQL error is shown at its position before anything is sent', async () => {
+    await withPage(async ({ page }) => {
+      await page.goto('/search?mode=traceql');
+      const editor = page.getByTestId('traceql-input');
+      await editor.fill('{ span.http.route = }');
+      const err = page.getByTestId('tql-error');
+      await err.waitFor();
+      assert.match(await err.innerText(), /parse error at line 1, col 21/);
+      const mark = page.getByTestId('tql-error-mark');
+      assert.equal(await mark.innerText(), '}');
+      await screenshot(page, 'search-traceql-error');
+    });
+  });
+
+  test('a result opens its trace', async () => {
+    await withPage(async ({ page }) => {
+      await page.goto('/search?service=frontend');
+      await page.getByTestId('trace-link').first().click();
+      await page.waitForURL(new RegExp(`/trace/${checkout.traceId.replace(/^0+/, '')}`));
+      await page.getByTestId('trace-page').waitFor();
+    });
+  });
+});

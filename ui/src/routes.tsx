@@ -1,0 +1,21 @@
+// The UI's pages. A new page is one entry here (and one in NAV to show it in the header).
+import { lazy, type ComponentType } from 'react';
+import { SearchPage } from './pages/SearchPage';
+
+const TracePage = lazy(() => import('./pages/TracePage').then((m) => ({ default: m.TracePage })));
+
+export interface RouteDef {
+  /** `/trace/:id`: parts after a colon are handed to the page as params. */
+  pattern: string;
+  page: ComponentType<{ params: Record<string, string> }>;
+}
+
+export const ROUTES: RouteDef[] = [
+  { pattern: '/', page: SearchPage },
+  { pattern: '/search', page: SearchPage },
+  { pattern: '/trace/:id', page: TracePage },
+];
+
+export const NAV: Array<{ href: string; label: string; active: (path: string) => boolean }> = [
+  { href: '/search', label: 'Search', active: (p) => p === '/' || p.startsWith('/search') },
+];
