@@ -9,6 +9,7 @@ import { registerTraceRoutes } from './routes/traces.js';
 import { registerSkeinRoutes } from './routes/skein.js';
 import { registerTagRoutes } from './routes/tags.js';
 import { registerSearchRoutes } from './routes/search.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerUiRoutes } from './routes/ui.js';
 
 const requestDuration = new Histogram({
@@ -42,6 +43,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   registerSkeinRoutes(app, ctx);
   registerTagRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
+  registerMetricsRoutes(app, ctx);
   registerUiRoutes(app, ctx);
   return app;
 }

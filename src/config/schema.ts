@@ -104,6 +104,8 @@ export const configSchema = z
         max_tag_values: z.number().int().positive().default(5000),
         /** Most bytes of tag names (per scope) or values one tags request returns. */
         max_tag_values_bytes: bytes.prefault('1MiB'),
+        /** Most series one TraceQL metrics query may build (histogram buckets count as series); 422 beyond it, 0 means unlimited. */
+        max_metrics_series: z.number().int().min(0).default(1000),
       })
       .superRefine((q, ctx) => {
         if (q.default_limit > q.max_limit) ctx.addIssue({ code: 'custom', path: ['default_limit'], message: `must not exceed max_limit (${q.max_limit})` });

@@ -1,0 +1,63 @@
+// Tempo's TraceQL metrics routes: GET /api/metrics/query_range (a series of samples per
+// by() group) and GET /api/metrics/query (one value per group over the whole range).
+// Parameters are read in src/query/metrics/request.ts, each refusal a 400 naming it;
+// limits of the `query:` section answer 400, 413, 422 or 429.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { formatDuration } from '../../config/units.js';
+import {
+  MetricsLimitError,
+  parseMetricsParams,
+  queryInstantJson,
+  queryRangeJson,
+  runMetricsQuery,
+  UnsupportedMetricsError,
+} from '../../query/metrics/index.js';
+import type { ApiContext } from '../context.js';
+import { badRequest, requireStore, tenantOf } from '../params.js';
+
+interface MetricsQueryString {
+  Querystring: Record<string, string | undefined>;
+}
+
+export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const handle = (instant: boolean) => async (req: { query: Record<string, string | undefined>; headers: Record<string, unknown> }, reply: FastifyReply) => {
+    const store = requireStore(ctx, reply);
+    if (!store) return reply;
+    const tenant = tenantOf(req as Parameters<typeof tenantOf>[0], reply);
+    if (!tenant) return reply;
+    const limits = ctx.config.query;
+    const params = parseMetricsParams(req.query, BigInt(Date.now()) * 1_000_000n, instant);
+    if ('error' in params) return badRequest(reply, params.error);
+    if (limits.max_search_duration > 0) {
+      const spanMs = Number((params.endNs - params.startNs) / 1_000_000n);
+      if (spanMs > limits.max_search_duration) {
+        return badRequest(
+          reply,
+          `invalid time range: ${formatDuration(spanMs)} between start and end exceeds query.max_search_duration=${formatDuration(limits.max_search_duration)}`,
+        );
+      }
+    }
+    try {
+      const result = await runMetricsQuery(store, {
+        tenant,
+        query: params.query,
+        timeline: params.timeline,
+        exemplars: params.exemplars,
+        maxSeries: limits.max_metrics_series,
+        deadlineMs: Date.now() + limits.timeout,
+        maxBytesInspected: limits.max_bytes_inspected,
+        limitText: { timeout: formatDuration(limits.timeout), maxBytes: String(limits.max_bytes_inspected) },
+      });
+      const body = instant
+        ? queryInstantJson(result.series, result.stats)
+        : queryRangeJson(result.series, result.stats, params.timeline, params.exemplars);
+      return reply.type('application/json').send(body);
+    } catch (err) {
+      if (err instanceof MetricsLimitError) return reply.code(err.status).type('text/plain').send(err.message);
+      if (err instanceof UnsupportedMetricsError) return badRequest(reply, err.message);
+      throw err;
+    }
+  };
+  app.get<MetricsQueryString>('/api/metrics/query_range', handle(false));
+  app.get<MetricsQueryString>('/api/metrics/query', handle(true));
+}
