@@ -11,6 +11,8 @@ import { registerTagRoutes } from './routes/tags.js';
 import { registerSearchRoutes } from './routes/search.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerUiRoutes } from './routes/ui.js';
+import { registerIngestStatsRoutes } from './routes/ingest-stats.js';
+import { registerTailRoutes } from './routes/tail.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -44,6 +46,8 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   registerTagRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
   registerMetricsRoutes(app, ctx);
+  registerIngestStatsRoutes(app, ctx);
+  registerTailRoutes(app, ctx);
   registerUiRoutes(app, ctx);
   return app;
 }

@@ -187,6 +187,21 @@ export const configSchema = z
             (v) => [...v.matchAll(/\$\{(\w+)\}/g)].every((m) => ['traceId', 'spanId', 'service', 'startMs', 'endMs'].includes(m[1]!)),
             'unknown placeholder: use ${traceId} ${spanId} ${service} ${startMs} ${endMs}',
           ),
+        /** Span names pinned on the Hot paths page, each with its recent spans and RED figures. */
+        hot_paths: z.array(z.string().min(1, 'a hot path is a span name, not empty')).default(['auth.login', 'track.upload.initiate', 'payment.webhook', 'search.query']),
+        /** Live tail (GET /api/skein/tail): server-sent events of new matching traces, polled from the store. */
+        live_tail: z
+          .strictObject({
+            /** Tails open at once across all clients; one more is refused with 429. */
+            max_clients: z.number().int().min(0).default(8),
+            /** Traces sent per tail per second at most; the rest are counted in a `dropped` event. */
+            max_events_per_second: z.number().int().positive().default(20),
+            /** How often each tail looks for new traces. */
+            poll_interval: duration.prefault('1s'),
+            /** A trace shows up if it ended no longer than this before it reached Skein and was polled. */
+            lookback: duration.prefault('30s'),
+          })
+          .prefault({}),
       })
       .prefault({}),
   })

@@ -68,6 +68,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ApiContext, dir: str
   app.get('/api/skein/ui-config', async () => ({
     version: SKEIN_VERSION,
     logsUrlTemplate: ctx.config.ui.logs_url_template,
+    hotPaths: ctx.config.ui.hot_paths,
   }));
 
   const send = (req: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply => {

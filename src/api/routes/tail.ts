@@ -1,0 +1,180 @@
+// GET /api/skein/tail?q=<TraceQL>: live tail as server-sent events. Each open
+// tail polls the store every ui.live_tail.poll_interval with the search executor
+// (the same one /api/search runs) over the traces that ended within
+// ui.live_tail.lookback, and sends every matching trace it has not sent before,
+// in /api/search's trace-summary shape. Whatever matched when the tail opened
+// counts as seen: only traces that arrive afterwards are sent.
+//
+// Bounded: at most ui.live_tail.max_clients tails at once (429 beyond), at most
+// max_events_per_second traces per tail (the rest are counted in a `dropped`
+// event). A tail ends when its client goes away, and every tail is ended
+// before the API server closes so a SIGTERM never waits on an open stream.
+import type { FastifyInstance } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import { formatDuration } from '../../config/units.js';
+import { parseTraceQL, TraceQLError, validateTraceQL, type PipelineExpr } from '../../query/traceql/index.js';
+import { QueryLimitError, searchTraces, type MatchedTrace } from '../../query/search/execute.js';
+import { searchResponseJson } from '../../query/search/response.js';
+import type { Store } from '../../store/store.js';
+import type { ApiContext } from '../context.js';
+import { badRequest, requireStore, tenantOf } from '../params.js';
+
+interface TailQuery {
+  Querystring: { q?: string };
+}
+
+/** A comment line now and then keeps proxies and browsers from timing an idle stream out. */
+const HEARTBEAT_MS = 15_000;
+/** Most recent matches a poll asks for: more new traces than this per poll are beyond any UI's reading anyway. */
+const POLL_LIMIT = 100;
+/** A client that reads slower than this much buffered output is sent nothing more until it catches up. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+/** The query as /api/search would take it; a message when it would refuse it. */
+export function parseTailQuery(text: string | undefined): PipelineExpr | string {
+  const src = text === undefined || text.trim() === '' ? '{}' : text;
+  try {
+    const { ast } = parseTraceQL(src);
+    validateTraceQL(ast);
+    if (ast.query.type === 'metricsQuery') return 'invalid TraceQL query: a metrics query (rate(), count_over_time(), …) cannot be tailed; tail a spanset filter such as { status = error }';
+    if (ast.query.type === 'scalarPipelineFilter') return 'unsupported TraceQL: comparing the results of separate pipelines is not supported';
+    return ast.query;
+  } catch (err) {
+    if (err instanceof TraceQLError) return err.message;
+    throw err;
+  }
+}
+
+interface Tail {
+  end(reason: string): void;
+}
+
+export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const open = new Set<Tail>();
+  // preClose runs before the server stops accepting and waits for its
+  // connections: an SSE response never ends by itself, so end them here.
+  app.addHook('preClose', async () => {
+    for (const t of [...open]) t.end('shutdown');
+  });
+
+  app.get<TailQuery>('/api/skein/tail', async (req, reply) => {
+    const store = requireStore(ctx, reply);
+    if (!store) return reply;
+    const tenant = tenantOf(req, reply);
+    if (!tenant) return reply;
+    const query = parseTailQuery(req.query.q);
+    if (typeof query === 'string') return badRequest(reply, query);
+    const cfg = ctx.config.ui.live_tail;
+    if (open.size >= cfg.max_clients) {
+      return reply
+        .code(429)
+        .header('retry-after', '5')
+        .type('text/plain')
+        .send(`too many live tails open (ui.live_tail.max_clients=${cfg.max_clients}); close one and retry`);
+    }
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and similar proxies buffer responses unless told not to.
+      'x-accel-buffering': 'no',
+    });
+    const tail = startTail(res, store, ctx, tenant, query, () => open.delete(tail));
+    open.add(tail);
+    res.on('close', () => tail.end('client closed'));
+  });
+}
+
+function send(res: ServerResponse, event: string, data: unknown): void {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: string, query: PipelineExpr, onEnd: () => void): Tail {
+  const cfg = ctx.config.ui.live_tail;
+  const limits = ctx.config.query;
+  const lookbackNs = BigInt(cfg.lookback) * 1_000_000n;
+  /** Trace ID → end (unix ns) of every trace already sent or seen at the start; forgotten once it ends before the window. */
+  const seen = new Map<string, bigint>();
+  let ended = false;
+  let timer: NodeJS.Timeout | undefined;
+  let first = true;
+  // A token bucket: a burst up to one second's worth, then the steady rate.
+  let tokens = cfg.max_events_per_second;
+  let refilledAt = Date.now();
+
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  heartbeat.unref();
+
+  const tail: Tail = {
+    end(reason: string) {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      if (timer) clearTimeout(timer);
+      onEnd();
+      if (!res.writableEnded && !res.destroyed) {
+        if (reason !== 'client closed') send(res, 'end', { reason });
+        res.end();
+      }
+    },
+  };
+
+  const poll = async (): Promise<void> => {
+    const windowStart = BigInt(Date.now()) * 1_000_000n - lookbackNs;
+    let matched: MatchedTrace[];
+    try {
+      const result = await searchTraces(
+        store,
+        { tenant, query, startUnixNano: windowStart, limit: Math.min(POLL_LIMIT, limits.max_limit), deadlineMs: Date.now() + limits.timeout, maxBytesInspected: limits.max_bytes_inspected },
+        { timeoutText: formatDuration(limits.timeout), maxBytesText: String(limits.max_bytes_inspected) },
+      );
+      matched = result.traces;
+    } catch (err) {
+      if (ended) return;
+      if (err instanceof QueryLimitError) {
+        // Too costly this time (a burst of traffic): say so and try again next poll.
+        send(res, 'error', { status: err.status, message: err.message });
+        return;
+      }
+      ctx.logger.warn({ err }, 'live tail poll failed');
+      send(res, 'error', { status: 500, message: err instanceof Error ? err.message : String(err) });
+      tail.end('error');
+      return;
+    }
+    if (ended) return;
+    for (const [id, end] of seen) if (end < windowStart) seen.delete(id);
+    // Oldest first, so a client appending rows keeps arrival order.
+    const fresh = matched.filter((m) => !seen.has(m.trace.traceId)).reverse();
+    for (const m of fresh) seen.set(m.trace.traceId, m.trace.end);
+    if (first) {
+      first = false;
+      send(res, 'ready', { pollIntervalMs: cfg.poll_interval, lookbackMs: cfg.lookback, maxEventsPerSecond: cfg.max_events_per_second });
+      return;
+    }
+    const now = Date.now();
+    tokens = Math.min(cfg.max_events_per_second, tokens + ((now - refilledAt) / 1000) * cfg.max_events_per_second);
+    refilledAt = now;
+    let dropped = 0;
+    for (const m of fresh) {
+      if (tokens < 1 || res.writableLength > MAX_BUFFERED_BYTES) {
+        dropped++;
+        continue;
+      }
+      tokens--;
+      const summary = (searchResponseJson([m], { inspectedTraces: 0, inspectedBytes: 0, totalBlocks: 0 }, query, limits.default_spss)['traces'] as unknown[])[0];
+      send(res, 'trace', summary);
+    }
+    if (dropped > 0) send(res, 'dropped', { count: dropped, reason: `over ui.live_tail.max_events_per_second=${cfg.max_events_per_second} or a slow reader` });
+  };
+
+  const loop = (): void => {
+    void poll().finally(() => {
+      if (!ended) timer = setTimeout(loop, cfg.poll_interval);
+    });
+  };
+  loop();
+  return tail;
+}
