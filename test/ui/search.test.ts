@@ -102,6 +102,43 @@ describe('search page', () => {
     });
   });
 
+  test('TraceQL autocomplete offers tag names, then that tag\'s values', async () => {
+    await withPage(async ({ page }) => {
+      await page.goto('/search?mode=traceql');
+      const editor = page.getByTestId('traceql-input');
+      await editor.click();
+      await editor.pressSequentially('{ resource.serv');
+      const list = page.getByTestId('tql-suggestions');
+      await list.getByText('resource.service.name', { exact: true }).waitFor();
+      await editor.press('Tab');
+      assert.equal(await editor.inputValue(), '{ resource.service.name');
+      await editor.pressSequentially(' = "pay');
+      await list.getByText('payment', { exact: true }).waitFor();
+      await screenshot(page, 'search-traceql-autocomplete');
+      await editor.press('Tab');
+      assert.equal(await editor.inputValue(), '{ resource.service.name = "payment"');
+      await editor.pressSequentially(' }');
+      await editor.press('Escape');
+      await page.getByTestId('search-button').click();
+      await page.locator(`[data-testid=results-table] tbody tr[data-trace-id="${checkout.traceId.replace(/^0+/, '')}"]`).waitFor();
+    });
+  });
+
+  test('results sort by duration and show times in UTC when asked', async () => {
+    await withPage(async ({ page }) => {
+      await page.goto('/search');
+      const table = page.getByTestId('results-table');
+      await waitFor(async () => (await table.locator('tbody tr').count()) === 4, 'all four traces listed');
+      await page.getByTestId('sort-select').selectOption('longest');
+      await page.waitForURL(/sort=longest/);
+      assert.equal(await table.locator('tbody tr').first().getAttribute('data-trace-id'), checkout.traceId.replace(/^0+/, ''), 'the 90 ms checkout is the longest');
+      await page.getByRole('button', { name: 'UTC', exact: true }).click();
+      assert.match(await table.locator('tbody tr td').nth(1).innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z$/);
+      await page.getByRole('button', { name: 'Local', exact: true }).click();
+      assert.match(await table.locator('tbody tr td').nth(1).innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+    });
+  });
+
   test('a result opens its trace', async () => {
     await withPage(async ({ page }) => {
       await page.goto('/search?service=frontend');

@@ -24,6 +24,10 @@ export function Scatter(props: { traces: SearchTrace[]; tz: TimeZoneMode; highli
     x0 -= 500;
     x1 += 500;
   }
+  // A margin so the first and last dots are not cut by the axes.
+  const margin = (x1 - x0) * 0.03;
+  x0 -= margin;
+  x1 += margin;
   const ly0 = Math.log10(Math.min(...pts.map((p) => p.y))) - 0.2;
   const ly1 = Math.log10(Math.max(...pts.map((p) => p.y))) + 0.2;
   const sx = (x: number): number => PAD.l + ((x - x0) / (x1 - x0)) * (W - PAD.l - PAD.r);
