@@ -7,6 +7,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { dedupeSpans } from '../otlp/assemble.js';
 import { TenantStore } from './tenant-store.js';
+import type { Head } from './head/head.js';
 import { BlockStore } from './blocks/block-store.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
@@ -127,6 +128,12 @@ export class Store {
   async *scanHead(tenant: string, range: { startUnixNano?: bigint; endUnixNano?: bigint } = {}): AsyncGenerator<TraceSpans & { bytes: number }> {
     const ts = this.tenants.get(tenant);
     if (ts) yield* (await ts).scan(range);
+  }
+
+  /** The tenant's head and heads being cut into blocks (none for a tenant never written to). */
+  async heads(tenant: string): Promise<Head[]> {
+    const ts = this.tenants.get(tenant);
+    return ts ? (await ts).heads() : [];
   }
 
   /** Traces the tenant's head holds, with their time bounds (empty for a tenant never written to). */

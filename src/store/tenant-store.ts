@@ -108,6 +108,11 @@ export class TenantStore {
     return { spans, bytes };
   }
 
+  /** The head and the heads being cut (each with its own tag index and time range). */
+  heads(): Head[] {
+    return [this.head, ...this.sealed.map((s) => s.head)];
+  }
+
   /** Traces of the head and of heads being cut that overlap the range (see Head.scan). */
   *scan(range?: HeadRange): Generator<TraceSpans & { bytes: number }> {
     for (const head of [this.head, ...this.sealed.map((s) => s.head)]) yield* head.scan(range);

@@ -1,10 +1,18 @@
 // Tag names and values for autocomplete: what Grafana's TraceQL editor offers.
-// Blocks are asked with one DuckDB query per scope (SELECT DISTINCT over the
-// unnested attribute lists, within the time range and q's conditions); the head
-// is scanned in JS with the same conditions. Answers are bounded in count and
-// bytes, and say when they were cut.
+// Each block and head has a tag index (src/store/blocks/tag-index.ts) that
+// answers names and values without reading spans. What an index cannot answer
+// exactly is scanned as before: blocks with one DuckDB query per scope (SELECT
+// DISTINCT over the unnested attribute lists, within the time range and q's
+// conditions), heads in JS with the same conditions. That is the case for a
+// block or head only partly inside the time range, a high-cardinality name, a
+// block written without an index, and any q: then the indexes only rule out
+// the blocks and heads where q's equalities cannot hold. Answers are bounded
+// in count and bytes, and say when they were cut.
 import type { AnyValue, KeyValue, StoredSpan } from '../../otlp/model.js';
+import type { BlockView } from '../../store/blocks/block-store.js';
+import { INDEXED_INTRINSICS, type IndexScope, type IndexedIntrinsic, type IndexedValue, type ProbeValue, type TagIndex } from '../../store/blocks/tag-index.js';
 import type { DuckEngine } from '../../store/engine/duckdb.js';
+import type { Head } from '../../store/head/head.js';
 import { fileList } from '../../store/blocks/reader.js';
 import { sqlString } from '../../store/blocks/schema.js';
 import type { Store } from '../../store/store.js';
@@ -67,19 +75,33 @@ export async function tagNames(store: Store, tenant: string, scopes: readonly Ta
   let totalBlocks = 0;
 
   if (attrScopes.length > 0) {
-    const fromBlocks = store.blocks.withParts(tenant, range(q), async (parts, engine) => {
-      if (parts.length === 0) return { bytes: 0, n: 0 };
+    const fromIndex = (index: TagIndex): string[][] | undefined => {
+      const lists = attrScopes.map((scope) => index.names(scope));
+      return lists.every((l) => l !== undefined) ? lists : undefined;
+    };
+    const addLists = (lists: string[][]) =>
+      lists.forEach((names, i) => {
+        const set = found.get(attrScopes[i]!)!;
+        for (const n of names) set.add(n, n);
+      });
+    const heads = chooseHeads(await store.heads(tenant), q, fromIndex, addLists);
+    inspectedBytes += heads.indexBytes;
+
+    const fromBlocks = store.blocks.withBlocks(tenant, range(q), async (blocks, engine) => {
+      const { scan, indexBytes } = await chooseBlocks(blocks, q, fromIndex, addLists);
+      const parts = scan.flatMap((b) => b.parts);
+      if (parts.length === 0) return { bytes: indexBytes, n: blocks.length };
       const rows = await Promise.all(
         attrScopes.map((scope) =>
           engine.all<{ k: string }>(`SELECT DISTINCT unnest(${NAME_LISTS[scope]}) AS k FROM ${source(parts)} WHERE ${where(q)} ORDER BY k LIMIT ${q.limit + 1}`),
         ),
       );
-      return { rows, bytes: sumBytes(parts), n: blockCount(parts) };
+      return { rows, bytes: indexBytes + sumBytes(parts), n: blocks.length };
     });
 
     const seenResources = new Set<object>();
     const seenScopes = new Set<object>();
-    const fromHead = scanHead(store, tenant, q, (s) => {
+    const fromHead = scanHeads(heads.scan, q, (s) => {
       for (const scope of attrScopes) {
         const set = found.get(scope)!;
         switch (scope) {
@@ -144,6 +166,8 @@ interface ValueSource {
   scalar?: { sql: string; type: TagValueType; where?: string };
   /** Values of one decoded span (the head). */
   fromSpan: (s: StoredSpan, add: (v: TagValue) => void) => void;
+  /** All values of a block or head from its tag index, or undefined when the index cannot tell. */
+  fromIndex: (index: TagIndex) => IndexedValue[] | undefined;
 }
 
 export async function tagValues(store: Store, tenant: string, target: TagTarget, q: TagQuery): Promise<TagValuesResult> {
@@ -151,18 +175,143 @@ export async function tagValues(store: Store, tenant: string, target: TagTarget,
   if (!source_) return { values: [], truncated: false, inspectedBytes: 0, totalBlocks: 0 };
   const set = new Bounded<TagValue>(q, (a, b) => cmp(a.value, b.value) || cmp(a.type, b.type));
   const add = (v: TagValue) => set.add(valueKey(v), v);
+  const addAll = (values: readonly TagValue[]) => {
+    for (const v of values) add(v);
+  };
+  const heads = chooseHeads(await store.heads(tenant), q, source_.fromIndex, addAll);
   // DuckDB reads the blocks on its own threads while the head is decoded here.
   const [blocks, headBytes] = await Promise.all([
-    store.blocks.withParts(tenant, range(q), async (parts, engine) => {
-      if (parts.length === 0) return { bytes: 0, n: 0 };
+    store.blocks.withBlocks(tenant, range(q), async (blocks, engine) => {
+      const { scan, indexBytes } = await chooseBlocks(blocks, q, source_.fromIndex, addAll);
+      const parts = scan.flatMap((b) => b.parts);
+      if (parts.length === 0) return { bytes: indexBytes, n: blocks.length };
       const found = await blockValues(engine, parts, source_, q);
-      return { found, bytes: sumBytes(parts), n: blockCount(parts) };
+      return { found, bytes: indexBytes + sumBytes(parts), n: blocks.length };
     }),
-    scanHead(store, tenant, q, (s) => source_.fromSpan(s, add)),
+    scanHeads(heads.scan, q, (s) => source_.fromSpan(s, add)),
   ]);
   for (const v of blocks.found ?? []) add(v);
   const { items, cut } = set.result();
-  return { values: items, truncated: cut, inspectedBytes: blocks.bytes + headBytes, totalBlocks: blocks.n };
+  return { values: items, truncated: cut, inspectedBytes: blocks.bytes + headBytes + heads.indexBytes, totalBlocks: blocks.n };
+}
+
+// ── answering from tag indexes ─────────────────────────────────────────────
+
+/**
+ * What to do with a block or head: take its index's answer (all of its spans are in the
+ * range and there is no q), skip it (q's equalities cannot hold on any of its spans), or
+ * scan it.
+ */
+function decide<T>(index: TagIndex | undefined, bounds: { start: bigint; end: bigint }, q: TagQuery, fromIndex: (index: TagIndex) => T | undefined): { answer: T } | 'skip' | 'scan' {
+  if (index === undefined) return 'scan';
+  if (q.conditions.length > 0) return mayMatch(index, q.conditions) ? 'scan' : 'skip';
+  if (!covers(q, bounds)) return 'scan';
+  const answer = fromIndex(index);
+  return answer === undefined ? 'scan' : { answer };
+}
+
+/** Every span between `start` and `end` is in the query's range (see `where`). */
+function covers(q: TagQuery, bounds: { start: bigint; end: bigint }): boolean {
+  return (q.startUnixNano === undefined || bounds.start >= q.startUnixNano) && (q.endUnixNano === undefined || bounds.end < q.endUnixNano);
+}
+
+/** Answers what the heads' indexes can (via `take`); returns the heads still to scan and the index bytes read. */
+function chooseHeads<T>(
+  heads: readonly Head[],
+  q: TagQuery,
+  fromIndex: (index: TagIndex) => T | undefined,
+  take: (answer: T) => void,
+): { scan: Head[]; indexBytes: number } {
+  const scan: Head[] = [];
+  let indexBytes = 0;
+  for (const head of heads) {
+    const bounds = head.timeRange;
+    if (bounds === undefined) continue;
+    if (q.startUnixNano !== undefined && bounds.endUnixNano < q.startUnixNano) continue;
+    if (q.endUnixNano !== undefined && bounds.startUnixNano >= q.endUnixNano) continue;
+    const d = decide(head.tags, { start: bounds.startUnixNano, end: bounds.endUnixNano }, q, fromIndex);
+    if (d === 'scan') {
+      scan.push(head);
+      continue;
+    }
+    indexBytes += head.tags.sizeBytes;
+    if (d !== 'skip') take(d.answer);
+  }
+  return { scan, indexBytes };
+}
+
+/** Answers what the blocks' indexes can (via `take`); returns the blocks still to scan and the index bytes read. */
+async function chooseBlocks<T>(
+  blocks: readonly BlockView[],
+  q: TagQuery,
+  fromIndex: (index: TagIndex) => T | undefined,
+  take: (answer: T) => void,
+): Promise<{ scan: BlockView[]; indexBytes: number }> {
+  const indexes = await Promise.all(blocks.map((b) => b.tags()));
+  const scan: BlockView[] = [];
+  let indexBytes = 0;
+  blocks.forEach((b, i) => {
+    const d = decide(indexes[i], { start: b.minStartUnixNano, end: b.maxEndUnixNano }, q, fromIndex);
+    if (d === 'scan') {
+      scan.push(b);
+      return;
+    }
+    indexBytes += b.tagsBytes;
+    if (d !== 'skip') take(d.answer);
+  });
+  return { scan, indexBytes };
+}
+
+/** False when some condition of q cannot hold on any span the index covers (true when unsure). */
+function mayMatch(index: TagIndex, conditions: readonly Condition[]): boolean {
+  for (const c of conditions) {
+    if (c.field.type === 'attribute') {
+      const { scope, name } = c.field;
+      let probe: ProbeValue | undefined;
+      if (c.op === '=' && c.value) {
+        const v = c.value;
+        if (v.valueType === 'string') probe = { type: 'string', value: v.value };
+        else if (v.valueType === 'bool') probe = { type: 'bool', value: v.value };
+        else if (v.valueType === 'int' || v.valueType === 'float') probe = { type: 'number', value: Number(v.value) };
+        else continue;
+      } else if (c.op !== 'exists') {
+        // Any other comparison still needs the attribute to be there.
+        if (!mayHaveName(index, scope, name)) return false;
+        continue;
+      }
+      const has = (s: IndexScope) => index.mayHave(s, name, probe);
+      if (!(scope === 'none' ? has('span') || has('resource') : has(scope))) return false;
+      continue;
+    }
+    if (c.op !== '=' || !c.value) continue;
+    const v = c.value;
+    switch (c.field.name) {
+      case 'name':
+      case 'statusMessage':
+      case 'instrumentation:name':
+      case 'instrumentation:version':
+        if (v.valueType === 'string' && !index.mayHaveIntrinsic(c.field.name, v.value)) return false;
+        break;
+      case 'status':
+        if (v.valueType === 'status' && !index.mayHaveIntrinsic('status', v.value)) return false;
+        break;
+      case 'kind':
+        if (v.valueType === 'kind' && !index.mayHaveIntrinsic('kind', v.value)) return false;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+function mayHaveName(index: TagIndex, scope: Extract<Condition['field'], { type: 'attribute' }>['scope'], name: string): boolean {
+  return scope === 'none' ? index.mayHave('span', name) || index.mayHave('resource', name) : index.mayHave(scope, name);
+}
+
+/** Concatenated lists, or undefined when any is. */
+function union(...lists: Array<IndexedValue[] | undefined>): IndexedValue[] | undefined {
+  return lists.some((l) => l === undefined) ? undefined : lists.flatMap((l) => l!);
 }
 
 async function blockValues(engine: DuckEngine, parts: ReadonlyArray<{ path: string }>, src: ValueSource, q: TagQuery): Promise<TagValue[]> {
@@ -214,9 +363,17 @@ function valueSource(target: TagTarget): ValueSource | undefined {
       if (scope === 'link') for (const l of s.span.links) pick(l.attributes, add);
       if (legacy && key === 'name') add({ type: 'string', value: s.span.name });
     };
-    if (legacy) return { scalar: legacyScalar(key), fromSpan };
+    if (legacy) {
+      // As the blocks' SQL: strings only, and no empty ones.
+      const fromIndex = (index: TagIndex) =>
+        union(index.values('span', key), index.values('resource', key), key === 'name' ? index.intrinsicValues('name') : [])?.filter(
+          (v) => v.type === 'string' && v.value !== '',
+        );
+      return { scalar: legacyScalar(key), fromSpan, fromIndex };
+    }
+    const fromIndex = (index: TagIndex) => (scope === 'none' ? union(index.values('span', key), index.values('resource', key)) : index.values(scope, key));
     // service.name has a column of its own: no need to unnest every span's resource attributes.
-    if (scope === 'resource' && key === 'service.name') return { scalar: { sql: 'service_name', type: 'string' }, fromSpan };
+    if (scope === 'resource' && key === 'service.name') return { scalar: { sql: 'service_name', type: 'string' }, fromSpan, fromIndex };
     const lists: Record<AttributeTagScope, string[]> = {
       span: ['attrs'],
       resource: ['resource_attrs'],
@@ -225,9 +382,12 @@ function valueSource(target: TagTarget): ValueSource | undefined {
       event: ['flatten(list_transform(events, lambda e: e.attrs))'],
       link: ['flatten(list_transform(links, lambda l: l.attrs))'],
     };
-    return { attr: { key, lists: lists[scope] }, fromSpan };
+    return { attr: { key, lists: lists[scope] }, fromSpan, fromIndex };
   }
+  const intrinsic = target.name;
+  const fromIndex = (index: TagIndex) => (isIndexed(intrinsic) ? index.intrinsicValues(intrinsic) : undefined);
   const str = (sql: string, get: (s: StoredSpan) => string, where?: string): ValueSource => ({
+    fromIndex,
     scalar: { sql, type: 'string', ...(where !== undefined && { where }) },
     fromSpan: (s, add) => {
       if (where === undefined || isRoot(s)) {
@@ -251,6 +411,7 @@ function valueSource(target: TagTarget): ValueSource | undefined {
       return str('scope_version', (s) => s.scope.version);
     case 'event:name':
       return {
+        fromIndex,
         scalar: { sql: 'unnest(list_transform(events, lambda e: e.name))', type: 'string' },
         fromSpan: (s, add) => {
           for (const e of s.span.events) if (e.name !== '') add({ type: 'string', value: e.name });
@@ -258,11 +419,13 @@ function valueSource(target: TagTarget): ValueSource | undefined {
       };
     case 'status':
       return {
+        fromIndex,
         scalar: { sql: `[${STATUS_WORDS.map(sqlString).join(', ')}][status_code + 1]`, type: 'keyword' },
         fromSpan: (s, add) => add({ type: 'keyword', value: STATUS_WORDS[s.span.status.code] ?? 'unset' }),
       };
     case 'kind':
       return {
+        fromIndex,
         scalar: { sql: `[${KIND_WORDS.map(sqlString).join(', ')}][kind + 1]`, type: 'keyword' },
         fromSpan: (s, add) => add({ type: 'keyword', value: KIND_WORDS[s.span.kind] ?? 'unspecified' }),
       };
@@ -270,6 +433,11 @@ function valueSource(target: TagTarget): ValueSource | undefined {
       // Durations, IDs and counts: every span has its own, so listing them helps no one.
       return undefined;
   }
+}
+
+const INDEXED = new Set<string>(INDEXED_INTRINSICS);
+function isIndexed(name: string): name is IndexedIntrinsic {
+  return INDEXED.has(name);
 }
 
 /** v1 values of a bare name: string attributes of span and resource, plus span names for `name`. */
@@ -315,11 +483,6 @@ function sumBytes(parts: ReadonlyArray<{ bytes: number }>): number {
   return parts.reduce((n, p) => n + p.bytes, 0);
 }
 
-/** Parts live in their block's directory. */
-function blockCount(parts: ReadonlyArray<{ path: string }>): number {
-  return new Set(parts.map((p) => p.path.replace(/[/\\][^/\\]*$/, ''))).size;
-}
-
 function range(q: TagQuery): { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined } {
   return { startUnixNano: q.startUnixNano, endUnixNano: q.endUnixNano };
 }
@@ -337,21 +500,23 @@ function where(q: TagQuery): string {
   return clauses.join(' AND ');
 }
 
-/** Feeds each head span in range that meets the conditions to `visit`; returns the bytes of the traces inspected. */
-async function scanHead(store: Store, tenant: string, q: TagQuery, visit: (s: StoredSpan) => void): Promise<number> {
+/** Feeds each span of these heads in range that meets the conditions to `visit`; returns the bytes of the traces inspected. */
+async function scanHeads(heads: readonly Head[], q: TagQuery, visit: (s: StoredSpan) => void): Promise<number> {
   let bytes = 0;
   let i = 0;
-  for await (const trace of store.scanHead(tenant, { startUnixNano: q.startUnixNano, endUnixNano: q.endUnixNano })) {
-    bytes += trace.bytes;
-    for (const s of trace.spans) {
-      const { startTimeUnixNano: start, endTimeUnixNano: end } = s.span;
-      if (q.startUnixNano !== undefined && end < q.startUnixNano) continue;
-      if (q.endUnixNano !== undefined && start >= q.endUnixNano) continue;
-      if (!matchesAll(q.conditions, s)) continue;
-      visit(s);
+  for (const head of heads) {
+    for (const trace of head.scan({ startUnixNano: q.startUnixNano, endUnixNano: q.endUnixNano })) {
+      bytes += trace.bytes;
+      for (const s of trace.spans) {
+        const { startTimeUnixNano: start, endTimeUnixNano: end } = s.span;
+        if (q.startUnixNano !== undefined && end < q.startUnixNano) continue;
+        if (q.endUnixNano !== undefined && start >= q.endUnixNano) continue;
+        if (!matchesAll(q.conditions, s)) continue;
+        visit(s);
+      }
+      // A large head is decoded in slices so ingestion and other requests keep running.
+      if (++i % 2000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    // A large head is decoded in slices so ingestion and other requests keep running.
-    if (++i % 2000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return bytes;
 }

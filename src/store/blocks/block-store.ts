@@ -4,10 +4,12 @@
 //   <tenant>/<blockId>/data-NNNN.parquet  spans, one row per span, in trace-ID
 //                                         ranges of their own (docs/block-format.md)
 //   <tenant>/<blockId>/bloom.bin          bloom filter of the block's trace IDs
+//   <tenant>/<blockId>/tags.json          tag names and values (tag-index.ts)
 //   <tenant>/<blockId>/meta.json          written last: a block exists once it does
 //
 // Metadata and bloom filters of all blocks stay in memory, so trace-by-ID asks
-// DuckDB only about blocks that may hold the trace.
+// DuckDB only about blocks that may hold the trace. Tag indexes are read when a
+// tag query first needs them and kept in a bounded cache.
 import { randomUUID } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import type { StoredSpan, TraceSpans } from '../../otlp/model.js';
@@ -17,11 +19,12 @@ import type { Backend } from '../backend/backend.js';
 import type { DuckEngine } from '../engine/duckdb.js';
 import { BloomFilter } from './bloom.js';
 import { mergeParquet, planCompaction } from './compactor.js';
-import { BLOOM_FILE, META_FILE, parseBlockMeta, partFileName, serializeBlockMeta, type BlockMeta } from './meta.js';
+import { BLOOM_FILE, META_FILE, parseBlockMeta, partFileName, serializeBlockMeta, TAGS_FILE, type BlockMeta } from './meta.js';
 import { blockMetrics } from './metrics.js';
 import { readTraceIds, readTraceSpans, summarizeParquet } from './reader.js';
 import { expiredBlocks } from './retention.js';
 import { BLOCK_FORMAT } from './schema.js';
+import { TagIndex } from './tag-index.js';
 import { writeTracesParquet } from './writer.js';
 
 export type { BlockMeta } from './meta.js';
@@ -31,6 +34,20 @@ export interface BlockStoreOptions {
   engine: DuckEngine;
   rowGroupSpans: number;
   logger: Logger;
+  /** Bytes of tags.json files whose parsed indexes are kept in memory (least recently used go first). */
+  tagCacheBytes?: number;
+}
+
+/** A block as tag queries see it: its time range, its parts, and its tag index when it has one. */
+export interface BlockView {
+  blockId: string;
+  minStartUnixNano: bigint;
+  maxEndUnixNano: bigint;
+  parts: Array<{ path: string; bytes: number }>;
+  /** Bytes of tags.json (0 without one): what answering from the index inspects. */
+  tagsBytes: number;
+  /** The block's tag index; undefined for a block written without one, or whose file cannot be read. */
+  tags(): Promise<TagIndex | undefined>;
 }
 
 export interface FoundTrace {
@@ -44,7 +61,7 @@ interface LoadedBlock {
   bloom: BloomFilter;
   /** Where DuckDB reads each of meta.parts, in the same order. */
   partPaths: string[];
-  /** Parquet parts + bloom.bin + meta.json. */
+  /** Parquet parts + bloom.bin + tags.json + meta.json. */
   diskBytes: number;
   /** Lookups reading the block right now: it is deleted only once they are done. */
   readers: number;
@@ -52,6 +69,7 @@ interface LoadedBlock {
 }
 
 const TRACE_ID_RE = /^[0-9a-f]{1,32}$/;
+const DEFAULT_TAG_CACHE_BYTES = 32 * 1024 * 1024;
 const NANOS_PER_SECOND = 1_000_000_000n;
 
 export class BlockStore {
@@ -60,11 +78,14 @@ export class BlockStore {
   /** Tenant → the compaction or retention running for it: they run one at a time. */
   private readonly maintenance = new Map<string, Promise<unknown>>();
   private closed = false;
+  private readonly tagCache: TagCache;
 
   private constructor(
     private readonly opts: BlockStoreOptions,
     private readonly stagingDir: string,
-  ) {}
+  ) {
+    this.tagCache = new TagCache(opts.tagCacheBytes ?? DEFAULT_TAG_CACHE_BYTES);
+  }
 
   /** Loads every block's meta.json and bloom.bin, and deletes leftovers of writes a crash interrupted. */
   static async open(opts: BlockStoreOptions): Promise<BlockStore> {
@@ -97,7 +118,7 @@ export class BlockStore {
     this.assertOpen();
     const started = process.hrtime.bigint();
     const staged = await writeTracesParquet(this.opts.engine, this.stagingDir, traces, { rowGroupSpans: this.opts.rowGroupSpans });
-    const meta = await this.publish(tenant, staged.paths, opts.compactionLevel ?? 0);
+    const meta = await this.publish(tenant, staged.paths, opts.compactionLevel ?? 0, staged.tags);
     blockMetrics.writeDuration.observe({ tenant, reason: 'flush' }, secondsSince(started));
     return meta;
   }
@@ -173,6 +194,39 @@ export class BlockStore {
   }
 
   /**
+   * Runs `read` over the tenant's blocks that overlap the range (unix nanoseconds, either
+   * end open), each with its parts and tag index; the blocks are not deleted until it is
+   * done. Tag queries answer from the indexes and scan only what they cannot answer.
+   */
+  async withBlocks<T>(
+    tenant: string,
+    range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined },
+    read: (blocks: BlockView[], engine: DuckEngine) => Promise<T>,
+  ): Promise<T> {
+    const chosen = (this.byTenant.get(tenant) ?? []).filter(
+      (b) =>
+        (range.startUnixNano === undefined || BigInt(b.meta.maxEndUnixNano) >= range.startUnixNano) &&
+        (range.endUnixNano === undefined || BigInt(b.meta.minStartUnixNano) < range.endUnixNano),
+    );
+    for (const b of chosen) b.readers++;
+    try {
+      return await read(
+        chosen.map((b) => ({
+          blockId: b.meta.blockId,
+          minStartUnixNano: BigInt(b.meta.minStartUnixNano),
+          maxEndUnixNano: BigInt(b.meta.maxEndUnixNano),
+          parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
+          tagsBytes: b.meta.tags?.bytes ?? 0,
+          tags: () => this.tagsOf(b),
+        })),
+        this.opts.engine,
+      );
+    } finally {
+      for (const b of chosen) this.release(b);
+    }
+  }
+
+  /**
    * One compaction pass for the tenant: among blocks smaller than maxBlockBytes
    * whose spans start in the same window, when at least minInputBlocks share one,
    * merge them into a block of compactionLevel max(inputs)+1 and delete the inputs.
@@ -197,7 +251,15 @@ export class BlockStore {
         { rowGroupSpans: this.opts.rowGroupSpans },
       );
       const level = Math.max(...inputs.map((b) => b.meta.compactionLevel)) + 1;
-      const meta = await this.publish(tenant, merged, level);
+      // The output holds exactly the inputs' spans, so its index is the union of theirs;
+      // with an input that has none (written before tags.json), the output has none either.
+      const inputTags = await Promise.all(inputs.map((b) => this.tagsOf(b)));
+      let tags: TagIndex | undefined;
+      if (inputTags.every((t) => t !== undefined)) {
+        tags = new TagIndex();
+        for (const t of inputTags) tags.merge(t);
+      }
+      const meta = await this.publish(tenant, merged, level, tags);
       blockMetrics.writeDuration.observe({ tenant, reason: 'compaction' }, secondsSince(started));
       for (const b of inputs) await this.retire(tenant, b);
       blockMetrics.compactions.inc({ tenant });
@@ -254,14 +316,15 @@ export class BlockStore {
 
   // ── internals ────────────────────────────────────────────────────────────
 
-  /** Moves finished Parquet parts in as a new block: parts, then bloom, then meta.json. */
-  private async publish(tenant: string, parquetPaths: readonly string[], compactionLevel: number): Promise<BlockMeta> {
+  /** Moves finished Parquet parts in as a new block: parts, then bloom and tags, then meta.json. */
+  private async publish(tenant: string, parquetPaths: readonly string[], compactionLevel: number, tags: TagIndex | undefined): Promise<BlockMeta> {
     const blockId = randomUUID();
     const prefix = `${tenant}/${blockId}`;
     let meta: BlockMeta;
     let bloom: BloomFilter;
     let bloomBytes: Uint8Array;
     let metaBytes: Uint8Array;
+    const tagsBytes = tags?.serialize();
     try {
       const summary = await summarizeParquet(this.opts.engine, parquetPaths);
       bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, parquetPaths));
@@ -290,10 +353,12 @@ export class BlockStore {
         compactionLevel,
         createdAt: new Date().toISOString(),
         parts,
+        ...(tagsBytes !== undefined && { tags: { file: TAGS_FILE, bytes: tagsBytes.byteLength } }),
       };
       metaBytes = serializeBlockMeta(meta);
       for (const [i, path] of parquetPaths.entries()) await this.opts.backend.writeFile(`${prefix}/${partFileName(i)}`, path);
       await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bloomBytes);
+      if (tagsBytes !== undefined) await this.opts.backend.write(`${prefix}/${TAGS_FILE}`, tagsBytes);
       await this.opts.backend.write(`${prefix}/${META_FILE}`, metaBytes);
     } catch (err) {
       await Promise.all(parquetPaths.map((p) => rm(p, { force: true })));
@@ -304,10 +369,11 @@ export class BlockStore {
       meta,
       bloom,
       partPaths: await this.partPaths(prefix, meta),
-      diskBytes: meta.sizeBytes + bloomBytes.byteLength + metaBytes.byteLength,
+      diskBytes: meta.sizeBytes + bloomBytes.byteLength + (tagsBytes?.byteLength ?? 0) + metaBytes.byteLength,
       readers: 0,
       onIdle: undefined,
     });
+    if (tags !== undefined && tagsBytes !== undefined) this.tagCache.set(blockId, Promise.resolve(tags), tagsBytes.byteLength);
     return meta;
   }
 
@@ -350,7 +416,8 @@ export class BlockStore {
       await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bytes);
       bloomSize = bytes.byteLength;
     }
-    this.add(tenant, { meta, bloom, partPaths, diskBytes: meta.sizeBytes + bloomSize + metaBytes.byteLength, readers: 0, onIdle: undefined }, false);
+    const diskBytes = meta.sizeBytes + bloomSize + (meta.tags?.bytes ?? 0) + metaBytes.byteLength;
+    this.add(tenant, { meta, bloom, partPaths, diskBytes, readers: 0, onIdle: undefined }, false);
   }
 
   private add(tenant: string, block: LoadedBlock, gauges = true): void {
@@ -370,11 +437,31 @@ export class BlockStore {
       (this.byTenant.get(tenant) ?? []).filter((b) => b !== block),
     );
     this.updateGauges(tenant);
+    this.tagCache.delete(block.meta.blockId);
     if (block.readers > 0) await new Promise<void>((resolve) => (block.onIdle = resolve));
     const prefix = `${tenant}/${block.meta.blockId}`;
     // Without meta.json first, a crash mid-delete could leave a visible block missing its data.
     await this.opts.backend.delete(`${prefix}/${META_FILE}`);
     await this.opts.backend.delete(prefix);
+  }
+
+  /** The block's tag index, read on first use; undefined when it has none or it cannot be read (tag queries then scan). */
+  private tagsOf(block: LoadedBlock): Promise<TagIndex | undefined> {
+    const file = block.meta.tags;
+    if (file === undefined) return Promise.resolve(undefined);
+    const { tenant, blockId } = block.meta;
+    const cached = this.tagCache.get(blockId);
+    if (cached) return cached;
+    const loading = this.opts.backend
+      .read(`${tenant}/${blockId}/${file.file}`)
+      .then((bytes) => TagIndex.parse(bytes))
+      .catch((err: unknown) => {
+      // The Parquet parts still answer everything the index would: log once (the failure is cached) and scan.
+        this.opts.logger.warn({ tenant, blockId, err }, 'tags.json unreadable; tag queries scan this block');
+        return undefined;
+      });
+    this.tagCache.set(blockId, loading, file.bytes);
+    return loading;
   }
 
   private release(block: LoadedBlock): void {
@@ -408,6 +495,40 @@ export class BlockStore {
 
   private assertOpen(): void {
     if (this.closed) throw new Error('the block store is closed');
+  }
+}
+
+/** Parsed tag indexes by block ID, least recently used dropped first once over `maxBytes` of files. */
+class TagCache {
+  private readonly entries = new Map<string, { index: Promise<TagIndex | undefined>; bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(blockId: string): Promise<TagIndex | undefined> | undefined {
+    const e = this.entries.get(blockId);
+    if (!e) return undefined;
+    this.entries.delete(blockId);
+    this.entries.set(blockId, e);
+    return e.index;
+  }
+
+  set(blockId: string, index: Promise<TagIndex | undefined>, bytes: number): void {
+    this.delete(blockId);
+    this.entries.set(blockId, { index, bytes });
+    this.bytes += bytes;
+    for (const [id, e] of this.entries) {
+      if (this.bytes <= this.maxBytes || id === blockId) break;
+      this.entries.delete(id);
+      this.bytes -= e.bytes;
+    }
+  }
+
+  delete(blockId: string): void {
+    const e = this.entries.get(blockId);
+    if (!e) return;
+    this.entries.delete(blockId);
+    this.bytes -= e.bytes;
   }
 }
 

@@ -43,6 +43,8 @@ export interface BlockMeta {
   createdAt: string;
   /** In trace-ID order. */
   parts: BlockPart[];
+  /** The tag index file (tags.json) and its size; absent in blocks written before it existed. */
+  tags?: { file: typeof TAGS_FILE; bytes: number };
 }
 
 export const META_FILE = 'meta.json';
@@ -51,6 +53,7 @@ export function partFileName(n: number): string {
   return `data-${String(n).padStart(4, '0')}.parquet`;
 }
 export const BLOOM_FILE = 'bloom.bin';
+export const TAGS_FILE = 'tags.json';
 
 export function serializeBlockMeta(meta: BlockMeta): Uint8Array {
   return Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
@@ -87,7 +90,15 @@ export function parseBlockMeta(data: Uint8Array): BlockMeta {
     compactionLevel: int('compactionLevel'),
     createdAt: str('createdAt'),
     parts: parseParts(m.parts),
+    ...(m.tags !== undefined && { tags: parseTags(m.tags) }),
   };
+}
+
+function parseTags(value: unknown): { file: typeof TAGS_FILE; bytes: number } {
+  const t = value as Record<string, unknown> | null;
+  if (typeof t !== 'object' || t === null || t.file !== TAGS_FILE) throw new Error(`meta.json: tags.file must be ${JSON.stringify(TAGS_FILE)}`);
+  if (!Number.isSafeInteger(t.bytes) || (t.bytes as number) < 0) throw new Error('meta.json: tags.bytes must be a non-negative integer');
+  return { file: TAGS_FILE, bytes: t.bytes as number };
 }
 
 const PART_FILE_RE = /^data-\d{4,}\.parquet$/;

@@ -15,6 +15,7 @@ import { toHex, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
 import type { DuckEngine } from '../engine/duckdb.js';
 import { computeNestedSets } from './nested-set.js';
 import { StagedRowEncoder } from './row-codec.js';
+import { TagIndex } from './tag-index.js';
 import { RESOURCE_REF, SCOPE_REF, selectFromStaged, sqlString, stagedJsonColumns } from './schema.js';
 
 /** Rows encoded between two yields to the event loop. */
@@ -51,6 +52,8 @@ export interface StagedTraces {
   traceCount: number;
   /** Longest staged line, in bytes (read_json must be told about lines over its 16 MiB default). */
   maxRowBytes: number;
+  /** Tag names and values of the spans staged (after de-duplication). */
+  tags: TagIndex;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function stageTraces(
     spanCount: 0,
     traceCount: 0,
     maxRowBytes: 0,
+    tags: new TagIndex(),
   };
   const encoder = new StagedRowEncoder();
   // Rows are written straight into a byte buffer: joining many row strings into
@@ -105,7 +109,7 @@ export async function stageTraces(
       staged.parts.push(part);
       fh = await open(part.spansPath, 'w');
     }
-    const rows = traceRows(current.traceId, current.spans, encoder);
+    const rows = traceRows(current.traceId, current.spans, encoder, staged.tags);
     staged.traceCount++;
     staged.spanCount += rows.length;
     part.spanCount += rows.length;
@@ -153,7 +157,7 @@ export async function removeStaged(staged: StagedTraces): Promise<void> {
 }
 
 /** The staged rows of one trace, in block order. */
-function traceRows(traceId: string, spans: readonly StoredSpan[], encoder: StagedRowEncoder): string[] {
+function traceRows(traceId: string, spans: readonly StoredSpan[], encoder: StagedRowEncoder, tags: TagIndex): string[] {
   const unique = new Map<string, { s: StoredSpan; parent: string }>();
   for (const s of spans) {
     const id = toHex(s.span.spanId);
@@ -165,6 +169,7 @@ function traceRows(traceId: string, spans: readonly StoredSpan[], encoder: Stage
     if (d !== 0n) return d < 0n ? -1 : 1;
     return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
   });
+  for (const o of ordered) tags.addStoredSpan(o.s);
   const nested = computeNestedSets(ordered);
   return ordered.map((o, i) => encoder.encode(traceId, o.s, nested[i]!, o.spanId, o.parentSpanId));
 }
@@ -222,7 +227,7 @@ export async function writeTracesParquet(
   stagingDir: string,
   traces: AsyncIterable<TraceSpans> | Iterable<TraceSpans>,
   opts: ParquetWriteOptions,
-): Promise<{ paths: string[]; spanCount: number; traceCount: number }> {
+): Promise<{ paths: string[]; spanCount: number; traceCount: number; tags: TagIndex }> {
   const name = randomUUID();
   const staged = await stageTraces(traces, join(stagingDir, name), spansPerPart(opts));
   const paths: string[] = [];
@@ -241,5 +246,5 @@ export async function writeTracesParquet(
   } finally {
     await removeStaged(staged);
   }
-  return { paths, spanCount: staged.spanCount, traceCount: staged.traceCount };
+  return { paths, spanCount: staged.spanCount, traceCount: staged.traceCount, tags: staged.tags };
 }

@@ -2,7 +2,7 @@
 // Spans are held as their encoded protobuf bytes (not object graphs) so the
 // head costs about what the wire did; resources and scopes are interned, since
 // a batch repeats them for every span.
-import { toHex, type ResourceSpans, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
+import { stringAttribute, toHex, type ResourceSpans, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
 import {
   decodeResource,
   decodeScope,
@@ -12,6 +12,7 @@ import {
   encodeSpan,
   type EncodedResourceSpans,
 } from '../../otlp/protobuf.js';
+import { TagIndex } from '../blocks/tag-index.js';
 import { SpanArena } from './span-arena.js';
 
 interface Interned {
@@ -41,6 +42,8 @@ export interface EncodedBatch {
   ends: bigint[];
   spanCount: number;
   bytes: number;
+  /** The decoded batch, parallel to `parts`: the head indexes its tags from it without decoding. */
+  source: readonly ResourceSpans[];
 }
 
 export function encodeBatch(batch: readonly ResourceSpans[]): EncodedBatch {
@@ -67,7 +70,7 @@ export function encodeBatch(batch: readonly ResourceSpans[]): EncodedBatch {
     });
     parts.push({ resource, schemaUrl: rs.schemaUrl, scopeSpans });
   }
-  return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes };
+  return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes, source: batch };
 }
 
 export class Head {
@@ -79,6 +82,14 @@ export class Head {
   private readonly scopeIndex = new Map<string, number>();
   private bytesHeld = 0;
   private spansHeld = 0;
+  private minStart: bigint | undefined;
+  private maxEnd: bigint | undefined;
+  /**
+   * Tag names and values of the spans held, kept as they arrive (resources and scopes once
+   * per distinct one) so that tag queries need not decode the head. Bounded (see TagIndex);
+   * it goes with the head when the head is cut.
+   */
+  readonly tags = new TagIndex();
   /** Appends that target this head and have not been inserted yet (see TenantStore.cut). */
   private pending = 0;
   private drainWaiters: Array<() => void> = [];
@@ -118,13 +129,26 @@ export class Head {
     return this.traces.size;
   }
 
+  /** Earliest and latest span start or end held (unix nanoseconds); undefined when empty. */
+  get timeRange(): { startUnixNano: bigint; endUnixNano: bigint } | undefined {
+    return this.minStart === undefined || this.maxEnd === undefined ? undefined : { startUnixNano: this.minStart, endUnixNano: this.maxEnd };
+  }
+
   insert(batch: EncodedBatch): void {
     this.firstAppendAt ??= Date.now();
     let i = 0;
-    for (const rs of batch.parts) {
+    for (const [p, rs] of batch.parts.entries()) {
+      const decoded = batch.source[p]!;
+      const resourcesBefore = this.resources.length;
       const r = intern(this.resources, this.resourceIndex, rs.resource, rs.schemaUrl);
-      for (const ss of rs.scopeSpans) {
+      if (this.resources.length > resourcesBefore) this.tags.addResource(decoded.resource);
+      const serviceName = stringAttribute(decoded.resource.attributes, 'service.name');
+      for (const [q, ss] of rs.scopeSpans.entries()) {
+        const decodedScope = decoded.scopeSpans[q]!;
+        const scopesBefore = this.scopes.length;
         const s = intern(this.scopes, this.scopeIndex, ss.scope, ss.schemaUrl);
+        if (this.scopes.length > scopesBefore) this.tags.addScope(decodedScope.scope);
+        for (const span of decodedScope.spans) this.tags.addSpan(span, serviceName);
         for (const span of ss.spans) {
           const traceId = batch.traceIds[i]!;
           const start = batch.starts[i]!;
@@ -141,6 +165,11 @@ export class Head {
           trace.scope.push(s);
           if (start < trace.startUnixNano) trace.startUnixNano = start;
           if (end > trace.endUnixNano) trace.endUnixNano = end;
+          // Both ends of each span: a span whose clock made it end before it started still counts.
+          const low = start < end ? start : end;
+          const high = start < end ? end : start;
+          if (this.minStart === undefined || low < this.minStart) this.minStart = low;
+          if (this.maxEnd === undefined || high > this.maxEnd) this.maxEnd = high;
         }
       }
     }
