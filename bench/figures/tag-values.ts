@@ -22,6 +22,7 @@ const REQUESTS = [
 interface TagRun {
   storedSpans: number;
   blocks: number;
+  /** Spans in the head when the requests began (the head may be cut by age while they run). */
   headSpans: number | undefined;
   /** figure → milliseconds of each request. */
   ms: Map<string, number[]>;
@@ -47,7 +48,13 @@ export async function runTagValues(ctx: BenchContext, spans: number, requests: n
     const r = await withFreshServer(async ({ proc }) => {
       const sent = await postAll(`${proc.otlpHttpUrl}/v1/traces`, workload, 'protobuf', CONNECTIONS);
       if (sent.acceptedSpans === 0) throw new Error(`the server accepted no spans: ${sent.refusalSamples.join('; ')}`);
-      const out: TagRun = { storedSpans: sent.acceptedSpans, blocks: 0, headSpans: undefined, ms: new Map(), answerSize: new Map() };
+      const out: TagRun = {
+        storedSpans: sent.acceptedSpans,
+        blocks: blockUsage(proc.dataDir).blocks,
+        headSpans: await scrapeSum(proc.url, 'skein_head_spans'),
+        ms: new Map(),
+        answerSize: new Map(),
+      };
       for (const { figure, path } of REQUESTS) {
         const url = `${proc.url}${path}`;
         // The first answer sets up the connection (and any lazy loading) outside the timing.
@@ -56,13 +63,11 @@ export async function runTagValues(ctx: BenchContext, spans: number, requests: n
         for (let i = 0; i < requests; i++) ms.push((await timed(url)).ms);
         out.ms.set(figure, ms);
       }
-      out.blocks = blockUsage(proc.dataDir).blocks;
-      out.headSpans = await scrapeSum(proc.url, 'skein_head_spans');
       return out;
     });
     runs.push(r);
     ctx.log(
-      `tags ${spans} run ${run + 1}/${ctx.runs}: ${r.blocks} blocks, ${r.headSpans ?? '?'} spans in the head; ` +
+      `tags ${spans} run ${run + 1}/${ctx.runs}: ${r.blocks} blocks and ${r.headSpans ?? '?'} spans in the head at the start; ` +
         REQUESTS.map(({ figure }) => `${figure} p50 ${percentile(r.ms.get(figure)!, 0.5).toFixed(1)} ms`).join(', '),
     );
   }
