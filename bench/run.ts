@@ -9,6 +9,7 @@ import { displayUnit, formatValue, textTable } from './format.js';
 import { isFigureError, type BenchContext, type Figure, type FigureError } from './figure.js';
 import { runDecodeCeiling } from './figures/decode-ceiling.js';
 import { INGEST_PROTOCOLS, runIngest, type IngestProtocol } from './figures/ingest.js';
+import { runSearch } from './figures/search.js';
 import { runStored, STORED_GROUPS, type StoredGroup } from './figures/stored.js';
 import { runTagValues } from './figures/tag-values.js';
 import { runVisibility } from './figures/visibility.js';
@@ -22,7 +23,7 @@ const SIZES = {
   quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200 },
 } as const;
 
-const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), 'visibility', ...STORED_GROUPS, 'tags'] as const;
+const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), 'visibility', ...STORED_GROUPS, 'tags', 'search'] as const;
 type Group = (typeof GROUPS)[number];
 const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const) };
 
@@ -120,6 +121,7 @@ async function main(): Promise<number> {
   if (opts.only.has('visibility')) await attempt('visibility', () => runVisibility(ctx, sizes.visibilityTraces));
   const stored = new Set(STORED_GROUPS.filter((g) => opts.only.has(g))) as Set<StoredGroup>;
   if (stored.size > 0) await attempt([...stored].join('+'), () => runStored(ctx, stored, sizes.storedSpans, sizes.lookups));
+  if (opts.only.has('search')) await attempt('search', () => runSearch(ctx, sizes.storedSpans, opts.quick ? 5 : 20));
   if (opts.only.has('tags')) await attempt('tags', () => runTagValues(ctx, sizes.storedSpans, opts.quick ? 20 : 100));
 
   mkdirSync(dirname(opts.out), { recursive: true });

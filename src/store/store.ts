@@ -121,6 +121,31 @@ export class Store {
   }
 
   /**
+   * The spans of many traces (search's candidates), from the head and the blocks together, the
+   * blocks read once per part for all of them (BlockStore.findTraces; `slim` as there). Traces
+   * found nowhere are absent. Keys are the IDs as given.
+   */
+  async findTraces(tenant: string, traceIdsHex: readonly string[], opts: { slim?: boolean } = {}): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
+    const ts = this.tenants.get(tenant);
+    const head = ts ? await ts : undefined;
+    const fromBlocks = await this.blocks.findTraces(tenant, traceIdsHex, opts);
+    let inspectedBytes = fromBlocks.inspectedBytes;
+    const traces = new Map<string, StoredSpan[]>();
+    for (const id of traceIdsHex) {
+      const spans: StoredSpan[] = [];
+      if (head) {
+        const found = head.find(id);
+        spans.push(...found.spans);
+        inspectedBytes += found.bytes;
+      }
+      const stored = fromBlocks.traces.get(id.toLowerCase().padStart(32, '0'));
+      if (stored) spans.push(...stored);
+      if (spans.length > 0) traces.set(id, dedupeSpans(spans));
+    }
+    return { traces, inspectedBytes };
+  }
+
+  /**
    * The tenant's traces in memory (head and heads being cut) that overlap the range, decoded one
    * trace at a time. A trace may also be in a block: the sealed head stays queryable until its
    * block is visible, so readers tolerate duplicates.

@@ -66,7 +66,46 @@ interface Candidate {
   key: bigint;
 }
 
-const FETCH_CONCURRENCY = 8;
+/** Candidates fetched together: the blocks are read once per part for a whole batch. */
+const MIN_BATCH = 16;
+const MAX_BATCH = 512;
+
+/** Intrinsics whose value is in a span's own columns (or derived from the trace's tree), not in attribute, event or link lists. */
+const SPAN_FIELD_INTRINSICS = new Set([
+  'duration',
+  'name',
+  'status',
+  'statusMessage',
+  'kind',
+  'childCount',
+  'rootName',
+  'rootServiceName',
+  'traceDuration',
+  'nestedSetLeft',
+  'nestedSetRight',
+  'nestedSetParent',
+  'trace:id',
+  'span:id',
+  'span:parentID',
+  'instrumentation:name',
+  'instrumentation:version',
+]);
+
+/**
+ * Whether the query (conditions, by(), select() …) looks at nothing but intrinsics of
+ * SPAN_FIELD_INTRINSICS and resource.service.name: then candidates' spans are read
+ * without their attribute, event and link lists (BlockStore.findTraces' `slim`), and
+ * the evaluator and the response (which shows the attributes the query looked at, and
+ * service.name) see the same values as from whole spans.
+ */
+export function readsOnlySpanFields(node: unknown): boolean {
+  if (Array.isArray(node)) return node.every(readsOnlySpanFields);
+  if (node === null || typeof node !== 'object') return true;
+  const n = node as { type?: unknown; name?: unknown; scope?: unknown; parent?: unknown };
+  if (n.type === 'attribute') return n.scope === 'resource' && n.name === 'service.name' && n.parent === false;
+  if (n.type === 'intrinsic') return typeof n.name === 'string' && SPAN_FIELD_INTRINSICS.has(n.name);
+  return Object.values(node).every(readsOnlySpanFields);
+}
 
 function newerFirst(a: { key: bigint; traceId: string }, b: { key: bigint; traceId: string }): number {
   return a.key > b.key ? -1 : a.key < b.key ? 1 : a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0;
@@ -124,30 +163,42 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
       }
     };
 
+    const slim = readsOnlySpanFields(req.query);
+    // The first batch is what a precise pushdown needs; each later one doubles, so a
+    // loose one (or the head's traces, which have no pushdown) costs few reads.
+    let batchSize = Math.max(req.limit, MIN_BATCH);
     for (;;) {
       checkDeadline();
       const batch: Candidate[] = [];
-      while (batch.length < FETCH_CONCURRENCY) {
+      let last = false;
+      while (batch.length < batchSize) {
         const c = await next();
-        if (!c) break;
-        if (matched.length >= req.limit && c.key < matched[req.limit - 1]!.trace.start) break;
+        // The next candidate starts too early to make the list: nothing later can either.
+        if (!c || (matched.length >= req.limit && c.key < matched[req.limit - 1]!.trace.start)) {
+          last = true;
+          break;
+        }
         batch.push(c);
       }
       if (batch.length === 0) break;
-      const found = await Promise.all(batch.map((c) => store.findTrace(req.tenant, c.traceId)));
-      for (const [i, f] of found.entries()) {
-        addBytes(f.inspectedBytes);
-        if (f.spans.length === 0) continue;
+      const found = await store.findTraces(
+        req.tenant,
+        batch.map((c) => c.traceId),
+        { slim },
+      );
+      addBytes(found.inspectedBytes);
+      for (const c of batch) {
+        const spans = found.traces.get(c.traceId);
+        if (!spans) continue;
         metrics.inspectedTraces++;
-        const trace = buildTrace(batch[i]!.traceId, f.spans);
+        const trace = buildTrace(c.traceId, spans);
         if (!inRange(trace, req)) continue;
         const spansets = evaluateQuery(req.query, trace);
         if (spansets.length > 0) matched.push({ trace, spansets });
       }
       matched.sort((a, b) => newerFirst({ key: a.trace.start, traceId: a.trace.traceId }, { key: b.trace.start, traceId: b.trace.traceId }));
-      // A candidate batch may stop short of a full one only because the next
-      // candidate starts too early to make the list: then nothing later can either.
-      if (batch.length < FETCH_CONCURRENCY && matched.length >= req.limit) break;
+      if (last && matched.length >= req.limit) break;
+      batchSize = Math.min(batchSize * 2, MAX_BATCH);
     }
     return { traces: matched.slice(0, req.limit), metrics };
   });

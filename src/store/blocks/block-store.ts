@@ -21,7 +21,7 @@ import { BloomFilter } from './bloom.js';
 import { mergeParquet, planCompaction } from './compactor.js';
 import { BLOOM_FILE, META_FILE, parseBlockMeta, partFileName, serializeBlockMeta, TAGS_FILE, type BlockMeta } from './meta.js';
 import { blockMetrics } from './metrics.js';
-import { readTraceIds, readTraceSpans, summarizeParquet } from './reader.js';
+import { readTraceIds, readTraceSpans, readTracesSpans, summarizeParquet } from './reader.js';
 import { expiredBlocks } from './retention.js';
 import { BLOCK_FORMAT } from './schema.js';
 import { TagIndex } from './tag-index.js';
@@ -165,6 +165,71 @@ export class BlockStore {
       for (const b of candidates) this.release(b);
     }
     return { spans: dedupeBySpanId(found), inspectedBytes, blocksSearched: candidates.length };
+  }
+
+  /**
+   * The spans of many traces at once (search's candidates): each part that may hold
+   * some of them, by its trace-ID ranges and its block's bloom filter, is read once for
+   * all of its IDs, the parts concurrently. `slim` reads only what queries about a
+   * span's own fields need (readTracesSpans). Keys are padded lowercase IDs.
+   */
+  async findTraces(tenant: string, traceIdsHex: readonly string[], opts: { slim?: boolean } = {}): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
+    const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0'));
+    const byPart = new Map<string, string[]>();
+    const groupsRead = new Set<string>();
+    let inspectedBytes = 0;
+    const candidates = new Set<LoadedBlock>();
+    for (const b of this.byTenant.get(tenant) ?? []) {
+      const m = b.meta;
+      for (const id of ids) {
+        if (id < m.minTraceId || id > m.maxTraceId || !b.bloom.mayContain(id)) continue;
+        for (const [i, part] of m.parts.entries()) {
+          if (id < part.minTraceId || id > part.maxTraceId) continue;
+          const groups = part.rowGroups.flatMap((g, j) => (g.minTraceId <= id && id <= g.maxTraceId ? [j] : []));
+          if (part.rowGroups.length > 0 && groups.length === 0) continue;
+          const path = b.partPaths[i]!;
+          if (part.rowGroups.length === 0 && !groupsRead.has(path)) {
+            groupsRead.add(path);
+            inspectedBytes += part.bytes;
+          }
+          for (const j of groups) {
+            if (groupsRead.has(`${path}#${j}`)) continue;
+            groupsRead.add(`${path}#${j}`);
+            inspectedBytes += part.rowGroups[j]!.bytes;
+          }
+          const list = byPart.get(path);
+          if (list) list.push(id);
+          else byPart.set(path, [id]);
+          candidates.add(b);
+        }
+      }
+    }
+    // Taken in the same tick as the parts were chosen, as in findTrace.
+    for (const b of candidates) b.readers++;
+    let found: StoredSpan[][];
+    try {
+      found = await Promise.all([...byPart].map(([path, partIds]) => readTracesSpans(this.opts.engine, path, partIds, opts.slim === true)));
+    } finally {
+      for (const b of candidates) this.release(b);
+    }
+    const perTrace = new Map<string, StoredSpan[][]>();
+    for (const spans of found) {
+      const here = new Map<string, StoredSpan[]>();
+      for (const s of spans) {
+        const id = toHex(s.span.traceId);
+        const list = here.get(id);
+        if (list) list.push(s);
+        else here.set(id, [s]);
+      }
+      for (const [id, list] of here) {
+        const lists = perTrace.get(id);
+        if (lists) lists.push(list);
+        else perTrace.set(id, [list]);
+      }
+    }
+    const traces = new Map<string, StoredSpan[]>();
+    for (const [id, lists] of perTrace) traces.set(id, dedupeBySpanId(lists));
+    return { traces, inspectedBytes };
   }
 
   /**

@@ -18,6 +18,44 @@ export async function readTraceSpans(engine: DuckEngine, partPath: string, trace
   return rows.map(rowToStoredSpan);
 }
 
+/**
+ * SPAN_COLUMNS without what a query that looks only at a span's own fields needs:
+ * attribute, event and link lists are read as empty, and the resource's attributes
+ * as its service.name alone (the service_name column). Reading the lists is most of a
+ * lookup's cost: a row of scalars decodes several times faster. A span whose
+ * service_name is NULL (no string service.name) is marked `no_service`: its resource
+ * must be read whole to tell what it has instead.
+ */
+const SLIM_COLUMNS =
+  'trace_id, span_id, parent_span_id, start_unix_nano, duration_nano, name, kind, status_code, status_message, trace_state, flags, ' +
+  'NULL AS attrs, dropped_attributes_count, NULL AS events, dropped_events_count, NULL AS links, dropped_links_count, ' +
+  "CASE WHEN service_name IS NULL THEN NULL ELSE [{'key': 'service.name', 'type': 1, 'str': service_name, 'int': NULL::BIGINT, 'dbl': NULL::DOUBLE, 'bool': NULL::BOOLEAN}] END AS resource_attrs, " +
+  'resource_dropped_attributes_count, resource_schema_url, ' +
+  'scope_name, scope_version, NULL AS scope_attrs, scope_dropped_attributes_count, scope_schema_url, service_name IS NULL AS no_service';
+
+const TRACE_ID_32_RE = /^[0-9a-f]{32}$/;
+
+/**
+ * The spans of several traces in one part, in one query. DuckDB evaluates the IN list on
+ * the trace_id column first and decodes the other columns only around matching rows, so
+ * the cost grows with the traces found rather than with the part. `slim` reads
+ * SLIM_COLUMNS (for queries that look at nothing else); traces with a span that has no
+ * string service.name are then read whole.
+ */
+export async function readTracesSpans(engine: DuckEngine, partPath: string, traceIdsHex: readonly string[], slim: boolean): Promise<StoredSpan[]> {
+  for (const id of traceIdsHex) if (!TRACE_ID_32_RE.test(id)) throw new Error(`not a padded lowercase trace ID: ${id}`);
+  if (traceIdsHex.length === 0) return [];
+  const read = async (columns: string, ids: readonly string[]) =>
+    engine.all<SpanRow & { no_service?: boolean } & Record<string, unknown>>(
+      `SELECT ${columns} FROM read_parquet(${sqlString(partPath)}) WHERE trace_id IN (${ids.map(sqlString).join(', ')})`,
+    );
+  if (!slim) return (await read(await lookupColumns(engine, partPath), traceIdsHex)).map(rowToStoredSpan);
+  let rows = await read(SLIM_COLUMNS, traceIdsHex);
+  const whole = new Set(rows.filter((r) => r.no_service === true).map((r) => r.trace_id));
+  if (whole.size > 0) rows = [...rows.filter((r) => !whole.has(r.trace_id)), ...(await read(await lookupColumns(engine, partPath), [...whole]))];
+  return rows.map(rowToStoredSpan);
+}
+
 /** The list columns of SPAN_COLUMNS: a lookup skips those a part holds no element of. */
 const LIST_COLUMNS = ['attrs', 'events', 'links', 'resource_attrs', 'scope_attrs'] as const;
 /** Parts whose lookup columns are known, per engine; bounded, as blocks come and go. */
