@@ -164,6 +164,22 @@ describe('tag index', () => {
     assert.equal((await tagValues(store, TENANT, target('span.request.id'), q())).inspectedBytes, meta.sizeBytes);
   });
 
+  test('a block whose tags.json cannot be read is scanned, with the same answers', async () => {
+    const [meta] = store.blocks.blocks(TENANT);
+    const file = join(blockDir(dir, meta!.blockId), 'tags.json');
+    const good = await readFile(file);
+    await store.close();
+    await writeFile(file, '{"format":"skein-tags-v1","scopes":');
+    try {
+      store = await openStore(dir);
+      assert.deepStrictEqual(await snapshot(store, w), fromHead);
+    } finally {
+      await store.close();
+      await writeFile(file, good);
+      store = await openStore(dir);
+    }
+  });
+
   test('blocks written before tags.json existed are scanned, with the same answers', async () => {
     const [meta] = store.blocks.blocks(TENANT);
     await store.close();
