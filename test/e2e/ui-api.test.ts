@@ -66,14 +66,12 @@ async function openTail(url: string, q: string, headers: Record<string, string> 
   return { status: res.status, events, ended, close: () => abort.abort() };
 }
 
-/** The server learns of a disconnect asynchronously: retry while every place is taken. */
-async function openTailWhenFree(url: string, q: string): Promise<Stream> {
-  return waitFor(async () => {
-    const s = await openTail(url, q);
-    if (s.status === 200) return s;
-    assert.equal(s.status, 429);
-    return undefined;
-  }, 'a tail place is free');
+/** The server learns of a disconnect asynchronously: wait until it counts fewer than `n` open tails. */
+async function tailsBelow(url: string, n: number): Promise<void> {
+  await waitFor(async () => {
+    const s = (await (await fetch(`${url}/api/skein/ingest-stats`)).json()) as { liveTails: { open: number } };
+    return s.liveTails.open < n;
+  }, `fewer than ${n} tails open`);
 }
 
 const traceIds = (s: Stream): string[] => s.events.filter((e) => e.event === 'trace').map((e) => String(e.data['traceID']));
@@ -105,7 +103,7 @@ describe('ingest stats and live tail', () => {
       const spans = s['spans'] as { received: number; stored: number };
       return spans.received >= before.spans.received + 4 && spans.stored >= 4 ? s : undefined;
     }, 'the four checkout spans are counted');
-    assert.deepEqual(Object.keys(stats).sort(), ['disk', 'exporterQueue', 'head', 'memoryLimiter', 'process', 'requestsRefused', 'spans', 'tailSampling', 'timeMs']);
+    assert.deepEqual(Object.keys(stats).sort(), ['disk', 'exporterQueue', 'head', 'liveTails', 'memoryLimiter', 'process', 'requestsRefused', 'spans', 'tailSampling', 'timeMs']);
     assert.equal(typeof stats['timeMs'], 'number');
     assert.deepEqual(Object.keys(stats['spans']!).sort(), ['received', 'refused', 'stored']);
     assert.equal(stats['spans']!['refused'], 0);
@@ -113,6 +111,7 @@ describe('ingest stats and live tail', () => {
     assert.ok((stats['disk']!['walBytes'] as number) > 0, 'the spans are in the WAL');
     assert.ok((stats['head']!['spans'] as number) >= 4);
     assert.ok((stats['process']!['rssBytes'] as number) > 0);
+    assert.deepEqual(stats['liveTails'], { open: 0, max: 2 });
   });
 
   test('/api/skein/tail refuses a query /api/search would refuse, naming the problem', async () => {
@@ -171,8 +170,9 @@ describe('ingest stats and live tail', () => {
       const c = await openTail(skein.url, '{}');
       assert.equal(c.status, 429);
       b.close();
-      // The server learns of the disconnect asynchronously.
-      const d = await openTailWhenFree(skein.url, '{}');
+      await tailsBelow(skein.url, 2);
+      const d = await openTail(skein.url, '{}');
+      assert.equal(d.status, 200);
       d.close();
     } finally {
       a.close();
@@ -182,7 +182,9 @@ describe('ingest stats and live tail', () => {
 
   test('SIGTERM ends open tails with an `end` event and the process exits cleanly', async () => {
     // The tails of the test before may still hold their places until the server sees them close.
-    const tail = await openTailWhenFree(skein.url, '{}');
+    await tailsBelow(skein.url, 1);
+    const tail = await openTail(skein.url, '{}');
+    assert.equal(tail.status, 200);
     await waitFor(async () => tail.events.some((e) => e.event === 'ready'), 'the tail is ready');
     const code = await skein.stop();
     assert.equal(code, 0);

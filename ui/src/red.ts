@@ -51,6 +51,7 @@ export interface IngestStats {
   head: { spans: number; bytes: number };
   disk: { walBytes: number; blockBytes: number; blocks: number };
   process: { rssBytes: number };
+  liveTails: { open: number; max: number };
 }
 
 /** Windows the connectors keep figures for (ui_window_retention defaults to an hour). */

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { registry } from '../../telemetry/metrics.js';
 import type { ApiContext } from '../context.js';
+import { openTailCount } from './tail.js';
 
 /** The sum of a metric's values over all its label sets; 0 when no component registered it. */
 async function total(name: string, where?: (labels: Record<string, string | number>) => boolean): Promise<number> {
@@ -35,9 +36,11 @@ export interface IngestStats {
   head: { spans: number; bytes: number };
   disk: { walBytes: number; blockBytes: number; blocks: number };
   process: { rssBytes: number };
+  /** Live tails (GET /api/skein/tail) open now, and how many ui.live_tail.max_clients allows. */
+  liveTails: { open: number; max: number };
 }
 
-export async function readIngestStats(ctx: ApiContext): Promise<IngestStats> {
+export async function readIngestStats(ctx: ApiContext, app: FastifyInstance): Promise<IngestStats> {
   const [received, refused, stored, requestsRefused, mlRefused, mlRefusing, sampled, dropped, bufTraces, bufSpans, qSize, qCap, sent, failed, headSpans, headBytes, wal, blockBytes, blocks] =
     await Promise.all([
       total('skein_receiver_accepted_spans_total'),
@@ -72,12 +75,13 @@ export async function readIngestStats(ctx: ApiContext): Promise<IngestStats> {
     head: { spans: headSpans, bytes: headBytes },
     disk: { walBytes: wal, blockBytes, blocks },
     process: { rssBytes: process.memoryUsage.rss() },
+    liveTails: { open: openTailCount(app), max: ctx.config.ui.live_tail.max_clients },
   };
 }
 
 export function registerIngestStatsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/skein/ingest-stats', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
-    return readIngestStats(ctx);
+    return readIngestStats(ctx, app);
   });
 }

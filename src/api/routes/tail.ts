@@ -49,8 +49,17 @@ interface Tail {
   end(reason: string): void;
 }
 
+/** The tails open on each API server (tests start several in one process). */
+const openTails = new WeakMap<FastifyInstance, Set<Tail>>();
+
+/** How many live tails this API server has open now. */
+export function openTailCount(app: FastifyInstance): number {
+  return openTails.get(app)?.size ?? 0;
+}
+
 export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const open = new Set<Tail>();
+  openTails.set(app, open);
   // preClose runs before the server stops accepting and waits for its
   // connections: an SSE response never ends by itself, so end them here.
   app.addHook('preClose', async () => {

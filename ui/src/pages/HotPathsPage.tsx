@@ -148,7 +148,7 @@ function IngestPanels() {
       />
       <Tile id="wal" label="WAL on disk" value={formatBytes(s.disk.walBytes)} sub={`head: ${s.head.spans.toLocaleString()} spans, ${formatBytes(s.head.bytes)}`} />
       <Tile id="blocks" label="Blocks on disk" value={formatBytes(s.disk.blockBytes)} sub={`${s.disk.blocks} block${s.disk.blocks === 1 ? '' : 's'}`} />
-      <Tile id="rss" label="Memory (RSS)" value={formatBytes(s.process.rssBytes)} bad={s.memoryLimiter.refusing} />
+      <Tile id="rss" label="Memory (RSS)" value={formatBytes(s.process.rssBytes)} bad={s.memoryLimiter.refusing} sub={`live tails open: ${s.liveTails.open} of ${s.liveTails.max}`} />
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { formatDuration, formatTime, fromInputValue, nanosToMs, toInputValue } f
 import { serviceColor } from '../colors';
 import { TraceQLEditor, problemFromServer, checkTraceQL, type QueryProblem } from '../components/TraceQLEditor';
 import { Scatter } from '../components/Scatter';
+import { LiveTail } from '../components/LiveTail';
 
 const RANGES = ['5m', '15m', '1h', '3h', '6h', '12h', '24h', '2d', '7d'] as const;
 const RANGE_SECONDS: Record<string, number> = { m: 60, h: 3600, d: 86400 };
@@ -361,6 +362,7 @@ export function SearchPage() {
         </datalist>
 
         <section>
+          <LiveTail query={initial.mode === 'traceql' ? initial.q.trim() || '{}' : builderQuery(initial)} />
           {error && (
             <div className="error-box" data-testid="search-error">
               {error}
