@@ -12,6 +12,7 @@ import { startSkein, TARGETS, type Target } from '../skein.js';
 import { renderTraceTree } from './trace-tree.js';
 import { renderSearchTable, type SearchTraceJson } from './search-table.js';
 import { parseDuration } from '../config/units.js';
+import { registerGrafanaCommands } from './grafana.js';
 
 const program = new Command('skein').description('Skein: a distributed-tracing backend').version(SKEIN_VERSION);
 
@@ -160,6 +161,8 @@ program
     const result = JSON.parse(body) as { traces: SearchTraceJson[] };
     console.log(opts.json ? JSON.stringify(result, null, 2) : renderSearchTable(result.traces));
   });
+
+registerGrafanaCommands(program, (message) => new CliError(message));
 
 class CliError extends Error {}
 

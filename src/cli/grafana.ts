@@ -1,0 +1,398 @@
+// `skein grafana provision --out DIR`: the files that point an existing
+// Grafana at Skein. Grafana reads them from its provisioning directory
+// (/etc/grafana/provisioning by default): data sources from datasources/*.yaml,
+// dashboard providers from dashboards/*.yaml, which name the folder of the
+// dashboard JSON. docs/deploy.md walks through it.
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+
+export const TEMPO_UID = 'skein-tempo';
+export const LOKI_UID = 'skein-loki';
+export const PROMETHEUS_UID = 'skein-prometheus';
+export const DASHBOARD_UID = 'skein-service-map';
+/** The reference service's hot paths (examples/reference-service). */
+export const DEFAULT_HOT_PATHS = ['auth.login', 'track.upload.initiate', 'payment.webhook', 'search.query'];
+/** What @skein/instrument's JSON logger writes: `"trace_id":"<32 hex>"`. */
+export const TRACE_ID_MATCHER = '"trace_id":"(\\w+)"';
+
+export interface ProvisionOptions {
+  /** Skein's query API as Grafana reaches it. */
+  skeinUrl: string;
+  lokiUrl: string;
+  prometheusUrl: string;
+  /** Link to an existing Loki data source by UID instead of provisioning one. */
+  lokiUid?: string;
+  /** Link to an existing Prometheus data source by UID instead of provisioning one. */
+  prometheusUid?: string;
+  /** Where Grafana will find the dashboard JSON (absolute, on Grafana's host). */
+  dashboardsPath: string;
+  hotPaths: string[];
+  /** The Loki label holding a log line's service name. */
+  lokiServiceLabel: string;
+}
+
+export interface ProvisionFile {
+  /** Relative to the output directory. */
+  path: string;
+  content: string;
+}
+
+export class ProvisionError extends Error {}
+
+function httpUrl(flag: string, value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ProvisionError(`${flag} ${JSON.stringify(value)} is not a URL: expected e.g. http://127.0.0.1:3200`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ProvisionError(`${flag} ${JSON.stringify(value)} is not an http:// or https:// URL`);
+  return value.replace(/\/+$/, '');
+}
+
+/** Grafana's limit on data source and dashboard UIDs. */
+function uid(flag: string, value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(value)) throw new ProvisionError(`${flag} ${JSON.stringify(value)} is not a Grafana UID (1–40 letters, digits, - or _)`);
+  return value;
+}
+
+/**
+ * Grafana expands $VAR and ${VAR} from its environment in provisioning files;
+ * $$ stands for a literal $. Every ${__…} Grafana must see as a template
+ * variable is written through this.
+ */
+function literal(text: string): string {
+  return text.replaceAll('$', () => '$$');
+}
+
+const tempoRef = { type: 'tempo', uid: TEMPO_UID };
+
+function datasources(o: ProvisionOptions): unknown {
+  const lokiUid = o.lokiUid ?? LOKI_UID;
+  const promUid = o.prometheusUid ?? PROMETHEUS_UID;
+  const list: unknown[] = [
+    {
+      name: 'Skein',
+      type: 'tempo',
+      uid: TEMPO_UID,
+      access: 'proxy',
+      url: o.skeinUrl,
+      editable: false,
+      jsonData: {
+        tracesToLogsV2: {
+          datasourceUid: lokiUid,
+          // Log lines may be written a little before the span starts or after it ends.
+          spanStartTimeShift: '-5m',
+          spanEndTimeShift: '5m',
+          tags: [{ key: 'service.name', value: o.lokiServiceLabel }],
+          filterByTraceId: true,
+          filterBySpanId: false,
+          customQuery: true,
+          query: literal(`{\${__tags}} |= "\${__trace.traceId}"`),
+        },
+        serviceMap: { datasourceUid: promUid },
+        tracesToMetrics: {
+          datasourceUid: promUid,
+          spanStartTimeShift: '-5m',
+          spanEndTimeShift: '5m',
+          tags: [{ key: 'service.name', value: 'service' }],
+          queries: [
+            {
+              name: 'Span rate',
+              query: literal('sum(rate(traces_spanmetrics_calls_total{$__tags, span_name="${__span.name}"}[5m]))'),
+            },
+          ],
+        },
+        nodeGraph: { enabled: true },
+        search: { hide: false },
+        lokiSearch: { datasourceUid: lokiUid },
+        traceQuery: { timeShiftEnabled: true, spanStartTimeShift: '-30m', spanEndTimeShift: '30m' },
+        // Skein answers search and metrics over HTTP only (it reports Tempo 2.1.0, before streaming).
+        streamingEnabled: { search: false, metrics: false },
+      },
+    },
+  ];
+  if (o.lokiUid === undefined) {
+    list.push({
+      name: 'Skein Loki',
+      type: 'loki',
+      uid: LOKI_UID,
+      access: 'proxy',
+      url: o.lokiUrl,
+      editable: false,
+      jsonData: { maxLines: 1000, derivedFields: [derivedField()] },
+    });
+  }
+  if (o.prometheusUid === undefined) {
+    list.push({
+      name: 'Skein Prometheus',
+      type: 'prometheus',
+      uid: PROMETHEUS_UID,
+      access: 'proxy',
+      url: o.prometheusUrl,
+      editable: false,
+      jsonData: { httpMethod: 'POST', timeInterval: '15s' },
+    });
+  }
+  return { apiVersion: 1, datasources: list };
+}
+
+/** The Loki derived field that turns `"trace_id":"…"` in a log line into a link to the trace in Skein. */
+function derivedField(): Record<string, unknown> {
+  return {
+    name: 'TraceID',
+    matcherType: 'regex',
+    matcherRegex: TRACE_ID_MATCHER,
+    datasourceUid: TEMPO_UID,
+    url: literal('${__value.raw}'),
+    urlDisplayLabel: 'Open trace in Skein',
+  };
+}
+
+function dashboardProviders(o: ProvisionOptions): unknown {
+  return {
+    apiVersion: 1,
+    providers: [
+      {
+        name: 'skein',
+        orgId: 1,
+        folder: 'Skein',
+        type: 'file',
+        disableDeletion: false,
+        allowUiUpdates: false,
+        updateIntervalSeconds: 60,
+        options: { path: o.dashboardsPath, foldersFromFilesStructure: false },
+      },
+    ],
+  };
+}
+
+type Panel = Record<string, unknown>;
+
+function serviceMapDashboard(o: ProvisionOptions): unknown {
+  const promRef = { type: 'prometheus', uid: o.prometheusUid ?? PROMETHEUS_UID };
+  const panels: Panel[] = [];
+  let id = 1;
+  let y = 0;
+  const prom = (title: string, x: number, w: number, exprs: Array<[string, string]>, unit: string): Panel => ({
+    id: id++,
+    type: 'timeseries',
+    title,
+    datasource: promRef,
+    gridPos: { x, y, w, h: 8 },
+    fieldConfig: { defaults: { unit }, overrides: [] },
+    options: { legend: { displayMode: 'list', placement: 'bottom' }, tooltip: { mode: 'multi' } },
+    targets: exprs.map(([expr, legend], i) => ({ refId: String.fromCharCode(65 + i), datasource: promRef, expr, legendFormat: legend })),
+  });
+  const row = (title: string): Panel => ({ id: id++, type: 'row', title, collapsed: false, gridPos: { x: 0, y: y++, w: 24, h: 1 }, panels: [] });
+
+  panels.push(row('Services'));
+  panels.push({
+    id: id++,
+    type: 'nodeGraph',
+    title: 'Service map',
+    description: 'From the service-graph metrics Skein computes from the spans it receives (Prometheus scrapes them from /metrics).',
+    datasource: tempoRef,
+    gridPos: { x: 0, y, w: 24, h: 12 },
+    targets: [{ refId: 'A', datasource: tempoRef, queryType: 'serviceMap' }],
+  });
+  y += 12;
+
+  const names = o.hotPaths.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  panels.push(row('Hot paths'));
+  panels.push(
+    prom('Hot paths: requests per second', 0, 8, [[`sum by (span_name) (rate(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", span_name=~"${names}"}[$__rate_interval]))`, '{{span_name}}']], 'reqps'),
+    prom('Hot paths: errors per second', 8, 8, [[`sum by (span_name) (rate(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", status_code="STATUS_CODE_ERROR", span_name=~"${names}"}[$__rate_interval]))`, '{{span_name}}']], 'reqps'),
+    prom('Hot paths: p95 latency', 16, 8, [[`histogram_quantile(0.95, sum by (span_name, le) (rate(traces_spanmetrics_latency_bucket{span_kind="SPAN_KIND_SERVER", span_name=~"${names}"}[$__rate_interval])))`, '{{span_name}}']], 's'),
+  );
+  y += 8;
+  // One table of recent traces per hot path, two per row.
+  o.hotPaths.forEach((name, i) => {
+    const x = (i % 2) * 12;
+    panels.push({
+      id: id++,
+      type: 'table',
+      title: `${name}: recent traces`,
+      datasource: tempoRef,
+      gridPos: { x, y, w: 12, h: 8 },
+      options: { showHeader: true, cellHeight: 'sm' },
+      targets: [{ refId: 'A', datasource: tempoRef, queryType: 'traceql', query: `{ name = ${JSON.stringify(name)} }`, limit: 20, tableType: 'traces' }],
+    });
+    if (i % 2 === 1 || i === o.hotPaths.length - 1) y += 8;
+  });
+
+  panels.push(row('Skein: ingest and queues'));
+  panels.push(
+    prom(
+      'Spans received per second',
+      0,
+      12,
+      [
+        ['sum by (transport) (rate(skein_receiver_accepted_spans_total[$__rate_interval]))', 'accepted {{transport}}'],
+        ['sum by (transport, reason) (rate(skein_receiver_refused_spans_total[$__rate_interval]))', 'refused {{transport}} {{reason}}'],
+        ['sum(rate(skein_spans_stored_total[$__rate_interval]))', 'stored'],
+      ],
+      'short',
+    ),
+    prom(
+      'Refused requests per second',
+      12,
+      12,
+      [
+        ['sum by (transport, reason) (rate(skein_receiver_refused_requests_total[$__rate_interval]))', '{{transport}} {{reason}}'],
+        ['sum(rate(skein_memory_limiter_refused_batches_total[$__rate_interval]))', 'memory limiter'],
+      ],
+      'short',
+    ),
+  );
+  y += 8;
+  panels.push(
+    prom(
+      'Queues: spans waiting',
+      0,
+      12,
+      [
+        ['sum(skein_head_spans)', 'head (not yet in a block)'],
+        ['sum(skein_tail_sampling_buffered_spans)', 'tail sampling: waiting for a decision'],
+        ['sum by (exporter) (skein_exporter_queue_size)', 'exporter {{exporter}}: batches queued'],
+      ],
+      'short',
+    ),
+    prom(
+      'Memory and disk',
+      12,
+      12,
+      [
+        ['max(skein_memory_limiter_usage_bytes)', 'memory limiter usage'],
+        ['sum(skein_head_bytes)', 'head'],
+        ['sum(skein_wal_disk_bytes)', 'WAL on disk'],
+        ['sum(skein_block_bytes)', 'blocks on disk'],
+      ],
+      'bytes',
+    ),
+  );
+
+  return {
+    uid: DASHBOARD_UID,
+    title: 'Skein: service map and hot paths',
+    description: 'Written by `skein grafana provision`; regenerate it rather than editing it here.',
+    tags: ['skein', 'tracing'],
+    editable: false,
+    schemaVersion: 39,
+    version: 1,
+    refresh: '30s',
+    time: { from: 'now-1h', to: 'now' },
+    timezone: 'browser',
+    templating: { list: [] },
+    annotations: { list: [] },
+    links: [],
+    panels,
+  };
+}
+
+function prometheusScrape(o: ProvisionOptions): string {
+  const target = new URL(o.skeinUrl).host;
+  return [
+    '# Add this job to prometheus.yml (scrape_configs:) so that the Prometheus data source',
+    "# Grafana uses for Tempo's service map holds Skein's service-graph and span metrics.",
+    toYaml({ scrape_configs: [{ job_name: 'skein', scrape_interval: '15s', metrics_path: '/metrics', static_configs: [{ targets: [target] }] }] }),
+  ].join('\n');
+}
+
+function lokiSnippet(): string {
+  return [
+    '# Your Loki data source already exists: add this entry to its jsonData.derivedFields',
+    '# (in its provisioning file, or under Connections → Data sources → Loki → Derived fields)',
+    '# so that a log line\'s trace_id opens the trace in Skein.',
+    toYaml({ derivedFields: [derivedField()] }),
+  ].join('\n');
+}
+
+/** The files, with their paths relative to the output directory. */
+export function provisioningFiles(o: ProvisionOptions): ProvisionFile[] {
+  const files: ProvisionFile[] = [
+    {
+      path: 'datasources/skein.yaml',
+      content: `# Written by skein grafana provision. Grafana expands environment variables in this file, so every dollar sign meant for Grafana itself is doubled.\n${toYaml(datasources(o), { lineWidth: 0 })}`,
+    },
+    { path: 'dashboards/skein.yaml', content: `# Written by skein grafana provision.\n${toYaml(dashboardProviders(o))}` },
+    { path: 'dashboards/skein/skein-service-map.json', content: `${JSON.stringify(serviceMapDashboard(o), null, 2)}\n` },
+    { path: 'prometheus/skein-scrape.yaml', content: prometheusScrape(o) },
+  ];
+  if (o.lokiUid !== undefined) files.push({ path: 'loki-derived-fields.yaml', content: lokiSnippet() });
+  return files;
+}
+
+export interface ProvisionFlags {
+  out: string;
+  skeinUrl: string;
+  lokiUrl: string;
+  prometheusUrl: string;
+  lokiUid?: string;
+  prometheusUid?: string;
+  dashboardsPath?: string;
+  hotPath?: string[];
+  lokiServiceLabel: string;
+}
+
+export function provision(flags: ProvisionFlags): string[] {
+  const out = resolve(flags.out);
+  let isDir = false;
+  try {
+    isDir = statSync(out).isDirectory();
+    if (!isDir) throw new ProvisionError(`--out ${flags.out} exists and is not a directory`);
+  } catch (err) {
+    if (err instanceof ProvisionError) throw err;
+  }
+  const hotPaths = flags.hotPath && flags.hotPath.length > 0 ? flags.hotPath : DEFAULT_HOT_PATHS;
+  for (const name of hotPaths) if (name.trim() === '') throw new ProvisionError('--hot-path must not be empty');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(flags.lokiServiceLabel)) {
+    throw new ProvisionError(`--loki-service-label ${JSON.stringify(flags.lokiServiceLabel)} is not a Loki label name (letters, digits and _, not starting with a digit)`);
+  }
+  const dashboardsPath = flags.dashboardsPath ?? join(out, 'dashboards', 'skein');
+  if (!dashboardsPath.startsWith('/')) throw new ProvisionError(`--dashboards-path ${JSON.stringify(dashboardsPath)} must be absolute: Grafana resolves it on its own host`);
+  const files = provisioningFiles({
+    skeinUrl: httpUrl('--skein-url', flags.skeinUrl),
+    lokiUrl: httpUrl('--loki-url', flags.lokiUrl),
+    prometheusUrl: httpUrl('--prometheus-url', flags.prometheusUrl),
+    lokiUid: flags.lokiUid === undefined ? undefined : uid('--loki-uid', flags.lokiUid),
+    prometheusUid: flags.prometheusUid === undefined ? undefined : uid('--prometheus-uid', flags.prometheusUid),
+    dashboardsPath,
+    hotPaths,
+    lokiServiceLabel: flags.lokiServiceLabel,
+  });
+  const written: string[] = [];
+  for (const f of files) {
+    const path = join(out, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, f.content);
+    written.push(path);
+  }
+  return written;
+}
+
+export function registerGrafanaCommands(program: Command, fail: (message: string) => Error): void {
+  const grafana = program.command('grafana').description('connect Grafana to Skein');
+  grafana
+    .command('provision')
+    .description('write Grafana provisioning files: Skein as a Tempo data source linked to Loki and Prometheus, and a service-map dashboard')
+    .requiredOption('--out <dir>', "output directory, e.g. Grafana's /etc/grafana/provisioning")
+    .option('--skein-url <url>', "Skein's query API as Grafana reaches it", 'http://127.0.0.1:3200')
+    .option('--loki-url <url>', 'Loki as Grafana reaches it', 'http://127.0.0.1:3100')
+    .option('--prometheus-url <url>', "a Prometheus that scrapes Skein's /metrics, as Grafana reaches it", 'http://127.0.0.1:9090')
+    .option('--loki-uid <uid>', 'use this existing Loki data source instead of provisioning one (writes the derived field to merge into it)')
+    .option('--prometheus-uid <uid>', 'use this existing Prometheus data source instead of provisioning one')
+    .option('--dashboards-path <dir>', "where Grafana will read the dashboard JSON (default <out>/dashboards/skein)")
+    .option('--hot-path <span-name>', 'a span name to give a table of recent traces (repeatable; default the reference service\'s four)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--loki-service-label <label>', 'the Loki label holding the service name', 'service_name')
+    .action((opts: ProvisionFlags) => {
+      try {
+        for (const path of provision(opts)) console.log(path);
+      } catch (err) {
+        if (err instanceof ProvisionError) throw fail(err.message);
+        throw err;
+      }
+    });
+}

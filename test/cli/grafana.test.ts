@@ -1,0 +1,293 @@
+// `skein grafana provision`, run as a user runs it, and its files checked the
+// way Grafana reads them: the provisioning schema (apiVersion, required keys,
+// UIDs), Grafana's environment-variable expansion, every data source UID a
+// file refers to, the dashboard's panels, and — against a running Skein —
+// every metric the dashboard plots exists on /metrics and every TraceQL query
+// it runs is accepted by /api/search. The Loki derived field's regex is tried
+// on a log line written by @skein/instrument's logger.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createLogger, initTracing, withSpan } from '@skein/instrument';
+import { CLI_PATH, startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
+
+const run = promisify(execFile);
+
+async function skein(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/**
+ * What Grafana does to a provisioning file's values before using them
+ * (pkg/services/provisioning/values): split on `$$`, expand `$NAME` and
+ * `${NAME}` from the environment in each part, join with a literal `$`.
+ */
+function grafanaInterpolate(value: unknown, env: Record<string, string> = {}): unknown {
+  if (typeof value === 'string') {
+    return value
+      .split('$$')
+      .map((part) => part.replace(/\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (_m, a?: string, b?: string) => env[a ?? b ?? ''] ?? ''))
+      .join('$');
+  }
+  if (Array.isArray(value)) return value.map((v) => grafanaInterpolate(v, env));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, grafanaInterpolate(v, env)]));
+  return value;
+}
+
+// Parsed YAML and JSON of unknown shape, checked key by key below.
+type Obj = Record<string, any>;
+
+const UID = /^[A-Za-z0-9_-]{1,40}$/;
+const DATASOURCE_TYPES = new Set(['tempo', 'loki', 'prometheus']);
+const PANEL_TYPES = new Set(['row', 'nodeGraph', 'table', 'timeseries']);
+
+/** A data source provisioning file as Grafana validates it; returns the data sources by UID. */
+function checkDatasources(file: Obj, external: Record<string, string> = {}): Map<string, Obj> {
+  assert.equal(file['apiVersion'], 1);
+  const list = file['datasources'] as Obj[];
+  assert.ok(Array.isArray(list) && list.length > 0);
+  const byUid = new Map<string, Obj>();
+  const names = new Set<string>();
+  for (const ds of list) {
+    assert.equal(typeof ds['name'], 'string', 'a data source needs a name');
+    assert.ok(!names.has(ds['name']), `unique name ${ds['name']}`);
+    names.add(ds['name']);
+    assert.ok(DATASOURCE_TYPES.has(ds['type']), `type ${ds['type']}`);
+    assert.match(ds['uid'], UID);
+    assert.ok(!byUid.has(ds['uid']), `unique uid ${ds['uid']}`);
+    assert.equal(ds['access'], 'proxy');
+    assert.match(new URL(ds['url']).protocol, /^https?:$/);
+    assert.equal(typeof ds['jsonData'], 'object');
+    byUid.set(ds['uid'], ds);
+  }
+  assert.ok(list.filter((ds) => ds['isDefault'] === true).length <= 1);
+  // Every datasourceUid anywhere in jsonData names a provisioned data source or one the user said exists.
+  const refs: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) k === 'datasourceUid' ? refs.push(String(x)) : walk(x);
+  };
+  list.forEach((ds) => walk(ds['jsonData']));
+  for (const r of refs) assert.ok(byUid.has(r) || r in external, `datasourceUid ${r} refers to a data source`);
+  return byUid;
+}
+
+interface Dashboard {
+  json: Obj;
+  panels: Obj[];
+}
+
+function checkDashboard(json: Obj, uids: Map<string, string>): Dashboard {
+  assert.match(json['uid'], UID);
+  assert.equal(typeof json['title'], 'string');
+  assert.equal(typeof json['schemaVersion'], 'number');
+  assert.equal(json['id'], undefined, 'a provisioned dashboard has no database id');
+  const panels = json['panels'] as Obj[];
+  assert.ok(Array.isArray(panels) && panels.length > 0);
+  const ids = new Set<number>();
+  const cells = new Set<string>();
+  for (const p of panels) {
+    assert.ok(Number.isInteger(p['id']) && p['id'] > 0 && !ids.has(p['id']), `panel id ${p['id']}`);
+    ids.add(p['id']);
+    assert.ok(PANEL_TYPES.has(p['type']), `panel type ${p['type']}`);
+    assert.equal(typeof p['title'], 'string');
+    const { x, y, w, h } = p['gridPos'] as { x: number; y: number; w: number; h: number };
+    assert.ok([x, y, w, h].every(Number.isInteger) && x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 24, `${p['title']}: gridPos ${JSON.stringify(p['gridPos'])}`);
+    for (let i = x; i < x + w; i++) for (let j = y; j < y + h; j++) {
+      assert.ok(!cells.has(`${i},${j}`), `${p['title']} overlaps another panel at ${i},${j}`);
+      cells.add(`${i},${j}`);
+    }
+    if (p['type'] === 'row') continue;
+    const ds = p['datasource'] as { type: string; uid: string };
+    assert.equal(uids.get(ds.uid), ds.type, `${p['title']}: data source ${JSON.stringify(ds)} is provisioned with that type`);
+    const targets = p['targets'] as Obj[];
+    assert.ok(Array.isArray(targets) && targets.length > 0, `${p['title']} has targets`);
+    const refIds = targets.map((t) => t['refId']);
+    assert.equal(new Set(refIds).size, refIds.length, `${p['title']}: refIds unique`);
+    for (const t of targets) {
+      assert.deepEqual(t['datasource'], ds);
+      if (ds.type === 'prometheus') assert.equal(typeof t['expr'], 'string');
+      if (ds.type === 'tempo') assert.ok(['serviceMap', 'traceql'].includes(t['queryType']), `queryType ${t['queryType']}`);
+    }
+  }
+  return { json, panels };
+}
+
+function metricNames(expr: string): string[] {
+  return [...expr.matchAll(/\b((?:skein|traces)_[a-z_]+)\b/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ''));
+}
+
+describe('skein grafana provision', () => {
+  let skeinProcess: SkeinProcess;
+  let out: string;
+  let written: string[];
+
+  before(async () => {
+    skeinProcess = await startSkein();
+    out = join(tempDir('skein-grafana-'), 'provisioning');
+    const r = await skein(['grafana', 'provision', '--out', out, '--skein-url', 'http://skein.internal:3200', '--loki-url', 'http://loki:3100', '--prometheus-url', 'http://prometheus:9090/']);
+    assert.equal(r.code, 0, r.stderr);
+    written = r.stdout.trim().split('\n');
+  });
+
+  after(async () => {
+    await skeinProcess?.stop();
+  });
+
+  test('writes the data sources, the dashboard provider, the dashboard and the Prometheus scrape job', () => {
+    assert.deepEqual(written, [
+      join(out, 'datasources/skein.yaml'),
+      join(out, 'dashboards/skein.yaml'),
+      join(out, 'dashboards/skein/skein-service-map.json'),
+      join(out, 'prometheus/skein-scrape.yaml'),
+    ]);
+    for (const f of written) assert.ok(existsSync(f));
+  });
+
+  test('data sources: Tempo at Skein linked to Loki (traces to logs) and Prometheus (service map); Loki links trace_id back', () => {
+    const raw = parseYaml(readFileSync(join(out, 'datasources/skein.yaml'), 'utf8')) as Obj;
+    // Grafana sees the values after its own variable expansion, even with variables of the same names in its environment.
+    const file = grafanaInterpolate(raw, { __tags: 'WRONG', __value: 'WRONG' }) as Obj;
+    const byUid = checkDatasources(file);
+    const tempo = [...byUid.values()].find((d) => d['type'] === 'tempo')!;
+    const loki = [...byUid.values()].find((d) => d['type'] === 'loki')!;
+    const prom = [...byUid.values()].find((d) => d['type'] === 'prometheus')!;
+    assert.equal(tempo['url'], 'http://skein.internal:3200');
+    assert.equal(loki['url'], 'http://loki:3100');
+    assert.equal(prom['url'], 'http://prometheus:9090');
+    const j = tempo['jsonData'];
+    assert.equal(j.tracesToLogsV2.datasourceUid, loki['uid']);
+    assert.equal(j.tracesToLogsV2.query, '{${__tags}} |= "${__trace.traceId}"');
+    assert.deepEqual(j.tracesToLogsV2.tags, [{ key: 'service.name', value: 'service_name' }]);
+    assert.equal(j.serviceMap.datasourceUid, prom['uid']);
+    assert.equal(j.tracesToMetrics.queries[0].query, 'sum(rate(traces_spanmetrics_calls_total{$__tags, span_name="${__span.name}"}[5m]))');
+    assert.deepEqual(j.streamingEnabled, { search: false, metrics: false });
+    const [field] = loki['jsonData'].derivedFields as Obj[];
+    assert.equal(field!['datasourceUid'], tempo['uid']);
+    assert.equal(field!['matcherRegex'], '"trace_id":"(\\w+)"');
+    assert.equal(field!['url'], '${__value.raw}');
+  });
+
+  test("the derived field's regex finds the trace ID in a JSON log line of @skein/instrument", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString('utf8'));
+        cb();
+      },
+    });
+    const logger = createLogger({ name: 'grafana-test', format: 'json', destination });
+    const tracing = initTracing({ serviceName: 'grafana-test', serviceVersion: '1', exporter: new InMemorySpanExporter(), logger });
+    const traceId = await withSpan('log.something', {}, (span) => {
+      logger.info({ user: 'j***@example.com' }, 'inside a span');
+      return span.spanContext().traceId;
+    });
+    await tracing.shutdown();
+    const raw = parseYaml(readFileSync(join(out, 'datasources/skein.yaml'), 'utf8')) as Obj;
+    const loki = (raw['datasources'] as Obj[]).find((d) => d['type'] === 'loki')!;
+    // Grafana compiles the matcher as a JavaScript regular expression and links the first group.
+    const m = new RegExp(loki['jsonData'].derivedFields[0].matcherRegex).exec(lines.join(''));
+    assert.equal(m?.[1], traceId);
+  });
+
+  test('dashboard provider: a file provider whose path holds the dashboard JSON', () => {
+    const file = parseYaml(readFileSync(join(out, 'dashboards/skein.yaml'), 'utf8')) as Obj;
+    assert.equal(file['apiVersion'], 1);
+    const [p] = file['providers'] as Obj[];
+    assert.equal(typeof p!['name'], 'string');
+    assert.equal(p!['type'], 'file');
+    assert.ok(isAbsolute(p!['options'].path));
+    assert.ok(existsSync(join(p!['options'].path, 'skein-service-map.json')));
+  });
+
+  test('dashboard: a node graph, a table per hot path, hot-path rates and Skein ingest and queue panels, all on provisioned data sources', async () => {
+    const ds = checkDatasources(parseYaml(readFileSync(join(out, 'datasources/skein.yaml'), 'utf8')) as Obj);
+    const uids = new Map([...ds.values()].map((d) => [d['uid'] as string, d['type'] as string]));
+    const { panels } = checkDashboard(JSON.parse(readFileSync(join(out, 'dashboards/skein/skein-service-map.json'), 'utf8')) as Obj, uids);
+    const nodeGraph = panels.filter((p) => p['type'] === 'nodeGraph');
+    assert.equal(nodeGraph.length, 1);
+    assert.equal(nodeGraph[0]!['targets'][0].queryType, 'serviceMap');
+    const tables = panels.filter((p) => p['type'] === 'table');
+    assert.deepEqual(
+      tables.map((t) => t['targets'][0].query),
+      ['{ name = "auth.login" }', '{ name = "track.upload.initiate" }', '{ name = "payment.webhook" }', '{ name = "search.query" }'],
+    );
+    const exprs = panels.flatMap((p) => (p['targets'] as Obj[] | undefined) ?? []).flatMap((t) => (t['expr'] ? [t['expr'] as string] : []));
+    const plotted = new Set(exprs.flatMap(metricNames));
+    for (const m of ['skein_receiver_accepted_spans_total', 'skein_head_spans', 'skein_exporter_queue_size', 'skein_tail_sampling_buffered_spans', 'traces_spanmetrics_calls_total']) {
+      assert.ok(plotted.has(m), `${m} is plotted`);
+    }
+
+    // Against a running Skein: each metric is exposed, each TraceQL query is accepted.
+    const metrics = await (await fetch(`${skeinProcess.url}/metrics`)).text();
+    for (const m of plotted) assert.match(metrics, new RegExp(`^# TYPE ${m} `, 'm'), `${m} is on Skein's /metrics`);
+    for (const t of tables) {
+      const res = await fetch(`${skeinProcess.url}/api/search?${new URLSearchParams({ q: t['targets'][0].query })}`);
+      assert.equal(res.status, 200, `${t['targets'][0].query}: ${await res.text()}`);
+    }
+  });
+
+  test('the Prometheus scrape job targets Skein as Grafana reaches it', () => {
+    const file = parseYaml(readFileSync(join(out, 'prometheus/skein-scrape.yaml'), 'utf8')) as Obj;
+    const [job] = file['scrape_configs'] as Obj[];
+    assert.equal(job!['metrics_path'], '/metrics');
+    assert.deepEqual(job!['static_configs'], [{ targets: ['skein.internal:3200'] }]);
+  });
+
+  test('with existing Loki and Prometheus data sources: links to them and writes the derived field to merge', async () => {
+    const dir = tempDir('skein-grafana-');
+    const r = await skein(['grafana', 'provision', '--out', dir, '--loki-uid', 'my-loki', '--prometheus-uid', 'my-prom', '--hot-path', 'checkout', '--dashboards-path', '/var/lib/grafana/dashboards/skein']);
+    assert.equal(r.code, 0, r.stderr);
+    const file = grafanaInterpolate(parseYaml(readFileSync(join(dir, 'datasources/skein.yaml'), 'utf8'))) as Obj;
+    const byUid = checkDatasources(file, { 'my-loki': 'loki', 'my-prom': 'prometheus' });
+    assert.deepEqual([...byUid.keys()], ['skein-tempo']);
+    assert.equal(byUid.get('skein-tempo')!['jsonData'].tracesToLogsV2.datasourceUid, 'my-loki');
+    assert.equal(byUid.get('skein-tempo')!['jsonData'].serviceMap.datasourceUid, 'my-prom');
+    const snippet = grafanaInterpolate(parseYaml(readFileSync(join(dir, 'loki-derived-fields.yaml'), 'utf8'))) as Obj;
+    assert.deepEqual(snippet['derivedFields'][0], {
+      name: 'TraceID',
+      matcherType: 'regex',
+      matcherRegex: '"trace_id":"(\\w+)"',
+      datasourceUid: 'skein-tempo',
+      url: '${__value.raw}',
+      urlDisplayLabel: 'Open trace in Skein',
+    });
+    const providers = parseYaml(readFileSync(join(dir, 'dashboards/skein.yaml'), 'utf8')) as Obj;
+    assert.equal(providers['providers'][0].options.path, '/var/lib/grafana/dashboards/skein');
+    const { panels } = checkDashboard(JSON.parse(readFileSync(join(dir, 'dashboards/skein/skein-service-map.json'), 'utf8')) as Obj, new Map([['skein-tempo', 'tempo'], ['my-prom', 'prometheus']]));
+    assert.deepEqual(panels.filter((p) => p['type'] === 'table').map((p) => p['targets'][0].query), ['{ name = "checkout" }']);
+  });
+
+  test('bad options are refused with what is wrong, and nothing is written', async () => {
+    const file = join(tempDir('skein-grafana-'), 'a-file');
+    writeFileSync(file, 'x');
+    const cases: Array<[string[], RegExp]> = [
+      [[], /required option '--out <dir>' not specified/],
+      [['--out', file], /--out .*a-file exists and is not a directory/],
+      [['--out', tempDir(), '--skein-url', 'skein:3200'], /--skein-url "skein:3200" is not an http:\/\/ or https:\/\/ URL/],
+      [['--out', tempDir(), '--loki-url', 'not a url'], /--loki-url "not a url" is not a URL/],
+      [['--out', tempDir(), '--loki-uid', 'has spaces'], /--loki-uid "has spaces" is not a Grafana UID/],
+      [['--out', tempDir(), '--dashboards-path', 'relative/dir'], /--dashboards-path "relative\/dir" must be absolute/],
+      [['--out', tempDir(), '--loki-service-label', 'service.name'], /--loki-service-label "service.name" is not a Loki label name/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => skein(['grafana', 'provision', ...args])));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!;
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+    }
+  });
+});
