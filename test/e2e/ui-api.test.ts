@@ -83,7 +83,7 @@ describe('ingest stats and live tail', () => {
 
   before(async () => {
     // A short poll keeps the test quick; max_clients 2 lets the refusal be tested.
-    skein = await startSkein({ configYaml: 'ui:\n  live_tail:\n    max_clients: 2\n    poll_interval: 200ms\n' });
+    skein = await startSkein({ configYaml: 'ui:\n  live_tail:\n    max_clients: 2\n    poll_interval: 200ms\n    max_events_per_second: 2\n' });
     sdk = sdkFor(skein.otlpHttpUrl);
   });
   after(async () => {
@@ -156,6 +156,25 @@ describe('ingest stats and live tail', () => {
       assert.deepEqual(summary['serviceStats'], { inventory: { spanCount: 2 } });
       const sets = summary['spanSets'] as Array<{ spans: unknown[]; matched: number }>;
       assert.equal(sets[0]!.matched, 2);
+    } finally {
+      tail.close();
+    }
+  });
+
+  test('beyond max_events_per_second a tail sends a `dropped` count instead of the traces', async () => {
+    await tailsBelow(skein.url, 1);
+    const tail = await openTail(skein.url, '{ resource.service.name = "inventory" }');
+    try {
+      await waitFor(async () => tail.events.some((e) => e.event === 'ready'), 'the tail is ready');
+      const burst = Array.from({ length: 6 }, (_, i) => emitHealth(sdk, Date.now() + i));
+      await sdk.flush();
+      const accounted = (): number =>
+        traceIds(tail).length + tail.events.filter((e) => e.event === 'dropped').reduce((n, e) => n + Number(e.data['count']), 0);
+      await waitFor(async () => accounted() === burst.length, 'every trace of the burst is sent or counted as dropped');
+      const dropped = tail.events.filter((e) => e.event === 'dropped');
+      assert.ok(dropped.length > 0, 'some were dropped');
+      assert.match(String(dropped[0]!.data['reason']), /max_events_per_second=2/);
+      assert.ok(traceIds(tail).every((id) => burst.map(searchId).includes(id)));
     } finally {
       tail.close();
     }
