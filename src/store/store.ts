@@ -7,7 +7,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { dedupeSpans } from '../otlp/assemble.js';
 import { TenantStore } from './tenant-store.js';
-import type { Head } from './head/head.js';
+import type { Head, HeadTraceSummary } from './head/head.js';
 import { BlockStore } from './blocks/block-store.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
@@ -159,6 +159,12 @@ export class Store {
   async heads(tenant: string): Promise<Head[]> {
     const ts = this.tenants.get(tenant);
     return ts ? (await ts).heads() : [];
+  }
+
+  /** Per trace the tenant's head holds, its summary in each head holding it (Head.traceSummaries). */
+  async headTraceSummaries(tenant: string): Promise<Map<string, HeadTraceSummary[]>> {
+    const ts = this.tenants.get(tenant);
+    return ts ? (await ts).headTraceSummaries() : new Map();
   }
 
   /** Traces the tenant's head holds, with their time bounds (empty for a tenant never written to). */

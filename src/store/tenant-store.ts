@@ -2,7 +2,7 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { decodeTracesData, encodeTracesDataFromParts } from '../otlp/protobuf.js';
-import { Head, encodeBatch } from './head/head.js';
+import { Head, encodeBatch, type HeadTraceSummary } from './head/head.js';
 import { Wal, type SyncPolicy } from './wal/wal.js';
 import type { BlockStore } from './blocks/block-store.js';
 import { storeMetrics } from './metrics.js';
@@ -116,6 +116,19 @@ export class TenantStore {
   /** Traces of the head and of heads being cut that overlap the range (see Head.scan). */
   *scan(range?: HeadRange): Generator<TraceSpans & { bytes: number }> {
     for (const head of [this.head, ...this.sealed.map((s) => s.head)]) yield* head.scan(range);
+  }
+
+  /** Head.traceSummaries of the head and the heads being cut, grouped by trace (a trace may sit in several). */
+  headTraceSummaries(): Map<string, HeadTraceSummary[]> {
+    const out = new Map<string, HeadTraceSummary[]>();
+    for (const head of [this.head, ...this.sealed.map((s) => s.head)]) {
+      for (const t of head.traceSummaries()) {
+        const seen = out.get(t.traceId);
+        if (seen) seen.push(t);
+        else out.set(t.traceId, [t]);
+      }
+    }
+    return out;
   }
 
   /** Trace IDs and time bounds held in memory (head and heads being cut), merged per trace. */

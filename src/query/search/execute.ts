@@ -9,12 +9,13 @@
 // so the answer is exactly the `limit` most recent matches, ordered by start time
 // (newest first) and then trace ID.
 import type { Store } from '../../store/store.js';
+import type { HeadTraceSummary } from '../../store/head/head.js';
 import type { DuckEngine } from '../../store/engine/duckdb.js';
 import { fileList } from '../../store/blocks/reader.js';
 import { sqlString } from '../../store/blocks/schema.js';
 import type { PipelineExpr } from '../traceql/ast.js';
 import { evaluateQuery, type Spanset } from './evaluate.js';
-import { traceCondition } from './pushdown.js';
+import { headTraceTest, traceCondition, type SpanFacts } from './pushdown.js';
 import { buildTrace, type EvalTrace } from './trace.js';
 
 export interface SearchRequest {
@@ -128,10 +129,7 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
     }
   };
 
-  const head = [...(await store.headTraceBounds(req.tenant))]
-    .filter(([, b]) => (req.startUnixNano === undefined || b.endUnixNano >= req.startUnixNano) && (req.endUnixNano === undefined || b.startUnixNano < req.endUnixNano))
-    .map(([traceId, b]) => ({ traceId, key: b.startUnixNano }))
-    .sort(newerFirst);
+  const head = headCandidates(store, req, await store.headTraceSummaries(req.tenant));
 
   const range = { startUnixNano: req.startUnixNano, endUnixNano: req.endUnixNano };
   return store.blocks.withParts(req.tenant, range, async (parts, engine) => {
@@ -202,6 +200,46 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
     }
     return { traces: matched.slice(0, req.limit), metrics };
   });
+}
+
+/**
+ * The head's traces in the range, newest first, less those the pushed-down condition rules
+ * out on the head's span summaries. A trace whose other spans may sit in a block is kept
+ * whatever its head spans say: the block scan judges the block's spans alone, so only
+ * reading the whole trace can tell.
+ */
+function headCandidates(store: Store, req: SearchRequest, summaries: Map<string, HeadTraceSummary[]>): Candidate[] {
+  const test = headTraceTest(req.query);
+  const facts: SpanFacts = { service: undefined, kind: 0, status: 0, durationNano: 0 };
+  let segments: HeadTraceSummary[] = [];
+  const anySpan = (p: (s: SpanFacts) => boolean): boolean => {
+    for (const seg of segments) {
+      for (let i = 0; i < seg.codes.length; i++) {
+        const code = seg.codes[i]!;
+        facts.service = seg.services[seg.resource[i]!];
+        facts.kind = code & 7;
+        facts.status = code >> 3;
+        facts.durationNano = seg.durations[i]!;
+        if (p(facts)) return true;
+      }
+    }
+    return false;
+  };
+  const out: Candidate[] = [];
+  for (const [traceId, segs] of summaries) {
+    let start = segs[0]!.startUnixNano;
+    let end = segs[0]!.endUnixNano;
+    for (const s of segs) {
+      if (s.startUnixNano < start) start = s.startUnixNano;
+      if (s.endUnixNano > end) end = s.endUnixNano;
+    }
+    if (req.startUnixNano !== undefined && end < req.startUnixNano) continue;
+    if (req.endUnixNano !== undefined && start >= req.endUnixNano) continue;
+    segments = segs;
+    if (test !== null && !test(anySpan) && !store.blocks.mayHoldTrace(req.tenant, traceId)) continue;
+    out.push({ traceId, key: start });
+  }
+  return out.sort(newerFirst);
 }
 
 function inRange(t: EvalTrace, req: SearchRequest): boolean {

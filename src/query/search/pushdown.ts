@@ -160,3 +160,114 @@ function attributePredicate(a: Attribute, op: string, v: Static): string | null 
   const cond = `${key} AND (${valueCond} OR a.type = 5)`;
   return `(${columns.map((c) => `len(list_filter(${c}, lambda a: ${cond})) > 0`).join(' OR ')})`;
 }
+
+// ── The same condition over the head's span summaries ───────────────────────
+//
+// The head keeps, per span, its service, kind, status and duration (Head.traceSummaries),
+// so the pushed-down condition is checked there without decoding a span. The same rules
+// hold: a test may let through traces that do not match, never the reverse; what it
+// cannot check is TRUE.
+
+/** What a head summary knows of one span. */
+export interface SpanFacts {
+  service: string | undefined;
+  kind: number;
+  status: number;
+  durationNano: number;
+}
+
+type SpanTest = (s: SpanFacts) => boolean;
+/** Over the spans of one trace, given as `forEachSpan`; returns whether the trace may match. */
+export type TraceTest = (anySpan: (test: SpanTest) => boolean) => boolean;
+
+/** The trace-level test of `traceCondition` over span summaries, or null when nothing narrows. */
+export function headTraceTest(q: PipelineExpr): TraceTest | null {
+  return pipelineExprTest(q);
+}
+
+function andTest<T extends (x: never) => boolean>(a: T | null, b: T | null): T | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return ((x: never) => a(x) && b(x)) as T;
+}
+
+function orTest<T extends (x: never) => boolean>(a: T | null, b: T | null): T | null {
+  if (a === null || b === null) return null;
+  return ((x: never) => a(x) || b(x)) as T;
+}
+
+function opTest(op: string, l: TraceTest | null, r: TraceTest | null): TraceTest | null {
+  if (op === '||') return orTest(l, r);
+  if (op.startsWith('!')) return r;
+  return andTest(l, r);
+}
+
+function pipelineExprTest(e: PipelineExpr): TraceTest | null {
+  if (e.type === 'pipeline') {
+    let t: TraceTest | null = null;
+    for (const stage of e.stages) {
+      if (stage.type === 'spansetFilter' || stage.type === 'spansetOperation') t = andTest(t, spansetTest(stage));
+    }
+    return t;
+  }
+  return opTest(e.op, pipelineExprTest(e.lhs), pipelineExprTest(e.rhs));
+}
+
+function spansetTest(e: SpansetExpr): TraceTest | null {
+  if (e.type === 'spansetFilter') {
+    if (e.expr === null) return null;
+    const p = spanTest(e.expr);
+    return p === null ? null : (anySpan) => anySpan(p);
+  }
+  return opTest(e.op, spansetTest(e.lhs), spansetTest(e.rhs));
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+const COMPARE: Record<string, (a: number, b: number) => boolean> = {
+  '=': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+};
+
+function spanTest(e: FieldExpr): SpanTest | null {
+  if (e.type !== 'binary') return null;
+  if (e.op === '&&') return andTest(spanTest(e.lhs), spanTest(e.rhs));
+  if (e.op === '||') return orTest(spanTest(e.lhs), spanTest(e.rhs));
+  let op: string = e.op;
+  let field = e.lhs;
+  let value = e.rhs;
+  if (field.type === 'static' && value.type !== 'static') {
+    [field, value] = [value, field];
+    const flipped: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+    op = flipped[op] ?? op;
+  }
+  if (value.type !== 'static') return null;
+  const v = value;
+  if (field.type === 'intrinsic') {
+    if (field.name === 'status' && v.valueType === 'status' && (op === '=' || op === '!=')) {
+      const code = STATUS_CODE[v.value]!;
+      return op === '=' ? (s) => s.status === code : (s) => s.status !== code;
+    }
+    if (field.name === 'kind' && v.valueType === 'kind' && (op === '=' || op === '!=')) {
+      const code = KIND_CODE[v.value]!;
+      return op === '=' ? (s) => s.kind === code : (s) => s.kind !== code;
+    }
+    // Durations in a double are exact up to 2^53 ns (104 days); beyond that, no narrowing.
+    if (field.name === 'duration' && v.valueType === 'duration' && COMPARE[op] && v.nanos <= MAX_EXACT && v.nanos >= -MAX_EXACT) {
+      const cmp = COMPARE[op]!;
+      const n = Number(v.nanos);
+      return (s) => s.durationNano > Number.MAX_SAFE_INTEGER || cmp(s.durationNano, n);
+    }
+    return null;
+  }
+  if (field.type === 'attribute' && field.scope === 'resource' && field.name === 'service.name' && !field.parent && v.valueType === 'string' && (op === '=' || op === '!=')) {
+    const name = v.value;
+    // A resource without a string service.name is not judged here.
+    return op === '=' ? (s) => s.service === undefined || s.service === name : (s) => s.service === undefined || s.service !== name;
+  }
+  return null;
+}

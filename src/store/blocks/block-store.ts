@@ -167,6 +167,15 @@ export class BlockStore {
     return { spans: dedupeBySpanId(found), inspectedBytes, blocksSearched: candidates.length };
   }
 
+  /** False when no block of the tenant holds a span of the trace (by ID ranges and bloom filters); true when one may. */
+  mayHoldTrace(tenant: string, traceIdHex: string): boolean {
+    const id = traceIdHex.toLowerCase().padStart(32, '0');
+    for (const b of this.byTenant.get(tenant) ?? []) {
+      if (id >= b.meta.minTraceId && id <= b.meta.maxTraceId && b.bloom.mayContain(id)) return true;
+    }
+    return false;
+  }
+
   /**
    * The spans of many traces at once (search's candidates): each part that may hold
    * some of them, by its trace-ID ranges and its block's bloom filter, is read once for

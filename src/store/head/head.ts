@@ -29,8 +29,26 @@ interface HeadTrace {
   resource: number[];
   /** Index into Head.scopes for each span. */
   scope: number[];
+  /** Each span's kind | status code << 3, and its duration in nanoseconds (0 when it ends before it starts): what search's head filter checks. */
+  codes: number[];
+  durations: number[];
   startUnixNano: bigint;
   endUnixNano: bigint;
+}
+
+/** What Head.traceSummaries gives of one trace; per-span arrays are parallel. */
+export interface HeadTraceSummary {
+  traceId: string;
+  startUnixNano: bigint;
+  endUnixNano: bigint;
+  /** kind | status code << 3 */
+  codes: readonly number[];
+  /** Nanoseconds, 0 when a span ends before it starts. */
+  durations: readonly number[];
+  /** Index into `services`. */
+  resource: readonly number[];
+  /** service.name of each resource, when a string. */
+  services: ReadonlyArray<string | undefined>;
 }
 
 /** A batch encoded once, ready both for the WAL record and for the head. */
@@ -80,6 +98,8 @@ export class Head {
   private readonly scopes: Interned[] = [];
   private readonly resourceIndex = new Map<string, number>();
   private readonly scopeIndex = new Map<string, number>();
+  /** service.name (when a string) of each of this.resources. */
+  private readonly services: Array<string | undefined> = [];
   private bytesHeld = 0;
   private spansHeld = 0;
   private minStart: bigint | undefined;
@@ -143,26 +163,30 @@ export class Head {
       const r = intern(this.resources, this.resourceIndex, rs.resource, rs.schemaUrl);
       if (this.resources.length > resourcesBefore) this.tags.addResource(decoded.resource);
       const serviceName = stringAttribute(decoded.resource.attributes, 'service.name');
+      if (this.services.length < this.resources.length) this.services.push(serviceName);
       for (const [q, ss] of rs.scopeSpans.entries()) {
         const decodedScope = decoded.scopeSpans[q]!;
         const scopesBefore = this.scopes.length;
         const s = intern(this.scopes, this.scopeIndex, ss.scope, ss.schemaUrl);
         if (this.scopes.length > scopesBefore) this.tags.addScope(decodedScope.scope);
         for (const span of decodedScope.spans) this.tags.addSpan(span, serviceName);
-        for (const span of ss.spans) {
+        for (const [j, span] of ss.spans.entries()) {
+          const fields = decodedScope.spans[j]!;
           const traceId = batch.traceIds[i]!;
           const start = batch.starts[i]!;
           const end = batch.ends[i]!;
           i++;
           let trace = this.traces.get(traceId);
           if (!trace) {
-            trace = { spans: [], sizes: [], resource: [], scope: [], startUnixNano: start, endUnixNano: end };
+            trace = { spans: [], sizes: [], resource: [], scope: [], codes: [], durations: [], startUnixNano: start, endUnixNano: end };
             this.traces.set(traceId, trace);
           }
           trace.spans.push(this.arena.add(span));
           trace.sizes.push(span.length);
           trace.resource.push(r);
           trace.scope.push(s);
+          trace.codes.push(fields.kind | (fields.status.code << 3));
+          trace.durations.push(end > start ? Number(end - start) : 0);
           if (start < trace.startUnixNano) trace.startUnixNano = start;
           if (end > trace.endUnixNano) trace.endUnixNano = end;
           // Both ends of each span: a span whose clock made it end before it started still counts.
@@ -208,6 +232,16 @@ export class Head {
   /** Each trace's ID and time bounds, without decoding spans (search picks candidates from these). */
   *traceBounds(): Generator<{ traceId: string; startUnixNano: bigint; endUnixNano: bigint }> {
     for (const [traceId, t] of this.traces) yield { traceId, startUnixNano: t.startUnixNano, endUnixNano: t.endUnixNano };
+  }
+
+  /**
+   * Each trace's ID, time bounds and, per span, its service, kind, status and duration, without
+   * decoding anything: search checks its pushed-down condition on these before reading a trace.
+   */
+  *traceSummaries(): Generator<HeadTraceSummary> {
+    for (const [traceId, t] of this.traces) {
+      yield { traceId, startUnixNano: t.startUnixNano, endUnixNano: t.endUnixNano, codes: t.codes, durations: t.durations, resource: t.resource, services: this.services };
+    }
   }
 
   /** Every trace, sorted by trace ID, decoded lazily one trace at a time (for the block writer). */
