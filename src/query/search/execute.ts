@@ -15,7 +15,7 @@ import { fileList } from '../../store/blocks/reader.js';
 import { sqlString } from '../../store/blocks/schema.js';
 import type { PipelineExpr } from '../traceql/ast.js';
 import { evaluateQuery, type Spanset } from './evaluate.js';
-import { headTraceTest, traceCondition, type SpanFacts } from './pushdown.js';
+import { headTraceTest, traceCondition, traceConditionWithRows, type SpanFacts } from './pushdown.js';
 import { buildTrace, type EvalTrace } from './trace.js';
 
 export interface SearchRequest {
@@ -132,8 +132,13 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
   const head = headCandidates(store, req, await store.headTraceSummaries(req.tenant));
 
   const range = { startUnixNano: req.startUnixNano, endUnixNano: req.endUnixNano };
-  return store.blocks.withParts(req.tenant, range, async (parts, engine) => {
-    metrics.totalBlocks = new Set(parts.map((p) => p.path.replace(/[/\\][^/\\]*$/, ''))).size;
+  return store.blocks.withBlocks(req.tenant, range, async (blocks, engine) => {
+    const parts = blocks.flatMap((b) => b.parts);
+    metrics.totalBlocks = blocks.length;
+    // Every span of these blocks lies in the range, so every trace with a span in them overlaps it.
+    const rangeImplied = blocks.every(
+      (b) => (req.startUnixNano === undefined || b.minStartUnixNano >= req.startUnixNano) && (req.endUnixNano === undefined || b.maxEndUnixNano < req.endUnixNano),
+    );
     const partBytes = parts.reduce((n, p) => n + p.bytes, 0);
     if (req.maxBytesInspected > 0 && partBytes > req.maxBytesInspected) {
       throw new QueryLimitError(
@@ -141,7 +146,7 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
         `search would inspect ${partBytes} bytes of blocks, over query.max_bytes_inspected=${options.maxBytesText}; narrow the time range`,
       );
     }
-    const blockPages = new BlockCandidates(engine, parts, req, addBytes);
+    const blockPages = new BlockCandidates(engine, parts, req, addBytes, rangeImplied);
     const matched: MatchedTrace[] = [];
     const seen = new Set<string>();
     let h = 0;
@@ -268,6 +273,7 @@ class BlockCandidates {
     private readonly parts: ReadonlyArray<{ path: string; bytes: number }>,
     private readonly req: SearchRequest,
     private readonly addBytes: (n: number) => void,
+    private readonly rangeImplied: boolean,
   ) {
     this.done = parts.length === 0;
     this.pageSize = Math.max(32, req.limit * 2);
@@ -284,7 +290,7 @@ class BlockCandidates {
 
   private async fetch(): Promise<void> {
     this.addBytes(this.parts.reduce((n, p) => n + p.bytes, 0));
-    const rows = await this.scan(this.fallback ? null : traceCondition(this.req.query)).catch(async (err: unknown) => {
+    const rows = await (this.fallback ? this.scan(null) : this.scanNarrowed()).catch(async (err: unknown) => {
       // A pushed-down regex DuckDB's RE2 refuses (or any other SQL the engine
       // rejects) only costs the narrowing: the evaluator still decides.
       if (this.fallback) throw err;
@@ -295,6 +301,35 @@ class BlockCandidates {
     if (rows.length < this.pageSize) this.done = true;
     this.last = this.buffer[this.buffer.length - 1] ?? this.last;
     this.pageSize *= 2;
+  }
+
+  /**
+   * With a row filter (traceConditionWithRows) and nothing that needs whole-trace bounds
+   * (no duration bounds, a time range every block lies in), only the spans the condition
+   * looks at are grouped, and the scan is split in two halves of the trace-ID space run
+   * at once (parts are sorted by trace ID, so each half skips the other's row groups; a
+   * trace's spans are all in one half). The key is then the earliest start among those
+   * spans: never earlier than the trace's start, which is all the ordering needs.
+   */
+  private async scanNarrowed(): Promise<Array<{ trace_id: string; s: bigint }>> {
+    const narrowed = traceConditionWithRows(this.req.query);
+    const { minDurationNano, maxDurationNano } = this.req;
+    if (narrowed === null || !this.rangeImplied || minDurationNano !== undefined || maxDurationNano !== undefined) return this.scan(traceCondition(this.req.query));
+    const start = 'min(start_unix_nano)';
+    const having = [narrowed.having];
+    if (this.last) having.push(`(${start} < ${this.last.key} OR (${start} = ${this.last.key} AND trace_id > ${sqlString(this.last.traceId)}))`);
+    const halves = await Promise.all(
+      [`trace_id < '8'`, `trace_id >= '8'`].map((half) =>
+        this.engine.all<{ trace_id: string; s: bigint }>(
+          `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.parts.map((p) => p.path))}) WHERE ${half} AND (${narrowed.rows})` +
+            ` GROUP BY trace_id HAVING ${having.join(' AND ')} ORDER BY s DESC, trace_id LIMIT ${this.pageSize}`,
+        ),
+      ),
+    );
+    return halves
+      .flat()
+      .sort((a, b) => newerFirst({ key: a.s, traceId: a.trace_id }, { key: b.s, traceId: b.trace_id }))
+      .slice(0, this.pageSize);
   }
 
   private scan(cond: string | null): Promise<Array<{ trace_id: string; s: bigint }>> {

@@ -17,6 +17,26 @@ export function traceCondition(q: PipelineExpr): string | null {
   return pipelineExprCond(q);
 }
 
+/**
+ * `traceCondition` with a row filter: `rows` is true of every span whose `bool_or(P)` the
+ * condition may need (the OR of every such P). The condition only ever combines its
+ * `bool_or` terms with AND and OR, so a trace meeting it has a span where `rows` holds,
+ * and over the spans `rows` keeps each term has the same value as over all of them.
+ */
+export function traceConditionWithRows(q: PipelineExpr): { having: string; rows: string } | null {
+  const leaves: string[] = [];
+  collecting = leaves;
+  let having: string | null;
+  try {
+    having = pipelineExprCond(q);
+  } finally {
+    collecting = undefined;
+  }
+  return having === null || leaves.length === 0 ? null : { having, rows: leaves.map((l) => `(${l})`).join(' OR ') };
+}
+
+let collecting: string[] | undefined;
+
 function and(a: string | null, b: string | null): string | null {
   if (a === null) return b;
   if (b === null) return a;
@@ -54,6 +74,7 @@ function spansetCond(e: SpansetExpr): string | null {
   if (e.type === 'spansetFilter') {
     if (e.expr === null) return null;
     const p = spanPredicate(e.expr);
+    if (p !== null) collecting?.push(p);
     return p === null ? null : `bool_or(${p})`;
   }
   return opCond(e.op, spansetCond(e.lhs), spansetCond(e.rhs));
