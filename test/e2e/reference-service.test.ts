@@ -46,14 +46,15 @@ interface SearchHit {
   traceID: string;
 }
 
-/** Trace IDs /api/search returns for a TraceQL query over the last hour. */
+/** Trace IDs (32 hex digits) /api/search returns for a TraceQL query over the last hour. */
 async function traceql(skein: SkeinProcess, q: string): Promise<string[]> {
   const end = Math.ceil(Date.now() / 1000) + 60;
   const params = new URLSearchParams({ q, start: String(end - 3600), end: String(end), limit: '50' });
   const res = await fetch(`${skein.url}/api/search?${params}`);
   const text = await res.text();
   assert.equal(res.status, 200, `${q}: ${text}`);
-  return (JSON.parse(text) as { traces: SearchHit[] }).traces.map((t) => t.traceID);
+  // Search trims leading zeros from trace IDs, as Tempo does; logs and the SDK print all 32 digits.
+  return (JSON.parse(text) as { traces: SearchHit[] }).traces.map((t) => t.traceID.padStart(32, '0'));
 }
 
 async function getTrace(skein: SkeinProcess, traceId: string): Promise<StoredSpan[]> {
