@@ -5,6 +5,7 @@ export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
   if (unit === 'bytes') return (value / 1024 / 1024).toFixed(1);
   if (unit.startsWith('spans/')) return value >= 10_000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(0);
+  if (unit === 'µs/span' || unit === 'ratio') return value.toFixed(2);
   if (unit === 'ms') return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
 }

@@ -19,6 +19,7 @@ const SECTIONS: ReadonlyArray<readonly [prefix: string, title: string]> = [
   ['storage.', 'Storage'],
   ['memory.', 'Memory'],
   ['wire.', 'Workload on the wire'],
+  ['pipeline.', 'Collector pipeline'],
 ];
 
 /** The context worth a reader's attention, per figure family. */
@@ -32,6 +33,11 @@ function notes(f: Figure): string {
   if (Array.isArray(stored) && stored.length > 0) parts.push(`${formatCount(Number(stored[0]))} spans stored`);
   if (Array.isArray(f['failedLookups']) && (f['failedLookups'] as number[]).some((n) => n !== 0)) parts.push(`failed lookups: ${(f['failedLookups'] as number[]).join(', ')}`);
   if (typeof f['decoder'] === 'string') parts.push(f['decoder']);
+  if (typeof f['ratioToDecode'] === 'number') parts.push(`${f['ratioToDecode'].toFixed(2)}× the decode cost`);
+  if (Array.isArray(f['heapUsedPerSpan'])) {
+    parts.push(`JS heap ${(f['heapUsedPerSpan'] as number[]).map((n) => n.toFixed(0)).join(', ')} B/span; held ${(f['heldBytesPerSpan'] as number[]).map((n) => n.toFixed(0)).join(', ')} B/span`);
+  }
+  if (typeof f['target'] === 'number' && typeof f['targetReached'] === 'boolean') parts.push(`target ${f['target']}: ${f['targetReached'] ? 'reached' : 'missed'}`);
   return parts.join('; ');
 }
 

@@ -9,6 +9,7 @@ import { displayUnit, formatValue, textTable } from './format.js';
 import { isFigureError, type BenchContext, type Figure, type FigureError } from './figure.js';
 import { runDecodeCeiling } from './figures/decode-ceiling.js';
 import { INGEST_PROTOCOLS, runIngest, type IngestProtocol } from './figures/ingest.js';
+import { PIPELINE_GROUPS, runPipelineCpu, runPipelineIngest, runPipelineMemory } from './figures/pipeline.js';
 import { runSearch } from './figures/search.js';
 import { runStored, STORED_GROUPS, type StoredGroup } from './figures/stored.js';
 import { runTagValues } from './figures/tag-values.js';
@@ -23,9 +24,9 @@ const SIZES = {
   quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200 },
 } as const;
 
-const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), 'visibility', ...STORED_GROUPS, 'tags', 'search'] as const;
+const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search'] as const;
 type Group = (typeof GROUPS)[number];
-const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const) };
+const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), pipeline: PIPELINE_GROUPS };
 
 interface Options {
   quick: boolean;
@@ -36,7 +37,7 @@ interface Options {
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only name,name] [--runs N] [--out file]
   --quick   smaller sizes, for a smoke run
-  --only    groups to run: ${GROUPS.join(', ')} (ingest = all three ingest groups)
+  --only    groups to run: ${GROUPS.join(', ')} (ingest = all three ingest groups, pipeline = the three pipeline groups)
   --runs    runs per figure, reported as median, min and max (default 3)
   --out     results file (default bench/results/latest.json)`;
 
@@ -118,11 +119,14 @@ async function main(): Promise<number> {
     if (opts.only.has(group)) await attempt(group, () => runIngest(ctx, protocol as IngestProtocol, sizes.ingestSpans));
   }
   forgetRequests(sizes.ingestSpans, 'json');
+  if (opts.only.has('pipeline-cpu')) await attempt('pipeline-cpu', () => runPipelineCpu(ctx, sizes.ingestSpans));
+  if (opts.only.has('pipeline-memory')) await attempt('pipeline-memory', () => runPipelineMemory(ctx, sizes.ingestSpans));
+  if (opts.only.has('pipeline-ingest')) await attempt('pipeline-ingest', () => runPipelineIngest(ctx, sizes.ingestSpans));
   if (opts.only.has('visibility')) await attempt('visibility', () => runVisibility(ctx, sizes.visibilityTraces));
   const stored = new Set(STORED_GROUPS.filter((g) => opts.only.has(g))) as Set<StoredGroup>;
   if (stored.size > 0) await attempt([...stored].join('+'), () => runStored(ctx, stored, sizes.storedSpans, sizes.lookups));
-  if (opts.only.has('search')) await attempt('search', () => runSearch(ctx, sizes.storedSpans, opts.quick ? 5 : 20));
   if (opts.only.has('tags')) await attempt('tags', () => runTagValues(ctx, sizes.storedSpans, opts.quick ? 20 : 100));
+  if (opts.only.has('search')) await attempt('search', () => runSearch(ctx, sizes.storedSpans, opts.quick ? 5 : 20));
 
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
