@@ -14,6 +14,7 @@ import { labelObject, sharedFamily, type SampleSource } from '../shared/families
 import { HistogramCells, type Sample } from '../shared/histogram.js';
 import { sanitizeLabelName } from '../shared/labels.js';
 import { SeriesTable, type Series } from '../shared/series-table.js';
+import { TupleCache } from '../shared/tuple-cache.js';
 import type { ServiceGraphConfig } from './config.js';
 import type { HalfEdge } from './store.js';
 
@@ -39,6 +40,41 @@ interface CountSeries extends Series {
 
 const SEP = '\0';
 
+/** Cache slot of an edge series without dimensions: connection type × virtual side. */
+const CONNECTION_TYPES = ['', 'messaging_system', 'database', 'virtual_node'] as const;
+const VIRTUAL_SIDES = ['', 'client', 'server'] as const;
+
+function edgeSlot(edge: HalfEdge, withVirtualSide: boolean): number {
+  return CONNECTION_TYPES.indexOf(edge.connectionType) * VIRTUAL_SIDES.length + (withVirtualSide ? VIRTUAL_SIDES.indexOf(edge.virtualSide) : 0);
+}
+
+/** A table's series by (tenant or '', client, server) and a slot, emptied when the table drops series. */
+class TableCache<S extends Series> {
+  private readonly cache: TupleCache<S>;
+  private version: number;
+
+  constructor(
+    private readonly table: SeriesTable<S>,
+    slots: number,
+  ) {
+    this.cache = new TupleCache(slots);
+    this.version = table.version;
+  }
+
+  get(tenant: string, client: string, server: string, slot: number): S | undefined {
+    if (this.table.version !== this.version) {
+      this.cache.clear();
+      this.version = this.table.version;
+    }
+    return this.cache.get(tenant, client, server, slot);
+  }
+
+  /** Keeps `series` if it is the series of `key` itself (an overflow series must be counted each time, so is not kept). */
+  keep(key: string, series: S, tenant: string, client: string, server: string, slot: number): void {
+    if (this.table.holds(key, series)) this.cache.set(tenant, client, server, slot, series);
+  }
+}
+
 export class ServiceGraphMetrics {
   private readonly edges: SeriesTable<EdgeSeries>;
   private readonly unpaired: SeriesTable<CountSeries>;
@@ -47,6 +83,10 @@ export class ServiceGraphMetrics {
   private readonly withVirtualNode: boolean;
   private readonly dimensionCount: number;
   private readonly detachers: Array<() => void> = [];
+  // Label-set strings are built only on a miss: completed edges and dropped spans come by the thousand a second.
+  private readonly edgeCache: TableCache<EdgeSeries>;
+  private readonly unpairedCache: TableCache<CountSeries>;
+  private readonly droppedCache: TableCache<CountSeries>;
 
   constructor(config: ServiceGraphConfig, connector: string, logger: Logger) {
     this.withTenant = config.include_tenant_label;
@@ -78,6 +118,9 @@ export class ServiceGraphMetrics {
       });
     this.unpaired = counts(METRIC.unpairedSpansTotal);
     this.dropped = counts(METRIC.droppedSpansTotal);
+    this.edgeCache = new TableCache(this.edges, CONNECTION_TYPES.length * VIRTUAL_SIDES.length);
+    this.unpairedCache = new TableCache(this.unpaired, 1);
+    this.droppedCache = new TableCache(this.dropped, 1);
 
     const edges = this.edges;
     this.publish(METRIC.requestTotal, 'Total count of requests between two nodes.', 'counter', edges, (s, labels, out) => {
@@ -102,13 +145,21 @@ export class ServiceGraphMetrics {
 
   /** Counts one complete edge: a request, maybe a failure, and both latencies. */
   recordEdge(edge: HalfEdge, nowMs: number): void {
-    let key = this.withTenant ? edge.tenant + SEP : '';
-    key += edge.client! + SEP + edge.server! + SEP + edge.connectionType;
-    if (this.withVirtualNode) key += SEP + edge.virtualSide;
-    for (let i = 0; i < this.dimensionCount; i++) {
-      key += SEP + (edge.clientDimensions?.[i] ?? '') + SEP + (edge.serverDimensions?.[i] ?? '');
+    // Dimension values would need more levels; edges with dimensions take the string path.
+    const cacheable = this.dimensionCount === 0;
+    const tenant = this.withTenant ? edge.tenant : '';
+    const slot = edgeSlot(edge, this.withVirtualNode);
+    let series = cacheable ? this.edgeCache.get(tenant, edge.client!, edge.server!, slot) : undefined;
+    if (series === undefined) {
+      let key = this.withTenant ? edge.tenant + SEP : '';
+      key += edge.client! + SEP + edge.server! + SEP + edge.connectionType;
+      if (this.withVirtualNode) key += SEP + edge.virtualSide;
+      for (let i = 0; i < this.dimensionCount; i++) {
+        key += SEP + (edge.clientDimensions?.[i] ?? '') + SEP + (edge.serverDimensions?.[i] ?? '');
+      }
+      series = this.edges.get(key) ?? this.edges.add(key, this.edgeLabels(edge), nowMs);
+      if (cacheable) this.edgeCache.keep(key, series, tenant, edge.client!, edge.server!, slot);
     }
-    const series = this.edges.get(key) ?? this.edges.add(key, this.edgeLabels(edge), nowMs);
     series.lastSeen = nowMs;
     series.requests++;
     if (edge.failed) series.failed++;
@@ -118,12 +169,12 @@ export class ServiceGraphMetrics {
 
   /** Counts a half-edge that expired without a partner or a peer to stand in for one. */
   recordUnpaired(edge: HalfEdge, nowMs: number): void {
-    this.count(this.unpaired, edge, nowMs);
+    this.count(this.unpaired, this.unpairedCache, edge, nowMs);
   }
 
   /** Counts a span dropped because the store was full. */
   recordDropped(edge: HalfEdge, nowMs: number): void {
-    this.count(this.dropped, edge, nowMs);
+    this.count(this.dropped, this.droppedCache, edge, nowMs);
   }
 
   dropStale(cutoffMs: number): void {
@@ -137,11 +188,16 @@ export class ServiceGraphMetrics {
     for (const detach of this.detachers.splice(0)) detach();
   }
 
-  private count(table: SeriesTable<CountSeries>, edge: HalfEdge, nowMs: number): void {
+  private count(table: SeriesTable<CountSeries>, cache: TableCache<CountSeries>, edge: HalfEdge, nowMs: number): void {
     const client = edge.client ?? '';
     const server = edge.server ?? '';
-    const key = (this.withTenant ? edge.tenant + SEP : '') + client + SEP + server;
-    const series = table.get(key) ?? table.add(key, this.withTenant ? [edge.tenant, client, server] : [client, server], nowMs);
+    const tenant = this.withTenant ? edge.tenant : '';
+    let series = cache.get(tenant, client, server, 0);
+    if (series === undefined) {
+      const key = (this.withTenant ? edge.tenant + SEP : '') + client + SEP + server;
+      series = table.get(key) ?? table.add(key, this.withTenant ? [edge.tenant, client, server] : [client, server], nowMs);
+      cache.keep(key, series, tenant, client, server, 0);
+    }
     series.lastSeen = nowMs;
     series.count++;
   }

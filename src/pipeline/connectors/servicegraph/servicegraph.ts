@@ -17,7 +17,7 @@
 // so it takes the latency of the side that was seen (Tempo and the collector
 // record 0 there, which shows a remote database as instant in Grafana).
 import type { ResourceSpans, Span } from '../../../otlp/model.js';
-import { SpanKind, StatusCode, stringAttribute, toHex } from '../../../otlp/model.js';
+import { SpanKind, StatusCode, stringAttribute } from '../../../otlp/model.js';
 import type { Logger } from '../../../telemetry/logger.js';
 import type { Connector } from '../../component.js';
 import { attributeText, hasAttribute } from '../shared/attributes.js';
@@ -58,6 +58,11 @@ class ServiceGraph implements ServiceGraphConnector {
   private readonly window: EdgeWindow;
   private readonly dimensions: readonly string[];
   private readonly timers: NodeJS.Timeout[];
+  /** Per resource, reused: each database_name_attributes key's value on the resource (undefined: look on the span). */
+  private readonly resourceDatabaseNames: Array<string | undefined>;
+  /** Per resource, reused: each dimension's value on the resource. */
+  private readonly resourceDimensions: Array<string | undefined>;
+  private readonly keys = new EdgeKeys();
 
   constructor(
     private readonly config: ServiceGraphConfig,
@@ -66,6 +71,8 @@ class ServiceGraph implements ServiceGraphConnector {
   ) {
     const logger = ctx.logger.child({ connector: ctx.name });
     this.dimensions = config.dimensions;
+    this.resourceDatabaseNames = config.database_name_attributes.map(() => undefined);
+    this.resourceDimensions = config.dimensions.map(() => undefined);
     this.metrics = new ServiceGraphMetrics(config, ctx.name, logger);
     this.window = new EdgeWindow(config.ui_window_resolution, config.ui_window_retention, config.max_label_sets);
     this.store = new HalfEdgeStore(config.store.ttl, config.store.max_items, (edge) => this.onExpire(edge));
@@ -82,10 +89,16 @@ class ServiceGraph implements ServiceGraphConnector {
 
   observe(tenant: string, batch: readonly ResourceSpans[]): void {
     const now = this.now();
+    this.keys.setTenant(tenant);
     for (const rs of batch) {
       // As in Tempo and the collector, spans of a resource without service.name cannot name a node.
       const service = stringAttribute(rs.resource.attributes, 'service.name');
       if (service === undefined) continue;
+      // The resource is shared by all its spans: read what it holds once.
+      const attrs = rs.resource.attributes;
+      const dbKeys = this.config.database_name_attributes;
+      for (let i = 0; i < dbKeys.length; i++) this.resourceDatabaseNames[i] = attributeText(attrs, dbKeys[i]!);
+      for (let i = 0; i < this.dimensions.length; i++) this.resourceDimensions[i] = attributeText(attrs, this.dimensions[i]!);
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           switch (span.kind) {
@@ -126,16 +139,16 @@ class ServiceGraph implements ServiceGraphConnector {
   }
 
   private clientSide(tenant: string, service: string, rs: ResourceSpans, span: Span, type: ConnectionType, now: number): void {
-    const key = edgeKey(tenant, span.traceId, span.spanId);
+    const key = this.keys.of(span.traceId, span.spanId);
     const existing = this.store.get(key);
     const edge = existing ?? new HalfEdge(key, tenant);
     edge.connectionType = type;
     edge.client = service;
     edge.clientSeconds = durationSeconds(span);
     if (span.status.code === StatusCode.ERROR) edge.failed = true;
-    if (this.dimensions.length > 0) edge.clientDimensions = this.dimensionValues(rs, span);
+    if (this.dimensions.length > 0) edge.clientDimensions = this.dimensionValues(span);
     // A database sends no spans: the client span is the whole request.
-    const database = this.databaseName(rs, span);
+    const database = this.databaseName(span);
     if (database !== undefined) {
       edge.connectionType = 'database';
       edge.server = database;
@@ -150,14 +163,14 @@ class ServiceGraph implements ServiceGraphConnector {
   }
 
   private serverSide(tenant: string, service: string, rs: ResourceSpans, span: Span, type: ConnectionType, now: number): void {
-    const key = edgeKey(tenant, span.traceId, span.parentSpanId);
+    const key = this.keys.of(span.traceId, span.parentSpanId);
     const existing = this.store.get(key);
     const edge = existing ?? new HalfEdge(key, tenant);
     edge.connectionType = type;
     edge.server = service;
     edge.serverSeconds = durationSeconds(span);
     if (span.status.code === StatusCode.ERROR) edge.failed = true;
-    if (this.dimensions.length > 0) edge.serverDimensions = this.dimensionValues(rs, span);
+    if (this.dimensions.length > 0) edge.serverDimensions = this.dimensionValues(span);
     if (span.parentSpanId.length === 0) {
       // Only a root server span can become an edge from a virtual client.
       edge.rootServer = true;
@@ -205,8 +218,8 @@ class ServiceGraph implements ServiceGraphConnector {
   }
 
   /** Dimension values of one side: the resource's attribute first, then the span's, as Tempo reads them. */
-  private dimensionValues(rs: ResourceSpans, span: Span): string[] {
-    return this.dimensions.map((d) => attributeText(rs.resource.attributes, d) ?? attributeText(span.attributes, d) ?? '');
+  private dimensionValues(span: Span): string[] {
+    return this.dimensions.map((d, i) => this.resourceDimensions[i] ?? attributeText(span.attributes, d) ?? '');
   }
 
   private peerOf(span: Span): string | undefined {
@@ -217,24 +230,56 @@ class ServiceGraph implements ServiceGraphConnector {
     return undefined;
   }
 
-  private databaseName(rs: ResourceSpans, span: Span): string | undefined {
-    for (const key of this.config.database_name_attributes) {
-      const value = attributeText(rs.resource.attributes, key) ?? attributeText(span.attributes, key);
+  private databaseName(span: Span): string | undefined {
+    const keys = this.config.database_name_attributes;
+    for (let i = 0; i < keys.length; i++) {
+      const value = this.resourceDatabaseNames[i] ?? attributeText(span.attributes, keys[i]!);
       if (value !== undefined && value !== '') return value;
     }
     return undefined;
   }
 }
 
-// Reused for every key: IDs are copied in and read out as a one-byte string,
-// half the length of hex and without a Buffer per ID.
-const keyBytes = Buffer.allocUnsafe(32);
+/**
+ * Map keys of half-edges: tenant, trace ID and span ID as one flat one-byte
+ * string, written into a reused buffer and read out once (no hex, no Buffer
+ * per ID, no concatenation to flatten again for hashing). Layout: trace ID
+ * length and span ID length (two bytes each), the IDs, the tenant's UTF-8
+ * bytes; the lengths keep keys apart whatever the IDs' sizes.
+ */
+class EdgeKeys {
+  private buf = Buffer.allocUnsafe(64);
+  private tenant: string | undefined;
+  private tenantBytes = 0;
 
-/** Tenant, trace ID and span ID as one Map key. */
-function edgeKey(tenant: string, traceId: Uint8Array, spanId: Uint8Array): string {
-  const n = traceId.length + spanId.length;
-  if (n > keyBytes.length) return tenant + '\0' + toHex(traceId) + '-' + toHex(spanId);
-  keyBytes.set(traceId, 0);
-  keyBytes.set(spanId, traceId.length);
-  return tenant + '\0' + keyBytes.toString('latin1', 0, n);
+  /** Writes the tenant at the end of the buffer, once per batch; IDs go just before it. */
+  setTenant(tenant: string): void {
+    if (tenant === this.tenant) return;
+    const encoded = Buffer.from(tenant, 'utf8');
+    this.ensure(encoded.length);
+    this.tenant = tenant;
+    this.tenantBytes = encoded.length;
+    encoded.copy(this.buf, this.buf.length - encoded.length);
+  }
+
+  of(traceId: Uint8Array, spanId: Uint8Array): string {
+    const ids = 4 + traceId.length + spanId.length;
+    if (ids + this.tenantBytes > this.buf.length) this.ensure(ids + this.tenantBytes);
+    const buf = this.buf;
+    const start = buf.length - this.tenantBytes - ids;
+    // An ID is part of one request body, far below 64 KiB.
+    buf.writeUInt16LE(traceId.length, start);
+    buf.writeUInt16LE(spanId.length, start + 2);
+    buf.set(traceId, start + 4);
+    buf.set(spanId, start + 4 + traceId.length);
+    return buf.toString('latin1', start, buf.length);
+  }
+
+  /** Room for `bytes` at the end, the tenant's bytes kept there. */
+  private ensure(bytes: number): void {
+    if (bytes <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(bytes, 2 * this.buf.length));
+    this.buf.copy(grown, grown.length - this.tenantBytes, this.buf.length - this.tenantBytes);
+    this.buf = grown;
+  }
 }

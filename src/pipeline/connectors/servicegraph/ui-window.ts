@@ -7,6 +7,7 @@
 import { OVERFLOW_VALUE } from '../shared/labels.js';
 import { LatencySketch } from '../shared/latency-sketch.js';
 import { TimeWindow } from '../shared/time-window.js';
+import { TupleCache } from '../shared/tuple-cache.js';
 import type { ConnectionType, HalfEdge } from './store.js';
 
 /** One edge of the graph over a time range (JSON-ready: numbers, strings, null). */
@@ -61,9 +62,13 @@ interface Merged {
 }
 
 const SEP = '\0';
+const CONNECTION_TYPES: readonly ConnectionType[] = ['', 'messaging_system', 'database', 'virtual_node'];
 
 export class EdgeWindow {
   private readonly window: TimeWindow<EdgeStats>;
+  /** The latest bucket's own entries by tenant, client, server and connection type, without a key string per edge. */
+  private readonly cache = new TupleCache<EdgeStats>(CONNECTION_TYPES.length);
+  private cacheBucket: Map<string, EdgeStats> | undefined;
 
   constructor(resolutionMs: number, retentionMs: number, maxEdgesPerBucket: number) {
     this.window = new TimeWindow(resolutionMs, retentionMs, maxEdgesPerBucket);
@@ -71,15 +76,22 @@ export class EdgeWindow {
 
   record(edge: HalfEdge, nowMs: number): void {
     const bucket = this.window.bucketAt(nowMs);
-    const key = edge.tenant + SEP + edge.client! + SEP + edge.server! + SEP + edge.connectionType;
-    let stats = bucket.get(key);
+    if (bucket !== this.cacheBucket) {
+      this.cacheBucket = bucket;
+      this.cache.clear();
+    }
+    const slot = CONNECTION_TYPES.indexOf(edge.connectionType);
+    let stats = this.cache.get(edge.tenant, edge.client!, edge.server!, slot);
     if (stats === undefined) {
-      if (bucket.size < this.window.maxEntries) {
+      const key = edge.tenant + SEP + edge.client! + SEP + edge.server! + SEP + edge.connectionType;
+      stats = bucket.get(key);
+      if (stats === undefined && bucket.size < this.window.maxEntries) {
         stats = new EdgeStats(edge.tenant, edge.client!, edge.server!, edge.connectionType, edge.virtualSide);
         bucket.set(key, stats);
-      } else {
-        stats = this.overflow(bucket, edge.tenant);
       }
+      // Only an edge's own entry is kept: the overflow entry stands for edges without bound.
+      if (stats !== undefined) this.cache.set(edge.tenant, edge.client!, edge.server!, slot, stats);
+      else stats = this.overflow(bucket, edge.tenant);
     }
     stats.requests++;
     if (edge.failed) stats.failed++;

@@ -37,6 +37,12 @@ export class SeriesTable<S extends Series> {
   private readonly overflowByKept = new Map<string, S>();
   private warned = false;
   private readonly overflowCounter;
+  /**
+   * Changes whenever a series leaves the table (stale, reset): a caller that
+   * keeps series objects by a cheaper key than the label string must forget
+   * them then, or it would count into series no scrape sees any more.
+   */
+  version = 0;
 
   constructor(private readonly options: SeriesTableOptions<S>) {
     this.labelNames = options.labelNames;
@@ -46,6 +52,11 @@ export class SeriesTable<S extends Series> {
   /** The series of an already-seen label set: the hot path, one Map lookup. */
   get(key: string): S | undefined {
     return this.byKey.get(key);
+  }
+
+  /** True when `series` is the series of `key` itself, not an overflow series standing in for it. */
+  holds(key: string, series: S): boolean {
+    return this.byKey.get(key) === series;
   }
 
   /** Adds the series of a new label set, or returns the overflow series once the table is full. */
@@ -81,7 +92,12 @@ export class SeriesTable<S extends Series> {
   /** Drops series last observed before `cutoff` (ms). */
   dropStale(cutoff: number): void {
     for (const map of [this.byKey, this.overflowByKept]) {
-      for (const [key, series] of map) if (series.lastSeen < cutoff) map.delete(key);
+      for (const [key, series] of map) {
+        if (series.lastSeen < cutoff) {
+          map.delete(key);
+          this.version++;
+        }
+      }
     }
   }
 
@@ -96,6 +112,7 @@ export class SeriesTable<S extends Series> {
   }
 
   reset(): void {
+    this.version++;
     this.byKey.clear();
     this.overflowByKept.clear();
   }

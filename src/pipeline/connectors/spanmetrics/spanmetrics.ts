@@ -2,9 +2,14 @@
 // every span that passes the pipeline, after the collector's
 // spanmetricsconnector and Tempo's span-metrics processor.
 //
-// It runs on every span, so the per-span work is one key string, one Map
-// lookup, a few adds, and one more lookup for the UI aggregate. Per resource,
-// not per span: service.name, dimensions found on the resource, the key prefix.
+// It runs on every span, and what it allocates per span costs more than its
+// arithmetic: young garbage makes the collector copy the requests still in
+// flight sooner. So the common case builds no string per span. Per resource:
+// service.name, the dimensions found on the resource, and a series cache keyed
+// by them; per span: a Map lookup by span name, an array slot by kind and
+// status, a few adds, and the same for the UI aggregate. The label-set string
+// is built only for a span the cache cannot answer (a new label set, one
+// folded into __overflow__, or dimensions read span by span).
 import type { ResourceSpans, Span } from '../../../otlp/model.js';
 import { STATUS_CODE_NAMES, StatusCode, stringAttribute } from '../../../otlp/model.js';
 import { spanMessageSize } from '../../../otlp/trace-encode.js';
@@ -32,6 +37,12 @@ export interface SpanMetricsOptions {
 
 const SEP = '\0';
 const STALE_SWEEP_MS = 60_000;
+/** Cache slots per span name: kind (0–5) × status code (0–2); other values take the string path. */
+const KINDS = 6;
+const CODES = 3;
+
+/** Series by span name, then by kind × status code. */
+type SeriesBySpan = Map<string, Array<SpanSeries | undefined>>;
 
 export function createSpanMetrics(config: SpanMetricsConfig, ctx: { name: string; logger: Logger }, options: SpanMetricsOptions = {}): SpanMetricsConnector {
   return new SpanMetrics(config, ctx, options.now ?? Date.now);
@@ -55,6 +66,13 @@ class SpanMetrics implements SpanMetricsConnector {
   /** Per span, reused: each dimension's value, kept for the labels of a new series. */
   private readonly spanValues: string[];
   private readonly timer: NodeJS.Timeout;
+  /**
+   * Series of the table by the per-resource part of their key (tenant, service,
+   * dimension values), then per span. Holds only series of their own label
+   * set, never more than the table; cleared when the table drops a series.
+   */
+  private readonly cache = new Map<string, SeriesBySpan>();
+  private cacheVersion = 0;
 
   constructor(
     private readonly config: SpanMetricsConfig,
@@ -82,30 +100,55 @@ class SpanMetrics implements SpanMetricsConnector {
 
   observe(tenant: string, batch: readonly ResourceSpans[]): void {
     const now = this.now();
-    const opBucket = this.window.bucketAt(now);
+    const window = this.window;
+    const opBucket = window.bucketAt(now);
     const dims = this.dimensionNames;
+    if (this.table.version !== this.cacheVersion) {
+      this.cache.clear();
+      this.cacheVersion = this.table.version;
+    }
     for (const rs of batch) {
       // Tempo counts spans of a resource without service.name under service="".
       const service = stringAttribute(rs.resource.attributes, 'service.name') ?? '';
-      for (let i = 0; i < dims.length; i++) this.resourceValues[i] = attributeText(rs.resource.attributes, dims[i]!);
+      let onResource = true;
+      for (let i = 0; i < dims.length; i++) {
+        const value = attributeText(rs.resource.attributes, dims[i]!);
+        this.resourceValues[i] = value;
+        if (value === undefined) onResource = false;
+      }
       const seriesPrefix = (this.withTenant ? tenant + SEP : '') + (this.withService ? service + SEP : '');
       const opPrefix = tenant + SEP + service + SEP;
+      const operations = window.operationsOf(opBucket, opPrefix);
+      // With every dimension on the resource, a span's series depends on its name, kind and status only.
+      const cacheKey = onResource ? this.cacheKeyOf(seriesPrefix) : undefined;
+      let cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           const seconds = durationSeconds(span);
           const failed = span.status.code === StatusCode.ERROR;
-          this.window.record(opBucket, opPrefix, tenant, service, span.name, span.kind, failed, seconds);
+          window.record(opBucket, operations, opPrefix, tenant, service, span.name, span.kind, failed, seconds);
 
-          let key = seriesPrefix;
-          if (this.withSpanName) key += span.name + SEP;
-          if (this.withSpanKind) key += span.kind;
-          if (this.withStatusCode) key += SEP + span.status.code;
-          for (let i = 0; i < dims.length; i++) {
-            const value = this.resourceValues[i] ?? attributeText(span.attributes, dims[i]!) ?? this.dimensionDefaults[i]!;
-            this.spanValues[i] = value;
-            key += SEP + value;
+          let series: SpanSeries | undefined;
+          let slot = -1;
+          if (cacheKey !== undefined) {
+            const kind = this.withSpanKind ? span.kind : 0;
+            const code = this.withStatusCode ? span.status.code : 0;
+            if (kind >= 0 && kind < KINDS && code >= 0 && code < CODES) {
+              slot = kind * CODES + code;
+              series = cached?.get(this.withSpanName ? span.name : '')?.[slot];
+            }
           }
-          const series = this.table.get(key) ?? this.table.add(key, this.labelsOf(tenant, service, span), now);
+          if (series === undefined) {
+            const key = this.keyOf(seriesPrefix, span);
+            series = this.table.get(key) ?? this.table.add(key, this.labelsOf(tenant, service, span), now);
+            if (slot >= 0 && this.table.holds(key, series)) {
+              if (cached === undefined) this.cache.set(cacheKey!, (cached = new Map()));
+              const name = this.withSpanName ? span.name : '';
+              let slots = cached.get(name);
+              if (slots === undefined) cached.set(name, (slots = new Array<SpanSeries | undefined>(KINDS * CODES)));
+              slots[slot] = series;
+            }
+          }
           series.lastSeen = now;
           series.calls++;
           if (this.withLatency) series.latency!.observe(seconds);
@@ -126,6 +169,28 @@ class SpanMetrics implements SpanMetricsConnector {
   async shutdown(): Promise<void> {
     clearInterval(this.timer);
     this.detach();
+  }
+
+  /** The series' key in the table; fills spanValues with the span's dimension values. */
+  private keyOf(seriesPrefix: string, span: Span): string {
+    const dims = this.dimensionNames;
+    let key = seriesPrefix;
+    if (this.withSpanName) key += span.name + SEP;
+    if (this.withSpanKind) key += span.kind;
+    if (this.withStatusCode) key += SEP + span.status.code;
+    for (let i = 0; i < dims.length; i++) {
+      const value = this.resourceValues[i] ?? attributeText(span.attributes, dims[i]!) ?? this.dimensionDefaults[i]!;
+      this.spanValues[i] = value;
+      key += SEP + value;
+    }
+    return key;
+  }
+
+  /** The cache key of one resource: its series prefix and dimension values. */
+  private cacheKeyOf(seriesPrefix: string): string {
+    let key = seriesPrefix;
+    for (let i = 0; i < this.resourceValues.length; i++) key += SEP + this.resourceValues[i]!;
+    return key;
   }
 
   /** Label values of a new series (rare: once per label set), in spanMetricsLabelNames order. */

@@ -36,9 +36,28 @@ class OperationCell {
 }
 
 const SEP = '\0';
+/** Span kinds with a cache slot (0–5); others take the string path. */
+const KINDS = 6;
+
+/**
+ * The cells of one resource's operations in one bucket, by span name then
+ * kind, so that a span finds its cell without a key string. Holds only cells
+ * of their own operation (not the overflow cell), never more than the bucket.
+ */
+export class ResourceOperations {
+  cells: Map<string, Array<OperationCell | undefined>> | undefined;
+
+  constructor(
+    readonly bucket: Map<string, OperationCell>,
+    readonly prefix: string,
+  ) {}
+}
 
 export class OperationWindow {
   private readonly window: TimeWindow<OperationCell>;
+  /** The cells of the latest bucket by tenant + service prefix (a new bucket starts an empty one). */
+  private indexBucket: Map<string, OperationCell> | undefined;
+  private index = new Map<string, ResourceOperations>();
 
   constructor(resolutionMs: number, retentionMs: number, maxOperationsPerBucket: number) {
     this.window = new TimeWindow(resolutionMs, retentionMs, maxOperationsPerBucket);
@@ -49,9 +68,24 @@ export class OperationWindow {
     return this.window.bucketAt(nowMs);
   }
 
-  /** Counts one span in `bucket`; `prefix` is tenant + SEP + service + SEP, built once per resource. */
+  /** The cache of one resource's cells in `bucket`; `prefix` is tenant + SEP + service + SEP. Once per resource. */
+  operationsOf(bucket: Map<string, OperationCell>, prefix: string): ResourceOperations {
+    if (bucket !== this.indexBucket) {
+      this.indexBucket = bucket;
+      this.index = new Map();
+    }
+    let ops = this.index.get(prefix);
+    if (ops === undefined) {
+      ops = new ResourceOperations(bucket, prefix);
+      // Registered once it holds a cell, so that prefixes past the bucket's cap add nothing.
+    }
+    return ops;
+  }
+
+  /** Counts one span in `bucket`; `ops` comes from operationsOf(bucket, prefix). */
   record(
     bucket: Map<string, OperationCell>,
+    ops: ResourceOperations,
     prefix: string,
     tenant: string,
     service: string,
@@ -60,14 +94,25 @@ export class OperationWindow {
     failed: boolean,
     seconds: number,
   ): void {
-    const key = prefix + spanName + SEP + kind;
-    let cell = bucket.get(key);
+    const slotted = kind >= 0 && kind < KINDS && ops.bucket === bucket;
+    let cell = slotted ? ops.cells?.get(spanName)?.[kind] : undefined;
     if (cell === undefined) {
-      if (bucket.size < this.window.maxEntries) {
+      const key = prefix + spanName + SEP + kind;
+      cell = bucket.get(key);
+      if (cell === undefined && bucket.size < this.window.maxEntries) {
         cell = new OperationCell(tenant, service, spanName, kindName(kind));
         bucket.set(key, cell);
-      } else {
+      }
+      if (cell === undefined) {
         cell = overflowCell(bucket, tenant);
+      } else if (slotted) {
+        if (ops.cells === undefined) {
+          ops.cells = new Map();
+          if (bucket === this.indexBucket) this.index.set(prefix, ops);
+        }
+        let byKind = ops.cells.get(spanName);
+        if (byKind === undefined) ops.cells.set(spanName, (byKind = new Array<OperationCell | undefined>(KINDS)));
+        byKind[kind] = cell;
       }
     }
     cell.calls++;

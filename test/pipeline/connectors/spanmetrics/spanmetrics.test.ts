@@ -188,6 +188,20 @@ test('stale series are dropped after metrics_expiration, freeing their label-set
   });
 });
 
+test('a label set seen again after its series went stale is counted afresh and shown again', async (t) => {
+  const { clock, connector } = setup(t, { metrics_expiration: '10m' });
+  const observe = () => connector.observe('acme', [resource('api', [span({ trace: traceId(), name: 'GET /', kind: Kind.SERVER })])]);
+  observe();
+  observe();
+  clock.advance(10 * 60_000 + 1);
+  connector.expire();
+  assert.deepEqual(await sampleObject(CALLS), {});
+  observe();
+  assert.deepEqual(await sampleObject(CALLS), {
+    'traces_spanmetrics_calls_total{service="api",span_name="GET /",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET"}': 1,
+  });
+});
+
 // ---- UI aggregate -----------------------------------------------------------
 
 test('operations(): calls, errors, rate and quantiles per service, span name and kind', (t) => {
