@@ -27,7 +27,9 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: ApiContext): void
         .send(`trace exceeds max size (max bytes: ${result.truncated.limit}): limits.max_bytes_per_trace; use /api/v2/traces for a truncated trace`);
     }
     if (wantsProtobuf(req)) return reply.type(PROTOBUF).send(Buffer.from(encodeTracesData(result.batch)));
-    return reply.type('application/json').send(encodeOtlpJson(result.batch, { ids: 'base64' }));
+    // v1 keeps Tempo's historical top-level "batches" (Tempo's MarshalToJSONV1): Perses'
+    // Tempo plugin reads only that key. v2 is where Tempo moved to OTLP's "resourceSpans".
+    return reply.type('application/json').send({ batches: encodeOtlpJson(result.batch, { ids: 'base64' }).resourceSpans });
   });
 
   app.get<TraceParams>('/api/v2/traces/:traceId', async (req, reply) => {
