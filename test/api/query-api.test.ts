@@ -123,13 +123,15 @@ describe('trace by ID', () => {
     assert.equal((await get(`/api/traces/${id}`)).status, 404);
   });
 
-  test('v1 JSON has Tempo\'s shape: top-level "batches", base64 IDs, enum names, string nanos', async () => {
+  test('v1 JSON has Tempo\'s shape: OTLP "resourceSpans" and Tempo\'s "batches", base64 IDs, enum names, string nanos', async () => {
     const { traceId, batch } = simpleTrace(1);
     await postProtobuf(skein.otlpHttpUrl, batch);
     const body = (await (await get(`/api/traces/${toHex(traceId)}`)).json()) as {
       batches: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>;
+      resourceSpans: unknown;
     };
-    assert.deepEqual(Object.keys(body), ['batches']);
+    assert.deepEqual(Object.keys(body), ['resourceSpans', 'batches']);
+    assert.deepStrictEqual(body.resourceSpans, body.batches);
     const s = body.batches[0]!.scopeSpans[0]!.spans[0]!;
     assert.equal(s['traceId'], Buffer.from(traceId).toString('base64'));
     assert.equal(s['kind'], 'SPAN_KIND_SERVER');

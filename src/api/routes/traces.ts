@@ -27,9 +27,11 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: ApiContext): void
         .send(`trace exceeds max size (max bytes: ${result.truncated.limit}): limits.max_bytes_per_trace; use /api/v2/traces for a truncated trace`);
     }
     if (wantsProtobuf(req)) return reply.type(PROTOBUF).send(Buffer.from(encodeTracesData(result.batch)));
-    // v1 keeps Tempo's historical top-level "batches" (Tempo's MarshalToJSONV1): Perses'
-    // Tempo plugin reads only that key. v2 is where Tempo moved to OTLP's "resourceSpans".
-    return reply.type('application/json').send({ batches: encodeOtlpJson(result.batch, { ids: 'base64' }).resourceSpans });
+    // OTLP's "resourceSpans" (the API contract, and what OTLP/JSON readers expect) and
+    // Tempo's historical "batches" (MarshalToJSONV1; Perses' Tempo plugin reads only that
+    // key) name the same list: v1 JSON readers of either kind get the spans.
+    const { resourceSpans } = encodeOtlpJson(result.batch, { ids: 'base64' });
+    return reply.type('application/json').send({ resourceSpans, batches: resourceSpans });
   });
 
   app.get<TraceParams>('/api/v2/traces/:traceId', async (req, reply) => {
