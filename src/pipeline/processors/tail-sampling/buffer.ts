@@ -26,6 +26,36 @@ export function traceKey(traceId: Uint8Array, tenant: string): string {
   return String.fromCharCode.apply(null, traceId as unknown as number[]) + tenant;
 }
 
+/**
+ * traceKey() for spans as they arrive, without its concatenation: the ID and
+ * the tenant are written into a reused buffer and read out as one flat string
+ * (the concatenation made a second string, flattened again to be hashed, for
+ * every span). Same keys as traceKey(): a tenant with characters beyond
+ * latin1 takes traceKey() itself.
+ */
+export class TraceKeys {
+  private buf = Buffer.allocUnsafe(64);
+  private tenant: string | undefined;
+  private end = 0;
+
+  of(traceId: Uint8Array, tenant: string): string {
+    if (tenant !== this.tenant && !this.setTenant(tenant)) return traceKey(traceId, tenant);
+    this.buf.set(traceId, 0);
+    return this.buf.toString('latin1', 0, this.end);
+  }
+
+  private setTenant(tenant: string): boolean {
+    // eslint-disable-next-line no-control-regex
+    if (!/^[\u0000-\u00ff]*$/.test(tenant)) return false;
+    const end = TRACE_ID_BYTES + tenant.length;
+    if (end > this.buf.length) this.buf = Buffer.allocUnsafe(end);
+    this.buf.write(tenant, TRACE_ID_BYTES, 'latin1');
+    this.tenant = tenant;
+    this.end = end;
+    return true;
+  }
+}
+
 export function traceIdOfKey(key: string): Uint8Array {
   const id = new Uint8Array(TRACE_ID_BYTES);
   for (let i = 0; i < TRACE_ID_BYTES; i++) id[i] = key.charCodeAt(i);

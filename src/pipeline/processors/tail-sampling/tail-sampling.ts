@@ -19,7 +19,7 @@ import type { Logger } from '../../../telemetry/logger.js';
 import type { ComponentContext, Processor } from '../../component.js';
 import type { TracesConsumer } from '../../consumer.js';
 import { BatchSubset } from './batch-subset.js';
-import { BufferedTrace, TraceBuffer, traceIdOfKey, traceKey } from './buffer.js';
+import { BufferedTrace, TraceBuffer, TraceKeys, traceIdOfKey, traceKey } from './buffer.js';
 import type { TailSamplingConfig } from './config.js';
 import { Decider } from './decide.js';
 import { DecisionCache } from './decision-cache.js';
@@ -73,6 +73,9 @@ export class TailSamplingProcessor implements Processor {
   private hasLastKey = false;
   private lastTenant = '';
   private lastKey = '';
+  private readonly traceKeys = new TraceKeys();
+  /** Counts decisions made, so that spans looked up before an await need no second look when none was made since. */
+  private decisionsMade = 0;
   private readonly labels: { processor: string };
   private readonly decisionLatency: { observe(seconds: number): void };
   private readonly decidedEarly: { inc(): void };
@@ -129,6 +132,7 @@ export class TailSamplingProcessor implements Processor {
     if (this.state !== 'running') throw new Error(`${this.ctx.name}: not running (${this.state})`);
     tenant = this.internTenant(tenant);
     const arrivalMs = this.clock();
+    const lookedUpAt = this.decisionsMade;
     const late = new BatchSubset();
     let lateDropped = 0;
     const waiting = new BatchSubset();
@@ -161,7 +165,7 @@ export class TailSamplingProcessor implements Processor {
     this.countLate(late.spanCount, lateDropped);
     const work: Array<Promise<void>> = [];
     if (late.spanCount > 0) work.push(this.next.consume(tenant, late.batch));
-    if (keys.length > 0) work.push(this.bufferDurably(tenant, arrivalMs, waiting.batch, keys));
+    if (keys.length > 0) work.push(this.bufferDurably(tenant, arrivalMs, waiting.batch, keys, lookedUpAt));
     await Promise.all(work);
   }
 
@@ -209,7 +213,7 @@ export class TailSamplingProcessor implements Processor {
   // ---- arrival ---------------------------------------------------------------
 
   /** Writes the spans to the WAL, then adds them to their traces. */
-  private async bufferDurably(tenant: string, arrivalMs: number, waiting: readonly ResourceSpans[], keys: readonly string[]): Promise<void> {
+  private async bufferDurably(tenant: string, arrivalMs: number, waiting: readonly ResourceSpans[], keys: readonly string[], lookedUpAt: number): Promise<void> {
     // Encoded once: the same bytes are the WAL record and stay in memory as the spans' only copy.
     const batch = spansRecordBatch(tenant, arrivalMs, waiting);
     const tracesData = encodeSpansRecord(batch);
@@ -219,7 +223,7 @@ export class TailSamplingProcessor implements Processor {
     let late: BatchSubset | undefined;
     try {
       await this.wal.append(tracesData);
-      late = this.insert(tenant, arrivalMs, batch, tracesData, keys, epoch, false);
+      late = this.insert(tenant, arrivalMs, batch, tracesData, keys, epoch, false, lookedUpAt);
     } finally {
       this.wal.unpin(epoch);
     }
@@ -230,7 +234,9 @@ export class TailSamplingProcessor implements Processor {
   /**
    * Adds durable spans to their traces. `tracesData` is the encoding of `batch`
    * (spans in the same order); `keys` are the spans' trace keys when known.
-   * Returns the spans of traces decided "sampled" meanwhile, to forward.
+   * `lookedUpAt`: the decision count when consume() found no decision for any
+   * of the keys; while no decision has been made since, none is looked up
+   * again. Returns the spans of traces decided "sampled" meanwhile, to forward.
    */
   private insert(
     tenant: string,
@@ -240,6 +246,7 @@ export class TailSamplingProcessor implements Processor {
     keys: readonly string[] | undefined,
     epoch: number,
     replaying: boolean,
+    lookedUpAt = -1,
   ): BatchSubset | undefined {
     const buffer = this.buffer;
     let late: BatchSubset | undefined;
@@ -278,7 +285,8 @@ export class TailSamplingProcessor implements Processor {
         const key = keys ? keys[n++]! : this.keyOf(span.traceId, tenant);
         let trace = buffer.get(key);
         if (!trace) {
-          const sampled = replaying ? undefined : this.decisions.get(key);
+          // Checked per span: a trace decided early in this loop (num_traces) has a decision from then on.
+          const sampled = replaying || this.decisionsMade === lookedUpAt ? undefined : this.decisions.get(key);
           if (sampled === true) {
             (late ??= new BatchSubset()).add(rs!, ss!, span);
             return;
@@ -348,8 +356,10 @@ export class TailSamplingProcessor implements Processor {
 
   private decide(trace: BufferedTrace, early: boolean): void {
     this.buffer.remove(trace);
+    this.decisionsMade++;
     const started = performance.now();
-    const { sampled, policy } = this.decider.decide(this.buffer.view(trace));
+    const view = this.buffer.view(trace);
+    const { sampled, policy } = this.decider.decide(view);
     this.decisionLatency.observe((performance.now() - started) / 1000);
     if (early) this.decidedEarly.inc();
     this.decisions.put(trace.key, sampled);
@@ -359,7 +369,7 @@ export class TailSamplingProcessor implements Processor {
       this.toDeliver.push(trace);
     } else {
       this.release(trace);
-      this.decided.push({ tenant: trace.tenant, traceId: traceIdOfKey(trace.key), sampled: false });
+      this.decided.push({ tenant: trace.tenant, traceId: view.traceId, sampled: false });
     }
   }
 
@@ -445,7 +455,7 @@ export class TailSamplingProcessor implements Processor {
     last.set(traceId);
     this.hasLastKey = true;
     this.lastTenant = tenant;
-    this.lastKey = traceKey(traceId, tenant);
+    this.lastKey = this.traceKeys.of(traceId, tenant);
     return this.lastKey;
   }
 

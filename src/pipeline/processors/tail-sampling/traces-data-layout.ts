@@ -28,6 +28,10 @@ const EMPTY = new Uint8Array(0);
 
 class Cursor {
   pos: number;
+  /** Of the field field() read last: its number, wire type, and the end of its value when length-delimited (else -1). */
+  fieldNo = 0;
+  wire = 0;
+  valueEnd = -1;
 
   constructor(
     readonly buf: Uint8Array,
@@ -47,22 +51,24 @@ class Cursor {
     throw new Error('tail_sampling: malformed varint in TracesData');
   }
 
-  /** Reads a field header, returns [field number, end of a length-delimited value or -1]. */
-  field(end: number): [number, number, number] {
+  /** Reads a field header into fieldNo, wire and valueEnd (fields, not a tuple: this runs once per span and field). */
+  field(end: number): void {
     const tag = this.varint();
     const wire = tag & 7;
-    const field = Math.floor(tag / 8);
+    this.fieldNo = Math.floor(tag / 8);
+    this.wire = wire;
+    this.valueEnd = -1;
     if (wire === WIRE_LEN) {
       const length = this.varint();
       const valueEnd = this.pos + length;
       if (valueEnd > end) throw new Error('tail_sampling: truncated TracesData');
-      return [field, wire, valueEnd];
+      this.valueEnd = valueEnd;
+      return;
     }
     if (wire === WIRE_VARINT) this.varint();
     else if (wire === WIRE_I64) this.pos += 8;
     else if (wire === WIRE_I32) this.pos += 4;
     else throw new Error(`tail_sampling: unexpected wire type ${wire} in TracesData`);
-    return [field, wire, -1];
   }
 }
 
@@ -70,10 +76,10 @@ class Cursor {
 function findField(buf: Uint8Array, start: number, end: number, wanted: number): Uint8Array {
   const c = new Cursor(buf, start);
   while (c.pos < end) {
-    const [field, wire, valueEnd] = c.field(end);
-    if (wire !== WIRE_LEN) continue;
-    if (field === wanted) return buf.subarray(c.pos, valueEnd);
-    c.pos = valueEnd;
+    c.field(end);
+    if (c.wire !== WIRE_LEN) continue;
+    if (c.fieldNo === wanted) return buf.subarray(c.pos, c.valueEnd);
+    c.pos = c.valueEnd;
   }
   return EMPTY;
 }
@@ -81,22 +87,25 @@ function findField(buf: Uint8Array, start: number, end: number, wanted: number):
 export function walkTracesData(buf: Uint8Array, visit: LayoutVisitor): void {
   const top = new Cursor(buf, 0);
   while (top.pos < buf.length) {
-    const [, wire, rsEnd] = top.field(buf.length);
-    if (wire !== WIRE_LEN) continue;
+    top.field(buf.length);
+    if (top.wire !== WIRE_LEN) continue;
+    const rsEnd = top.valueEnd;
     const rsStart = top.pos;
     visit.resource(findField(buf, rsStart, rsEnd, FIELD_RESOURCE));
     const rs = new Cursor(buf, rsStart);
     while (rs.pos < rsEnd) {
-      const [field, rsWire, ssEnd] = rs.field(rsEnd);
-      if (rsWire !== WIRE_LEN) continue;
-      if (field === FIELD_SCOPE_SPANS) {
+      rs.field(rsEnd);
+      if (rs.wire !== WIRE_LEN) continue;
+      const ssEnd = rs.valueEnd;
+      if (rs.fieldNo === FIELD_SCOPE_SPANS) {
         const ssStart = rs.pos;
         visit.scope(findField(buf, ssStart, ssEnd, FIELD_SCOPE));
         const ss = new Cursor(buf, ssStart);
         while (ss.pos < ssEnd) {
-          const [ssField, ssWire, spanEnd] = ss.field(ssEnd);
-          if (ssWire !== WIRE_LEN) continue;
-          if (ssField === FIELD_SPANS) visit.span(ss.pos, spanEnd - ss.pos);
+          ss.field(ssEnd);
+          if (ss.wire !== WIRE_LEN) continue;
+          const spanEnd = ss.valueEnd;
+          if (ss.fieldNo === FIELD_SPANS) visit.span(ss.pos, spanEnd - ss.pos);
           ss.pos = spanEnd;
         }
       }
