@@ -5,35 +5,14 @@
 // written a block is often idle. Measured at 1M spans stored on 2 cores: RSS right
 // after a flush was ~600 MiB without this and ~400 MiB with it; one collection
 // costs tens of milliseconds, once per cut of a large head.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { gcFunction } from '../telemetry/gc.js';
 
 /** Heads smaller than this are not worth a collection (age cuts of quiet tenants). */
 export const COLLECT_AFTER_CUT_BYTES = 16 * 1024 * 1024;
 /** At most one collection per interval, however many tenants cut at once. */
 const MIN_INTERVAL_MS = 1_000;
 
-let gc: (() => void) | null | undefined;
 let lastCollectedAt = 0;
-
-/**
- * V8's gc(): the global one under --expose-gc (`npm start`), else the same
- * function taken from a fresh context once the flag is set (the memory_limiter
- * processor does the same).
- */
-function gcFunction(): (() => void) | null {
-  if (gc !== undefined) return gc;
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === 'function') return (gc = exposed);
-  try {
-    setFlagsFromString('--expose-gc');
-    const fromContext: unknown = runInNewContext('gc');
-    gc = typeof fromContext === 'function' ? (fromContext as () => void) : null;
-  } catch {
-    gc = null;
-  }
-  return gc;
-}
 
 /** Collects garbage after a head of `headBytes` was dropped, when it is worth it and not too soon after the last time. */
 export function collectAfterCut(headBytes: number, now = Date.now()): boolean {

@@ -21,8 +21,7 @@
 // refuse for ever the very traffic that would have triggered a collection.
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { gcFunction } from '../../../telemetry/gc.js';
 import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import { durationMs } from '../../../config/zod-units.js';
@@ -216,27 +215,6 @@ export class MemoryLimiter implements Processor {
     this.rss = this.probe.readRss();
     this.usage = Math.min(this.rss, this.nativeBaseline + this.probe.readLive());
   }
-}
-
-let gc: (() => void) | null | undefined;
-
-/**
- * V8's gc(): the global one under --expose-gc, else the same function taken
- * from a fresh context after turning the flag on (`skein serve` is usually
- * started without Node flags). Null when the runtime refuses.
- */
-function gcFunction(): (() => void) | null {
-  if (gc !== undefined) return gc;
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === 'function') return (gc = exposed);
-  try {
-    setFlagsFromString('--expose-gc');
-    const fromContext: unknown = runInNewContext('gc');
-    gc = typeof fromContext === 'function' ? (fromContext as () => void) : null;
-  } catch {
-    gc = null;
-  }
-  return gc;
 }
 
 function toMiB(bytes: number): number {
