@@ -12,31 +12,29 @@ interface RangeQuery {
 const DEFAULT_RANGE_SECONDS = 3600;
 
 export function registerSkeinRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get<RangeQuery>('/api/skein/service-graph', async (req, reply) => {
-    const graph = ctx.serviceGraph;
-    if (!graph) return notConfigured(reply, 'servicegraph');
-    const scope = scopeOf(req, reply);
-    if (!scope) return reply;
-    const { start, end, tenant } = scope;
-    return {
-      start: scope.startUnixSec,
-      end: scope.endUnixSec,
-      nodes: graph.nodes(start, end, tenant),
-      edges: graph.edges(start, end, tenant),
-    };
-  });
+  rangeRoute(app, '/api/skein/service-graph', 'servicegraph', () => ctx.serviceGraph, (graph, { start, end, tenant }) => ({
+    nodes: graph.nodes(start, end, tenant),
+    edges: graph.edges(start, end, tenant),
+  }));
+  rangeRoute(app, '/api/skein/operations', 'spanmetrics', () => ctx.spanMetrics, (metrics, { start, end, tenant }) => ({
+    operations: metrics.operations(start, end, tenant),
+  }));
+}
 
-  app.get<RangeQuery>('/api/skein/operations', async (req, reply) => {
-    const metrics = ctx.spanMetrics;
-    if (!metrics) return notConfigured(reply, 'spanmetrics');
+/** A GET route answering `{start, end, ...figures}` from a connector for the asked range; 404 without the connector. */
+function rangeRoute<C>(
+  app: FastifyInstance,
+  url: string,
+  connector: string,
+  source: () => C | undefined,
+  figures: (c: C, scope: Scope) => Record<string, unknown>,
+): void {
+  app.get<RangeQuery>(url, async (req, reply) => {
+    const c = source();
+    if (!c) return notConfigured(reply, connector);
     const scope = scopeOf(req, reply);
     if (!scope) return reply;
-    const { start, end, tenant } = scope;
-    return {
-      start: scope.startUnixSec,
-      end: scope.endUnixSec,
-      operations: metrics.operations(start, end, tenant),
-    };
+    return { start: scope.startUnixSec, end: scope.endUnixSec, ...figures(c, scope) };
   });
 }
 
