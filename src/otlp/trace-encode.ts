@@ -9,6 +9,7 @@
 // one buffer allocated at the exact size. No intermediate buffers, no copies.
 import type { AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink } from './model.js';
 import { WireType, WireWriter, delimitedSize, int64Size, utf8Length, varintSize } from './wire.js';
+import { T1_LEN, T2_LEN, T3_LEN, T4_LEN, T5_LEN, T6_LEN, T7_LEN, T9_LEN, T11_LEN, T13_LEN, T15_LEN, T1_I64, T4_I64, T7_I64, T8_I64, T6_I32, T2_VARINT, T3_VARINT, T4_VARINT, T5_VARINT, T6_VARINT, T10_VARINT, T12_VARINT, T14_VARINT } from './trace-tags.js';
 
 const { VARINT, I64, LEN, I32 } = WireType;
 
@@ -227,30 +228,6 @@ function sizeTracesData(batch: readonly ResourceSpans[]): number {
 
 // ---- write pass --------------------------------------------------------------
 
-const T1_LEN = (1 << 3) | LEN;
-const T2_LEN = (2 << 3) | LEN;
-const T3_LEN = (3 << 3) | LEN;
-const T4_LEN = (4 << 3) | LEN;
-const T5_LEN = (5 << 3) | LEN;
-const T6_LEN = (6 << 3) | LEN;
-const T7_LEN = (7 << 3) | LEN;
-const T9_LEN = (9 << 3) | LEN;
-const T11_LEN = (11 << 3) | LEN;
-const T13_LEN = (13 << 3) | LEN;
-const T15_LEN = (15 << 3) | LEN;
-const T1_I64 = (1 << 3) | I64;
-const T4_I64 = (4 << 3) | I64;
-const T7_I64 = (7 << 3) | I64;
-const T8_I64 = (8 << 3) | I64;
-const T6_I32 = (6 << 3) | I32;
-const T2_VARINT = (2 << 3) | VARINT;
-const T3_VARINT = (3 << 3) | VARINT;
-const T4_VARINT = (4 << 3) | VARINT;
-const T5_VARINT = (5 << 3) | VARINT;
-const T6_VARINT = (6 << 3) | VARINT;
-const T10_VARINT = (10 << 3) | VARINT;
-const T12_VARINT = (12 << 3) | VARINT;
-const T14_VARINT = (14 << 3) | VARINT;
 // Field 16, wire type 5: tag 133 as a two-byte varint.
 const T16_I32_BYTE0 = ((16 << 3) | I32 | 0x80) & 0xff;
 const T16_I32_BYTE1 = ((16 << 3) | I32) >>> 7;
