@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { launchBrowser, openPage, screenshot } from '../helpers/browser.js';
 import { sdkFor, type Sdk } from './fixtures.js';
+import { eventually } from '../helpers/poll.js';
 
 const N = 4;
 let skein: SkeinProcess;
@@ -32,13 +33,13 @@ before(async () => {
   sdk = sdkFor(skein.otlpHttpUrl);
   logins(Date.now() - 3000);
   await sdk.flush();
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = (await (await fetch(`${skein.url}/api/skein/operations`)).json()) as { operations: Array<{ spanName: string; calls: number }> };
-    if (r.operations.some((o) => o.spanName === 'auth.login' && o.calls === N)) break;
-    if (Date.now() > deadline) throw new Error(`operations incomplete: ${JSON.stringify(r.operations)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(
+    async () => {
+      const r = (await (await fetch(`${skein.url}/api/skein/operations`)).json()) as { operations: Array<{ spanName: string; calls: number }> };
+      return r.operations.some((o) => o.spanName === 'auth.login' && o.calls === N) ? { done: true, value: r } : { done: false, seen: r.operations };
+    },
+    (seen) => `operations incomplete: ${JSON.stringify(seen)}`,
+  );
   browser = await launchBrowser();
 });
 

@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { launchBrowser, openPage, screenshot } from '../helpers/browser.js';
 import { sdkFor, type Sdk } from './fixtures.js';
+import { eventually } from '../helpers/poll.js';
 
 const N = 8;
 /** The pricing server fails on these requests. */
@@ -47,13 +48,14 @@ before(async () => {
   for (let i = 0; i < N; i++) request(i, now - 5000 + i * 100);
   await sdk.flush();
   // Wait for the API to hold every edge, so the page shows them on its first load.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const g = (await (await fetch(`${skein.url}/api/skein/service-graph`)).json()) as { edges: Array<{ client: string; server: string; requests: number }> };
-    if (g.edges.length === EXPECTED_EDGES.length && g.edges.every((e) => e.requests === N)) break;
-    if (Date.now() > deadline) throw new Error(`service graph incomplete: ${JSON.stringify(g.edges)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(
+    async () => {
+      const g = (await (await fetch(`${skein.url}/api/skein/service-graph`)).json()) as { edges: Array<{ client: string; server: string; requests: number }> };
+      const complete = g.edges.length === EXPECTED_EDGES.length && g.edges.every((e) => e.requests === N);
+      return complete ? { done: true, value: g } : { done: false, seen: g.edges };
+    },
+    (seen) => `service graph incomplete: ${JSON.stringify(seen)}`,
+  );
   browser = await launchBrowser();
 });
 
