@@ -143,15 +143,20 @@ describe('trace view', () => {
       // "checkout" is in a span name and route (the root), a span name, and the service of a third span.
       await input.fill('checkout');
       await waitFor(async () => /^1 \/ 3$/.test(await page.getByTestId('find-count').innerText()), 'three matches');
-      const current = () => page.locator('[data-testid=span-row][aria-selected=true]').innerText();
-      assert.match(await current(), /POST \/checkout/);
+      // The count and the selected row render separately, and the row may first have to be
+      // scrolled into the virtualised list: wait for the selection rather than read it at once.
+      const selected = async (name: RegExp) => {
+        const rows = await page.locator('[data-testid=span-row][aria-selected=true]').allInnerTexts();
+        return rows.length === 1 && name.test(rows[0]!);
+      };
+      await waitFor(() => selected(/POST \/checkout/), 'the root is selected');
       await page.getByTestId('find-next').click();
       assert.equal(await page.getByTestId('find-count').innerText(), '2 / 3');
-      assert.match(await current(), /checkout\.place_order/);
+      await waitFor(() => selected(/checkout\.place_order/), 'next selects checkout.place_order');
       await page.getByTestId('find-prev').click();
       await page.getByTestId('find-prev').click();
       assert.equal(await page.getByTestId('find-count').innerText(), '3 / 3', 'previous wraps around');
-      assert.match(await current(), /SELECT orders/);
+      await waitFor(() => selected(/SELECT orders/), 'previous wraps around to SELECT orders');
       await input.fill('no-such-thing');
       await waitFor(async () => (await page.getByTestId('find-count').innerText()) === 'no match', 'no match');
       await screenshot(page, 'trace-find');
