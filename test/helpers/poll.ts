@@ -16,3 +16,8 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** `eventually` for a yes/no condition: resolves once `check` is true; throws "timed out waiting until <what>" after `timeoutMs`. */
+export async function waitUntil(check: () => Promise<boolean>, what: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
+  await eventually(async () => ((await check()) ? { done: true, value: undefined } : { done: false, seen: undefined }), () => `timed out waiting until ${what}`, opts);
+}

@@ -4,7 +4,8 @@
 // the stream on the server.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { eventually } from '../helpers/poll.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { launchBrowser, openPage, screenshot } from '../helpers/browser.js';
 import { emitCheckout, emitHealth, sdkFor, type Sdk } from './fixtures.js';
@@ -14,14 +15,25 @@ let browser: Browser;
 let sdk: Sdk;
 
 /** Waits until the server counts no open tail: it learns of closed streams asynchronously. */
-async function waitForFreePlace(what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const s = (await (await fetch(`${skein.url}/api/skein/ingest-stats`)).json()) as { liveTails: { open: number } };
-    if (s.liveTails.open === 0) return;
-    if (Date.now() > deadline) throw new Error(what);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+async function waitForFreePlace(what: string, browserSide?: () => string): Promise<void> {
+  await eventually(
+    async () => {
+      const s = (await (await fetch(`${skein.url}/api/skein/ingest-stats`)).json()) as { liveTails: { open: number } };
+      return s.liveTails.open === 0 ? { done: true, value: undefined } : { done: false, seen: s.liveTails.open };
+    },
+    (open) => `${what}: the server still counts ${String(open)} open tail(s)${browserSide ? `; ${browserSide()}` : ''}`,
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
+}
+
+/** Counts the page's tail requests the browser opened and ended, for a failure message that says which side kept one. */
+function watchTails(page: Page): () => string {
+  let opened = 0;
+  let ended = 0;
+  page.on('request', (r) => void (r.url().includes('/api/skein/tail') && opened++));
+  page.on('requestfailed', (r) => void (r.url().includes('/api/skein/tail') && ended++));
+  page.on('requestfinished', (r) => void (r.url().includes('/api/skein/tail') && ended++));
+  return () => `the browser opened ${opened} tail request(s) and saw ${ended} end`;
 }
 
 const searchId = (hex: string): string => hex.replace(/^0+/, '');
@@ -44,6 +56,7 @@ describe('live tail', () => {
     const before = emitHealth(sdk, Date.now() - 1000);
     await sdk.flush();
     const { page, errors, foreignRequests, close } = await openPage(browser, skein.url);
+    const browserSide = watchTails(page);
     try {
       const q = '{ resource.service.name = "inventory" }';
       await page.goto(`/search?mode=traceql&q=${encodeURIComponent(q)}`);
@@ -75,13 +88,13 @@ describe('live tail', () => {
       await page.waitForURL(/\/search\?/);
 
       // Leaving the search page closed the stream: with max_clients 1, another tail is accepted again.
-      await waitForFreePlace('the tail of a page left behind still holds its place');
+      await waitForFreePlace('the tail of a page left behind still holds its place', browserSide);
       await page.getByTestId('live-tail-toggle').click();
       await page.locator('[data-testid=live-tail-state][data-state=live]').waitFor();
       // And so does turning it off.
       await page.getByTestId('live-tail-toggle').click();
       await page.getByTestId('live-tail-state').waitFor({ state: 'detached' });
-      await waitForFreePlace('the tail turned off in the page still holds its place');
+      await waitForFreePlace('the tail turned off in the page still holds its place', browserSide);
 
       assert.deepEqual(foreignRequests, [], 'the UI asks no host but Skein');
       assert.deepEqual(errors, [], 'no errors in the page');

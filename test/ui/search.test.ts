@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
+import { waitUntil } from '../helpers/poll.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { launchBrowser, openPage, screenshot, type UiPage } from '../helpers/browser.js';
 import { emitCheckout, emitHealth, sdkFor, type CheckoutTrace, type Sdk } from './fixtures.js';
@@ -30,14 +31,6 @@ after(async () => {
   await skein?.stop();
 });
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function withPage(fn: (p: UiPage) => Promise<void>): Promise<void> {
   const p = await openPage(browser, skein.url);
   try {
@@ -61,7 +54,7 @@ describe('search page', () => {
       await page.waitForURL(/service=inventory/);
       const rows = page.getByTestId('results-table').locator('tbody tr');
       await assert.doesNotReject(rows.first().waitFor());
-      await waitFor(async () => (await rows.count()) === 3, 'three inventory traces listed');
+      await waitUntil(async () => (await rows.count()) === 3, 'three inventory traces listed');
       const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trace-id')));
       assert.deepEqual(new Set(ids), new Set(health.map((h) => h.replace(/^0+/, ''))));
       assert.equal(await page.getByTestId('scatter').locator('circle').count(), 3);
@@ -78,8 +71,9 @@ describe('search page', () => {
       await editor.press('Escape');
       await page.getByTestId('search-button').click();
       const row = page.locator(`[data-testid=results-table] tbody tr[data-trace-id="${checkout.traceId.replace(/^0+/, '')}"]`);
+      // The table keeps the page's first listing (every recent trace) until the TraceQL answer replaces it.
+      await waitUntil(async () => (await page.getByTestId('results-table').locator('tbody tr').count()) === 1, 'only the error trace is listed');
       await row.waitFor();
-      assert.equal(await page.getByTestId('results-table').locator('tbody tr').count(), 1);
       const text = await row.innerText();
       assert.match(text, /frontend: POST \/checkout/);
       assert.match(text, /payment 1/);
@@ -128,7 +122,7 @@ describe('search page', () => {
     await withPage(async ({ page }) => {
       await page.goto('/search');
       const table = page.getByTestId('results-table');
-      await waitFor(async () => (await table.locator('tbody tr').count()) === 4, 'all four traces listed');
+      await waitUntil(async () => (await table.locator('tbody tr').count()) === 4, 'all four traces listed');
       await page.getByTestId('sort-select').selectOption('longest');
       await page.waitForURL(/sort=longest/);
       assert.equal(await table.locator('tbody tr').first().getAttribute('data-trace-id'), checkout.traceId.replace(/^0+/, ''), 'the 90 ms checkout is the longest');

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { waitUntil } from '../helpers/poll.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { launchBrowser, openPage, screenshot, type UiPage } from '../helpers/browser.js';
 import { emitCheckout, emitLargeTrace, sdkFor, type CheckoutTrace, type Sdk } from './fixtures.js';
@@ -55,14 +56,6 @@ async function withPage(fn: (p: UiPage) => Promise<void>): Promise<void> {
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function openTrace(page: Page, traceId: string, query = ''): Promise<void> {
   // Spans reach the head asynchronously after the SDK's export returns; reload until the whole trace is there.
   const res = await page.request.get(`/api/v2/traces/${traceId}`);
@@ -82,11 +75,11 @@ describe('trace view', () => {
       assert.equal(await page.getByTestId('span-row').count(), 4);
       const root = row(page, second.rootSpanId);
       await root.getByTestId('span-toggle').click();
-      await waitFor(async () => (await page.getByTestId('span-row').count()) === 1, 'only the root is left');
+      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 1, 'only the root is left');
       assert.match(await root.innerText(), /\+3/, 'a collapsed span says how many spans it hides');
       await screenshot(page, 'trace-collapsed');
       await root.getByTestId('span-toggle').click();
-      await waitFor(async () => (await page.getByTestId('span-row').count()) === 4, 'all four spans are back');
+      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 4, 'all four spans are back');
       // The error span is marked.
       assert.match(await row(page, second.paymentSpanId).innerText(), /!/);
     });
@@ -135,30 +128,30 @@ describe('trace view', () => {
       await openTrace(page, second.traceId);
       const input = page.getByTestId('find-input');
       await input.fill('acme-pay');
-      await waitFor(async () => (await page.getByTestId('find-count').innerText()) === '1 / 1', 'one match for the attribute value');
+      await waitUntil(async () => (await page.getByTestId('find-count').innerText()) === '1 / 1', 'one match for the attribute value');
       assert.equal(await row(page, second.paymentSpanId).getAttribute('aria-selected'), 'true');
       await input.fill(second.dbSpanId);
-      await waitFor(async () => (await page.getByTestId('find-count').innerText()) === '1 / 1', 'one match for the span ID');
+      await waitUntil(async () => (await page.getByTestId('find-count').innerText()) === '1 / 1', 'one match for the span ID');
       assert.equal(await row(page, second.dbSpanId).getAttribute('aria-selected'), 'true');
       // "checkout" is in a span name and route (the root), a span name, and the service of a third span.
       await input.fill('checkout');
-      await waitFor(async () => /^1 \/ 3$/.test(await page.getByTestId('find-count').innerText()), 'three matches');
+      await waitUntil(async () => /^1 \/ 3$/.test(await page.getByTestId('find-count').innerText()), 'three matches');
       // The count and the selected row render separately, and the row may first have to be
       // scrolled into the virtualised list: wait for the selection rather than read it at once.
       const selected = async (name: RegExp) => {
         const rows = await page.locator('[data-testid=span-row][aria-selected=true]').allInnerTexts();
         return rows.length === 1 && name.test(rows[0]!);
       };
-      await waitFor(() => selected(/POST \/checkout/), 'the root is selected');
+      await waitUntil(() => selected(/POST \/checkout/), 'the root is selected');
       await page.getByTestId('find-next').click();
       assert.equal(await page.getByTestId('find-count').innerText(), '2 / 3');
-      await waitFor(() => selected(/checkout\.place_order/), 'next selects checkout.place_order');
+      await waitUntil(() => selected(/checkout\.place_order/), 'next selects checkout.place_order');
       await page.getByTestId('find-prev').click();
       await page.getByTestId('find-prev').click();
       assert.equal(await page.getByTestId('find-count').innerText(), '3 / 3', 'previous wraps around');
-      await waitFor(() => selected(/SELECT orders/), 'previous wraps around to SELECT orders');
+      await waitUntil(() => selected(/SELECT orders/), 'previous wraps around to SELECT orders');
       await input.fill('no-such-thing');
-      await waitFor(async () => (await page.getByTestId('find-count').innerText()) === 'no match', 'no match');
+      await waitUntil(async () => (await page.getByTestId('find-count').innerText()) === 'no match', 'no match');
       await screenshot(page, 'trace-find');
     });
   });
@@ -170,9 +163,9 @@ describe('trace view', () => {
       await rows.focus();
       await page.keyboard.press('ArrowDown'); // root
       await page.keyboard.press('ArrowLeft'); // collapse root
-      await waitFor(async () => (await page.getByTestId('span-row').count()) === 1, 'left collapses');
+      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 1, 'left collapses');
       await page.keyboard.press('ArrowRight'); // expand
-      await waitFor(async () => (await page.getByTestId('span-row').count()) === 4, 'right expands');
+      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 4, 'right expands');
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('Enter');
       await page.getByTestId('span-detail').waitFor();
@@ -220,12 +213,12 @@ describe('trace view', () => {
 
   test(`a ${LARGE.toLocaleString('en')}-span trace opens, draws only what is on screen, and scrolls to its end`, async () => {
     await withPage(async ({ page }) => {
-      await waitFor(async () => {
+      await waitUntil(async () => {
         const res = await page.request.get(`/api/v2/traces/${large.traceId}`);
         if (res.status() !== 200) return false;
         const body = (await res.json()) as { trace: { resourceSpans?: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> } };
         return (body.trace.resourceSpans ?? []).reduce((n, r) => n + r.scopeSpans.reduce((m, s) => m + s.spans.length, 0), 0) === LARGE;
-      }, `all ${LARGE} spans are stored`, 60_000);
+      }, `all ${LARGE} spans are stored`, { timeoutMs: 60_000 });
       await page.goto(`/trace/${large.traceId}`);
       await page.getByTestId('trace-span-count').waitFor({ timeout: 60_000 });
       assert.equal(await page.getByTestId('trace-span-count').innerText(), `${LARGE.toLocaleString('en')} spans`);
@@ -242,7 +235,7 @@ describe('trace view', () => {
       await screenshot(page, 'trace-20k-scrolled');
       // Find still works across every span, and jumps to a far one.
       await page.getByTestId('find-input').fill('pricing.item 3-5');
-      await waitFor(async () => /^1 \/ \d+$/.test(await page.getByTestId('find-count').innerText()), 'a match in the large trace');
+      await waitUntil(async () => /^1 \/ \d+$/.test(await page.getByTestId('find-count').innerText()), 'a match in the large trace');
       await page.locator('[data-testid=span-row][aria-selected=true]').filter({ hasText: 'pricing.item 3-5' }).waitFor();
     });
   });

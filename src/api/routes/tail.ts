@@ -94,6 +94,8 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const tail = startTail(res, store, ctx, tenant, query, () => open.delete(tail));
     open.add(tail);
     res.on('close', () => tail.end('client closed'));
+    // A client that hung up before the listener above was added sends no second 'close'.
+    if (res.destroyed) tail.end('client closed');
   });
 }
 
@@ -132,6 +134,11 @@ function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: s
   };
 
   const poll = async (): Promise<void> => {
+    // Belt and braces for a lost 'close': a tail whose socket is gone frees its place at the next poll.
+    if (res.destroyed) {
+      tail.end('client closed');
+      return;
+    }
     const windowStart = BigInt(Date.now()) * 1_000_000n - lookbackNs;
     let matched: MatchedTrace[];
     try {
