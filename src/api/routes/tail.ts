@@ -135,7 +135,8 @@ function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: s
 
   const poll = async (): Promise<void> => {
     // Belt and braces for a lost 'close': a tail whose socket is gone frees its place at the next poll.
-    if (res.destroyed) {
+    // An SSE client never half-closes, so a socket whose reading side ended is a client gone too.
+    if (res.destroyed || !res.socket || res.socket.destroyed || res.socket.readableEnded) {
       tail.end('client closed');
       return;
     }
