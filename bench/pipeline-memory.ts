@@ -9,7 +9,7 @@
 //   node --expose-gc dist/bench/pipeline-memory.js BODIES_FILE SPANS
 import { readFileSync } from 'node:fs';
 import type { ResourceSpans } from '../src/otlp/model.js';
-import { decodeTracesData } from '../src/otlp/protobuf.js';
+import { decodeTracesDataKeepingWire } from '../src/otlp/protobuf.js';
 import { inProcessPipeline, seedTailSampling, type MemoryChildResult } from './figures/pipeline.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -23,9 +23,10 @@ function settledMemory(): NodeJS.MemoryUsage {
 }
 
 /**
- * Decoded requests of at least `target` spans. The file's buffer is dead once
- * this returns (decoded IDs and strings are copies), so it is collected before
- * the empty state is measured and not in between.
+ * Decoded requests of at least `target` spans, each with its own copy of its
+ * bytes (alive in the empty and the filled state alike). The file's buffer is
+ * dead once this returns, so it is collected before the empty state is
+ * measured and not in between.
  */
 function readBatches(file: string, target: number): { batches: ResourceSpans[][]; spans: number } {
   const all = readFileSync(file);
@@ -33,7 +34,8 @@ function readBatches(file: string, target: number): { batches: ResourceSpans[][]
   let spans = 0;
   for (let pos = 0; pos < all.length && spans < target; ) {
     const len = all.readUInt32LE(pos);
-    const batch = decodeTracesData(all.subarray(pos + 4, pos + 4 + len));
+    // As from the receiver: with the bytes it came in (a copy, so the file's buffer can go).
+    const batch = decodeTracesDataKeepingWire(new Uint8Array(all.subarray(pos + 4, pos + 4 + len)));
     pos += 4 + len;
     for (const rs of batch) for (const ss of rs.scopeSpans) spans += ss.spans.length;
     batches.push(batch);

@@ -11,6 +11,7 @@ import {
   encodeTracesDataMessage,
 } from './trace-encode.js';
 import { WireReader, WireType, WireWriter, delimitedSize, utf8Length } from './wire.js';
+import { attachWireForm } from './wire-form.js';
 
 export { OtlpDecodeError } from './wire.js';
 export {
@@ -31,6 +32,19 @@ export {
 export function decodeTracesData(buf: Uint8Array): ResourceSpans[] {
   const r = new WireReader(buf);
   return readTracesData(r, r.length);
+}
+
+/**
+ * decodeTracesData for a receiver: when the bytes say nothing the decoded
+ * batch does not, they are kept beside it (wire-form.ts) for the stages that
+ * would otherwise encode it again. The bytes are referenced, not copied: the
+ * caller must not reuse them.
+ */
+export function decodeTracesDataKeepingWire(buf: Uint8Array): ResourceSpans[] {
+  const r = new WireReader(buf);
+  const batch = readTracesData(r, r.length);
+  if (!r.lossy) attachWireForm(batch, buf);
+  return batch;
 }
 
 /** Canonical proto3 encoding of a TracesData (equally an ExportTraceServiceRequest). */

@@ -118,10 +118,13 @@ function readResourceSpans(r: WireReader, end: number): ResourceSpans {
   const resource: Resource = { attributes: [], droppedAttributesCount: 0 };
   const scopeSpans: ScopeSpans[] = [];
   let schemaUrl = '';
+  let resources = 0;
   while (r.pos < end) {
     const tag = r.tag(end, RESOURCE_SPANS);
     switch (tag) {
       case T1_LEN:
+        // Merged, as protobuf says, but the wire's layout then has two resources where the model has one.
+        if (++resources > 1) r.lossy = true;
         readResource(r, r.delimitedEnd(end, RESOURCE_SPANS, 1), resource);
         break;
       case T2_LEN:
@@ -141,10 +144,12 @@ function readScopeSpans(r: WireReader, end: number): ScopeSpans {
   const scope: InstrumentationScope = { name: '', version: '', attributes: [], droppedAttributesCount: 0 };
   const spans: Span[] = [];
   let schemaUrl = '';
+  let scopes = 0;
   while (r.pos < end) {
     const tag = r.tag(end, SCOPE_SPANS);
     switch (tag) {
       case T1_LEN:
+        if (++scopes > 1) r.lossy = true;
         readScope(r, r.delimitedEnd(end, SCOPE_SPANS, 1), scope);
         break;
       case T2_LEN:
@@ -383,6 +388,8 @@ function readKeyValue(r: WireReader, end: number, depth: number): KeyValue {
         key = r.string(end, KEY_VALUE, 1);
         break;
       case T2_LEN:
+        // A second value would merge into or replace the first, which the model then never shows.
+        if (value !== undefined) r.lossy = true;
         value = readAnyValue(r, r.delimitedEnd(end, KEY_VALUE, 2), depth);
         break;
       default:
@@ -396,6 +403,8 @@ function readAnyValue(r: WireReader, end: number, depth: number): AnyValue {
   let value: AnyValue | undefined;
   while (r.pos < end) {
     const tag = r.tag(end, ANY_VALUE);
+    // A oneof set twice keeps only the last value.
+    if (value !== undefined) r.lossy = true;
     switch (tag) {
       case T1_LEN:
         value = { type: 'string', value: r.string(end, ANY_VALUE, 1) };

@@ -51,6 +51,12 @@ export class WireReader {
   /** A plain Uint8Array view (not a Buffer) so that `slice` copies yield plain Uint8Arrays. */
   readonly buf: Uint8Array;
   pos = 0;
+  /**
+   * Set when the bytes say something the decoded model does not: a field skipped
+   * (unknown, or known but unread) or a value that a later one replaced. Such
+   * bytes must not stand in for the decoded batch (see wire-form.ts).
+   */
+  lossy = false;
   /** Bits 32-63 of the last varint read. */
   private hi = 0;
   private view: DataView | undefined;
@@ -202,6 +208,7 @@ export class WireReader {
 
   /** Skips an unknown field; a known field with the wrong wire type is an error. */
   skip(tag: number, end: number, msg: MessageSchema): void {
+    this.lossy = true;
     const field = tag >>> 3;
     const wireType = tag & 7;
     const known = msg.fields[field];

@@ -6,6 +6,7 @@
 import { ConfigError } from '../config/load.js';
 import type { SkeinConfig } from '../config/schema.js';
 import type { ResourceSpans } from '../otlp/model.js';
+import { forgetWireForm } from '../otlp/wire-form.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Connector, Processor } from './component.js';
 import type { TracesConsumer } from './consumer.js';
@@ -88,9 +89,10 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     if (i === observeAt && connectors.length > 0) next = observing(connectors, next);
     if (i === 0) break;
     const name = names[i - 1]!;
-    const processor = PROCESSORS.get(typeOf(name))!.create(config.processors[name], next, ctxFor(name));
+    const factory = PROCESSORS.get(typeOf(name))!;
+    const processor = factory.create(config.processors[name], next, ctxFor(name));
     processors.unshift(processor);
-    next = processor;
+    next = factory.keepsWireForm === true ? processor : forgettingWireForm(processor);
   }
   const consumer = next;
 
@@ -108,6 +110,16 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
       }
       await Promise.all(exporters.map((e) => e.shutdown().catch((err: unknown) => logger.error({ err }, 'exporter shutdown failed'))));
       await Promise.all(connectors.map((c) => c.shutdown?.()));
+    },
+  };
+}
+
+/** A processor that may change spans sees batches whose wire form is forgotten, so no stage after it writes stale bytes. */
+function forgettingWireForm(processor: TracesConsumer): TracesConsumer {
+  return {
+    consume: (tenant: string, batch: ResourceSpans[]) => {
+      forgetWireForm(batch);
+      return processor.consume(tenant, batch);
     },
   };
 }

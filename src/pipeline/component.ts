@@ -28,6 +28,12 @@ export interface ProcessorFactory<Config> {
   /** Strict schema of the collector's YAML for this processor; unknown keys are errors. */
   schema: z.ZodType<Config, unknown>;
   create(config: Config, next: TracesConsumer, ctx: ComponentContext): Processor;
+  /**
+   * True when the processor never changes the spans of a batch it passes on,
+   * or forgets the batch's wire form (src/otlp/wire-form.ts) whenever it does.
+   * Without it the builder forgets the wire form before the processor runs.
+   */
+  keepsWireForm?: boolean;
 }
 
 /** A connector observes spans on their way through and produces metrics, without changing them. */

@@ -12,7 +12,7 @@ import {
   type ServiceDefinition,
 } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.js';
-import { decodeTracesData, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
+import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
 import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
 import type { Ingester } from './ingest.js';
 
@@ -57,7 +57,7 @@ async function exportTraces(ingester: Ingester, call: ServerUnaryCall<Buffer, Bu
     ingester.refusedRequest('grpc', 'invalid_tenant');
     return callback({ code: GrpcCode.INVALID_ARGUMENT, details: tenant.error });
   }
-  const outcome = await ingester.ingest(tenant.tenant, 'grpc', () => decodeTracesData(call.request));
+  const outcome = await ingester.ingest(tenant.tenant, 'grpc', () => decodeTracesDataKeepingWire(call.request));
   switch (outcome.kind) {
     case 'accepted': {
       const partial = outcome.rejectedSpans > 0 ? { rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage } : undefined;

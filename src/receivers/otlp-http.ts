@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHttpServer } from '../net/http-server.js';
 import type { Logger } from '../telemetry/logger.js';
-import { decodeTracesData, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
+import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
 import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
@@ -69,7 +69,7 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
       return sendStatus(reply, encoding, body.status, GrpcCode.INVALID_ARGUMENT, body.error);
     }
     const outcome = await ingester.ingest(tenant.tenant, transport, () =>
-      encoding === 'protobuf' ? decodeTracesData(body.bytes) : decodeOtlpJson(body.bytes),
+      encoding === 'protobuf' ? decodeTracesDataKeepingWire(body.bytes) : decodeOtlpJson(body.bytes),
     );
     return sendOutcome(reply, encoding, outcome);
   });

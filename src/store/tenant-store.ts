@@ -2,7 +2,8 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { decodeTracesData, encodeTracesDataFromParts } from '../otlp/protobuf.js';
-import { Head, encodeBatch, type HeadTraceSummary } from './head/head.js';
+import { Head, encodeBatch, encodeBatchFromWire, type HeadTraceSummary } from './head/head.js';
+import { wireFormOf } from '../otlp/wire-form.js';
 import { Wal, type SyncPolicy } from './wal/wal.js';
 import type { BlockStore } from './blocks/block-store.js';
 import { storeMetrics } from './metrics.js';
@@ -80,7 +81,10 @@ export class TenantStore {
 
   /** Resolves once the batch is durable in the WAL and visible to queries. */
   async append(batch: readonly ResourceSpans[]): Promise<void> {
-    const encoded = encodeBatch(batch);
+    // The bytes the batch arrived in, when it still has them, spare encoding it (for the WAL and the head) again.
+    const wire = wireFormOf(batch);
+    const fromWire = wire === undefined ? undefined : encodeBatchFromWire(batch, wire);
+    const encoded = fromWire ?? encodeBatch(batch);
     if (encoded.spanCount === 0) return;
     // The target head is fixed when the WAL append is issued: cut() swaps heads and
     // rotates the WAL synchronously, so a record and its spans always land on the
@@ -88,7 +92,7 @@ export class TenantStore {
     const target = this.head;
     target.beginAppend();
     try {
-      await this.wal.append(encodeTracesDataFromParts(encoded.parts));
+      await this.wal.append(fromWire !== undefined ? wire! : encodeTracesDataFromParts(encoded.parts));
       target.insert(encoded);
     } finally {
       target.endAppend();

@@ -415,3 +415,78 @@ describe('redaction dry run', () => {
     }
   });
 });
+
+// Protobuf bytes beside the decoded spans spare Skein encoding them again, but
+// only when the decoded spans show everything the bytes hold: a value the
+// decoder skipped or replaced is one redaction never saw.
+describe('bytes redaction cannot see never reach storage', () => {
+  const varint = (n: number): Buffer => {
+    const out: number[] = [];
+    for (; n > 0x7f; n >>>= 7) out.push((n & 0x7f) | 0x80);
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const len = (field: number, ...payload: Buffer[]): Buffer => {
+    const body = Buffer.concat(payload);
+    return Buffer.concat([varint((field << 3) | 2), varint(body.length), body]);
+  };
+  const str = (field: number, s: string): Buffer => len(field, Buffer.from(s));
+  const fixed64 = (field: number, v: bigint): Buffer => {
+    const b = Buffer.alloc(9);
+    b[0] = (field << 3) | 1;
+    b.writeBigUInt64LE(v, 1);
+    return b;
+  };
+  /** A KeyValue body with its value field written once per value. */
+  const keyValue = (key: string, ...values: string[]): Buffer => Buffer.concat([str(1, key), ...values.map((v) => len(2, str(1, v)))]);
+
+  test('a value set twice or an unknown field is neither in the WAL nor in a block; the spans are stored as decoded', async () => {
+    const skein = await startSkein();
+    try {
+      const hidden = [`hidden-oneof-${hex(8)}`, `hidden-keyvalue-${hex(8)}`, `hidden-unknown-${hex(8)}`];
+      const traceId = hex(16);
+      const nowNs = BigInt(Date.now()) * 1_000_000n;
+      const span = len(
+        2,
+        len(1, Buffer.from(traceId, 'hex')),
+        len(2, Buffer.from(hex(8), 'hex')),
+        str(5, 'GET /hidden'),
+        fixed64(7, nowNs),
+        fixed64(8, nowNs + 1_000_000n),
+        // AnyValue with string_value twice: the last one wins.
+        len(9, str(1, 'oneof'), len(2, str(1, hidden[0]!), str(1, 'visible-oneof'))),
+        // KeyValue with value twice: the last one wins.
+        len(9, keyValue('keyvalue', hidden[1]!, 'visible-keyvalue')),
+        // Field 99 is no Span field.
+        str(99, hidden[2]!),
+      );
+      // TracesData { ResourceSpans { Resource { attributes }, ScopeSpans { span } } }
+      const body = len(1, len(1, len(1, keyValue('service.name', 'raw-client'))), len(2, span));
+      const res = await fetch(`${skein.otlpHttpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+      assert.equal(res.status, 200, await res.clone().text());
+
+      const trace = (await (await fetch(`${skein.url}/api/traces/${traceId}`)).json()) as { batches: Array<{ resource: { attributes: KeyValueJson[] }; scopeSpans: Array<{ spans: Array<{ attributes: KeyValueJson[] }> }> }> };
+      const [rs] = trace.batches;
+      assert.deepEqual(rs?.resource.attributes, [{ key: 'service.name', value: { stringValue: 'raw-client' } }]);
+      assert.deepEqual(rs?.scopeSpans[0]?.spans[0]?.attributes, [
+        { key: 'oneof', value: { stringValue: 'visible-oneof' } },
+        { key: 'keyvalue', value: { stringValue: 'visible-keyvalue' } },
+      ]);
+
+      const needles = hidden.map((text) => ({ label: text, text }));
+      const wal = Buffer.concat(filesUnder(skein.dataDir).filter((f) => f.endsWith('.wal')).map((f) => readFileSync(f)));
+      assert.ok(wal.includes('visible-keyvalue'), 'the WAL holds the span');
+      assert.deepEqual(findLeaks(wal, needles, 'WAL'), []);
+      assert.equal((await fetch(`${skein.url}/flush`, { method: 'POST' })).status, 204);
+      const leaks = (await dataDirContents(skein.dataDir)).flatMap(({ file, content }) => findLeaks(content, needles, file));
+      assert.deepEqual(leaks, []);
+    } finally {
+      await skein.stop();
+    }
+  });
+});
+
+interface KeyValueJson {
+  key: string;
+  value: { stringValue?: string };
+}

@@ -8,6 +8,7 @@ import {
   decodeSpan,
   decodeTraceByIdResponse,
   decodeTracesData,
+  decodeTracesDataKeepingWire,
   encodeExportTraceServiceResponse,
   encodeResource,
   encodeRetryableStatus,
@@ -21,6 +22,7 @@ import {
 } from '../../src/otlp/protobuf.js';
 import { decodeOtlpJson } from '../../src/otlp/json.js';
 import { MAX_VALUE_DEPTH } from '../../src/otlp/wire.js';
+import { wireFormOf } from '../../src/otlp/wire-form.js';
 import { toHex, type AnyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 import { defaultSpan, everyValueKind, kitchenSinkBatch, modelOfSdkSpan, sdkAttributes, sdkExport, spansOf } from './fixtures.js';
 import { decodeWithReference, reference, referenceObject } from './reference-proto.js';
@@ -94,6 +96,39 @@ describe('decodeTracesData on what the OpenTelemetry SDK sends', () => {
   test('re-encoding the SDK batch decodes to the same batch', () => {
     const batch = decodeTracesData(sdk.protobuf);
     assert.deepStrictEqual(decodeTracesData(encodeTracesData(batch)), batch);
+  });
+});
+
+describe('decodeTracesDataKeepingWire keeps the bytes only when they say no more than the batch', () => {
+  const sdk = sdkExport();
+  const canonical = encodeTracesData(kitchenSinkBatch());
+  /** A field of a message, as the wire has it. */
+  const field = (no: number, body: Uint8Array): Buffer => Buffer.concat([Buffer.from([(no << 3) | 2, body.length]), body]);
+
+  test('what the SDK sends and what Skein encodes: the very bytes are kept, and the batch is as decodeTracesData gives it', () => {
+    for (const bytes of [sdk.protobuf, canonical]) {
+      const batch = decodeTracesDataKeepingWire(bytes);
+      assert.equal(wireFormOf(batch), bytes);
+      assert.deepStrictEqual(batch, decodeTracesData(bytes));
+    }
+  });
+
+  test('an unknown field, a value set twice, a resource or scope given twice: nothing is kept', () => {
+    const value = (s: string) => field(1, Buffer.from(s));
+    const keyValue = (...values: string[]) => Buffer.concat([field(1, Buffer.from('k')), ...values.map((v) => field(2, value(v)))]);
+    const cases: Record<string, Buffer> = {
+      'unknown TracesData field': Buffer.concat([Buffer.from(canonical), field(5, Buffer.from('x'))]),
+      // TracesData { ResourceSpans { Resource { KeyValue … } } }
+      'string_value twice': field(1, field(1, field(1, Buffer.concat([field(1, Buffer.from('k')), field(2, Buffer.concat([value('a'), value('b')]))])))),
+      'KeyValue.value twice': field(1, field(1, field(1, keyValue('a', 'b')))),
+      'resource twice': field(1, Buffer.concat([field(1, field(1, keyValue('a'))), field(1, field(1, keyValue('b')))])),
+      'scope twice': field(1, field(2, Buffer.concat([field(1, field(1, Buffer.from('s1'))), field(1, field(1, Buffer.from('s2')))]))),
+    };
+    for (const [what, bytes] of Object.entries(cases)) {
+      const batch = decodeTracesDataKeepingWire(bytes);
+      assert.ok(batch.length > 0, `${what}: decodes`);
+      assert.equal(wireFormOf(batch), undefined, what);
+    }
   });
 });
 

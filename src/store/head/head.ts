@@ -11,7 +11,9 @@ import {
   encodeScope,
   encodeSpan,
   type EncodedResourceSpans,
+  type EncodedScopeSpans,
 } from '../../otlp/protobuf.js';
+import { walkTracesData } from '../../otlp/traces-data-layout.js';
 import { TagIndex } from '../blocks/tag-index.js';
 import { SpanArena } from './span-arena.js';
 
@@ -87,6 +89,72 @@ export function encodeBatch(batch: readonly ResourceSpans[]): EncodedBatch {
       return { scope, schemaUrl: ss.schemaUrl, spans };
     });
     parts.push({ resource, schemaUrl: rs.schemaUrl, scopeSpans });
+  }
+  return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes, source: batch };
+}
+
+/**
+ * encodeBatch without encoding: the resource, scope and span bodies are views
+ * of `wire`, the bytes the batch was decoded from (see otlp/wire-form.ts).
+ * Undefined when the bytes' layout does not match the batch one for one, in
+ * which case the caller encodes.
+ */
+export function encodeBatchFromWire(batch: readonly ResourceSpans[], wire: Uint8Array): EncodedBatch | undefined {
+  const parts: EncodedResourceSpans[] = [];
+  const traceIds: string[] = [];
+  const starts: bigint[] = [];
+  const ends: bigint[] = [];
+  let bytes = 0;
+  let rs: ResourceSpans | undefined;
+  let spans: Uint8Array[] = [];
+  let scopeSpans: EncodedScopeSpans[] = [];
+  let scopeIndex = -1;
+  let matches = true;
+  try {
+    walkTracesData(wire, {
+      resource(resource) {
+        rs = batch[parts.length];
+        if (rs === undefined) {
+          matches = false;
+          return;
+        }
+        scopeSpans = [];
+        scopeIndex = -1;
+        parts.push({ resource, schemaUrl: rs.schemaUrl, scopeSpans });
+        bytes += resource.length;
+      },
+      scope(scope) {
+        const ss = rs?.scopeSpans[++scopeIndex];
+        if (ss === undefined) {
+          matches = false;
+          return;
+        }
+        spans = [];
+        scopeSpans.push({ scope, schemaUrl: ss.schemaUrl, spans });
+        bytes += scope.length;
+      },
+      span(offset, length) {
+        const span = rs?.scopeSpans[scopeIndex]?.spans[spans.length];
+        if (span === undefined) {
+          matches = false;
+          return;
+        }
+        spans.push(wire.subarray(offset, offset + length));
+        bytes += length;
+        traceIds.push(toHex(span.traceId));
+        starts.push(span.startTimeUnixNano);
+        ends.push(span.endTimeUnixNano);
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  if (!matches || parts.length !== batch.length) return undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const decoded = batch[i]!.scopeSpans;
+    const encoded = parts[i]!.scopeSpans;
+    if (encoded.length !== decoded.length) return undefined;
+    for (let j = 0; j < encoded.length; j++) if (encoded[j]!.spans.length !== decoded[j]!.spans.length) return undefined;
   }
   return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes, source: batch };
 }
@@ -279,7 +347,8 @@ function intern(list: Interned[], index: Map<string, number>, bytes: Uint8Array,
   let i = index.get(key);
   if (i === undefined) {
     i = list.length;
-    list.push({ bytes, schemaUrl });
+    // A copy: the bytes may be a view of a whole request (see encodeBatchFromWire).
+    list.push({ bytes: bytes.slice(), schemaUrl });
     index.set(key, i);
   }
   return i;

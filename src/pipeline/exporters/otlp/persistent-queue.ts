@@ -19,6 +19,7 @@ import type { Logger } from '../../../telemetry/logger.js';
 import type { ResourceSpans } from '../../../otlp/model.js';
 import { countSpans } from '../../../otlp/model.js';
 import { decodeTracesData, encodeTracesData } from '../../../otlp/protobuf.js';
+import { wireFormOf } from '../../../otlp/wire-form.js';
 import { Wal } from '../../../store/wal/wal.js';
 import { BoundedQueue, type QueueEntry, type SendingQueue } from './queue.js';
 
@@ -245,7 +246,7 @@ export class PersistentQueue implements SendingQueue {
     const state = this.epochs.get(epoch)!;
     state.pending++;
     this.appendsSinceRotation++;
-    const tracesData = encodeTracesData(batch);
+    const tracesData = wireFormOf(batch) ?? encodeTracesData(batch);
     try {
       await wal.append(encodeBatchRecord(id, tenant, tracesData));
     } catch (err) {

@@ -4,6 +4,7 @@
 // batch is refused rather than an old one dropped.
 import type { ResourceSpans } from '../../../otlp/model.js';
 import { encodeTracesData } from '../../../otlp/protobuf.js';
+import { wireFormOf } from '../../../otlp/wire-form.js';
 
 export interface QueueEntry {
   tenant: string;
@@ -15,7 +16,7 @@ export interface QueueEntry {
 
 /** The encoded form of an entry's batch, made once however often it is sent. */
 export function entryProtobuf(entry: QueueEntry): Uint8Array {
-  return (entry.encoded ??= encodeTracesData(entry.batch));
+  return (entry.encoded ??= wireFormOf(entry.batch) ?? encodeTracesData(entry.batch));
 }
 
 /** What the exporter needs of a queue, in memory or on disk. */

@@ -36,6 +36,8 @@ export const batchFactory: ProcessorFactory<BatchConfig> = {
   type: 'batch',
   schema: batchConfigSchema,
   create: (config, next) => new BatchProcessor(config, next),
+  // Merged and split batches are new arrays (without a wire form); spans are never changed.
+  keepsWireForm: true,
 };
 
 export class BatchProcessor implements Processor {

@@ -118,6 +118,8 @@ export const memoryLimiterFactory: ProcessorFactory<MemoryLimiterConfig> = {
   type: 'memory_limiter',
   schema: memoryLimiterConfigSchema,
   create: (config, next, ctx) => new MemoryLimiter(config, next, ctx),
+  // Passes batches on untouched or refuses them.
+  keepsWireForm: true,
 };
 
 /** What the limiter measures and acts with; tests substitute both. */

@@ -10,4 +10,6 @@ export const redactionFactory: ProcessorFactory<RedactionConfig> = {
   type: 'redaction',
   schema: redactionConfigSchema,
   create: createRedactionProcessor,
+  // Forgets a batch's wire form whenever it changes something in it.
+  keepsWireForm: true,
 };

@@ -8,6 +8,7 @@ import type { AnyValue, KeyValue, ResourceSpans } from '../../../otlp/model.js';
 import type { Logger } from '../../../telemetry/logger.js';
 import type { ComponentContext, Processor } from '../../component.js';
 import type { TracesConsumer } from '../../consumer.js';
+import { forgetWireForm } from '../../../otlp/wire-form.js';
 import type { RedactionConfig } from './config.js';
 import { redactionMetrics } from './metrics.js';
 import { builtinRules, compilePattern, DEFAULT_RULE_NAMES, userRule, type RedactionRule } from './rules.js';
@@ -48,6 +49,8 @@ export interface Findings {
   /** Accepted matches per rule slot (see Redactor.slotNames). */
   readonly hits: number[];
   keysDeleted: number;
+  /** Whether anything in the batch was changed (a value masked, a key deleted, a summary added). */
+  changed: boolean;
   /** Dry run only: per rule, where it matched (`span:http.url`); never the value. */
   readonly places: Map<string, Set<string>>;
 }
@@ -181,17 +184,24 @@ export class Redactor {
         this.where = where;
         this.key = kv.key;
         const value = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
-        if (value !== kv.value) kv.value = value;
+        if (value !== kv.value) {
+          kv.value = value;
+          this.findings.changed = true;
+        }
         if (this.hits !== hitsBefore) (masked ??= []).push(kv.key);
         else if (this.exempted > 0) (allowed ??= []).push(kv.key);
       }
       attrs[kept++] = kv;
     }
-    if (kept < attrs.length) attrs.length = kept;
+    if (kept < attrs.length) {
+      attrs.length = kept;
+      this.findings.changed = true;
+    }
     if (this.dryRun) return;
     if (deleted) this.findings.keysDeleted += deleted.length;
     if (this.summary !== 'silent' && (deleted || masked || allowed || ignored > 0)) {
       const debug = this.summary === 'debug';
+      this.findings.changed = true;
       addToSummary(attrs, deleted?.length ?? 0, debug ? deleted : undefined, SUMMARY_KEYS.redactedKeys, SUMMARY_KEYS.redactedCount);
       addToSummary(attrs, masked?.length ?? 0, debug ? masked : undefined, SUMMARY_KEYS.maskedKeys, SUMMARY_KEYS.maskedCount);
       addToSummary(attrs, allowed?.length ?? 0, debug ? allowed : undefined, SUMMARY_KEYS.allowedKeys, SUMMARY_KEYS.allowedCount);
@@ -231,7 +241,10 @@ export class Redactor {
         for (let i = 0; i < items.length; i++) {
           const item = items[i]!;
           const out = this.redactValue(item);
-          if (out !== item) items[i] = out;
+          if (out !== item) {
+            items[i] = out;
+            this.findings.changed = true;
+          }
         }
         return value;
       }
@@ -240,7 +253,10 @@ export class Redactor {
           const verdict = this.keyVerdict(kv.key);
           if (verdict === IGNORE) continue;
           const out = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
-          if (out !== kv.value) kv.value = out;
+          if (out !== kv.value) {
+            kv.value = out;
+            this.findings.changed = true;
+          }
         }
         return value;
       }
@@ -325,7 +341,7 @@ function triggerSource(literal: string, ignoreCase: boolean | undefined): string
 }
 
 function newFindings(slots: number): Findings {
-  return { hits: new Array<number>(slots).fill(0), keysDeleted: 0, places: new Map() };
+  return { hits: new Array<number>(slots).fill(0), keysDeleted: 0, changed: false, places: new Map() };
 }
 
 function maskFunction(config: RedactionConfig): (text: string) => string {
@@ -453,7 +469,10 @@ export function createRedactionProcessor(config: RedactionConfig, next: TracesCo
   ctx.logger.info({ processor: ctx.name, rules: redactor.slotNames.slice(0, -1), dry_run: config.dry_run }, 'redaction rules loaded');
   return {
     async consume(tenant: string, batch: ResourceSpans[]): Promise<void> {
-      reporter.report(tenant, redactor.redactBatch(batch));
+      const findings = redactor.redactBatch(batch);
+      // The received bytes would still hold what was just masked.
+      if (findings.changed) forgetWireForm(batch);
+      reporter.report(tenant, findings);
       await next.consume(tenant, batch);
     },
   };

@@ -7,6 +7,8 @@ export const tailSamplingFactory: ProcessorFactory<TailSamplingConfig> = {
   type: 'tail_sampling',
   schema: tailSamplingSchema,
   create: (config, next, ctx) => new TailSamplingProcessor(config, next, ctx),
+  // Hands on new arrays (subsets, or spans decoded from its WAL); never changes a span.
+  keepsWireForm: true,
 };
 
 export { tailSamplingSchema, type TailSamplingConfig } from './config.js';

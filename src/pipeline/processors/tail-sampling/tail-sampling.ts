@@ -25,9 +25,10 @@ import { Decider } from './decide.js';
 import { DecisionCache } from './decision-cache.js';
 import { reportBuffer, tailSamplingMetrics as metrics, type BufferStats } from './metrics.js';
 import { SamplerWal, samplerWalDir } from './persistence.js';
-import { encodeDecisionsRecord, encodeSpansRecord, spansRecordBatch, type DecisionEntry, type SamplerRecord } from './wal-records.js';
+import { encodeDecisionsRecord, encodeSpansRecord, spansRecordBatch, spansRecordFromWire, type DecisionEntry, type SamplerRecord } from './wal-records.js';
+import { wireFormOf } from '../../../otlp/wire-form.js';
 import type { Clock } from './policies/policy.js';
-import { walkTracesData } from './traces-data-layout.js';
+import { walkTracesData } from '../../../otlp/traces-data-layout.js';
 
 export interface TailSamplingOptions {
   /** Milliseconds since the epoch (default Date.now); arrival times are stored with it, so it must be wall time. */
@@ -165,7 +166,11 @@ export class TailSamplingProcessor implements Processor {
     this.countLate(late.spanCount, lateDropped);
     const work: Array<Promise<void>> = [];
     if (late.spanCount > 0) work.push(this.next.consume(tenant, late.batch));
-    if (keys.length > 0) work.push(this.bufferDurably(tenant, arrivalMs, waiting.batch, keys, lookedUpAt));
+    if (keys.length > 0) {
+      // Every span waits: the batch as received (and its wire form, when it has one) is the record.
+      const whole = late.spanCount === 0 && lateDropped === 0;
+      work.push(this.bufferDurably(tenant, arrivalMs, whole ? batch : waiting.batch, keys, lookedUpAt, whole ? wireFormOf(batch) : undefined));
+    }
     await Promise.all(work);
   }
 
@@ -213,10 +218,17 @@ export class TailSamplingProcessor implements Processor {
   // ---- arrival ---------------------------------------------------------------
 
   /** Writes the spans to the WAL, then adds them to their traces. */
-  private async bufferDurably(tenant: string, arrivalMs: number, waiting: readonly ResourceSpans[], keys: readonly string[], lookedUpAt: number): Promise<void> {
-    // Encoded once: the same bytes are the WAL record and stay in memory as the spans' only copy.
+  private async bufferDurably(
+    tenant: string,
+    arrivalMs: number,
+    waiting: readonly ResourceSpans[],
+    keys: readonly string[],
+    lookedUpAt: number,
+    wire: Uint8Array | undefined,
+  ): Promise<void> {
+    // Encoded once (or taken as received): the same bytes are the WAL record and stay in memory as the spans' only copy.
     const batch = spansRecordBatch(tenant, arrivalMs, waiting);
-    const tracesData = encodeSpansRecord(batch);
+    const tracesData = wire === undefined ? encodeSpansRecord(batch) : spansRecordFromWire(tenant, arrivalMs, wire);
     const epoch = this.wal.currentEpoch;
     // The epoch's segments must outlive this append even if no trace pins them yet.
     this.wal.pin(epoch);

@@ -121,6 +121,19 @@ export function spansRecordBatch(tenant: string, arrivalMs: number, batch: reado
   return [metadata(tenant, arrivalMs), ...batch];
 }
 
+/**
+ * The spans record of spansRecordBatch(tenant, arrivalMs, batch), made from the
+ * batch's wire form instead of encoding it: TracesData is one repeated field,
+ * so the metadata's encoding followed by the batch's is the whole record.
+ */
+export function spansRecordFromWire(tenant: string, arrivalMs: number, wire: Uint8Array): Uint8Array {
+  const head = encodeTracesData([metadata(tenant, arrivalMs)]);
+  const out = new Uint8Array(head.length + wire.length);
+  out.set(head, 0);
+  out.set(wire, head.length);
+  return out;
+}
+
 function decodeSpansRecord(payload: Uint8Array): SamplerRecord {
   const batch = decodeTracesData(payload);
   const attributes = new Map((batch[0]?.resource.attributes ?? []).map((kv) => [kv.key, kv.value]));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { encodeSpan, encodeTracesData } from '../../../../src/otlp/protobuf.js';
 import type { ResourceSpans, ScopeSpans } from '../../../../src/otlp/model.js';
 import { TraceBuffer, traceKey, type BufferedTrace } from '../../../../src/pipeline/processors/tail-sampling/buffer.js';
-import { walkTracesData } from '../../../../src/pipeline/processors/tail-sampling/traces-data-layout.js';
+import { walkTracesData } from '../../../../src/otlp/traces-data-layout.js';
 import { generateTrace, prng } from './helpers.js';
 
 /** Buffers the spans of each request as the processor does: encoded once, spans indexed inside that encoding. */

@@ -1,7 +1,7 @@
 // Where things are inside an encoded TracesData: each ResourceSpans' resource,
-// each ScopeSpans' scope, and each span, in order, as byte ranges. Lets the
-// buffer keep spans as the bytes they were written to the WAL in, without
-// decoding or re-encoding them. Only the framing is read; a message absent
+// each ScopeSpans' scope, and each span, in order, as byte ranges. Lets tail
+// sampling's buffer and the store's head keep spans as the bytes they were
+// written to a WAL in, without decoding or re-encoding them. Only the framing is read; a message absent
 // from the encoding (an empty resource or scope) is reported as empty.
 
 /** TracesData.resource_spans, ResourceSpans.scope_spans and ScopeSpans.spans are all field 1 or 2, length-delimited. */
@@ -44,11 +44,11 @@ class Cursor {
     let value = 0;
     for (let shift = 0; shift < 64; shift += 7) {
       const b = this.buf[this.pos++];
-      if (b === undefined) throw new Error('tail_sampling: truncated TracesData');
+      if (b === undefined) throw new Error('truncated TracesData');
       value += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) return value;
     }
-    throw new Error('tail_sampling: malformed varint in TracesData');
+    throw new Error('malformed varint in TracesData');
   }
 
   /** Reads a field header into fieldNo, wire and valueEnd (fields, not a tuple: this runs once per span and field). */
@@ -61,14 +61,14 @@ class Cursor {
     if (wire === WIRE_LEN) {
       const length = this.varint();
       const valueEnd = this.pos + length;
-      if (valueEnd > end) throw new Error('tail_sampling: truncated TracesData');
+      if (valueEnd > end) throw new Error('truncated TracesData');
       this.valueEnd = valueEnd;
       return;
     }
     if (wire === WIRE_VARINT) this.varint();
     else if (wire === WIRE_I64) this.pos += 8;
     else if (wire === WIRE_I32) this.pos += 4;
-    else throw new Error(`tail_sampling: unexpected wire type ${wire} in TracesData`);
+    else throw new Error(`unexpected wire type ${wire} in TracesData`);
   }
 }
 
