@@ -23,18 +23,7 @@ import { startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process
 import { expectedSpan } from '../helpers/sdk.js';
 import { plainBatch, plainSpans } from '../helpers/compare.js';
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
-
-const DEADLINE_MS = 60_000;
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await check();
-    if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from '../helpers/poll.js';
 
 /** The downstream's answer for a trace: its spans, or undefined while it has none. */
 async function getTrace(skein: SkeinProcess, traceId: string, tenant?: string): Promise<ResourceSpans[] | undefined> {

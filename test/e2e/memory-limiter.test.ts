@@ -11,6 +11,7 @@ import { toHex } from '../../src/otlp/model.js';
 import { encodeTracesData } from '../../src/otlp/protobuf.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { batchOf, newTraceId, postProtobuf, simpleTrace, span, str } from '../helpers/spans.js';
+import { waitFor } from '../helpers/poll.js';
 
 const MiB = 1024 * 1024;
 
@@ -24,14 +25,6 @@ async function metric(skein: SkeinProcess, series: string): Promise<number | und
   const text = await (await fetch(`${skein.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function postBody(skein: SkeinProcess, body: Uint8Array): Promise<Response> {

@@ -20,22 +20,13 @@ import { DuckEngine } from '../../src/store/engine/duckdb.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { launchBrowser, openPage, screenshot } from '../helpers/browser.js';
 import { launchReferenceService, type ReferenceService } from '../../examples/reference-service/launch.js';
+import { waitFor } from '../helpers/poll.js';
 
 const HOT_PATHS = ['auth.login', 'track.upload.initiate', 'payment.webhook', 'search.query'] as const;
 /** Skein without its own redaction: what is absent from storage must be the kit's doing. */
 const NO_REDACTION = ['pipeline:', '  processors: [memory_limiter]', ''].join('\n');
 
 // ---- helpers ------------------------------------------------------------------------------
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });

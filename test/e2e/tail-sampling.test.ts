@@ -29,6 +29,7 @@ import { toHex } from '../../src/otlp/model.js';
 import { CLI_PATH, startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
 import { expectedSpan } from '../helpers/sdk.js';
 import { plainBatch, plainSpans } from '../helpers/compare.js';
+import { waitFor } from '../helpers/poll.js';
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'skein.production.yaml');
 const PROCESSOR = 'tail_sampling';
@@ -185,16 +186,6 @@ function metricValue(text: string, name: string, labels: Record<string, string> 
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Waits until the sampler holds nothing: every trace it has received is decided. */

@@ -6,18 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { emitCheckout, emitHealth, sdkFor, type Sdk } from '../ui/fixtures.js';
-
-const DEADLINE_MS = 30_000;
-
-async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from '../helpers/poll.js';
 
 interface SseEvent {
   event: string;
@@ -68,10 +57,10 @@ async function openTail(url: string, q: string, headers: Record<string, string> 
 
 /** The server learns of a disconnect asynchronously: wait until it counts fewer than `n` open tails. */
 async function tailsBelow(url: string, n: number): Promise<void> {
-  await waitFor(async () => {
+  await waitFor(`fewer than ${n} tails open`, async () => {
     const s = (await (await fetch(`${url}/api/skein/ingest-stats`)).json()) as { liveTails: { open: number } };
     return s.liveTails.open < n;
-  }, `fewer than ${n} tails open`);
+  });
 }
 
 const traceIds = (s: Stream): string[] => s.events.filter((e) => e.event === 'trace').map((e) => String(e.data['traceID']));
@@ -95,14 +84,14 @@ describe('ingest stats and live tail', () => {
     const before = (await (await fetch(`${skein.url}/api/skein/ingest-stats`)).json()) as { spans: { received: number } };
     emitCheckout(sdk, { startMs: Date.now() - 1000, orderId: 'ord-stats' });
     await sdk.flush();
-    const stats = await waitFor(async () => {
+    const stats = await waitFor('the four checkout spans are counted', async () => {
       const res = await fetch(`${skein.url}/api/skein/ingest-stats`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /application\/json/);
       const s = (await res.json()) as Record<string, Record<string, unknown>>;
       const spans = s['spans'] as { received: number; stored: number };
       return spans.received >= before.spans.received + 4 && spans.stored >= 4 ? s : undefined;
-    }, 'the four checkout spans are counted');
+    });
     assert.deepEqual(Object.keys(stats).sort(), ['disk', 'exporterQueue', 'head', 'liveTails', 'memoryLimiter', 'process', 'requestsRefused', 'spans', 'tailSampling', 'timeMs']);
     assert.equal(typeof stats['timeMs'], 'number');
     assert.deepEqual(Object.keys(stats['spans']!).sort(), ['received', 'refused', 'stored']);
@@ -128,22 +117,22 @@ describe('ingest stats and live tail', () => {
   test('a tail streams each matching trace that arrives after it opened, once, in the /api/search shape', async () => {
     const earlier = emitHealth(sdk, Date.now() - 500);
     await sdk.flush();
-    await waitFor(async () => {
+    await waitFor('the earlier trace is searchable', async () => {
       const r = (await (await fetch(`${skein.url}/api/search?q=${encodeURIComponent('{ resource.service.name = "inventory" }')}`)).json()) as { traces: Array<{ traceID: string }> };
       return r.traces.some((t) => t.traceID === searchId(earlier));
-    }, 'the earlier trace is searchable');
+    });
 
     const tail = await openTail(skein.url, '{ resource.service.name = "inventory" }');
     try {
       assert.equal(tail.status, 200);
-      await waitFor(async () => tail.events.some((e) => e.event === 'ready'), 'the tail is ready');
+      await waitFor('the tail is ready', async () => tail.events.some((e) => e.event === 'ready'));
       const ready = tail.events.find((e) => e.event === 'ready')!;
       assert.equal(ready.data['pollIntervalMs'], 200);
 
       const fresh = emitHealth(sdk, Date.now());
       const other = emitCheckout(sdk, { startMs: Date.now(), orderId: 'ord-tail' });
       await sdk.flush();
-      await waitFor(async () => traceIds(tail).includes(searchId(fresh)), 'the new inventory trace is streamed');
+      await waitFor('the new inventory trace is streamed', async () => traceIds(tail).includes(searchId(fresh)));
       // Several more polls: nothing is sent twice, nothing that does not match, nothing from before.
       await new Promise((r) => setTimeout(r, 1000));
       assert.deepEqual(traceIds(tail), [searchId(fresh)]);
@@ -165,12 +154,12 @@ describe('ingest stats and live tail', () => {
     await tailsBelow(skein.url, 1);
     const tail = await openTail(skein.url, '{ resource.service.name = "inventory" }');
     try {
-      await waitFor(async () => tail.events.some((e) => e.event === 'ready'), 'the tail is ready');
+      await waitFor('the tail is ready', async () => tail.events.some((e) => e.event === 'ready'));
       const burst = Array.from({ length: 6 }, (_, i) => emitHealth(sdk, Date.now() + i));
       await sdk.flush();
       const accounted = (): number =>
         traceIds(tail).length + tail.events.filter((e) => e.event === 'dropped').reduce((n, e) => n + Number(e.data['count']), 0);
-      await waitFor(async () => accounted() === burst.length, 'every trace of the burst is sent or counted as dropped');
+      await waitFor('every trace of the burst is sent or counted as dropped', async () => accounted() === burst.length);
       const dropped = tail.events.filter((e) => e.event === 'dropped');
       assert.ok(dropped.length > 0, 'some were dropped');
       assert.match(String(dropped[0]!.data['reason']), /max_events_per_second=2/);
@@ -204,7 +193,7 @@ describe('ingest stats and live tail', () => {
     await tailsBelow(skein.url, 1);
     const tail = await openTail(skein.url, '{}');
     assert.equal(tail.status, 200);
-    await waitFor(async () => tail.events.some((e) => e.event === 'ready'), 'the tail is ready');
+    await waitFor('the tail is ready', async () => tail.events.some((e) => e.event === 'ready'));
     const code = await skein.stop();
     assert.equal(code, 0);
     await tail.ended;

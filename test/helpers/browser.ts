@@ -2,6 +2,7 @@
 // for the web UI's end-to-end tests and the UI benchmark.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env['SKEIN_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -61,6 +62,18 @@ export async function openPage(browser: Browser, baseUrl: string, opts: { colorS
     if (!url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin) foreignRequests.push(url);
   });
   return { page, context, errors, foreignRequests, close: () => context.close() };
+}
+
+/** Runs `fn` on a new page, then asserts what every UI test expects of it: no request to another host, no error in the page. */
+export async function withPage(browser: Browser, baseUrl: string, fn: (p: UiPage) => Promise<void>): Promise<void> {
+  const p = await openPage(browser, baseUrl);
+  try {
+    await fn(p);
+    assert.deepEqual(p.foreignRequests, [], 'the UI asks no host but Skein');
+    assert.deepEqual(p.errors, [], 'no errors in the page');
+  } finally {
+    await p.close();
+  }
 }
 
 /** Saves a full-page screenshot as test-results/<name>.png so a person can look at what the test saw. */

@@ -17,7 +17,24 @@ export async function eventually<T>(
   }
 }
 
-/** `eventually` for a yes/no condition: resolves once `check` is true; throws "timed out waiting until <what>" after `timeoutMs`. */
-export async function waitUntil(check: () => Promise<boolean>, what: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
-  await eventually(async () => ((await check()) ? { done: true, value: undefined } : { done: false, seen: undefined }), () => `timed out waiting until ${what}`, opts);
+/**
+ * Polls `check` until it gives something other than undefined or false and
+ * returns that (true, for a yes/no check); throws "timed out waiting for
+ * <what>" once `timeoutMs` has gone by. The deadline only bounds a failure:
+ * tests never assert how long anything takes.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 50,
+): Promise<T> {
+  return eventually(
+    async () => {
+      const value = await check();
+      return value === undefined || value === false ? { done: false, seen: undefined } : { done: true, value };
+    },
+    () => `timed out waiting for ${what}`,
+    { timeoutMs, intervalMs },
+  );
 }

@@ -4,9 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { waitUntil } from '../helpers/poll.js';
+import { waitFor } from '../helpers/poll.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
-import { launchBrowser, openPage, screenshot, type UiPage } from '../helpers/browser.js';
+import { launchBrowser, screenshot, withPage } from '../helpers/browser.js';
 import { emitCheckout, emitHealth, sdkFor, type CheckoutTrace, type Sdk } from './fixtures.js';
 
 let skein: SkeinProcess;
@@ -31,20 +31,9 @@ after(async () => {
   await skein?.stop();
 });
 
-async function withPage(fn: (p: UiPage) => Promise<void>): Promise<void> {
-  const p = await openPage(browser, skein.url);
-  try {
-    await fn(p);
-    assert.deepEqual(p.foreignRequests, [], 'the UI asks no host but Skein');
-    assert.deepEqual(p.errors, [], 'no errors in the page');
-  } finally {
-    await p.close();
-  }
-}
-
 describe('search page', () => {
   test('search by service with the builder lists that service\'s traces', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await page.goto('/');
       // The picker is filled from the tag values endpoint.
       const select = page.getByTestId('service-select');
@@ -54,7 +43,7 @@ describe('search page', () => {
       await page.waitForURL(/service=inventory/);
       const rows = page.getByTestId('results-table').locator('tbody tr');
       await assert.doesNotReject(rows.first().waitFor());
-      await waitUntil(async () => (await rows.count()) === 3, 'three inventory traces listed');
+      await waitFor('three inventory traces listed', async () => (await rows.count()) === 3);
       const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trace-id')));
       assert.deepEqual(new Set(ids), new Set(health.map((h) => h.replace(/^0+/, ''))));
       assert.equal(await page.getByTestId('scatter').locator('circle').count(), 3);
@@ -63,7 +52,7 @@ describe('search page', () => {
   });
 
   test('search by TraceQL finds the error trace and shows per-service span counts', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await page.goto('/search');
       await page.getByTestId('mode-traceql').click();
       const editor = page.getByTestId('traceql-input');
@@ -72,7 +61,7 @@ describe('search page', () => {
       await page.getByTestId('search-button').click();
       const row = page.locator(`[data-testid=results-table] tbody tr[data-trace-id="${checkout.traceId.replace(/^0+/, '')}"]`);
       // The table keeps the page's first listing (every recent trace) until the TraceQL answer replaces it.
-      await waitUntil(async () => (await page.getByTestId('results-table').locator('tbody tr').count()) === 1, 'only the error trace is listed');
+      await waitFor('only the error trace is listed', async () => (await page.getByTestId('results-table').locator('tbody tr').count()) === 1);
       await row.waitFor();
       const text = await row.innerText();
       assert.match(text, /frontend: POST \/checkout/);
@@ -83,7 +72,7 @@ describe('search page', () => {
   });
 
   test('a TraceQL error is shown at its position before anything is sent', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await page.goto('/search?mode=traceql');
       const editor = page.getByTestId('traceql-input');
       await editor.fill('{ span.http.route = }');
@@ -97,7 +86,7 @@ describe('search page', () => {
   });
 
   test('TraceQL autocomplete offers tag names, then that tag\'s values', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await page.goto('/search?mode=traceql');
       const editor = page.getByTestId('traceql-input');
       await editor.click();
@@ -119,10 +108,10 @@ describe('search page', () => {
   });
 
   test('results sort by duration and show times in UTC when asked', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await page.goto('/search');
       const table = page.getByTestId('results-table');
-      await waitUntil(async () => (await table.locator('tbody tr').count()) === 4, 'all four traces listed');
+      await waitFor('all four traces listed', async () => (await table.locator('tbody tr').count()) === 4);
       await page.getByTestId('sort-select').selectOption('longest');
       await page.waitForURL(/sort=longest/);
       assert.equal(await table.locator('tbody tr').first().getAttribute('data-trace-id'), checkout.traceId.replace(/^0+/, ''), 'the 90 ms checkout is the longest');
@@ -134,7 +123,7 @@ describe('search page', () => {
   });
 
   test('a result opens its trace', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await page.goto('/search?service=frontend');
       await page.getByTestId('trace-link').first().click();
       await page.waitForURL(new RegExp(`/trace/${checkout.traceId.replace(/^0+/, '')}`));

@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { waitUntil } from '../helpers/poll.js';
+import { waitFor } from '../helpers/poll.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
-import { launchBrowser, openPage, screenshot, type UiPage } from '../helpers/browser.js';
+import { launchBrowser, screenshot, withPage } from '../helpers/browser.js';
 import { emitCheckout, emitLargeTrace, sdkFor, type CheckoutTrace, type Sdk } from './fixtures.js';
 
 const LARGE = 20_000;
@@ -45,17 +45,6 @@ after(async () => {
   await skein?.stop();
 });
 
-async function withPage(fn: (p: UiPage) => Promise<void>): Promise<void> {
-  const p = await openPage(browser, skein.url);
-  try {
-    await fn(p);
-    assert.deepEqual(p.foreignRequests, [], 'the UI asks no host but Skein');
-    assert.deepEqual(p.errors, [], 'no errors in the page');
-  } finally {
-    await p.close();
-  }
-}
-
 async function openTrace(page: Page, traceId: string, query = ''): Promise<void> {
   // Spans reach the head asynchronously after the SDK's export returns; reload until the whole trace is there.
   const res = await page.request.get(`/api/v2/traces/${traceId}`);
@@ -69,24 +58,24 @@ const rowNamed = (page: Page, name: string) => page.getByTestId('span-row').filt
 
 describe('trace view', () => {
   test('shows the tree; a span collapses and expands', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await openTrace(page, second.traceId);
       assert.match(await page.getByTestId('trace-title').innerText(), /frontend: POST \/checkout/);
       assert.equal(await page.getByTestId('span-row').count(), 4);
       const root = row(page, second.rootSpanId);
       await root.getByTestId('span-toggle').click();
-      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 1, 'only the root is left');
+      await waitFor('only the root is left', async () => (await page.getByTestId('span-row').count()) === 1);
       assert.match(await root.innerText(), /\+3/, 'a collapsed span says how many spans it hides');
       await screenshot(page, 'trace-collapsed');
       await root.getByTestId('span-toggle').click();
-      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 4, 'all four spans are back');
+      await waitFor('all four spans are back', async () => (await page.getByTestId('span-row').count()) === 4);
       // The error span is marked.
       assert.match(await row(page, second.paymentSpanId).innerText(), /!/);
     });
   });
 
   test('opening a span shows its attributes, events and status, and puts it in the URL', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await openTrace(page, second.traceId);
       await rowNamed(page, 'payment.charge').click();
       const detail = page.getByTestId('span-detail');
@@ -107,7 +96,7 @@ describe('trace view', () => {
   });
 
   test('a span link opens the linked trace at the linked span', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await openTrace(page, second.traceId, `?span=${second.paymentSpanId}`);
       const link = page.getByTestId('span-detail').getByTestId('span-link');
       assert.match(await link.innerText(), new RegExp(first.traceId));
@@ -124,48 +113,48 @@ describe('trace view', () => {
   });
 
   test('find in trace by name, attribute value and span ID, with next and previous', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await openTrace(page, second.traceId);
       const input = page.getByTestId('find-input');
       await input.fill('acme-pay');
-      await waitUntil(async () => (await page.getByTestId('find-count').innerText()) === '1 / 1', 'one match for the attribute value');
+      await waitFor('one match for the attribute value', async () => (await page.getByTestId('find-count').innerText()) === '1 / 1');
       assert.equal(await row(page, second.paymentSpanId).getAttribute('aria-selected'), 'true');
       await input.fill(second.dbSpanId);
-      await waitUntil(async () => (await page.getByTestId('find-count').innerText()) === '1 / 1', 'one match for the span ID');
+      await waitFor('one match for the span ID', async () => (await page.getByTestId('find-count').innerText()) === '1 / 1');
       assert.equal(await row(page, second.dbSpanId).getAttribute('aria-selected'), 'true');
       // "checkout" is in a span name and route (the root), a span name, and the service of a third span.
       await input.fill('checkout');
-      await waitUntil(async () => /^1 \/ 3$/.test(await page.getByTestId('find-count').innerText()), 'three matches');
+      await waitFor('three matches', async () => /^1 \/ 3$/.test(await page.getByTestId('find-count').innerText()));
       // The count and the selected row render separately, and the row may first have to be
       // scrolled into the virtualised list: wait for the selection rather than read it at once.
       const selected = async (name: RegExp) => {
         const rows = await page.locator('[data-testid=span-row][aria-selected=true]').allInnerTexts();
         return rows.length === 1 && name.test(rows[0]!);
       };
-      await waitUntil(() => selected(/POST \/checkout/), 'the root is selected');
+      await waitFor('the root is selected', () => selected(/POST \/checkout/));
       await page.getByTestId('find-next').click();
       assert.equal(await page.getByTestId('find-count').innerText(), '2 / 3');
-      await waitUntil(() => selected(/checkout\.place_order/), 'next selects checkout.place_order');
+      await waitFor('next selects checkout.place_order', () => selected(/checkout\.place_order/));
       await page.getByTestId('find-prev').click();
       await page.getByTestId('find-prev').click();
       assert.equal(await page.getByTestId('find-count').innerText(), '3 / 3', 'previous wraps around');
-      await waitUntil(() => selected(/SELECT orders/), 'previous wraps around to SELECT orders');
+      await waitFor('previous wraps around to SELECT orders', () => selected(/SELECT orders/));
       await input.fill('no-such-thing');
-      await waitUntil(async () => (await page.getByTestId('find-count').innerText()) === 'no match', 'no match');
+      await waitFor('no match', async () => (await page.getByTestId('find-count').innerText()) === 'no match');
       await screenshot(page, 'trace-find');
     });
   });
 
   test('keyboard: arrows move and collapse, Enter opens the span', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await openTrace(page, second.traceId);
       const rows = page.getByTestId('waterfall-rows');
       await rows.focus();
       await page.keyboard.press('ArrowDown'); // root
       await page.keyboard.press('ArrowLeft'); // collapse root
-      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 1, 'left collapses');
+      await waitFor('left collapses', async () => (await page.getByTestId('span-row').count()) === 1);
       await page.keyboard.press('ArrowRight'); // expand
-      await waitUntil(async () => (await page.getByTestId('span-row').count()) === 4, 'right expands');
+      await waitFor('right expands', async () => (await page.getByTestId('span-row').count()) === 4);
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('Enter');
       await page.getByTestId('span-detail').waitFor();
@@ -176,7 +165,7 @@ describe('trace view', () => {
   });
 
   test('statistics per service and operation, and the OTLP/JSON download', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await openTrace(page, second.traceId);
       await page.getByTestId('stats-tab').click();
       const stats = page.getByTestId('trace-stats');
@@ -197,7 +186,7 @@ describe('trace view', () => {
   });
 
   test('dark theme is remembered', async () => {
-    await withPage(async ({ page }) => {
+    await withPage(browser, skein.url, async ({ page }) => {
       await openTrace(page, second.traceId, `?span=${second.paymentSpanId}`);
       const theme = () => page.evaluate('document.documentElement.dataset.theme');
       const before = await theme();
@@ -212,13 +201,13 @@ describe('trace view', () => {
   });
 
   test(`a ${LARGE.toLocaleString('en')}-span trace opens, draws only what is on screen, and scrolls to its end`, async () => {
-    await withPage(async ({ page }) => {
-      await waitUntil(async () => {
+    await withPage(browser, skein.url, async ({ page }) => {
+      await waitFor(`all ${LARGE} spans are stored`, async () => {
         const res = await page.request.get(`/api/v2/traces/${large.traceId}`);
         if (res.status() !== 200) return false;
         const body = (await res.json()) as { trace: { resourceSpans?: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> } };
         return (body.trace.resourceSpans ?? []).reduce((n, r) => n + r.scopeSpans.reduce((m, s) => m + s.spans.length, 0), 0) === LARGE;
-      }, `all ${LARGE} spans are stored`, { timeoutMs: 60_000 });
+      }, 60_000);
       await page.goto(`/trace/${large.traceId}`);
       await page.getByTestId('trace-span-count').waitFor({ timeout: 60_000 });
       assert.equal(await page.getByTestId('trace-span-count').innerText(), `${LARGE.toLocaleString('en')} spans`);
@@ -235,7 +224,7 @@ describe('trace view', () => {
       await screenshot(page, 'trace-20k-scrolled');
       // Find still works across every span, and jumps to a far one.
       await page.getByTestId('find-input').fill('pricing.item 3-5');
-      await waitUntil(async () => /^1 \/ \d+$/.test(await page.getByTestId('find-count').innerText()), 'a match in the large trace');
+      await waitFor('a match in the large trace', async () => /^1 \/ \d+$/.test(await page.getByTestId('find-count').innerText()));
       await page.locator('[data-testid=span-row][aria-selected=true]').filter({ hasText: 'pricing.item 3-5' }).waitFor();
     });
   });

@@ -57,13 +57,7 @@ export async function startExporter(
   return { exporter, name, dataDir };
 }
 
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor } from '../../../helpers/poll.js';
 
 /** The trace as the downstream Skein's query API returns it, or undefined if it does not have it. */
 export async function fetchTrace(skein: SkeinProcess, traceId: Uint8Array, tenant?: string): Promise<ResourceSpans[] | undefined> {

@@ -107,13 +107,7 @@ export class ManualClock {
   }
 }
 
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitFor } from '../../../helpers/poll.js';
 
 // ---- workload ---------------------------------------------------------------
 
