@@ -5,55 +5,16 @@ import { useEffect, useState } from 'react';
 import { getJson, qs } from './api';
 import { formatDuration } from './format';
 
-export interface GraphNode {
-  name: string;
-  virtual: boolean;
-  requests: number;
-  failed: number;
-  p50Seconds: number | null;
-  p99Seconds: number | null;
-  ratePerSecond: number;
-}
-export interface GraphEdge {
-  client: string;
-  server: string;
-  connectionType: string;
-  requests: number;
-  failed: number;
-  p50Seconds: number | null;
-  p99Seconds: number | null;
-  ratePerSecond: number;
-}
+// The server's own declarations of these shapes: the UI's build fails if it stops following them.
+export type { ServiceGraphNode as GraphNode, ServiceGraphEdge as GraphEdge, OperationStats as Operation, IngestStats } from '../../src/api/ui-shapes';
+import type { OperationStats as Operation, ServiceGraphNode, ServiceGraphEdge } from '../../src/api/ui-shapes';
+
 export interface ServiceGraph {
   start: number;
   end: number;
-  nodes: GraphNode[];
-  edges: GraphEdge[];
+  nodes: ServiceGraphNode[];
+  edges: ServiceGraphEdge[];
 }
-export interface Operation {
-  service: string;
-  spanName: string;
-  spanKind: string;
-  calls: number;
-  errors: number;
-  p50Seconds: number | null;
-  p99Seconds: number | null;
-  ratePerSecond: number;
-}
-
-export interface IngestStats {
-  timeMs: number;
-  spans: { received: number; refused: number; stored: number };
-  requestsRefused: number;
-  memoryLimiter: { refusedBatches: number; refusing: boolean };
-  tailSampling: { enabled: boolean; tracesSampled: number; tracesDropped: number; bufferedTraces: number; bufferedSpans: number };
-  exporterQueue: { size: number; capacity: number; sentSpans: number; failedSpans: number };
-  head: { spans: number; bytes: number };
-  disk: { walBytes: number; blockBytes: number; blocks: number };
-  process: { rssBytes: number };
-  liveTails: { open: number; max: number };
-}
-
 /** Windows the connectors keep figures for (ui_window_retention defaults to an hour). */
 export const WINDOWS: Array<{ key: string; seconds: number }> = [
   { key: '5m', seconds: 300 },

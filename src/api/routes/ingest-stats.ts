@@ -6,6 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { registry } from '../../telemetry/metrics.js';
 import type { ApiContext } from '../context.js';
 import { openTailCount } from './tail.js';
+import type { IngestStats } from '../ui-shapes.js';
+
+export type { IngestStats } from '../ui-shapes.js';
 
 /** The sum of a metric's values over all its label sets; 0 when no component registered it. */
 async function total(name: string, where?: (labels: Record<string, string | number>) => boolean): Promise<number> {
@@ -21,23 +24,6 @@ async function total(name: string, where?: (labels: Record<string, string | numb
     sum += v.value;
   }
   return sum;
-}
-
-export interface IngestStats {
-  /** Unix milliseconds when the figures were read: the UI divides counter deltas by the time between two reads. */
-  timeMs: number;
-  spans: { received: number; refused: number; stored: number };
-  requestsRefused: number;
-  memoryLimiter: { refusedBatches: number; refusing: boolean };
-  /** `enabled` is false when this instance runs no tail_sampling processor (the figures are then 0). */
-  tailSampling: { enabled: boolean; tracesSampled: number; tracesDropped: number; bufferedTraces: number; bufferedSpans: number };
-  /** The otlp exporters' sending queues, in batches (0/0 without one). */
-  exporterQueue: { size: number; capacity: number; sentSpans: number; failedSpans: number };
-  head: { spans: number; bytes: number };
-  disk: { walBytes: number; blockBytes: number; blocks: number };
-  process: { rssBytes: number };
-  /** Live tails (GET /api/skein/tail) open now, and how many ui.live_tail.max_clients allows. */
-  liveTails: { open: number; max: number };
 }
 
 export async function readIngestStats(ctx: ApiContext, app: FastifyInstance): Promise<IngestStats> {

@@ -8,34 +8,10 @@ import { OVERFLOW_VALUE } from '../shared/labels.js';
 import { LatencySketch } from '../shared/latency-sketch.js';
 import { TimeWindow } from '../shared/time-window.js';
 import { TupleCache } from '../shared/tuple-cache.js';
+import type { ServiceGraphEdge, ServiceGraphNode } from '../../../api/ui-shapes.js';
 import type { ConnectionType, HalfEdge } from './store.js';
 
-/** One edge of the graph over a time range (JSON-ready: numbers, strings, null). */
-export interface ServiceGraphEdge {
-  client: string;
-  server: string;
-  /** '' for a direct request, else `messaging_system`, `database` or `virtual_node`. */
-  connectionType: ConnectionType;
-  requests: number;
-  failed: number;
-  /** Estimated server-side latency quantiles (±10 %), null without requests. */
-  p50Seconds: number | null;
-  p99Seconds: number | null;
-  /** requests / seconds of the range covered by the retained window. */
-  ratePerSecond: number;
-}
-
-/** One service (or virtual node) with the requests it handled, as Grafana attributes edge figures to the server. */
-export interface ServiceGraphNode {
-  name: string;
-  /** Never seen as an instrumented service: a `user` entry point, a database or an uninstrumented peer. */
-  virtual: boolean;
-  requests: number;
-  failed: number;
-  p50Seconds: number | null;
-  p99Seconds: number | null;
-  ratePerSecond: number;
-}
+export type { ServiceGraphEdge, ServiceGraphNode } from '../../../api/ui-shapes.js';
 
 class EdgeStats {
   requests = 0;

@@ -6,21 +6,9 @@ import { SPAN_KIND_NAMES, type SpanKind } from '../../../otlp/model.js';
 import { OVERFLOW_VALUE } from '../shared/labels.js';
 import { LatencySketch } from '../shared/latency-sketch.js';
 import { TimeWindow } from '../shared/time-window.js';
+import type { OperationStats } from '../../../api/ui-shapes.js';
 
-/** RED figures of one operation over a time range (JSON-ready). */
-export interface OperationStats {
-  service: string;
-  spanName: string;
-  /** `SPAN_KIND_SERVER`, `SPAN_KIND_CLIENT`, … */
-  spanKind: string;
-  calls: number;
-  /** Calls with status ERROR. */
-  errors: number;
-  /** Estimated latency quantiles (±10 %), null without calls. */
-  p50Seconds: number | null;
-  p99Seconds: number | null;
-  ratePerSecond: number;
-}
+export type { OperationStats } from '../../../api/ui-shapes.js';
 
 class OperationCell {
   calls = 0;
