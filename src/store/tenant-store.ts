@@ -1,9 +1,8 @@
 // One tenant's write path and recent data: WAL → head → block cut.
 import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
-import { decodeTracesData, encodeTracesDataFromParts } from '../otlp/protobuf.js';
-import { Head, encodeBatch, encodeBatchFromWire, type HeadTraceSummary } from './head/head.js';
-import { wireFormOf } from '../otlp/wire-form.js';
+import { decodeTracesDataKeepingWire, encodeTracesDataFromParts } from '../otlp/protobuf.js';
+import { Head, encodedBatchOf, type HeadTraceSummary } from './head/head.js';
 import { Wal, type SyncPolicy } from './wal/wal.js';
 import type { BlockStore } from './blocks/block-store.js';
 import { storeMetrics } from './metrics.js';
@@ -48,7 +47,8 @@ export class TenantStore {
         tenant: opts.tenant,
       },
       (payload) => {
-        replayed.insert(encodeBatch(decodeTracesData(payload)));
+        // A record is a TracesData Skein wrote: its own bytes serve the head as a request's do.
+        replayed.insert(encodedBatchOf(decodeTracesDataKeepingWire(payload)).encoded);
         records++;
       },
     );
@@ -82,9 +82,7 @@ export class TenantStore {
   /** Resolves once the batch is durable in the WAL and visible to queries. */
   async append(batch: readonly ResourceSpans[]): Promise<void> {
     // The bytes the batch arrived in, when it still has them, spare encoding it (for the WAL and the head) again.
-    const wire = wireFormOf(batch);
-    const fromWire = wire === undefined ? undefined : encodeBatchFromWire(batch, wire);
-    const encoded = fromWire ?? encodeBatch(batch);
+    const { encoded, wire } = encodedBatchOf(batch);
     if (encoded.spanCount === 0) return;
     // The target head is fixed when the WAL append is issued: cut() swaps heads and
     // rotates the WAL synchronously, so a record and its spans always land on the
@@ -92,7 +90,7 @@ export class TenantStore {
     const target = this.head;
     target.beginAppend();
     try {
-      await this.wal.append(fromWire !== undefined ? wire! : encodeTracesDataFromParts(encoded.parts));
+      await this.wal.append(wire ?? encodeTracesDataFromParts(encoded.parts));
       target.insert(encoded);
     } finally {
       target.endAppend();

@@ -14,6 +14,7 @@ import {
   type EncodedScopeSpans,
 } from '../../otlp/protobuf.js';
 import { walkTracesData } from '../../otlp/traces-data-layout.js';
+import { wireFormOf } from '../../otlp/wire-form.js';
 import { TagIndex } from '../blocks/tag-index.js';
 import { SpanArena } from './span-arena.js';
 
@@ -157,6 +158,17 @@ export function encodeBatchFromWire(batch: readonly ResourceSpans[], wire: Uint8
     for (let j = 0; j < encoded.length; j++) if (encoded[j]!.spans.length !== decoded[j]!.spans.length) return undefined;
   }
   return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes, source: batch };
+}
+
+/**
+ * The batch ready for the WAL and the head: taken from its wire form when it
+ * has one that matches it (`wire` is then what the WAL record is), else
+ * encoded span by span.
+ */
+export function encodedBatchOf(batch: readonly ResourceSpans[]): { encoded: EncodedBatch; wire: Uint8Array | undefined } {
+  const wire = wireFormOf(batch);
+  const fromWire = wire === undefined ? undefined : encodeBatchFromWire(batch, wire);
+  return fromWire === undefined ? { encoded: encodeBatch(batch), wire: undefined } : { encoded: fromWire, wire };
 }
 
 export class Head {
