@@ -22,9 +22,9 @@ interface Stream {
   close(): void;
 }
 
-async function openTail(url: string, q: string, headers: Record<string, string> = {}): Promise<Stream> {
+async function openTail(url: string, q: string, headers: Record<string, string> = {}, id?: string): Promise<Stream> {
   const abort = new AbortController();
-  const res = await fetch(`${url}/api/skein/tail?q=${encodeURIComponent(q)}`, { signal: abort.signal, headers });
+  const res = await fetch(`${url}/api/skein/tail?q=${encodeURIComponent(q)}${id === undefined ? '' : `&id=${id}`}`, { signal: abort.signal, headers });
   const events: SseEvent[] = [];
   let ended: Promise<void> = Promise.resolve();
   if (res.ok && res.body) {
@@ -185,6 +185,41 @@ describe('ingest stats and live tail', () => {
     } finally {
       a.close();
       b.close();
+    }
+  });
+
+  test('DELETE /api/skein/tail/<id> ends a named tail at once and frees its place; the same id again replaces the tail', async () => {
+    await tailsBelow(skein.url, 1);
+    const openCount = async (): Promise<number> => ((await (await fetch(`${skein.url}/api/skein/ingest-stats`)).json()) as { liveTails: { open: number } }).liveTails.open;
+    const id = 'ui-api-test-tail-0001';
+    const a = await openTail(skein.url, '{}', {}, id);
+    try {
+      assert.equal(a.status, 200);
+      await waitFor('the tail is ready', async () => a.events.some((e) => e.event === 'ready'));
+      // Another tenant cannot end it.
+      const foreign = await fetch(`${skein.url}/api/skein/tail/${id}`, { method: 'DELETE', headers: { 'x-scope-orgid': 'someone-else' } });
+      assert.equal(foreign.status, 404);
+      // A reconnection under the same id replaces it rather than taking a second place.
+      const again = await openTail(skein.url, '{}', {}, id);
+      assert.equal(again.status, 200);
+      await a.ended;
+      assert.deepEqual(a.events.at(-1), { event: 'end', data: { reason: 'replaced by a reconnection' } });
+      assert.equal(await openCount(), 1);
+
+      const res = await fetch(`${skein.url}/api/skein/tail/${id}`, { method: 'DELETE' });
+      assert.equal(res.status, 204);
+      // Counted free at once, without waiting for the connection to go.
+      assert.equal(await openCount(), 0);
+      await again.ended;
+      assert.deepEqual(again.events.at(-1), { event: 'end', data: { reason: 'closed by the client' } });
+
+      const gone = await fetch(`${skein.url}/api/skein/tail/${id}`, { method: 'DELETE' });
+      assert.equal(gone.status, 404);
+      assert.match(await gone.text(), /no live tail with id "ui-api-test-tail-0001" is open/);
+      const bad = await openTail(skein.url, '{}', {}, 'short');
+      assert.equal(bad.status, 400);
+    } finally {
+      a.close();
     }
   });
 

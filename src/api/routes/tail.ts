@@ -9,6 +9,12 @@
 // max_events_per_second traces per tail (the rest are counted in a `dropped`
 // event). A tail ends when its client goes away, and every tail is ended
 // before the API server closes so a SIGTERM never waits on an open stream.
+//
+// DELETE /api/skein/tail/<id> ends the tail opened with `&id=<id>` at once. A
+// closed EventSource does not always close its connection right away (a
+// browser may keep reading it a while to reuse it, a proxy may hold it), and
+// until the server sees it go the tail holds one of the max_clients places; the
+// UI sends this when it stops a tail.
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { formatDuration } from '../../config/units.js';
@@ -20,8 +26,11 @@ import type { ApiContext } from '../context.js';
 import { badRequest, requireStore, tenantOf } from '../params.js';
 
 interface TailQuery {
-  Querystring: { q?: string };
+  Querystring: { q?: string; id?: string };
 }
+
+/** What a client may name its tail: long enough to be unguessable, short enough to log. */
+const TAIL_ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** A comment line now and then keeps proxies and browsers from timing an idle stream out. */
 const HEARTBEAT_MS = 15_000;
@@ -47,6 +56,9 @@ export function parseTailQuery(text: string | undefined): PipelineExpr | string 
 
 interface Tail {
   end(reason: string): void;
+  /** The client's name for it (`id`), if it gave one, and its tenant: only that tenant may end it. */
+  readonly id: string | undefined;
+  readonly tenant: string;
 }
 
 /** The tails open on each API server (tests start several in one process). */
@@ -73,6 +85,10 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (!tenant) return reply;
     const query = parseTailQuery(req.query.q);
     if (typeof query === 'string') return badRequest(reply, query);
+    const id = req.query.id;
+    if (id !== undefined && !TAIL_ID_RE.test(id)) return badRequest(reply, 'invalid id: 16 to 64 letters, digits, "-" or "_"');
+    // The same id again is the same client reconnecting (EventSource retries with the same URL): the new stream replaces the old.
+    if (id !== undefined) for (const t of [...open]) if (t.id === id && t.tenant === tenant) t.end('replaced by a reconnection');
     const cfg = ctx.config.ui.live_tail;
     if (open.size >= cfg.max_clients) {
       return reply
@@ -91,11 +107,20 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext): void 
       // nginx and similar proxies buffer responses unless told not to.
       'x-accel-buffering': 'no',
     });
-    const tail = startTail(res, store, ctx, tenant, query, () => open.delete(tail));
+    const tail = startTail(res, store, ctx, tenant, query, id, () => open.delete(tail));
     open.add(tail);
     res.on('close', () => tail.end('client closed'));
     // A client that hung up before the listener above was added sends no second 'close'.
     if (res.destroyed) tail.end('client closed');
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/skein/tail/:id', async (req, reply) => {
+    const tenant = tenantOf(req, reply);
+    if (!tenant) return reply;
+    const tail = [...open].find((t) => t.id === req.params.id && t.tenant === tenant);
+    if (!tail) return reply.code(404).type('text/plain').send(`no live tail with id ${JSON.stringify(req.params.id)} is open`);
+    tail.end('closed by the client');
+    return reply.code(204).send();
   });
 }
 
@@ -103,7 +128,7 @@ function send(res: ServerResponse, event: string, data: unknown): void {
   res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
-function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: string, query: PipelineExpr, onEnd: () => void): Tail {
+function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: string, query: PipelineExpr, id: string | undefined, onEnd: () => void): Tail {
   const cfg = ctx.config.ui.live_tail;
   const limits = ctx.config.query;
   const lookbackNs = BigInt(cfg.lookback) * 1_000_000n;
@@ -120,6 +145,8 @@ function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: s
   heartbeat.unref();
 
   const tail: Tail = {
+    id,
+    tenant,
     end(reason: string) {
       if (ended) return;
       ended = true;

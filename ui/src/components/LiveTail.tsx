@@ -14,6 +14,11 @@ const MAX_ROWS = 200;
 
 type State = 'off' | 'connecting' | 'live' | 'stopped';
 
+/** 32 random hex digits (crypto.randomUUID exists only on https and localhost pages). */
+function tailId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export function LiveTail({ query }: { query: string }) {
   const [tz] = useTimeZone();
   const [on, setOn] = useState(false);
@@ -30,7 +35,9 @@ export function LiveTail({ query }: { query: string }) {
     setState('connecting');
     setMessage('');
     setDropped(0);
-    const es = new EventSource(`/api/skein/tail?q=${encodeURIComponent(query)}`);
+    // Named, so that stopping can end it on the server at once (see the cleanup below).
+    const id = tailId();
+    const es = new EventSource(`/api/skein/tail?q=${encodeURIComponent(query)}&id=${id}`);
     let finished = false;
     const stop = (why: string): void => {
       finished = true;
@@ -77,6 +84,9 @@ export function LiveTail({ query }: { query: string }) {
     return () => {
       finished = true;
       es.close();
+      // A closed EventSource may keep its connection a while (a browser reading on to reuse it, a
+      // proxy): until the server sees it go, the tail holds one of ui.live_tail.max_clients places.
+      void fetch(`/api/skein/tail/${id}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
     };
   }, [on, query]);
 
