@@ -24,6 +24,7 @@ import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { eventually } from '../helpers/poll.js';
 
 /** Requests sent through the topology. */
 const N = 8;
@@ -267,16 +268,15 @@ const EXPECTED_REQUESTS = new Map(EDGES.map((e) => [edgeKey(e), N]));
 
 /** Polls /metrics until the service graph has every expected edge at its final count (virtual edges wait for the ttl). */
 async function settledScrape(): Promise<{ text: string; samples: PromSample[] }> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const scraped = await scrape();
-    const requests = byLabels(scraped.samples, 'traces_service_graph_request_total', ['client', 'server', 'connection_type']);
-    if ([...EXPECTED_REQUESTS].every(([key, n]) => (requests.get(key) ?? 0) >= n)) return scraped;
-    if (Date.now() > deadline) {
-      assert.fail(`the service graph did not reach ${JSON.stringify([...EXPECTED_REQUESTS])} within ${DEADLINE_MS} ms; it has ${JSON.stringify([...requests])}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return eventually(
+    async () => {
+      const scraped = await scrape();
+      const requests = byLabels(scraped.samples, 'traces_service_graph_request_total', ['client', 'server', 'connection_type']);
+      return [...EXPECTED_REQUESTS].every(([key, n]) => (requests.get(key) ?? 0) >= n) ? { done: true, value: scraped } : { done: false, seen: [...requests] };
+    },
+    (seen) => `the service graph did not reach ${JSON.stringify([...EXPECTED_REQUESTS])} within ${DEADLINE_MS} ms; it has ${JSON.stringify(seen)}`,
+    { timeoutMs: DEADLINE_MS },
+  );
 }
 
 /** For a histogram whose every observation is `seconds`: N in each bucket at or above it, 0 below. */

@@ -12,6 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { waitFor } from '../helpers/poll.js';
 
 // The plugin's ESM build uses extensionless relative imports that Node cannot resolve, and its
 // package index pulls in the React UI; its CommonJS client module needs only @perses-dev/core.
@@ -82,15 +83,6 @@ async function send(service: string, emit: (tracer: Tracer) => void): Promise<vo
   await provider.shutdown();
 }
 
-async function eventually<T>(probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const v = await probe();
-    if (done(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const base64ToHex = (s: string): string => Buffer.from(s, 'base64').toString('hex');
 const serviceOf = (rs: { resource?: { attributes?: KeyValue[] } }): unknown =>
   rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value['stringValue'];
@@ -126,10 +118,10 @@ before(async () => {
     span.end();
     paymentTraceId = span.spanContext().traceId;
   });
-  await eventually(
-    () => perses.search({ q: '{ }', ...range }, opts),
-    (r) => r.traces.flatMap((t) => Object.values(t.serviceStats ?? {})).reduce((n, s) => n + s.spanCount, 0) === 6,
-  );
+  await waitFor('all six spans to be searchable', async () => {
+    const r = await perses.search({ q: '{ }', ...range }, opts);
+    return r.traces.flatMap((t) => Object.values(t.serviceStats ?? {})).reduce((n, s) => n + s.spanCount, 0) === 6;
+  });
 });
 
 after(async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { toHex } from '../../src/otlp/model.js';
 import { startSkein } from '../helpers/skein-process.js';
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
+import { waitFor } from '../helpers/poll.js';
 
 const HOUR_NS = 3_600_000_000_000n;
 
@@ -43,12 +44,10 @@ test('retention deletes exactly the blocks older than storage.retention', async 
       assert.equal((await fetch(`${skein.url}/flush`, { method: 'POST' })).status, 204);
     }
     const cutoff = now - 2n * HOUR_NS;
-    const deadline = Date.now() + 20_000;
-    let blocks = blockDirs(skein.dataDir);
-    while ([...blocks.values()].some((b) => b.maxEnd < cutoff) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      blocks = blockDirs(skein.dataDir);
-    }
+    const blocks = await waitFor('retention to delete the old blocks', async () => {
+      const now = blockDirs(skein.dataDir);
+      return [...now.values()].every((b) => b.maxEnd >= cutoff) && now;
+    });
     assert.equal(blocks.size, recent.length, 'only the recent blocks remain');
     for (const b of blocks.values()) assert.ok(b.maxEnd >= cutoff);
     for (const t of old) assert.equal((await fetch(`${skein.url}/api/traces/${toHex(t.traceId)}`)).status, 404);

@@ -10,6 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { CLI_PATH, startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { waitFor } from '../helpers/poll.js';
 
 const CONFIG = 'query:\n  max_tag_values: 25\n';
 const ORDER_IDS = 30;
@@ -40,15 +41,6 @@ async function ok(path: string): Promise<any> {
   return r.json();
 }
 
-async function eventually<T>(probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const v = await probe();
-    if (done(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const values = (answer: { tagValues: Array<{ value: string }> }) => answer.tagValues.map((v) => v.value);
 
 before(async () => {
@@ -66,10 +58,10 @@ before(async () => {
   });
   await send('other-tenant-svc', (tracer) => tracer.startSpan('hidden', { attributes: { secret: 'x' } }).end(), 'tenant-b');
   // Ingest is acknowledged before the exporter returns; poll anyway for a generous margin.
-  await eventually(
-    () => ok('/api/search/tag/service.name/values'),
-    (a: { tagValues: string[] }) => a.tagValues.includes('payment') && a.tagValues.includes('cart'),
-  );
+  await waitFor('the services to be listed', async () => {
+    const a = (await ok('/api/search/tag/service.name/values')) as { tagValues: string[] };
+    return a.tagValues.includes('payment') && a.tagValues.includes('cart');
+  });
 });
 
 after(async () => {
