@@ -9,6 +9,12 @@ export const storeMetrics = {
     labelNames: ['tenant'],
     registers: [registry],
   }),
+  appendsBySource: new Counter({
+    name: 'skein_store_appends_total',
+    help: "Batches appended to the WAL and head, by where their bytes came from: the request as received ('request'), or encoded again ('encoded': JSON and Zipkin requests, batches a stage changed or rebuilt).",
+    labelNames: ['source'],
+    registers: [registry],
+  }),
   headSpans: new Gauge({
     name: 'skein_head_spans',
     help: 'Spans held in memory, not yet in a block.',

@@ -96,6 +96,7 @@ export class TenantStore {
       target.endAppend();
     }
     storeMetrics.spansStored.inc({ tenant: this.tenant }, encoded.spanCount);
+    storeMetrics.appendsBySource.inc({ source: wire === undefined ? 'encoded' : 'request' });
     this.updateGauges();
   }
 

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex } from '../../src/otlp/model.js';
 import { decodeTraceByIdResponse } from '../../src/otlp/protobuf.js';
+import { encodeOtlpJson } from '../../src/otlp/json.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { batchOf, newTraceId, postProtobuf, simpleTrace, span, str } from '../helpers/spans.js';
 
@@ -48,6 +49,28 @@ describe('status routes', () => {
     ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
+  });
+
+  test('a protobuf request is stored from its own bytes, a JSON one is encoded: skein_store_appends_total says which', async () => {
+    const appends = async (): Promise<{ request: number; encoded: number }> => {
+      const text = await (await get('/metrics')).text();
+      const count = (source: string) => Number(text.match(new RegExp(`^skein_store_appends_total\\{source="${source}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+      return { request: count('request'), encoded: count('encoded') };
+    };
+    const before = await appends();
+    const proto = simpleTrace(2);
+    assert.equal((await postProtobuf(skein.otlpHttpUrl, proto.batch)).status, 200);
+    const json = simpleTrace(2);
+    const res = await fetch(`${skein.otlpHttpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(encodeOtlpJson(json.batch, { ids: 'hex' })),
+    });
+    assert.equal(res.status, 200);
+    const afterBoth = await appends();
+    assert.deepEqual({ request: afterBoth.request - before.request, encoded: afterBoth.encoded - before.encoded }, { request: 1, encoded: 1 });
+    // Both read back whole, whichever way they were stored.
+    for (const t of [proto, json]) assert.equal((await get(`/api/v2/traces/${toHex(t.traceId)}`)).status, 200);
   });
 
   test('POST /flush returns once the head is a durable block', async () => {
