@@ -6,6 +6,7 @@
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { rawTraceService } from '../src/otlp/grpc-service.js';
 
 export interface SendResult {
   wallSeconds: number;
@@ -123,23 +124,8 @@ export function postOnce(
   });
 }
 
-const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
-
 /** The bodies are already ExportTraceServiceRequest bytes: pass them through untouched. */
-const TraceServiceClient = grpc.makeGenericClientConstructor(
-  {
-    Export: {
-      path: EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b: Buffer) => b,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b,
-      responseDeserialize: (b: Buffer) => b,
-    },
-  },
-  'opentelemetry.proto.collector.trace.v1.TraceService',
-);
+const TraceServiceClient = grpc.makeGenericClientConstructor(rawTraceService, 'opentelemetry.proto.collector.trace.v1.TraceService');
 
 /** Calls Export with every body, `concurrency` calls in flight, each worker on its own HTTP/2 connection. */
 export async function exportAllGrpc(address: string, batch: Batch, concurrency: number): Promise<SendResult> {

@@ -9,27 +9,12 @@ import {
   status as GrpcCode,
   type sendUnaryData,
   type ServerUnaryCall,
-  type ServiceDefinition,
 } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
 import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
 import type { Ingester } from './ingest.js';
-
-const identity = (b: Buffer): Buffer => b;
-
-const traceServiceDefinition: ServiceDefinition = {
-  Export: {
-    path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'export',
-  },
-};
+import { rawTraceService } from '../otlp/grpc-service.js';
 
 export interface OtlpGrpcOptions {
   ingester: Ingester;
@@ -42,7 +27,7 @@ export function createOtlpGrpcReceiver(opts: OtlpGrpcOptions): Server {
     'grpc.max_receive_message_length': ingester.maxRequestBytes,
     'grpc.max_send_message_length': 1024 * 1024,
   });
-  server.addService(traceServiceDefinition, {
+  server.addService(rawTraceService, {
     Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       void exportTraces(ingester, call, callback);
     },

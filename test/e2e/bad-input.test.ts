@@ -9,6 +9,7 @@ import { encodeTracesData } from '../../src/otlp/protobuf.js';
 import { encodeOtlpJson } from '../../src/otlp/json.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { postProtobuf, simpleTrace, span, batchOf, newTraceId, str } from '../helpers/spans.js';
+import { TRACE_EXPORT_PATH, passBytes, rawTraceService } from '../../src/otlp/grpc-service.js';
 
 let skein: SkeinProcess;
 
@@ -126,28 +127,15 @@ describe('OTLP/HTTP bad input', () => {
 });
 
 describe('OTLP/gRPC bad input', () => {
-  const Client = makeGenericClientConstructor(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: (b: Buffer) => b,
-        requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (b: Buffer) => b,
-        responseDeserialize: (b: Buffer) => b,
-      },
-    },
-    'TraceService',
-  );
+  const Client = makeGenericClientConstructor(rawTraceService, 'TraceService');
 
   function exportRaw(body: Buffer): Promise<{ err: ServiceError | null; response?: Buffer }> {
     const client = new Client(skein.grpcAddr, credentials.createInsecure());
     return new Promise((resolve) => {
       client.makeUnaryRequest(
-        '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        (b: Buffer) => b,
-        (b: Buffer) => b,
+        TRACE_EXPORT_PATH,
+        passBytes,
+        passBytes,
         body,
         new Metadata(),
         (err: ServiceError | null, response?: Buffer) => {

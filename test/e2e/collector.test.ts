@@ -24,6 +24,7 @@ import { expectedSpan } from '../helpers/sdk.js';
 import { plainBatch, plainSpans } from '../helpers/compare.js';
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
 import { waitFor } from '../helpers/poll.js';
+import { TRACE_EXPORT_PATH, passBytes, rawTraceService } from '../../src/otlp/grpc-service.js';
 
 /** The downstream's answer for a trace: its spans, or undefined while it has none. */
 async function getTrace(skein: SkeinProcess, traceId: string, tenant?: string): Promise<ResourceSpans[] | undefined> {
@@ -136,29 +137,16 @@ async function sendWithSdk(exporter: SpanExporter, service: string, emit: (trace
   return byTrace;
 }
 
-const TraceServiceClient = makeGenericClientConstructor(
-  {
-    Export: {
-      path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b: Buffer) => b,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b,
-      responseDeserialize: (b: Buffer) => b,
-    },
-  },
-  'TraceService',
-);
+const TraceServiceClient = makeGenericClientConstructor(rawTraceService, 'TraceService');
 
 /** One OTLP/gRPC Export, so the test sees the status code an SDK would act on. */
 function exportGrpc(addr: string, batch: ResourceSpans[]): Promise<ServiceError | null> {
   const client = new TraceServiceClient(addr, credentials.createInsecure());
   return new Promise((resolve) => {
     client.makeUnaryRequest(
-      '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-      (b: Buffer) => b,
-      (b: Buffer) => b,
+      TRACE_EXPORT_PATH,
+      passBytes,
+      passBytes,
       Buffer.from(encodeTracesData(batch)),
       new Metadata(),
       (err: ServiceError | null) => {

@@ -6,9 +6,8 @@ import { SKEIN_VERSION } from '../../../version.js';
 import { readTlsFiles, requestHeaders, type OtlpExporterConfig, type TlsSettings } from './config.js';
 import { decodeExportResponse, type ExportClient, type ExportOutcome, type ExportRequest } from './responses.js';
 import { classifyGrpcFailure, classifyTransportError } from './retry.js';
+import { passBytes, TRACE_EXPORT_PATH } from '../../../otlp/grpc-service.js';
 
-const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
-const identity = (b: Buffer): Buffer => b;
 
 export interface GrpcClientOptions {
   /** host:port */
@@ -57,9 +56,9 @@ export class GrpcExportClient implements ExportClient {
     const body = request.protobuf();
     return new Promise((resolve) => {
       const call = this.client.makeUnaryRequest<Buffer, Buffer>(
-        EXPORT_PATH,
-        identity,
-        identity,
+        TRACE_EXPORT_PATH,
+        passBytes,
+        passBytes,
         Buffer.from(body.buffer, body.byteOffset, body.byteLength),
         metadata,
         { deadline: Date.now() + this.opts.timeoutMs },

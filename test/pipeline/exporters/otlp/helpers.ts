@@ -17,6 +17,7 @@ import { otlpExporterFactory, otlpHttpExporterFactory, type Exporter } from '../
 import { exporterMetrics } from '../../../../src/pipeline/exporters/otlp/metrics.js';
 import { silentLogger } from '../../../../src/telemetry/logger.js';
 import type { SkeinProcess } from '../../../helpers/skein-process.js';
+import { rawTraceService } from '../../../../src/otlp/grpc-service.js';
 
 const tempDirs: string[] = [];
 process.once('exit', () => {
@@ -167,20 +168,9 @@ export class RecordingGrpcServer {
 
   /** Listens on a free loopback port (plaintext unless `credentials` say otherwise). Resolves to host:port. */
   async start(credentials: ServerCredentials = ServerCredentials.createInsecure()): Promise<string> {
-    const identity = (b: Buffer): Buffer => b;
     this.server = new GrpcServer();
     this.server.addService(
-      {
-        Export: {
-          path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
-      },
+      rawTraceService,
       {
         Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
           this.requests.push({ metadata: call.metadata, batch: decodeTracesData(call.request), at: Date.now() });
