@@ -48,15 +48,18 @@ export interface OtlpJsonEncodeOptions {
  * may be strings or numbers. Throws OtlpDecodeError naming the JSON path.
  */
 export function decodeOtlpJson(body: string | Uint8Array, opts: OtlpJsonDecodeOptions = {}): ResourceSpans[] {
+  return new JsonDecoder(opts.ids ?? 'hex').tracesData(parseJsonBody(body));
+}
+
+/** A request body as JSON (UTF-8, a leading byte-order mark ignored); OtlpDecodeError when it is not JSON. */
+export function parseJsonBody(body: string | Uint8Array): unknown {
   let text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let root: unknown;
   try {
-    root = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new OtlpDecodeError(`invalid JSON: ${(err as Error).message}`);
   }
-  return new JsonDecoder(opts.ids ?? 'hex').tracesData(root);
 }
 
 type JsonObject = Record<string, unknown>;

@@ -4,6 +4,7 @@
 // path of the offending value, e.g. `[3].traceId: expected 16 or 32 hex characters`.
 import { isIPv4, isIPv6 } from 'node:net';
 import { OtlpDecodeError } from '../wire.js';
+import { parseJsonBody } from '../json.js';
 import { hexId, isZeroId } from './ids.js';
 import { ZIPKIN_KINDS, type ZipkinAnnotation, type ZipkinEndpoint, type ZipkinKind, type ZipkinSpan } from './span.js';
 
@@ -12,14 +13,7 @@ type JsonObject = Record<string, unknown>;
 const NO_BYTES: Uint8Array = new Uint8Array(0);
 
 export function parseZipkinJson(body: string | Uint8Array): ZipkinSpan[] {
-  let text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let root: unknown;
-  try {
-    root = JSON.parse(text);
-  } catch (err) {
-    throw new OtlpDecodeError(`invalid JSON: ${(err as Error).message}`);
-  }
+  const root = parseJsonBody(body);
   if (!Array.isArray(root)) throw new OtlpDecodeError(`expected a JSON array of Zipkin v2 spans, got ${describe(root)}`);
   return root.map((v, i) => readSpan(v, `[${i}]`));
 }
