@@ -53,10 +53,7 @@ export class LocalBackend implements Backend {
   }
 
   async write(key: string, data: Uint8Array): Promise<void> {
-    const target = this.path(key);
-    await this.ensureDir(dirname(target));
-    const tmp = tempSibling(target);
-    try {
+    await this.publish(key, async (tmp) => {
       const fh = await open(tmp, 'w');
       try {
         await fh.writeFile(data);
@@ -64,19 +61,11 @@ export class LocalBackend implements Backend {
       } finally {
         await fh.close();
       }
-      await rename(tmp, target);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await fsyncDir(dirname(target));
+    });
   }
 
   async writeFile(key: string, localPath: string): Promise<void> {
-    const target = this.path(key);
-    await this.ensureDir(dirname(target));
-    const tmp = tempSibling(target);
-    try {
+    await this.publish(key, async (tmp) => {
       try {
         await rename(localPath, tmp);
       } catch (err) {
@@ -91,6 +80,20 @@ export class LocalBackend implements Backend {
       } finally {
         await fh.close();
       }
+    });
+  }
+
+  /**
+   * Puts `key` in place whole or not at all: `stage` makes a durable file at a
+   * temporary sibling, which is renamed over the key and the rename made durable
+   * (on failure the temporary file goes).
+   */
+  private async publish(key: string, stage: (tmp: string) => Promise<void>): Promise<void> {
+    const target = this.path(key);
+    await this.ensureDir(dirname(target));
+    const tmp = tempSibling(target);
+    try {
+      await stage(tmp);
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });

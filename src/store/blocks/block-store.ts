@@ -251,20 +251,7 @@ export class BlockStore {
     range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined },
     read: (parts: Array<{ path: string; bytes: number }>, engine: DuckEngine) => Promise<T>,
   ): Promise<T> {
-    const chosen = (this.byTenant.get(tenant) ?? []).filter(
-      (b) =>
-        (range.startUnixNano === undefined || BigInt(b.meta.maxEndUnixNano) >= range.startUnixNano) &&
-        (range.endUnixNano === undefined || BigInt(b.meta.minStartUnixNano) < range.endUnixNano),
-    );
-    for (const b of chosen) b.readers++;
-    try {
-      return await read(
-        chosen.flatMap((b) => b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes }))),
-        this.opts.engine,
-      );
-    } finally {
-      for (const b of chosen) this.release(b);
-    }
+    return this.withBlocks(tenant, range, (blocks, engine) => read(blocks.flatMap((b) => b.parts), engine));
   }
 
   /**
