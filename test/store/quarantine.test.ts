@@ -5,8 +5,9 @@
 // let go of all of them, and a restart replays none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
@@ -15,6 +16,7 @@ import { decodeTracesData } from '../../src/otlp/protobuf.js';
 import { Store } from '../../src/store/store.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { batchOf, newTraceId, span } from '../helpers/spans.js';
+import { run } from './wal/helpers.js';
 
 const TENANT = 'team-a';
 
@@ -166,5 +168,67 @@ test('a cut whose only spans cannot be written quarantines them all and leaves t
   } finally {
     await store.close();
     await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+// Run in a child inside a user+mount namespace, on a small tmpfs it fills up.
+const FULL_DISK_CUT = `
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from ${JSON.stringify(new URL('../../src/config/load.js', import.meta.url).href)};
+import { Store } from ${JSON.stringify(new URL('../../src/store/store.js', import.meta.url).href)};
+import { silentLogger } from ${JSON.stringify(new URL('../../src/telemetry/logger.js', import.meta.url).href)};
+import { batchOf, newTraceId, span } from ${JSON.stringify(new URL('../helpers/spans.js', import.meta.url).href)};
+const [mount] = process.argv.slice(2);
+const open = () => Store.open({ ...(({ storage, limits }) => ({ storage, limits }))(loadConfig({ env: {}, overrides: [{ path: ['storage', 'path'], value: join(mount, 'data') }] })), logger: silentLogger });
+const store = await open();
+const spans = [];
+for (let t = 0; t < 20; t++) spans.push(span({ traceId: newTraceId(), name: 'good-' + t }));
+const bad = span({ traceId: newTraceId(), name: 'bad' });
+bad.kind = 300;
+spans.push(bad);
+await store.append('team-a', batchOf('checkout', spans));
+const filler = join(mount, 'filler');
+const fd = openSync(filler, 'w');
+try {
+  for (;;) writeSync(fd, Buffer.alloc(4096, 1));
+} catch (err) {
+  if (err.code !== 'ENOSPC') throw err;
+}
+closeSync(fd);
+const held = async () => (await store.heads('team-a')).reduce((n, h) => n + h.spanCount, 0);
+let failure;
+await store.flush('team-a').catch((err) => (failure = String(err.message ?? err)));
+const whileFull = { failure, held: await held(), quarantined: (await store.quarantine.list('team-a')).length, blocks: store.blocks.blocks('team-a').length };
+unlinkSync(filler);
+await store.flush('team-a');
+const afterwards = { held: await held(), quarantined: (await store.quarantine.list('team-a')).map((e) => e.spans), blockSpans: store.blocks.blocks('team-a').reduce((n, b) => n + b.spanCount, 0) };
+await store.close();
+console.log(JSON.stringify({ whileFull, afterwards }));
+`;
+
+const namespaceProbe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=64k probe "$0"', tmpdir()]);
+const noNamespaces = namespaceProbe.status === 0 ? false : 'needs unshare with user and mount namespaces to mount a small tmpfs';
+
+test('a cut on a full disk quarantines nothing and keeps every span; once space is back the cut writes the good spans and quarantines the bad one', { skip: noNamespaces }, async () => {
+  const work = await mkdtemp(join(tmpdir(), 'skein-quarantine-full-'));
+  try {
+    const script = join(work, 'child.mjs');
+    writeFileSync(script, FULL_DISK_CUT);
+    const mountPoint = join(work, 'mnt');
+    await mkdir(mountPoint);
+    const result = await run('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=8m skein-quarantine-test "$0" && exec "$@"', mountPoint, process.execPath, script, mountPoint]);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+      whileFull: { failure: string | undefined; held: number; quarantined: number; blocks: number };
+      afterwards: { held: number; quarantined: number[]; blockSpans: number };
+    };
+    assert.match(String(report.whileFull.failure), /no space left on device|ENOSPC/i, 'the cut fails while the disk is full');
+    assert.equal(report.whileFull.held, 21, 'every span stays in the head');
+    assert.equal(report.whileFull.quarantined, 0, 'a full disk quarantines nothing');
+    assert.equal(report.whileFull.blocks, 0);
+    assert.deepEqual(report.afterwards, { held: 0, quarantined: [1], blockSpans: 20 });
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 });
