@@ -218,6 +218,10 @@ export class TenantStore {
       return await this.opts.blocks.writeBlock(this.tenant, head.sortedTraces());
     } catch (failure) {
       if (isEnvironmentFailure(failure)) throw failure;
+      this.opts.logger.warn(
+        { tenant: this.tenant, spans: head.spanCount, traces: head.traceCount, err: failure },
+        'block write failed on the data; looking for the spans at fault to quarantine them',
+      );
       const blocks = this.opts.blocks;
       const found = await isolateUnwritable({ traceIds: head.sortedTraceIds(), traces: (ids) => head.sortedTraces(ids) }, failure, (traces) =>
         blocks.tryWrite(traces),

@@ -173,12 +173,13 @@ test('a cut whose only spans cannot be written quarantines them all and leaves t
 
 // Run in a child inside a user+mount namespace, on a small tmpfs it fills up.
 const FULL_DISK_CUT = `
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from ${JSON.stringify(new URL('../../src/config/load.js', import.meta.url).href)};
 import { Store } from ${JSON.stringify(new URL('../../src/store/store.js', import.meta.url).href)};
 import { silentLogger } from ${JSON.stringify(new URL('../../src/telemetry/logger.js', import.meta.url).href)};
 import { batchOf, newTraceId, span } from ${JSON.stringify(new URL('../helpers/spans.js', import.meta.url).href)};
+import { fillFileSystem } from ${JSON.stringify(new URL('./wal/helpers.js', import.meta.url).href)};
 const [mount] = process.argv.slice(2);
 const open = () => Store.open({ ...(({ storage, limits }) => ({ storage, limits }))(loadConfig({ env: {}, overrides: [{ path: ['storage', 'path'], value: join(mount, 'data') }] })), logger: silentLogger });
 const store = await open();
@@ -189,13 +190,7 @@ bad.kind = 300;
 spans.push(bad);
 await store.append('team-a', batchOf('checkout', spans));
 const filler = join(mount, 'filler');
-const fd = openSync(filler, 'w');
-try {
-  for (;;) writeSync(fd, Buffer.alloc(4096, 1));
-} catch (err) {
-  if (err.code !== 'ENOSPC') throw err;
-}
-closeSync(fd);
+fillFileSystem(filler);
 const held = async () => (await store.heads('team-a')).reduce((n, h) => n + h.spanCount, 0);
 let failure;
 await store.flush('team-a').catch((err) => (failure = String(err.message ?? err)));

@@ -6,8 +6,8 @@
 // of the same store are written: a failure of the environment (full disk, I/O
 // error) stops the search and the whole head waits for the next cut, as before.
 import { randomBytes } from 'node:crypto';
-import type { StoredSpan, TraceSpans } from '../../otlp/model.js';
-import { toHex } from '../../otlp/model.js';
+import { emptyResource, emptyScope, toHex, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
+import { decodeSpan } from '../../otlp/protobuf.js';
 
 /** Failures no row is to blame for: the disk, the file system or the process ran out of something. */
 const ENVIRONMENT_MESSAGES = [
@@ -86,79 +86,66 @@ export async function isolateUnwritable(
 
   const spansOf = (id: string): StoredSpan[] => [...source.traces([id])].flatMap((t) => t.spans);
 
-  /** The spans of one trace that fail on their own; the others are kept as a partial trace. */
-  const splitTrace = async (traceId: string, spans: StoredSpan[], error: unknown): Promise<void> => {
+  await bisect(source.traceIds, failure, (ids) => attempt(source.traces(ids)), keepTraces, async (traceId, error) => {
+    // A trace that fails on its own: the same by span, keeping the spans that can be written.
     const good: StoredSpan[] = [];
-    const visit = async (part: StoredSpan[], known: unknown): Promise<void> => {
-      const err = known ?? (await attempt([{ traceId, spans: part }]));
-      if (err === undefined) {
-        good.push(...part);
-        return;
-      }
-      if (part.length === 1) {
-        found.unwritable.push({ span: part[0]!, error: failureMessage(err) });
-        return;
-      }
-      const half = Math.ceil(part.length / 2);
-      await visit(part.slice(0, half), undefined);
-      await visit(part.slice(half), undefined);
-    };
-    await visit(spans, error);
+    await bisect(
+      spansOf(traceId),
+      error,
+      (spans) => attempt([{ traceId, spans: [...spans] }]),
+      (spans) => good.push(...spans),
+      async (span, err) => {
+        found.unwritable.push({ span, error: failureMessage(err) });
+      },
+    );
     if (good.length > 0) found.writable.push({ traceId, spans: good });
-  };
-
-  const visit = async (ids: readonly string[], known: unknown): Promise<void> => {
-    const err = known ?? (await attempt(source.traces(ids)));
-    if (err === undefined) {
-      keepTraces(ids);
-      return;
-    }
-    if (ids.length === 1) {
-      await splitTrace(ids[0]!, spansOf(ids[0]!), err);
-      return;
-    }
-    const half = Math.ceil(ids.length / 2);
-    await visit(ids.slice(0, half), undefined);
-    await visit(ids.slice(half), undefined);
-  };
-
-  await visit(source.traceIds, failure);
+  });
   // Nothing was written at all: a block write that fails whatever it is given says
   // nothing about the rows. A trace made up here tells the two apart.
   if (!written && (await attempt([probeTrace()])) !== undefined) throw failure;
   return found;
 }
 
-/** A minimal well-formed trace of one span. */
+/**
+ * Splits `items`, whose write failed with `failure`, in halves until each part is
+ * written whole (`keep`) or is one item that fails on its own (`alone`). When the
+ * first half of a failing part is written whole, the second is taken to fail
+ * without writing it (only one more write would say so), but an item is never
+ * handed to `alone` without having failed by itself. `write` gives the error, or
+ * undefined once written.
+ */
+async function bisect<T>(
+  items: readonly T[],
+  failure: unknown,
+  write: (items: readonly T[]) => Promise<unknown>,
+  keep: (items: readonly T[]) => void,
+  alone: (item: T, error: unknown) => Promise<void>,
+): Promise<void> {
+  /** True when the whole part was written. */
+  const visit = async (part: readonly T[], known: { error: unknown; observed: boolean } | undefined): Promise<boolean> => {
+    let error = known?.error;
+    if (known === undefined || (!known.observed && part.length === 1)) {
+      error = await write(part);
+      if (error === undefined) {
+        keep(part);
+        return true;
+      }
+    }
+    if (part.length === 1) {
+      await alone(part[0]!, error);
+      return false;
+    }
+    const half = Math.ceil(part.length / 2);
+    const firstWritten = await visit(part.slice(0, half), undefined);
+    await visit(part.slice(half), firstWritten ? { error, observed: false } : undefined);
+    return false;
+  };
+  await visit(items, { error: failure, observed: true });
+}
+
+/** A minimal well-formed trace of one span (every field of the span at its default, as decoding an empty message gives). */
 function probeTrace(): TraceSpans {
   const traceId = randomBytes(16);
-  return {
-    traceId: toHex(traceId),
-    spans: [
-      {
-        resource: { attributes: [], droppedAttributesCount: 0 },
-        resourceSchemaUrl: '',
-        scope: { name: 'skein.probe', version: '', attributes: [], droppedAttributesCount: 0 },
-        scopeSchemaUrl: '',
-        span: {
-          traceId,
-          spanId: randomBytes(8),
-          traceState: '',
-          parentSpanId: new Uint8Array(0),
-          flags: 0,
-          name: 'probe',
-          kind: 0,
-          startTimeUnixNano: 0n,
-          endTimeUnixNano: 0n,
-          attributes: [],
-          droppedAttributesCount: 0,
-          events: [],
-          droppedEventsCount: 0,
-          links: [],
-          droppedLinksCount: 0,
-          status: { code: 0, message: '' },
-        },
-      },
-    ],
-  };
+  const span = { ...decodeSpan(new Uint8Array(0)), traceId, spanId: randomBytes(8), name: 'probe' };
+  return { traceId: toHex(traceId), spans: [{ resource: emptyResource(), resourceSchemaUrl: '', scope: emptyScope(), scopeSchemaUrl: '', span }] };
 }
