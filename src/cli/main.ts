@@ -11,6 +11,7 @@ import { SKEIN_VERSION } from '../version.js';
 import { startSkein, TARGETS, type Target } from '../skein.js';
 import { renderTraceTree } from './trace-tree.js';
 import { renderSearchTable, type SearchTraceJson } from './search-table.js';
+import { renderQuarantineTable, type QuarantineAnswerJson } from './quarantine-table.js';
 import { parseDuration } from '../config/units.js';
 import { registerGrafanaCommands } from './grafana.js';
 
@@ -78,14 +79,9 @@ program
   .action(async (traceIdText: string, opts: { server: string; tenant?: string; json?: boolean }) => {
     const id = parseTraceId(traceIdText);
     if ('error' in id) throw new CliError(id.error);
-    const res = await fetch(`${opts.server.replace(/\/$/, '')}/api/traces/${id.traceId}`, {
-      headers: opts.tenant ? { 'X-Scope-OrgID': opts.tenant } : {},
-    }).catch((err: Error) => {
-      throw new CliError(`cannot reach ${opts.server}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
-    });
-    const body = await res.text();
+    const res = await getFromServer(opts.server, `/api/traces/${id.traceId}`, opts.tenant, [404]);
     if (res.status === 404) throw new CliError(`trace ${id.traceId} not found`);
-    if (!res.ok) throw new CliError(`${opts.server} answered ${res.status}: ${body}`);
+    const body = res.body;
     const batch = decodeOtlpJson(body, { ids: 'base64' });
     if (opts.json) {
       console.log(JSON.stringify(encodeOtlpJson(batch, { ids: 'hex' }), null, 2));
@@ -110,12 +106,7 @@ program
     // The API decodes a tag name twice, as Grafana encodes it.
     const path =
       opts.values !== undefined ? `/api/v2/search/tag/${encodeURIComponent(encodeURIComponent(opts.values))}/values` : '/api/v2/search/tags';
-    const url = `${opts.server.replace(/\/$/, '')}${path}${params.size > 0 ? `?${params}` : ''}`;
-    const res = await fetch(url, { headers: opts.tenant ? { 'X-Scope-OrgID': opts.tenant } : {} }).catch((err: Error) => {
-      throw new CliError(`cannot reach ${opts.server}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
-    });
-    const body = await res.text();
-    if (!res.ok) throw new CliError(`${opts.server} answered ${res.status}: ${body}`);
+    const { body } = await getFromServer(opts.server, `${path}${params.size > 0 ? `?${params}` : ''}`, opts.tenant);
     if (opts.json) {
       console.log(JSON.stringify(JSON.parse(body), null, 2));
       return;
@@ -151,20 +142,40 @@ program
     const end = Math.floor(Date.now() / 1000);
     const params = new URLSearchParams({ q: query, start: String(end - Math.ceil(sinceMs / 1000)), end: String(end) });
     if (opts.limit !== undefined) params.set('limit', opts.limit);
-    const res = await fetch(`${opts.server.replace(/\/$/, '')}/api/search?${params}`, {
-      headers: opts.tenant ? { 'X-Scope-OrgID': opts.tenant } : {},
-    }).catch((err: Error) => {
-      throw new CliError(`cannot reach ${opts.server}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
-    });
-    const body = await res.text();
-    if (!res.ok) throw new CliError(`${opts.server} answered ${res.status}: ${body}`);
+    const { body } = await getFromServer(opts.server, `/api/search?${params}`, opts.tenant);
     const result = JSON.parse(body) as { traces: SearchTraceJson[] };
     console.log(opts.json ? JSON.stringify(result, null, 2) : renderSearchTable(result.traces));
+  });
+
+const quarantine = program.command('quarantine').description('spans no block could hold, kept aside by head cuts (docs/api.md)');
+quarantine
+  .command('list')
+  .description("list the tenant's quarantine objects, newest first: ID, time, spans, error")
+  .option('--server <url>', 'Skein query API', `http://${process.env['SKEIN_HTTP_ADDR'] ?? '127.0.0.1:3200'}`)
+  .option('--tenant <id>', 'tenant (X-Scope-OrgID)')
+  .option('--json', 'print the JSON answer of the API instead')
+  .action(async (opts: { server: string; tenant?: string; json?: boolean }) => {
+    const { body } = await getFromServer(opts.server, '/api/skein/quarantine', opts.tenant);
+    const answer = JSON.parse(body) as QuarantineAnswerJson;
+    console.log(opts.json ? JSON.stringify(answer, null, 2) : renderQuarantineTable(answer));
   });
 
 registerGrafanaCommands(program, (message) => new CliError(message));
 
 class CliError extends Error {}
+
+/**
+ * GETs a path of the query API as the tenant. A status other than 2xx (or one of
+ * `expected`) and an unreachable server are CliErrors saying so.
+ */
+async function getFromServer(server: string, path: string, tenant: string | undefined, expected: number[] = []): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${server.replace(/\/$/, '')}${path}`, { headers: tenant ? { 'X-Scope-OrgID': tenant } : {} }).catch((err: Error) => {
+    throw new CliError(`cannot reach ${server}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+  });
+  const body = await res.text();
+  if (!res.ok && !expected.includes(res.status)) throw new CliError(`${server} answered ${res.status}: ${body}`);
+  return { status: res.status, body };
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

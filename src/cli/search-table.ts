@@ -1,4 +1,5 @@
 // Renders /api/search results as a table for the terminal (`skein search`).
+import { formatTable } from './table.js';
 
 export interface SearchTraceJson {
   traceID: string;
@@ -20,13 +21,7 @@ export function renderSearchTable(traces: readonly SearchTraceJson[]): string {
     String((t.spanSets ?? []).reduce((n, s) => n + (s.matched ?? 0), 0)),
   ]);
   const header = ['START', 'TRACE ID', 'ROOT SERVICE', 'ROOT NAME', 'DURATION', 'MATCHED'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 4 || i === 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line), '', `${traces.length} trace${traces.length === 1 ? '' : 's'}`].join('\n');
+  return [formatTable(header, rows, [4, 5]), '', `${traces.length} trace${traces.length === 1 ? '' : 's'}`].join('\n');
 }
 
 function formatMs(ms: number): string {

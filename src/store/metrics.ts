@@ -34,6 +34,12 @@ export const storeMetrics = {
     buckets: JOB_BUCKETS,
     registers: [registry],
   }),
+  quarantinedSpans: new Counter({
+    name: 'skein_store_quarantined_spans_total',
+    help: 'Spans a head cut could not write to any block, moved to the quarantine directory (GET /api/skein/quarantine lists them).',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
   flushFailures: new Counter({
     name: 'skein_flush_failures_total',
     help: 'Head cuts that failed and will be retried.',

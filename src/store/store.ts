@@ -12,6 +12,7 @@ import { BlockStore } from './blocks/block-store.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
 import { OverloadError } from '../pipeline/errors.js';
+import { Quarantine } from './quarantine.js';
 
 
 export interface StoreOptions {
@@ -55,6 +56,8 @@ export class Store {
     private readonly opts: StoreOptions,
     private readonly engine: DuckEngine,
     readonly blocks: BlockStore,
+    /** Spans no block could hold, per tenant (see quarantine.ts). */
+    readonly quarantine: Quarantine,
   ) {}
 
   /** Opens blocks and replays every tenant's WAL; resolves when replay is done. */
@@ -70,7 +73,8 @@ export class Store {
       rowGroupSpans: opts.storage.block.row_group_spans,
       logger: opts.logger.child({ component: 'blocks' }),
     });
-    const store = new Store(opts, engine, blocks);
+    const quarantine = new Quarantine(new LocalBackend(join(root, 'quarantine')), opts.logger.child({ component: 'store' }));
+    const store = new Store(opts, engine, blocks, quarantine);
     for (const tenant of await readdir(join(root, 'wal'))) {
       await store.tenant(tenant);
     }
@@ -239,6 +243,7 @@ export class Store {
         walDir: join(this.opts.storage.path, 'wal', tenant),
         sync: { policy: wal.sync_policy, intervalMs: wal.sync_interval, segmentMaxBytes: wal.segment_max_bytes },
         blocks: this.blocks,
+        quarantine: this.quarantine,
         logger: this.opts.logger.child({ component: 'store' }),
       });
       this.tenants.set(tenant, ts);

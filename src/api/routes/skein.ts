@@ -1,15 +1,18 @@
 // Skein's own read API for its web UI: the service graph and per-operation RED
 // figures the connectors keep, for a time range (unix seconds, default the
-// last hour). Scoped to the caller's tenant when X-Scope-OrgID is sent.
+// last hour), scoped to the caller's tenant when X-Scope-OrgID is sent; and the
+// tenant's quarantine (spans no block could hold, src/store/quarantine.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { parseUnixSecondsRange, tenantOf } from '../params.js';
+import { parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 interface RangeQuery {
   Querystring: { start?: string; end?: string };
 }
 
 const DEFAULT_RANGE_SECONDS = 3600;
+/** Quarantine objects listed at most (newest first); `total` counts them all. */
+const MAX_QUARANTINE_LISTED = 1000;
 
 export function registerSkeinRoutes(app: FastifyInstance, ctx: ApiContext): void {
   rangeRoute(app, '/api/skein/service-graph', 'servicegraph', () => ctx.serviceGraph, (graph, { start, end, tenant }) => ({
@@ -19,6 +22,14 @@ export function registerSkeinRoutes(app: FastifyInstance, ctx: ApiContext): void
   rangeRoute(app, '/api/skein/operations', 'spanmetrics', () => ctx.spanMetrics, (metrics, { start, end, tenant }) => ({
     operations: metrics.operations(start, end, tenant),
   }));
+  app.get('/api/skein/quarantine', async (req, reply) => {
+    const store = requireStore(ctx, reply);
+    if (!store) return reply;
+    const tenant = tenantOf(req, reply);
+    if (tenant === undefined) return reply;
+    const objects = await store.quarantine.list(tenant);
+    return { tenant, total: objects.length, objects: objects.slice(0, MAX_QUARANTINE_LISTED) };
+  });
 }
 
 /** A GET route answering `{start, end, ...figures}` from a connector for the asked range; 404 without the connector. */

@@ -124,6 +124,16 @@ export class BlockStore {
   }
 
   /**
+   * Writes traces the way writeBlock does, as far as the Parquet parts, and deletes
+   * them: throws what writeBlock would throw for them (see isolate.ts).
+   */
+  async tryWrite(traces: AsyncIterable<TraceSpans> | Iterable<TraceSpans>): Promise<void> {
+    this.assertOpen();
+    const staged = await writeTracesParquet(this.opts.engine, this.stagingDir, traces, { rowGroupSpans: this.opts.rowGroupSpans });
+    await Promise.all(staged.paths.map((p) => rm(p, { force: true })));
+  }
+
+  /**
    * Spans of one trace from every block that may hold it (time range overlap when
    * given, in unix seconds as Tempo's start/end; then trace-ID range; then bloom),
    * merged and de-duplicated by span ID.

@@ -324,9 +324,16 @@ export class Head {
     }
   }
 
-  /** Every trace, sorted by trace ID, decoded lazily one trace at a time (for the block writer). */
-  *sortedTraces(): Generator<TraceSpans> {
-    const ids = [...this.traces.keys()].sort();
+  /** Every trace ID held, sorted. */
+  sortedTraceIds(): string[] {
+    return [...this.traces.keys()].sort();
+  }
+
+  /**
+   * Every trace (or those of `ids`, sorted IDs the head holds), sorted by trace ID, decoded lazily
+   * one trace at a time (for the block writer).
+   */
+  *sortedTraces(ids: readonly string[] = this.sortedTraceIds()): Generator<TraceSpans> {
     const decoded = new Decoded(this.resources, this.scopes);
     for (const traceId of ids) {
       yield { traceId, spans: this.decodeTrace(this.traces.get(traceId)!, decoded).spans };

@@ -1,7 +1,7 @@
 // Shared by the WAL tests: temp dirs, recognisable payloads, a logger whose
 // lines the test can read, and child processes running the compiled WAL.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,6 +30,18 @@ export function payload(id: number, size = 64 + (id % 7) * 100): Buffer {
   for (let i = 4; i < bytes.length; i++) bytes[i] = (id * 31 + i) & 0xff;
   bytes.writeUInt32LE(id, 0);
   return bytes;
+}
+
+/** Writes a file at `path` until its file system has no room left (ENOSPC). */
+export function fillFileSystem(path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (;;) writeSync(fd, Buffer.alloc(4096, 1));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The id of a payload made by payload(), after checking every byte of it. */
@@ -99,7 +111,7 @@ export function range(from: number, to: number): number[] {
 
 /**
  * Writes an ES module to a temp dir that can use `Wal`, `WalWriteError`,
- * `createLogger`, `silentLogger`, `payload` and `payloadId` (the compiled ones,
+ * `createLogger`, `silentLogger`, `payload`, `payloadId` and `fillFileSystem` (the compiled ones,
  * imported by absolute URL).
  */
 export function writeChildScript(body: string): string {
@@ -107,7 +119,7 @@ export function writeChildScript(body: string): string {
   const imports = [
     `import { Wal, WalWriteError } from ${JSON.stringify(pathToFileURL(join(COMPILED_WAL_DIR, 'wal.js')).href)};`,
     `import { createLogger, silentLogger } from ${JSON.stringify(pathToFileURL(COMPILED_LOGGER).href)};`,
-    `import { payload, payloadId } from ${JSON.stringify(import.meta.url)};`,
+    `import { fillFileSystem, payload, payloadId } from ${JSON.stringify(import.meta.url)};`,
   ];
   writeFileSync(file, `${imports.join('\n')}\n${body}\n`);
   return file;

@@ -20,7 +20,7 @@ interface Report {
 // argv: WAL directory, size of the record that fails, command making it fail
 // ("fill": fill the file system first), file to delete before appending again.
 const FAILING_APPENDS = writeChildScript(`
-import { closeSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 const [dir, failingSize, fill] = process.argv.slice(2);
 const options = { dir, syncPolicy: 'batch', syncIntervalMs: 0, segmentMaxBytes: 1 << 30, logger: silentLogger };
@@ -29,15 +29,7 @@ const wal = await Wal.open(options, () => {});
 for (let id = 0; id < 10; id++) await wal.append(payload(id, 1000));
 const bytesBefore = wal.diskBytes();
 const filler = join(dir, '..', 'filler');
-if (fill) {
-  const fd = openSync(filler, 'w');
-  try {
-    for (;;) writeSync(fd, Buffer.alloc(4096, 1));
-  } catch (err) {
-    if (err.code !== 'ENOSPC') throw err;
-  }
-  closeSync(fd);
-}
+if (fill) fillFileSystem(filler);
 let failure;
 try {
   await wal.append(payload(10, Number(failingSize)));
