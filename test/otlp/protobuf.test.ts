@@ -357,6 +357,20 @@ function deeplyNestedArrays(levels: number): Uint8Array {
 }
 
 describe('int64 and varint edge values', () => {
+  test('a kind or status code outside its enum decodes as UNSPECIFIED / UNSET, and the bytes are not kept as the batch\'s', () => {
+    for (const n of [6, 300, 0x7fffffff, -1, -0x80000000]) {
+      const span = { ...defaultSpan(), kind: n, status: { code: n === 6 ? 3 : n, message: 'm' } } as unknown as Span;
+      const bytes = encodeTracesData([{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans: [span] }] }]);
+      const batch = decodeTracesDataKeepingWire(bytes);
+      const decoded = spansOf(batch)[0]!;
+      assert.equal(decoded.kind, 0, String(n));
+      assert.deepEqual(decoded.status, { code: 0, message: 'm' }, String(n));
+      assert.equal(wireFormOf(batch), undefined, `${n}: the stored form must be the normalised one`);
+    }
+    const valid = { ...defaultSpan(), kind: 5, status: { code: 2, message: '' } } as Span;
+    assert.deepStrictEqual(decodeSpan(encodeSpan(valid)), valid);
+  });
+
   test('int_value keeps its sign and full 64-bit range', () => {
     const values = [0n, 1n, 127n, 128n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n + 1n, 2n ** 63n - 1n, -1n, -128n, -(2n ** 31n), -(2n ** 32n), -(2n ** 63n)];
     for (const value of values) {
