@@ -237,6 +237,8 @@ describe('every field at its extremes', () => {
     { key: 'dbl.nan', value: { type: 'double', value: NaN } },
     { key: 'dbl.inf', value: { type: 'double', value: Infinity } },
     { key: 'dbl.-inf', value: { type: 'double', value: -Infinity } },
+    // Both zeros in one block: Parquet's dictionary would make the second one the first.
+    { key: 'dbl.0', value: { type: 'double', value: 0 } },
     { key: 'dbl.-0', value: { type: 'double', value: -0 } },
     { key: 'dbl.max', value: { type: 'double', value: Number.MAX_VALUE } },
     { key: 'dbl.denormal', value: { type: 'double', value: Number.MIN_VALUE } },
@@ -357,6 +359,16 @@ describe('every field at its extremes', () => {
     assert.deepEqual(back.events.map((e) => [e.timeUnixNano, e.droppedAttributesCount]), [[UINT64_MAX, UINT32_MAX]]);
     assert.deepEqual(back.links.map((l) => [l.droppedAttributesCount, l.flags]), [[UINT32_MAX, UINT32_MAX]]);
     assert.deepEqual(back.attributes, [{ key: 'int', value: { type: 'int', value: -1n } }]);
+  });
+
+  test('a double attribute keeps the sign of zero, however many zeros of each sign a block holds', async () => {
+    const traceId = newTraceId();
+    const zero = (n: number): KeyValue => ({ key: 'zero', value: { type: 'double', value: n } });
+    const spans = Array.from({ length: 64 }, (_, i) => span({ traceId, name: `zero-${i}`, attributes: [zero(i % 3 ? 0 : -0), zero(i % 2 ? -0 : 0)] }));
+    assert.equal((await exportProtobuf(skein, batchOf('zeros', spans))).status, 200);
+    await flush(skein);
+    const stored = await readTrace(skein, traceId);
+    for (const s of spans) assert.deepStrictEqual(stored.get(toHex(s.spanId))?.attributes, s.attributes, s.name);
   });
 
   test('a string with a lone UTF-16 surrogate (valid JSON, not valid UTF-8) is stored with U+FFFD in its place', async () => {
