@@ -8,7 +8,11 @@ import type { AnyValue, KeyValue, ResourceSpans, Span } from '../../src/otlp/mod
 import { toHex } from '../../src/otlp/model.js';
 import { decodeTracesData, encodeTracesData } from '../../src/otlp/protobuf.js';
 import { encodeOtlpJson } from '../../src/otlp/json.js';
-import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { join } from 'node:path';
+import { Wal } from '../../src/store/wal/wal.js';
+import { DEFAULT_TENANT } from '../../src/store/tenant.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import { startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
 import { batchOf, newTraceId, span, str } from '../helpers/spans.js';
 
 const UINT32_MAX = 0xffffffff;
@@ -380,5 +384,30 @@ describe('every field at its extremes', () => {
     const back = (await readTrace(skein, s.traceId)).get(toHex(s.spanId));
     assert.equal(back?.name, 'lone \ufffd name');
     assert.deepEqual(back?.attributes, [str('lone', 'a\ufffdb')]);
+  });
+});
+
+describe('a WAL written before enums were normalised', () => {
+  test('its span with kind 300 and status code -1 replays as UNSPECIFIED / UNSET, so the head cuts after the upgrade', async () => {
+    // The record an older Skein appended: the request's own bytes, kind and code as sent.
+    const dataDir = tempDir();
+    const traceId = newTraceId();
+    const old = span({ traceId, name: 'from-an-old-wal' });
+    old.kind = 300 as Span['kind'];
+    old.status = { code: -1 as Span['status']['code'], message: 'kept' };
+    const wal = await Wal.open({ dir: join(dataDir, 'wal', DEFAULT_TENANT), syncPolicy: 'batch', syncIntervalMs: 0, segmentMaxBytes: 1 << 20, logger: silentLogger }, () => undefined);
+    await wal.append(encodeTracesData(batchOf('old', [old])));
+    await wal.close();
+
+    const skein = await startSkein({ dataDir });
+    try {
+      await flush(skein);
+      const back = (await readTrace(skein, traceId)).get(toHex(old.spanId));
+      assert.equal(back?.name, 'from-an-old-wal');
+      assert.equal(back.kind, 0);
+      assert.deepEqual(back.status, { code: 0, message: 'kept' });
+    } finally {
+      await skein.stop();
+    }
   });
 });
