@@ -13,7 +13,8 @@ import { Wal } from '../../src/store/wal/wal.js';
 import { DEFAULT_TENANT } from '../../src/store/tenant.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
-import { batchOf, newTraceId, span, str } from '../helpers/spans.js';
+import { deeplyNestedArrays, delimited } from '../helpers/wire-bytes.js';
+import { asDecoded, batchOf, newTraceId, span, str } from '../helpers/spans.js';
 
 const UINT32_MAX = 0xffffffff;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -78,38 +79,13 @@ function jsonWithSpan(s: Span, patch: Record<string, unknown>): string {
   return JSON.stringify(body);
 }
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n % 128) | 0x80);
-  out.push(n);
-  return out;
-}
-
-/** A length-delimited protobuf field. */
-function delimited(field: number, body: Uint8Array | string): Buffer {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  return Buffer.concat([Buffer.from([(field << 3) | 2, ...varint(bytes.length)]), bytes]);
-}
-
-/**
- * An export request whose one span has an attribute `depth` arrays deep, built
- * without recursion (Skein's encoder, like any, would run out of stack).
- */
+/** An export request whose one span has an attribute nested `depth` arrays deep (Skein's encoder, like any, would run out of stack). */
 function deepProtobuf(depth: number): Buffer {
-  const leaf = delimited(1, 'leaf'); // AnyValue { string_value }
-  const heads: Buffer[] = [];
-  let size = leaf.length;
-  for (let i = 0; i < depth; i++) {
-    // ArrayValue { values = 1: AnyValue }, inside AnyValue { array_value = 5 }.
-    heads.push(Buffer.from([0x0a, ...varint(size)]));
-    size += 1 + varint(size).length;
-    heads.push(Buffer.from([0x2a, ...varint(size)]));
-    size += 1 + varint(size).length;
-  }
-  const value = Buffer.concat([...heads.reverse(), leaf]);
-  const span = Buffer.concat([delimited(1, newTraceId()), delimited(2, Buffer.alloc(8, 1)), delimited(5, 'deep'), delimited(9, Buffer.concat([delimited(1, 'deep'), delimited(2, value)]))]);
-  return delimited(1, delimited(2, delimited(2, span)));
+  const span = concat(delimited(1, newTraceId()), delimited(2, Buffer.alloc(8, 1)), delimited(5, 'deep'), delimited(9, concat(delimited(1, 'deep'), delimited(2, deeplyNestedArrays(depth)))));
+  return Buffer.from(delimited(1, delimited(2, delimited(2, span))));
 }
+
+const concat = (...parts: Uint8Array[]): Buffer => Buffer.concat(parts);
 
 describe('out-of-range enums and future timestamps (default limits)', () => {
   let skein: SkeinProcess;
@@ -292,14 +268,9 @@ describe('every field at its extremes', () => {
       const sent = span({ traceId, name: `out-of-range-${i}` });
       sent.kind = kind as Span['kind'];
       sent.status = { code: code as Span['status']['code'], message: `kind ${kind}, code ${code}` };
-      const expected = canonical([{ ...sent, kind: 0, status: { code: 0, message: sent.status.message } }])[0]!;
+      const expected = asDecoded([{ ...sent, kind: 0, status: { code: 0, message: sent.status.message } }])[0]!;
       return { sent, expected };
     });
-  }
-
-  /** The spans as the decoder gives them (plain Uint8Array IDs, where the builders made Buffers). */
-  function canonical(spans: Span[]): Span[] {
-    return decodeTracesData(encodeTracesData(batchOf('extreme', spans)))[0]!.scopeSpans[0]!.spans;
   }
 
   function assertSameSpan(back: Span | undefined, sent: Span): void {
@@ -313,8 +284,8 @@ describe('every field at its extremes', () => {
     const viaJson = newTraceId();
     const pbOdd = outOfRangeSpans(viaProtobuf);
     const jsonOdd = outOfRangeSpans(viaJson);
-    const pbSpans = canonical(extremeSpans(viaProtobuf, 'pb'));
-    const jsonSpans = canonical(extremeSpans(viaJson, 'json'));
+    const pbSpans = asDecoded(extremeSpans(viaProtobuf, 'pb'));
+    const jsonSpans = asDecoded(extremeSpans(viaJson, 'json'));
     const pb = await exportProtobuf(skein, batchOf('extreme', [...pbSpans, ...pbOdd.map((x) => x.sent)]));
     assert.equal(pb.status, 200, pb.text);
     const json = await exportJson(skein, spanJson(batchOf('extreme', [...jsonSpans, ...jsonOdd.map((x) => x.sent)])));
@@ -350,7 +321,7 @@ describe('every field at its extremes', () => {
       delimited(13, Buffer.concat([delimited(1, traceId), delimited(2, spanId), Buffer.from([0x28, ...allOnes, 0x35, 0xff, 0xff, 0xff, 0xff])])), // link { dropped = 5, flags = 6 }
       delimited(9, Buffer.concat([delimited(1, 'int'), delimited(2, Buffer.from([0x18, ...allOnes]))])), // attribute { int_value = 3 }
     ]);
-    const res = await exportBody(skein, delimited(1, delimited(2, delimited(2, span))), 'application/x-protobuf');
+    const res = await exportBody(skein, Buffer.from(delimited(1, delimited(2, delimited(2, span)))), 'application/x-protobuf');
     assert.equal(res.status, 200, res.text);
     await flush(skein);
     const back = (await readTrace(skein, traceId)).get(toHex(spanId));
