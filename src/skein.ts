@@ -68,6 +68,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
         maxAttributeValueLength: config.limits.max_attribute_value_length,
         maxAttributesPerSpan: config.limits.max_attributes_per_span,
         maxEventsPerSpan: config.limits.max_events_per_span,
+        maxSpanEndAheadMs: config.limits.max_span_end_ahead,
         maxRequestBytes: config.limits.max_request_bytes,
         retryAfterSeconds: config.limits.retry_after_seconds,
       },

@@ -72,6 +72,11 @@ export const configSchema = z
         max_attributes_per_span: z.number().int().positive().default(256),
         /** Most events and most links on one span. */
         max_events_per_span: z.number().int().positive().default(1024),
+        /**
+         * How far past the server's clock a span may end (Tempo's ingestion slack); a span ending later is
+         * refused by partial success rather than sorting first in every search until retention. 0 turns the check off.
+         */
+        max_span_end_ahead: duration.prefault('24h'),
         /** Largest trace a query returns in full (Tempo's max_bytes_per_trace). */
         max_bytes_per_trace: bytes.prefault('5MB'),
         /**

@@ -7,6 +7,8 @@ import {
   SPAN_KIND_NAMES,
   STATUS_CODE_NAMES,
   toHex,
+  toSpanKind,
+  toStatusCode,
   type AnyValue,
   type InstrumentationScope,
   type KeyValue,
@@ -15,10 +17,8 @@ import {
   type ScopeSpans,
   type Span,
   type SpanEvent,
-  type SpanKind,
   type SpanLink,
   type Status,
-  type StatusCode,
 } from './model.js';
 import { MAX_VALUE_DEPTH, OtlpDecodeError } from './wire.js';
 
@@ -230,7 +230,7 @@ class JsonDecoder {
     if (s) {
       this.path.push('status');
       status.message = this.string(s, 'message', 'message');
-      status.code = this.enumValue(s, 'code', 'code', STATUS_CODE_BY_NAME) as StatusCode;
+      status.code = toStatusCode(this.enumValue(s, 'code', 'code', STATUS_CODE_BY_NAME));
       this.path.pop();
     }
     return {
@@ -240,7 +240,7 @@ class JsonDecoder {
       parentSpanId: this.id(o, 'parentSpanId', 'parent_span_id'),
       flags: this.uint32(o, 'flags', 'flags'),
       name: this.string(o, 'name', 'name'),
-      kind: this.enumValue(o, 'kind', 'kind', SPAN_KIND_BY_NAME) as SpanKind,
+      kind: toSpanKind(this.enumValue(o, 'kind', 'kind', SPAN_KIND_BY_NAME)),
       startTimeUnixNano: this.uint64(o, 'startTimeUnixNano', 'start_time_unix_nano'),
       endTimeUnixNano: this.uint64(o, 'endTimeUnixNano', 'end_time_unix_nano'),
       attributes: this.attributes(o),

@@ -53,6 +53,24 @@ export const StatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const;
 export type StatusCode = (typeof StatusCode)[keyof typeof StatusCode];
 export const STATUS_CODE_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'] as const;
 
+// A number outside an enum (proto3 lets an int32 enum field carry any value) is
+// read as the enum's zero, as the OpenTelemetry Collector's translators do: the
+// block columns are one byte wide, and the query language can only name the
+// defined values. The original number is not kept as an attribute: no
+// specification gives it a meaning a user could search for, and an extra
+// attribute would count against limits.max_attributes_per_span for a value that
+// only says the sender is broken.
+
+/** `n` as a SpanKind: SPAN_KIND_UNSPECIFIED when it is not one. */
+export function toSpanKind(n: number): SpanKind {
+  return n >= 0 && n < SPAN_KIND_NAMES.length ? (n as SpanKind) : SpanKind.UNSPECIFIED;
+}
+
+/** `n` as a StatusCode: STATUS_CODE_UNSET when it is not one. */
+export function toStatusCode(n: number): StatusCode {
+  return n >= 0 && n < STATUS_CODE_NAMES.length ? (n as StatusCode) : StatusCode.UNSET;
+}
+
 export interface Status {
   code: StatusCode;
   message: string;

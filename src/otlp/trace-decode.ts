@@ -30,11 +30,10 @@ import type {
   ScopeSpans,
   Span,
   SpanEvent,
-  SpanKind,
   SpanLink,
   Status,
-  StatusCode,
 } from './model.js';
+import { toSpanKind, toStatusCode } from './model.js';
 import { MAX_VALUE_DEPTH, OtlpDecodeError, WireReader, WireType, messageSchema } from './wire.js';
 import { T1_LEN, T2_LEN, T3_LEN, T4_LEN, T5_LEN, T6_LEN, T7_LEN, T9_LEN, T11_LEN, T13_LEN, T15_LEN, T1_I64, T4_I64, T7_I64, T8_I64, T6_I32, T16_I32, T2_VARINT, T3_VARINT, T4_VARINT, T5_VARINT, T6_VARINT, T10_VARINT, T12_VARINT, T14_VARINT } from './trace-tags.js';
 
@@ -244,6 +243,8 @@ export function readSpan(r: WireReader, end: number): Span {
         break;
       case T6_VARINT:
         kind = r.int32(end, SPAN, 6);
+        // Normalised below: the bytes then say something the span does not.
+        if (toSpanKind(kind) !== kind) r.lossy = true;
         break;
       case T7_I64:
         startTimeUnixNano = r.fixed64(end, SPAN, 7);
@@ -286,8 +287,7 @@ export function readSpan(r: WireReader, end: number): Span {
     parentSpanId,
     flags,
     name,
-    // Unknown enum numbers are kept as they are, as proto3 does.
-    kind: kind as SpanKind,
+    kind: toSpanKind(kind),
     startTimeUnixNano,
     endTimeUnixNano,
     attributes,
@@ -369,9 +369,12 @@ function readStatus(r: WireReader, end: number, into: Status): void {
       case T2_LEN:
         into.message = r.string(end, STATUS, 2);
         break;
-      case T3_VARINT:
-        into.code = r.int32(end, STATUS, 3) as StatusCode;
+      case T3_VARINT: {
+        const code = r.int32(end, STATUS, 3);
+        into.code = toStatusCode(code);
+        if (into.code !== code) r.lossy = true;
         break;
+      }
       default:
         r.skip(tag, end, STATUS);
     }

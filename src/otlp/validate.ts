@@ -1,6 +1,7 @@
 // Span validation at ingest: refuses individually invalid spans (OTLP partial
 // success) and keeps the rest. On the hot path, where every span is valid,
 // nothing is allocated per span and the input batch is returned as it is.
+import { formatDuration } from '../config/units.js';
 import { SPAN_ID_BYTES, TRACE_ID_BYTES, stringAttribute, toHex, type AnyValue, type KeyValue, type ResourceSpans, type ScopeSpans, type Span } from './model.js';
 
 export interface SpanLimits {
@@ -10,6 +11,8 @@ export interface SpanLimits {
   maxAttributesPerSpan: number;
   /** Most events on a span, and most links. */
   maxEventsPerSpan: number;
+  /** How far ahead of the clock a span may end, in milliseconds; 0: no limit. */
+  maxSpanEndAheadMs: number;
 }
 
 export type RejectReason =
@@ -17,6 +20,7 @@ export type RejectReason =
   | 'invalid_span_id'
   | 'invalid_parent_span_id'
   | 'end_before_start'
+  | 'end_in_future'
   | 'attribute_value_too_long'
   | 'too_many_attributes'
   | 'too_many_events'
@@ -38,12 +42,15 @@ interface Problem {
 }
 
 const MAX_EXAMPLES = 5;
+const UINT64_MAX = (1n << 64n) - 1n;
 /** Long garbage IDs are cut short in messages. */
 const MAX_ID_HEX_CHARS = 64;
 
-export function validateBatch(batch: ResourceSpans[], limits: SpanLimits): ValidationResult {
+/** `nowMs` is the clock a span's end time is checked against (tests set it). */
+export function validateBatch(batch: ResourceSpans[], limits: SpanLimits, nowMs = Date.now()): ValidationResult {
   let rejections: Rejections | undefined;
   let total = 0;
+  const latestEnd = limits.maxSpanEndAheadMs > 0 ? BigInt(nowMs + limits.maxSpanEndAheadMs) * 1_000_000n : UINT64_MAX;
   for (const rs of batch) {
     const resourceIssue = attributeIssue(rs.resource.attributes, limits);
     const resourceProblem = resourceIssue && describe(resourceIssue, 'resource', limits);
@@ -61,7 +68,7 @@ export function validateBatch(batch: ResourceSpans[], limits: SpanLimits): Valid
         continue;
       }
       for (const span of ss.spans) {
-        const problem = spanProblem(span, limits);
+        const problem = spanProblem(span, limits, latestEnd);
         if (problem) (rejections ??= new Rejections()).rejectSpan(span, problem);
       }
     }
@@ -157,7 +164,7 @@ class Rejections {
   }
 }
 
-function spanProblem(span: Span, limits: SpanLimits): Problem | undefined {
+function spanProblem(span: Span, limits: SpanLimits, latestEnd: bigint): Problem | undefined {
   const idProblem =
     idLengthProblem(span.traceId, TRACE_ID_BYTES, 'trace_id', 'invalid_trace_id') ??
     idLengthProblem(span.spanId, SPAN_ID_BYTES, 'span_id', 'invalid_span_id');
@@ -168,6 +175,12 @@ function spanProblem(span: Span, limits: SpanLimits): Problem | undefined {
   }
   if (span.endTimeUnixNano < span.startTimeUnixNano) {
     return { reason: 'end_before_start', message: 'end time is before start time' };
+  }
+  if (span.endTimeUnixNano > latestEnd) {
+    return {
+      reason: 'end_in_future',
+      message: `end time ${new Date(Number(span.endTimeUnixNano / 1_000_000n)).toISOString()} is further in the future than limits.max_span_end_ahead=${formatDuration(limits.maxSpanEndAheadMs)} allows`,
+    };
   }
   if (span.events.length > limits.maxEventsPerSpan) {
     return {

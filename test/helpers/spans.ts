@@ -2,7 +2,7 @@
 // IDs, times and shapes (SDK-driven tests use the OpenTelemetry SDK instead).
 import { randomBytes } from 'node:crypto';
 import type { KeyValue, ResourceSpans, Span } from '../../src/otlp/model.js';
-import { encodeTracesData } from '../../src/otlp/protobuf.js';
+import { decodeTracesData, encodeTracesData } from '../../src/otlp/protobuf.js';
 
 export function str(key: string, value: string): KeyValue {
   return { key, value: { type: 'string', value } };
@@ -76,4 +76,9 @@ export async function postProtobuf(otlpHttpUrl: string, batch: ResourceSpans[], 
     headers: { 'content-type': 'application/x-protobuf', ...headers },
     body: Buffer.from(encodeTracesData(batch)),
   });
+}
+
+/** The spans as Skein decodes them from protobuf, so as they read back: plain Uint8Array IDs, a lone surrogate as U+FFFD, enums normalised. */
+export function asDecoded(spans: Span[]): Span[] {
+  return decodeTracesData(encodeTracesData(batchOf('decoded', spans)))[0]!.scopeSpans[0]!.spans;
 }

@@ -6,7 +6,7 @@ import { SpanKind as ApiSpanKind, SpanStatusCode, context, trace, type Attribute
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { AnyValue, KeyValue, ResourceSpans, Span, SpanKind, StatusCode } from '../../src/otlp/model.js';
+import { SpanKind, StatusCode, type AnyValue, type KeyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 
 export interface SdkExport {
   spans: ReadableSpan[];
@@ -282,18 +282,18 @@ export function kitchenSinkBatch(): ResourceSpans[] {
   extremes.traceId = TRACE_B.slice();
   extremes.spanId = bytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
   extremes.name = 'extremes';
-  extremes.kind = 9 as SpanKind; // unknown to trace.proto v1: kept as a number
+  extremes.kind = SpanKind.CONSUMER; // the largest kind trace.proto v1 defines (others decode as UNSPECIFIED)
   extremes.flags = 0xffffffff;
   extremes.startTimeUnixNano = (1n << 64n) - 1n;
   extremes.endTimeUnixNano = 1n << 63n;
   extremes.droppedAttributesCount = 0xffffffff;
   extremes.status = { code: 0, message: 'message without a code' };
 
-  const negativeEnums = defaultSpan();
-  negativeEnums.traceId = TRACE_B.slice();
-  negativeEnums.spanId = bytes(9, 9, 9, 9, 9, 9, 9, 9);
-  negativeEnums.kind = -1 as SpanKind;
-  negativeEnums.status = { code: -2 as StatusCode, message: '' };
+  const lastEnums = defaultSpan();
+  lastEnums.traceId = TRACE_B.slice();
+  lastEnums.spanId = bytes(9, 9, 9, 9, 9, 9, 9, 9);
+  lastEnums.kind = SpanKind.INTERNAL;
+  lastEnums.status = { code: StatusCode.ERROR, message: '' };
 
   return [
     {
@@ -313,7 +313,7 @@ export function kitchenSinkBatch(): ResourceSpans[] {
           schemaUrl: 'https://opentelemetry.io/schemas/1.21.0',
           spans: [fullSpan(), extremes],
         },
-        { scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans: [negativeEnums, defaultSpan()] },
+        { scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans: [lastEnums, defaultSpan()] },
         { scope: { name: 'empty-scope-spans', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans: [] },
       ],
     },

@@ -49,6 +49,15 @@ describe('OTLP/JSON round trips', () => {
 });
 
 describe('decodeOtlpJson accepts every spelling the spec allows', () => {
+  test('a kind or status code number outside its enum decodes as UNSPECIFIED / UNSET', () => {
+    for (const n of [6, 300, 2147483647, -1, -2147483648]) {
+      const [rs] = decodeOtlpJson(withSpan({ traceId: TRACE_ID, spanId: SPAN_ID, kind: n, status: { code: n === 6 ? 3 : n, message: 'm' } }));
+      const span = rs!.scopeSpans[0]!.spans[0]!;
+      assert.equal(span.kind, 0, String(n));
+      assert.deepEqual(span.status, { code: 0, message: 'm' }, String(n));
+    }
+  });
+
   test('snake_case field names decode like lowerCamelCase ones', () => {
     const camel = {
       resourceSpans: [

@@ -26,6 +26,7 @@ import { wireFormOf } from '../../src/otlp/wire-form.js';
 import { toHex, type AnyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 import { defaultSpan, everyValueKind, kitchenSinkBatch, modelOfSdkSpan, sdkAttributes, sdkExport, spansOf } from './fixtures.js';
 import { decodeWithReference, reference, referenceObject } from './reference-proto.js';
+import { deeplyNestedArrays, delimited } from '../helpers/wire-bytes.js';
 
 /** Runs `fn`, which must throw an OtlpDecodeError (and nothing else); returns its message. */
 function decodeErrorOf(fn: () => unknown): string {
@@ -322,41 +323,26 @@ describe('malformed protobuf throws OtlpDecodeError, and only that', () => {
     const tooDeep = { ...defaultSpan(), attributes: [{ key: 'deep', value: { type: 'array', value: [v] } as AnyValue }] };
     assert.match(decodeErrorOf(() => decodeSpan(encodeSpan(tooDeep))), /nested deeper than 100 levels/);
     // A hostile body: 100k levels of AnyValue { array_value { values { … } } }, 4-6 bytes per level.
-    const keyValue = new Uint8Array([...hex('0a01 6b'), ...delimited(0x12, deeplyNestedArrays(100_000))]);
-    assert.match(decodeErrorOf(() => decodeSpan(delimited(0x4a, keyValue))), /nested deeper than 100 levels/);
+    const keyValue = new Uint8Array([...hex('0a01 6b'), ...delimited(2, deeplyNestedArrays(100_000))]);
+    assert.match(decodeErrorOf(() => decodeSpan(delimited(9, keyValue))), /nested deeper than 100 levels/);
   });
 });
 
-function varintBytes(n: number): number[] {
-  const out: number[] = [];
-  for (; n > 0x7f; n >>>= 7) out.push((n & 0x7f) | 0x80);
-  out.push(n);
-  return out;
-}
-
-/** A length-delimited field: one-byte tag, length, body. */
-function delimited(tag: number, body: Uint8Array): Uint8Array {
-  return new Uint8Array([tag, ...varintBytes(body.length), ...body]);
-}
-
-/** An AnyValue body nesting `levels` arrays, written back to front so each level costs O(1). */
-function deeplyNestedArrays(levels: number): Uint8Array {
-  const out = new Uint8Array(levels * 12);
-  let pos = out.length;
-  const prepend = (tag: number): void => {
-    const len = out.length - pos;
-    const prefix = [tag, ...varintBytes(len)];
-    pos -= prefix.length;
-    out.set(prefix, pos);
-  };
-  for (let i = 0; i < levels; i++) {
-    prepend(0x0a); // ArrayValue.values
-    prepend(0x2a); // AnyValue.array_value
-  }
-  return out.subarray(pos);
-}
-
 describe('int64 and varint edge values', () => {
+  test('a kind or status code outside its enum decodes as UNSPECIFIED / UNSET, and the bytes are not kept as the batch\'s', () => {
+    for (const n of [6, 300, 0x7fffffff, -1, -0x80000000]) {
+      const span = { ...defaultSpan(), kind: n, status: { code: n === 6 ? 3 : n, message: 'm' } } as unknown as Span;
+      const bytes = encodeTracesData([{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans: [span] }] }]);
+      const batch = decodeTracesDataKeepingWire(bytes);
+      const decoded = spansOf(batch)[0]!;
+      assert.equal(decoded.kind, 0, String(n));
+      assert.deepEqual(decoded.status, { code: 0, message: 'm' }, String(n));
+      assert.equal(wireFormOf(batch), undefined, `${n}: the stored form must be the normalised one`);
+    }
+    const valid = { ...defaultSpan(), kind: 5, status: { code: 2, message: '' } } as Span;
+    assert.deepStrictEqual(decodeSpan(encodeSpan(valid)), valid);
+  });
+
   test('int_value keeps its sign and full 64-bit range', () => {
     const values = [0n, 1n, 127n, 128n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n + 1n, 2n ** 63n - 1n, -1n, -128n, -(2n ** 31n), -(2n ** 32n), -(2n ** 63n)];
     for (const value of values) {

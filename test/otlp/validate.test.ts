@@ -5,7 +5,7 @@ import { decodeTracesData } from '../../src/otlp/protobuf.js';
 import { countSpans, type AnyValue, type KeyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 import { defaultSpan, sdkExport } from './fixtures.js';
 
-const LIMITS: SpanLimits = { maxAttributeValueLength: 100, maxAttributesPerSpan: 4, maxEventsPerSpan: 2 };
+const LIMITS: SpanLimits = { maxAttributeValueLength: 100, maxAttributesPerSpan: 4, maxEventsPerSpan: 2, maxSpanEndAheadMs: 0 };
 
 const TRACE_ID = Uint8Array.from(Buffer.from('4bf92f3577b34da6a3ce929d0e0e4736', 'hex'));
 
@@ -39,12 +39,26 @@ const hexOf = (s: Span): string => Buffer.from(s.spanId).toString('hex');
 describe('validateBatch', () => {
   test('a valid batch is returned as it is, not copied', () => {
     const batch = decodeTracesData(sdkExport().protobuf);
-    const result = validateBatch(batch, { maxAttributeValueLength: 65536, maxAttributesPerSpan: 128, maxEventsPerSpan: 128 });
+    const result = validateBatch(batch, { maxAttributeValueLength: 65536, maxAttributesPerSpan: 128, maxEventsPerSpan: 128, maxSpanEndAheadMs: 0 });
     assert.equal(result.accepted, batch);
     assert.equal(result.acceptedSpans, countSpans(batch));
     assert.equal(result.rejectedSpans, 0);
     assert.equal(result.reasons.size, 0);
     assert.equal(result.errorMessage, '');
+  });
+
+  test('a span ending more than maxSpanEndAheadMs after now is refused, one ending exactly then is kept; 0 means no limit', () => {
+    const now = 1_700_000_000_000;
+    const limit = 24 * 3600 * 1000;
+    const edge = BigInt(now + limit) * 1_000_000n;
+    const atEdge = span({ startTimeUnixNano: edge - 10n, endTimeUnixNano: edge });
+    const past = span({ startTimeUnixNano: edge - 10n, endTimeUnixNano: edge + 1n });
+    const result = validateBatch(batchOf([atEdge, past]), { ...LIMITS, maxSpanEndAheadMs: limit }, now);
+    assert.deepEqual(result.accepted[0]!.scopeSpans[0]!.spans, [atEdge]);
+    assert.deepEqual([...result.reasons], [['end_in_future', 1]]);
+    assert.match(result.errorMessage, new RegExp(`span ${hexOf(past)} .*: end time 2023-11-15T22:13:20\\.000Z is further in the future than limits\\.max_span_end_ahead=1d allows`));
+    const farthest = span({ endTimeUnixNano: (1n << 64n) - 1n });
+    assert.equal(validateBatch(batchOf([farthest]), LIMITS, now).rejectedSpans, 0);
   });
 
   test('values exactly at the limits are accepted', () => {

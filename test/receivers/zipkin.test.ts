@@ -45,6 +45,7 @@ const ingester = new Ingester({
     maxAttributeValueLength: 1024,
     maxAttributesPerSpan: 64,
     maxEventsPerSpan: 64,
+    maxSpanEndAheadMs: 0,
     maxRequestBytes: MAX_REQUEST_BYTES,
     retryAfterSeconds: RETRY_AFTER_SECONDS,
   },

@@ -87,6 +87,9 @@ export class StagedRowEncoder {
   }
 }
 
+/** `str` of a double attribute that is -0 (see attrJson). */
+const NEGATIVE_ZERO = '-0';
+
 function attrsJson(attrs: readonly KeyValue[]): string {
   if (attrs.length === 0) return '[]';
   let out = '[';
@@ -108,7 +111,11 @@ function attrJson(kv: KeyValue): string {
     case 'int':
       return `{"key":${key},"type":${ValueType.INT},"int":${v.value}}`;
     case 'double':
-      return `{"key":${key},"type":${ValueType.DOUBLE},"dbl":${doubleToJson(v.value)}}`;
+      // Parquet's dictionary encoding takes -0 and 0 for one value (whichever a block met first), so
+      // the sign of a zero is also said in `str`.
+      return Object.is(v.value, -0)
+        ? `{"key":${key},"type":${ValueType.DOUBLE},"dbl":"-0","str":"${NEGATIVE_ZERO}"}`
+        : `{"key":${key},"type":${ValueType.DOUBLE},"dbl":${doubleToJson(v.value)}}`;
     case 'bytes':
       return `{"key":${key},"type":${ValueType.BYTES},"str":"${Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString('base64')}"}`;
     case 'array':
@@ -261,7 +268,8 @@ function decodeValue(a: AttrRow): AnyValue {
     case ValueType.INT:
       return { type: 'int', value: a.int ?? 0n };
     case ValueType.DOUBLE:
-      return { type: 'double', value: a.dbl ?? 0 };
+      if (a.dbl === 0 || a.dbl === null) return { type: 'double', value: a.str === NEGATIVE_ZERO ? -0 : 0 };
+      return { type: 'double', value: a.dbl };
     case ValueType.BYTES:
       return { type: 'bytes', value: new Uint8Array(Buffer.from(a.str ?? '', 'base64')) };
     case ValueType.ARRAY:
