@@ -4,8 +4,8 @@ import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { decodeTracesDataKeepingWire, encodeTracesDataFromParts } from '../otlp/protobuf.js';
 import { Head, encodedBatchOf, type HeadTraceSummary } from './head/head.js';
 import { Wal, type SyncPolicy } from './wal/wal.js';
-import type { BlockMeta, BlockStore } from './blocks/block-store.js';
-import { isEnvironmentFailure, isolateUnwritable, type Isolated } from './blocks/isolate.js';
+import type { BlockStore } from './blocks/block-store.js';
+import { writeCutBlock } from './cut-block.js';
 import type { Quarantine } from './quarantine.js';
 import { storeMetrics } from './metrics.js';
 import { collectAfterCut } from './memory.js';
@@ -187,7 +187,11 @@ export class TenantStore {
         const { head, walSeq } = this.sealed[0]!;
         await head.whenDrained();
         const sealedThrough = await walSeq;
-        const meta = head.spanCount > 0 ? await this.writeHead(head) : undefined;
+        // The head is the cut's span source: what a block cannot hold goes to the quarantine (cut-block.ts).
+        const meta =
+          head.spanCount > 0
+            ? await writeCutBlock(this.opts, { traceIds: head.sortedTraceIds(), traces: (ids) => head.sortedTraces(ids) })
+            : undefined;
         if (meta) {
           this.opts.logger.info(
             { tenant: this.tenant, reason, blockId: meta.blockId, spans: meta.spanCount, traces: meta.traceCount, bytes: meta.sizeBytes },
@@ -207,33 +211,6 @@ export class TenantStore {
     }
   }
 
-  /**
-   * Writes a sealed head as a block. When that fails and the environment is not to
-   * blame, the spans no block can hold are found (isolate.ts): the others go into the
-   * block, those into the quarantine, both durable before the caller lets the WAL go.
-   * Undefined when no span was writable.
-   */
-  private async writeHead(head: Head): Promise<BlockMeta | undefined> {
-    try {
-      return await this.opts.blocks.writeBlock(this.tenant, head.sortedTraces());
-    } catch (failure) {
-      if (isEnvironmentFailure(failure)) throw failure;
-      this.opts.logger.warn(
-        { tenant: this.tenant, spans: head.spanCount, traces: head.traceCount, err: failure },
-        'block write failed on the data; looking for the spans at fault to quarantine them',
-      );
-      const blocks = this.opts.blocks;
-      const found = await isolateUnwritable({ traceIds: head.sortedTraceIds(), traces: (ids) => head.sortedTraces(ids) }, failure, (traces) =>
-        blocks.tryWrite(traces),
-      );
-      // Rows that fail only together: nothing to set aside, the cut is retried as it is.
-      if (found.unwritable.length === 0) throw failure;
-      const meta = found.writable.length > 0 ? await blocks.writeBlock(this.tenant, writableTraces(head, found)) : undefined;
-      await this.opts.quarantine.put(this.tenant, found.unwritable);
-      return meta;
-    }
-  }
-
   async close(): Promise<void> {
     await this.cutting;
     await this.wal.close();
@@ -246,13 +223,5 @@ export class TenantStore {
   private updateGauges(): void {
     storeMetrics.headSpans.set({ tenant: this.tenant }, this.head.spanCount + this.sealed.reduce((n, s) => n + s.head.spanCount, 0));
     storeMetrics.headBytes.set({ tenant: this.tenant }, this.memoryBytes);
-  }
-}
-
-/** The writable traces isolateUnwritable found in a head, in trace-ID order. */
-function* writableTraces(head: Head, found: Isolated): Generator<TraceSpans> {
-  for (const w of found.writable) {
-    if ('ids' in w) yield* head.sortedTraces(w.ids);
-    else yield w;
   }
 }

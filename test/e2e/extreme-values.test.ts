@@ -359,7 +359,7 @@ describe('every field at its extremes', () => {
 });
 
 describe('a WAL written before enums were normalised', () => {
-  test('its span with kind 300 and status code -1 replays as UNSPECIFIED / UNSET, so the head cuts after the upgrade', async () => {
+  test('its span with kind 300 and status code -1 replays as UNSPECIFIED / UNSET, so the head cuts after the upgrade and nothing is quarantined', async () => {
     // The record an older Skein appended: the request's own bytes, kind and code as sent.
     const dataDir = tempDir();
     const traceId = newTraceId();
@@ -377,6 +377,8 @@ describe('a WAL written before enums were normalised', () => {
       assert.equal(back?.name, 'from-an-old-wal');
       assert.equal(back.kind, 0);
       assert.deepEqual(back.status, { code: 0, message: 'kept' });
+      // Whole into a block: no span of it needed the quarantine (docs/block-format.md).
+      assert.deepEqual(await (await fetch(`${skein.url}/api/skein/quarantine`)).json(), { tenant: DEFAULT_TENANT, total: 0, objects: [] });
     } finally {
       await skein.stop();
     }

@@ -1,8 +1,10 @@
 // Spans built directly in Skein's model, for tests that need exact control of
 // IDs, times and shapes (SDK-driven tests use the OpenTelemetry SDK instead).
 import { randomBytes } from 'node:crypto';
-import type { KeyValue, ResourceSpans, Span } from '../../src/otlp/model.js';
+import { flattenBatch } from '../../src/otlp/assemble.js';
+import { toHex, type KeyValue, type ResourceSpans, type Span, type StoredSpan } from '../../src/otlp/model.js';
 import { decodeTracesData, encodeTracesData } from '../../src/otlp/protobuf.js';
+import type { IsolationSource } from '../../src/store/blocks/isolate.js';
 
 export function str(key: string, value: string): KeyValue {
   return { key, value: { type: 'string', value } };
@@ -81,4 +83,28 @@ export async function postProtobuf(otlpHttpUrl: string, batch: ResourceSpans[], 
 /** The spans as Skein decodes them from protobuf, so as they read back: plain Uint8Array IDs, a lone surrogate as U+FFFD, enums normalised. */
 export function asDecoded(spans: Span[]): Span[] {
   return decodeTracesData(encodeTracesData(batchOf('decoded', spans)))[0]!.scopeSpans[0]!.spans;
+}
+
+/**
+ * A span the block schema cannot hold: its kind or status code is beyond the one-byte
+ * column. Only in memory: decoding (requests, the WAL, the head) normalises both, so
+ * nothing Skein receives can carry these any more.
+ */
+export function unwritable(s: Span, field: 'kind' | 'status'): Span {
+  if (field === 'kind') s.kind = 300 as Span['kind'];
+  else s.status = { code: 300 as Span['status']['code'], message: 'beyond the enum' };
+  return s;
+}
+
+/**
+ * The spans of a batch, exactly as given, as a head cut's span source (see
+ * src/store/cut-block.ts): the way to hand the block writer rows no head can hold.
+ */
+export function spanSource(batch: ResourceSpans[]): IsolationSource {
+  const byTrace = new Map<string, StoredSpan[]>();
+  for (const s of flattenBatch(batch)) {
+    const id = toHex(s.span.traceId);
+    byTrace.set(id, [...(byTrace.get(id) ?? []), s]);
+  }
+  return { traceIds: [...byTrace.keys()].sort(), traces: (ids) => ids.map((traceId) => ({ traceId, spans: byTrace.get(traceId)! })) };
 }
