@@ -251,3 +251,23 @@ describe('redaction matrix: 20 credentials × 9 places, with the default configu
     assert.deepEqual(distinct(leaks), []);
   });
 });
+
+describe('span names reach metric labels only checked, even when no redaction processor masks them', () => {
+  test('with redaction turned off, the traces keep the names as sent but /metrics and the operations hold them masked', async () => {
+    const skein = await startSkein({ configYaml: 'processors:\n  redaction:\n    enabled: false\n' });
+    try {
+      const traceId = await sendPlace(skein, PLACES.findIndex((p) => p.name === 'span name'));
+      // Stored as sent: turning redaction off is the operator's choice for the traces.
+      const { views } = await storedSpans(skein, traceId);
+      assert.equal(views.get(1)?.name, `GET /callback ${SECRETS[1]!.value}`);
+      const metrics = await getText(skein, '/metrics');
+      assert.ok(metrics.includes('span_name="GET /callback ****"'), 'the masked names label the series');
+      const operations = await getText(skein, '/api/skein/operations');
+      assert.ok(operations.includes('GET /callback ****'), operations.slice(0, 300));
+      const needles = needlesOf(SECRETS);
+      assert.deepEqual(distinct([...findLeaks(metrics, needles, '/metrics'), ...findLeaks(operations, needles, 'operations')]), []);
+    } finally {
+      await skein.stop();
+    }
+  });
+});

@@ -136,5 +136,10 @@ const options = z
 
 export type RedactionConfig = z.output<typeof options>;
 
+/** Whether a redaction processor masks secrets in span names (so what it hands on is checked). */
+export function masksSpanNames(config: RedactionConfig): boolean {
+  return config.enabled && !config.dry_run && config.text_fields.includes('span_name');
+}
+
 /** The processor's schema; an empty `redaction:` entry (YAML null) means all defaults. */
 export const redactionConfigSchema = z.preprocess((v) => v ?? {}, options);

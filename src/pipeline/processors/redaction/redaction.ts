@@ -11,7 +11,7 @@ import type { Logger } from '../../../telemetry/logger.js';
 import type { ComponentContext, Processor } from '../../component.js';
 import type { TracesConsumer } from '../../consumer.js';
 import { forgetWireForm } from '../../../otlp/wire-form.js';
-import type { RedactionConfig, TextField } from './config.js';
+import { redactionConfigSchema, type RedactionConfig, type TextField } from './config.js';
 import { redactionMetrics } from './metrics.js';
 import { builtinRules, compilePattern, DEFAULT_RULE_NAMES, userRule, type RedactionRule } from './rules.js';
 
@@ -156,6 +156,12 @@ export class Redactor {
       // really see and the counts match a real run's.
       return this.dryRun ? MASK : this.mask(match);
     });
+  }
+
+  /** A text with the text-field rules' matches masked, outside any batch (counted nowhere). */
+  maskText(text: string): string {
+    this.findings = newFindings(this.slotNames.length);
+    return this.scan(text, true);
   }
 
   /** Redacts a batch in place and says what was found. */
@@ -545,6 +551,26 @@ class FindingsReporter {
     // Rule names and attribute keys only: the values are what must not leak.
     this.logger.info({ tenant, matches, places }, 'redaction dry run: these would have been redacted');
   }
+}
+
+/** Distinct texts a masker remembers (span names repeat from span to span). */
+const MASKER_CACHE_LIMIT = 4096;
+
+/**
+ * The check the default redaction makes on span names, for a stage that must
+ * not show a name unchecked when no redaction processor masked it.
+ */
+export function defaultTextMasker(): (text: string) => string {
+  const redactor = new Redactor(redactionConfigSchema.parse({}));
+  const cache = new Map<string, string>();
+  return (text) => {
+    let out = cache.get(text);
+    if (out === undefined) {
+      if (cache.size >= MASKER_CACHE_LIMIT) cache.clear();
+      cache.set(text, (out = redactor.maskText(text)));
+    }
+    return out;
+  };
 }
 
 export function createRedactionProcessor(config: RedactionConfig, next: TracesConsumer, ctx: ComponentContext): Processor {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResourceSpans, Span } from '../../../../src/otlp/model.js';
 import { attachWireForm, wireFormOf } from '../../../../src/otlp/wire-form.js';
+import { defaultTextMasker, masksSpanNames, redactionFactory } from '../../../../src/pipeline/processors/redaction/index.js';
 import { batchOf, firstSpan, kvlist, memoryLogger, redaction, serialize, spanWith, str, strAttr } from './helpers.js';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2ln';
@@ -146,4 +147,19 @@ test('summaries and dry-run places name a secret-bearing key masked, never as se
   }
   const logged = lines.join('\n');
   for (const secret of [JWT, GHP, AKID]) assert.ok(!logged.includes(secret), secret);
+});
+
+test('a redaction processor masks span names unless it is off, a dry run, or span_name is not in text_fields', () => {
+  const parse = (options: Record<string, unknown>) => redactionFactory.schema.parse(options);
+  assert.equal(masksSpanNames(parse({})), true);
+  assert.equal(masksSpanNames(parse({ enabled: false })), false);
+  assert.equal(masksSpanNames(parse({ dry_run: true })), false);
+  assert.equal(masksSpanNames(parse({ text_fields: ['status_message'] })), false);
+});
+
+test('the default masker, for span metrics behind no such processor, masks only the match and keeps ordinary names', () => {
+  const mask = defaultTextMasker();
+  assert.equal(mask(`GET /callback/${JWT}`), 'GET /callback/****');
+  assert.equal(mask(`GET /callback/${JWT}`), 'GET /callback/****', 'the same answer from its cache');
+  assert.equal(mask('GET /api/v1/orders/{id}'), 'GET /api/v1/orders/{id}');
 });
