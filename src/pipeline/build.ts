@@ -2,7 +2,8 @@
 // first processor of `pipeline.processors`, each processor to the next, and the
 // last to every exporter of `pipeline.exporters`. Connectors observe what the
 // processors before the first tail_sampling let through (after redaction, so
-// metrics never carry a credential, and before sampling, so rates are not thinned).
+// metrics never carry a credential, and before sampling, so rates are not thinned);
+// when no redaction there masks span names, span metrics check each name themselves.
 import { ConfigError } from '../config/load.js';
 import type { SkeinConfig } from '../config/schema.js';
 import type { ResourceSpans } from '../otlp/model.js';
@@ -13,6 +14,7 @@ import type { TracesConsumer } from './consumer.js';
 import { typeOf } from './config.js';
 import type { Exporter } from './exporters/otlp/index.js';
 import { CONNECTORS, FORWARDING_EXPORTERS, PROCESSORS, STORE_EXPORTER } from './registry.js';
+import { defaultTextMasker, masksSpanNames, type RedactionConfig } from './processors/redaction/index.js';
 import type { ServiceGraphConnector } from './connectors/servicegraph/index.js';
 import type { SpanMetricsConnector } from './connectors/spanmetrics/index.js';
 
@@ -59,6 +61,23 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   }
   let next: TracesConsumer = sinks.length === 1 ? sinks[0]! : fanOut(sinks);
 
+  const names = config.pipeline.processors.filter((name) => {
+    const skip = opts.skipProcessorTypes?.has(typeOf(name)) ?? false;
+    if (skip) logger.info({ processor: name }, 'processor not run by this target');
+    return !skip;
+  });
+  const firstSampler = names.findIndex((n) => typeOf(n) === 'tail_sampling');
+  const observeAt = firstSampler === -1 ? names.length : firstSampler;
+  // Span names label span metrics and the UI's operations: unless a redaction before the
+  // connectors masks secrets in them, span metrics make the default redaction's check.
+  const namesMasked = names
+    .slice(0, observeAt)
+    .some((n) => typeOf(n) === 'redaction' && masksSpanNames(config.processors[n] as RedactionConfig));
+  const spanName = namesMasked || !config.pipeline.connectors.some((n) => typeOf(n) === 'spanmetrics') ? undefined : defaultTextMasker();
+  if (spanName !== undefined) {
+    logger.info('no redaction processor masks span names before the connectors: span metrics mask the built-in rules\' matches in them');
+  }
+
   const connectors: Connector[] = [];
   let serviceGraph: ServiceGraphConnector | undefined;
   let spanMetrics: SpanMetricsConnector | undefined;
@@ -71,19 +90,12 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
       serviceGraph ??= connector;
       connectors.push(connector);
     } else if (type === 'spanmetrics') {
-      const connector = CONNECTORS.spanmetrics.create(config.connectors[name] as never, ctxFor(name));
+      const connector = CONNECTORS.spanmetrics.create(config.connectors[name] as never, ctxFor(name), spanName && { spanName });
       spanMetrics ??= connector;
       connectors.push(connector);
     }
   }
 
-  const names = config.pipeline.processors.filter((name) => {
-    const skip = opts.skipProcessorTypes?.has(typeOf(name)) ?? false;
-    if (skip) logger.info({ processor: name }, 'processor not run by this target');
-    return !skip;
-  });
-  const firstSampler = names.findIndex((n) => typeOf(n) === 'tail_sampling');
-  const observeAt = firstSampler === -1 ? names.length : firstSampler;
   const processors: Processor[] = [];
   for (let i = names.length; i >= 0; i--) {
     if (i === observeAt && connectors.length > 0) next = observing(connectors, next);

@@ -7,8 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { SpanKind, TraceFlags, type Attributes, type SpanContext } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -17,11 +16,11 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { decodeOtlpJson } from '../../src/otlp/json.js';
 import type { AnyValue, KeyValue, ResourceSpans } from '../../src/otlp/model.js';
 import { flattenBatch } from '../../src/otlp/assemble.js';
-import { DuckEngine } from '../../src/store/engine/duckdb.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { expectedSpan } from '../helpers/sdk.js';
 import { plainSpans } from '../helpers/compare.js';
 import { lookalikes, secrets, type Secret } from '../pipeline/processors/redaction/corpus.js';
+import { dataDirContents, filesUnder, findLeaks, needlesOf as needlesOfCorpus } from '../helpers/leaks.js';
 
 const CORPUS: Secret[] = secrets();
 const LOOKALIKES: string[] = lookalikes();
@@ -77,60 +76,9 @@ async function sendCorpus(service: string, exporter: SpanExporter): Promise<{ tr
 
 // ---- what must not be found -------------------------------------------------------------
 
-/** One text to search for, with the secret it belongs to (for the failure message). */
-interface Needle {
-  label: string;
-  text: string;
-}
-
-/**
- * Each secret whole and its distinctive pieces. Pieces too short to be
- * distinctive are left out: an 8-digit slice of a card number could turn up in a
- * nanosecond timestamp by chance, which would make the test flaky, not stricter.
- */
-function needlesOf(corpus: readonly Secret[]): Needle[] {
-  const needles: Needle[] = [];
-  corpus.forEach((s, i) => {
-    const pieces = new Set([s.value, ...s.fragments.filter((f) => f.length >= 8 && !(/^[0-9 -]+$/.test(f) && f.replace(/\D/g, '').length < 13))]);
-    for (const text of pieces) {
-      // As written, as JSON escapes it (PEM newlines, quotes), and as JSON inside JSON.
-      const once = JSON.stringify(text).slice(1, -1);
-      const twice = JSON.stringify(once).slice(1, -1);
-      for (const form of new Set([text, once, twice])) needles.push({ label: `${SECRET_KEY(i)} (${s.rule}): ${form.slice(0, 48)}`, text: form });
-    }
-  });
-  return needles;
-}
-
-function findLeaks(haystack: string | Buffer, needles: readonly Needle[], where: string): string[] {
-  const leaks: string[] = [];
-  for (const n of needles) if (haystack.includes(n.text)) leaks.push(`${where}: ${n.label}`);
-  return leaks;
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
-}
-
-/** Every file under the data directory byte for byte; Parquet files (zstd) also decoded to text. */
-async function dataDirContents(dataDir: string): Promise<Array<{ file: string; content: Buffer }>> {
-  const out: Array<{ file: string; content: Buffer }> = [];
-  let engine: DuckEngine | undefined;
-  try {
-    for (const file of filesUnder(dataDir)) {
-      out.push({ file, content: readFileSync(file) });
-      if (!file.endsWith('.parquet')) continue;
-      engine ??= await DuckEngine.open({ threads: 1, connections: 1 });
-      const rows = await engine.all<{ j: string }>(`SELECT to_json(t)::VARCHAR AS j FROM read_parquet('${file.replaceAll("'", "''")}') t`);
-      out.push({ file: `${file} (decoded)`, content: Buffer.from(rows.map((r) => r.j).join('\n')) });
-    }
-  } finally {
-    await engine?.close();
-  }
-  return out;
+/** The corpus's needles, labelled by the attribute key each secret is sent under. */
+function needlesOf(corpus: readonly Secret[]) {
+  return needlesOfCorpus(corpus, SECRET_KEY);
 }
 
 // ---- reading back -----------------------------------------------------------------------

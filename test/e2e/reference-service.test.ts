@@ -9,18 +9,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { decodeOtlpJson } from '../../src/otlp/json.js';
 import { flattenBatch } from '../../src/otlp/assemble.js';
 import { toHex, type AnyValue, type KeyValue, type StoredSpan } from '../../src/otlp/model.js';
-import { DuckEngine } from '../../src/store/engine/duckdb.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { launchBrowser, openPage, screenshot } from '../helpers/browser.js';
 import { launchReferenceService, type ReferenceService } from '../../examples/reference-service/launch.js';
 import { waitFor } from '../helpers/poll.js';
+import { dataDirContents } from '../helpers/leaks.js';
 
 const HOT_PATHS = ['auth.login', 'track.upload.initiate', 'payment.webhook', 'search.query'] as const;
 /** Skein without its own redaction: what is absent from storage must be the kit's doing. */
@@ -63,27 +61,6 @@ function attr(attrs: readonly KeyValue[], key: string): AnyValue | undefined {
 function attrText(attrs: readonly KeyValue[], key: string): string | undefined {
   const v = attr(attrs, key);
   return v === undefined ? undefined : v.type === 'int' ? String(v.value) : v.type === 'string' ? v.value : JSON.stringify(v);
-}
-
-/** Every file under a directory, and each Parquet file also decoded to JSON text (it is zstd-compressed). */
-async function dataDirTexts(dir: string): Promise<Array<{ file: string; content: Buffer }>> {
-  const out: Array<{ file: string; content: Buffer }> = [];
-  let engine: DuckEngine | undefined;
-  try {
-    const files = readdirSync(dir, { withFileTypes: true, recursive: true })
-      .filter((e) => e.isFile())
-      .map((e) => join(e.parentPath, e.name));
-    for (const file of files) {
-      out.push({ file, content: readFileSync(file) });
-      if (!file.endsWith('.parquet')) continue;
-      engine ??= await DuckEngine.open({ threads: 1, connections: 1 });
-      const rows = await engine.all<{ j: string }>(`SELECT to_json(t)::VARCHAR AS j FROM read_parquet('${file.replaceAll("'", "''")}') t`);
-      out.push({ file: `${file} (decoded)`, content: Buffer.from(rows.map((r) => r.j).join('\n')) });
-    }
-  } finally {
-    await engine?.close();
-  }
-  return out;
 }
 
 function jsonLines(lines: readonly string[]): Array<Record<string, unknown>> {
@@ -217,7 +194,7 @@ describe('reference service instrumented with @skein/instrument, exporting to Sk
     await waitFor('the login trace is stored', async () => ((await traceql(skein, '{ name = "auth.login" }')).length > 0 ? true : undefined));
     const flushed = await fetch(`${skein.url}/flush`, { method: 'POST' });
     assert.ok(flushed.ok, `POST /flush: ${flushed.status}`);
-    const contents = await dataDirTexts(skein.dataDir);
+    const contents = await dataDirContents(skein.dataDir);
     assert.ok(contents.some((c) => c.file.endsWith('(decoded)')), 'a block was written and decoded');
     // The masked email is stored: the search below is not vacuous.
     assert.ok(contents.some((c) => c.content.includes('j***@example.com')));

@@ -33,6 +33,8 @@ export interface SpanMetricsConnector extends Connector {
 export interface SpanMetricsOptions {
   /** Clock in ms (tests); Date.now by default. */
   now?: () => number;
+  /** Checks a span name before it labels a series or an operation, when no redaction processor did. */
+  spanName?: (name: string) => string;
 }
 
 const SEP = '\0';
@@ -45,7 +47,7 @@ const CODES = 3;
 type SeriesBySpan = Map<string, Array<SpanSeries | undefined>>;
 
 export function createSpanMetrics(config: SpanMetricsConfig, ctx: { name: string; logger: Logger }, options: SpanMetricsOptions = {}): SpanMetricsConnector {
-  return new SpanMetrics(config, ctx, options.now ?? Date.now);
+  return new SpanMetrics(config, ctx, options.now ?? Date.now, options.spanName);
 }
 
 class SpanMetrics implements SpanMetricsConnector {
@@ -78,6 +80,7 @@ class SpanMetrics implements SpanMetricsConnector {
     private readonly config: SpanMetricsConfig,
     ctx: { name: string; logger: Logger },
     private readonly now: () => number,
+    private readonly checkName: ((name: string) => string) | undefined,
   ) {
     const logger = ctx.logger.child({ connector: ctx.name });
     ({ table: this.table, detach: this.detach } = spanMetricsTable(config, ctx.name, logger));
@@ -126,7 +129,8 @@ class SpanMetrics implements SpanMetricsConnector {
         for (const span of ss.spans) {
           const seconds = durationSeconds(span);
           const failed = span.status.code === StatusCode.ERROR;
-          window.record(opBucket, operations, opPrefix, tenant, service, span.name, span.kind, failed, seconds);
+          const spanName = this.checkName === undefined ? span.name : this.checkName(span.name);
+          window.record(opBucket, operations, opPrefix, tenant, service, spanName, span.kind, failed, seconds);
 
           let series: SpanSeries | undefined;
           let slot = -1;
@@ -135,15 +139,15 @@ class SpanMetrics implements SpanMetricsConnector {
             const code = this.withStatusCode ? span.status.code : 0;
             if (kind >= 0 && kind < KINDS && code >= 0 && code < CODES) {
               slot = kind * CODES + code;
-              series = cached?.get(this.withSpanName ? span.name : '')?.[slot];
+              series = cached?.get(this.withSpanName ? spanName : '')?.[slot];
             }
           }
           if (series === undefined) {
-            const key = this.keyOf(seriesPrefix, span);
-            series = this.table.get(key) ?? this.table.add(key, this.labelsOf(tenant, service, span), now);
+            const key = this.keyOf(seriesPrefix, span, spanName);
+            series = this.table.get(key) ?? this.table.add(key, this.labelsOf(tenant, service, span, spanName), now);
             if (slot >= 0 && this.table.holds(key, series)) {
               if (cached === undefined) this.cache.set(cacheKey!, (cached = new Map()));
-              const name = this.withSpanName ? span.name : '';
+              const name = this.withSpanName ? spanName : '';
               let slots = cached.get(name);
               if (slots === undefined) cached.set(name, (slots = new Array<SpanSeries | undefined>(KINDS * CODES)));
               slots[slot] = series;
@@ -172,10 +176,10 @@ class SpanMetrics implements SpanMetricsConnector {
   }
 
   /** The series' key in the table; fills spanValues with the span's dimension values. */
-  private keyOf(seriesPrefix: string, span: Span): string {
+  private keyOf(seriesPrefix: string, span: Span, spanName: string): string {
     const dims = this.dimensionNames;
     let key = seriesPrefix;
-    if (this.withSpanName) key += span.name + SEP;
+    if (this.withSpanName) key += spanName + SEP;
     if (this.withSpanKind) key += span.kind;
     if (this.withStatusCode) key += SEP + span.status.code;
     for (let i = 0; i < dims.length; i++) {
@@ -194,11 +198,11 @@ class SpanMetrics implements SpanMetricsConnector {
   }
 
   /** Label values of a new series (rare: once per label set), in spanMetricsLabelNames order. */
-  private labelsOf(tenant: string, service: string, span: Span): string[] {
+  private labelsOf(tenant: string, service: string, span: Span, spanName: string): string[] {
     const labels: string[] = [];
     if (this.withTenant) labels.push(tenant);
     if (this.withService) labels.push(service);
-    if (this.withSpanName) labels.push(span.name);
+    if (this.withSpanName) labels.push(spanName);
     if (this.withSpanKind) labels.push(kindName(span.kind));
     if (this.withStatusCode) labels.push(STATUS_CODE_NAMES[span.status.code] ?? STATUS_CODE_NAMES[0]);
     labels.push(...this.spanValues);

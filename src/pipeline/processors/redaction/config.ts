@@ -21,9 +21,15 @@
 //     summary: silent             # debug | info | silent: redaction.* attributes added
 //     # --- Skein's extensions ---
 //     default_rules: true         # the built-in deny-list: pem_private_key, jwt, bearer_token,
-//                                 # aws_access_key_id, aws_secret_access_key, card_number
+//                                 # aws_access_key_id, aws_secret_access_key, card_number,
+//                                 # url_credentials, github_token, gitlab_token, slack_token,
+//                                 # google_api_key, stripe_key, basic_auth
 //     optional_rules: []          # built-ins that are off by default: [email]
-//     rules: []                   # named patterns: [{name: internal_token, pattern: "itk_[0-9a-f]{32}"}]
+//     rules: []                   # named patterns: [{name: internal_token, pattern: "itk_[0-9a-f]{32}",
+//                                 #   in_text_fields: false}]  (true: also in text_fields)
+//     text_fields: [span_name, status_message, event_name, scope_name, attribute_key]
+//                                 # where, besides attribute values, the built-in rules (and
+//                                 # rules with in_text_fields) mask matches; [] = values only
 //     dry_run: false              # count and log what would be redacted; change nothing
 // ```
 //
@@ -42,6 +48,9 @@ import { DEFAULT_RULE_NAMES, OPTIONAL_RULE_NAMES, RULE_NAME_RE, patternProblem }
 export const HASH_FUNCTIONS = ['none', 'md5', 'sha1', 'sha3', 'hmac-sha256', 'hmac-sha512'] as const;
 export type HashFunction = (typeof HASH_FUNCTIONS)[number];
 export const SUMMARY_LEVELS = ['debug', 'info', 'silent'] as const;
+/** The text that is not an attribute value and can still hold a secret. */
+export const TEXT_FIELDS = ['span_name', 'status_message', 'event_name', 'scope_name', 'attribute_key'] as const;
+export type TextField = (typeof TEXT_FIELDS)[number];
 
 /** Shortest HMAC key accepted: the digest size, as the collector requires. */
 const HMAC_MIN_KEY_BYTES: Partial<Record<HashFunction, number>> = { 'hmac-sha256': 32, 'hmac-sha512': 64 };
@@ -75,9 +84,12 @@ const options = z
         z.strictObject({
           name: z.string().regex(RULE_NAME_RE, 'rule names are lowercase letters, digits and _, starting with a letter'),
           pattern: z.string(),
+          // Off by default: a pattern written for values may match ordinary names.
+          in_text_fields: z.boolean().default(false),
         }),
       )
       .default(() => []),
+    text_fields: z.array(z.enum(TEXT_FIELDS)).default(() => [...TEXT_FIELDS]),
     dry_run: z.boolean().default(false),
   })
   .superRefine((c, ctx) => {
@@ -123,6 +135,11 @@ const options = z
   });
 
 export type RedactionConfig = z.output<typeof options>;
+
+/** Whether a redaction processor masks secrets in span names (so what it hands on is checked). */
+export function masksSpanNames(config: RedactionConfig): boolean {
+  return config.enabled && !config.dry_run && config.text_fields.includes('span_name');
+}
 
 /** The processor's schema; an empty `redaction:` entry (YAML null) means all defaults. */
 export const redactionConfigSchema = z.preprocess((v) => v ?? {}, options);

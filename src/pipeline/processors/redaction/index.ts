@@ -4,7 +4,8 @@ import type { ProcessorFactory } from '../../component.js';
 import { redactionConfigSchema, type RedactionConfig } from './config.js';
 import { createRedactionProcessor } from './redaction.js';
 
-export type { RedactionConfig } from './config.js';
+export { masksSpanNames, type RedactionConfig } from './config.js';
+export { defaultTextMasker } from './redaction.js';
 
 export const redactionFactory: ProcessorFactory<RedactionConfig> = {
   type: 'redaction',

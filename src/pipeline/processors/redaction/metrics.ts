@@ -8,7 +8,7 @@ import { registry } from '../../../telemetry/metrics.js';
 export const redactionMetrics = {
   valuesMasked: new Counter({
     name: 'skein_redaction_values_masked_total',
-    help: 'Matches masked or hashed in attribute values, by rule.',
+    help: 'Matches masked or hashed, by rule: in attribute values and in text fields (span and event names, status messages, scope names, attribute keys).',
     labelNames: ['processor', 'rule'],
     registers: [registry],
   }),

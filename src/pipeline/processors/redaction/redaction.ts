@@ -1,15 +1,17 @@
 // The redaction processor, after the collector's redactionprocessor: deletes
 // attributes whose keys are not allowed, masks values under blocked keys and
 // every rule match inside values, on resource, scope, span, event and link
-// attributes, then hands the batch on. It works in place: a span with nothing
-// to redact is neither copied nor written.
+// attributes; beyond the collector, it masks the built-in rules' matches in the
+// text fields too (span and event names, status messages, scope names,
+// attribute keys), then hands the batch on. It works in place: a span with
+// nothing to redact is neither copied nor written.
 import { createHash, createHmac } from 'node:crypto';
 import type { AnyValue, KeyValue, ResourceSpans } from '../../../otlp/model.js';
 import type { Logger } from '../../../telemetry/logger.js';
 import type { ComponentContext, Processor } from '../../component.js';
 import type { TracesConsumer } from '../../consumer.js';
 import { forgetWireForm } from '../../../otlp/wire-form.js';
-import type { RedactionConfig } from './config.js';
+import { redactionConfigSchema, type RedactionConfig, type TextField } from './config.js';
 import { redactionMetrics } from './metrics.js';
 import { builtinRules, compilePattern, DEFAULT_RULE_NAMES, userRule, type RedactionRule } from './rules.js';
 
@@ -39,7 +41,7 @@ const SCAN = -1;
  * alternative stops V8 from skipping ahead, which doubles the search's cost.
  */
 const MIN_GATE_LITERAL = 2;
-/** Distinct keys whose key-pattern verdicts are remembered (keys repeat from span to span). */
+/** Distinct keys whose key-pattern verdicts (or clean scans) are remembered (keys repeat from span to span). */
 const KEY_CACHE_LIMIT = 4096;
 /** Places listed per rule in a dry-run log line. */
 const DRY_RUN_PLACES_PER_RULE = 20;
@@ -51,7 +53,7 @@ export interface Findings {
   keysDeleted: number;
   /** Whether anything in the batch was changed (a value masked, a key deleted, a summary added). */
   changed: boolean;
-  /** Dry run only: per rule, where it matched (`span:http.url`); never the value. */
+  /** Dry run only: per rule, where it matched (`span:http.url`, `span_name`); never the value. */
   readonly places: Map<string, Set<string>>;
 }
 
@@ -63,8 +65,20 @@ export class Redactor {
   private readonly replacers: Array<(match: string) => string>;
   /** One search for the rules' trigger literals; undefined when no rule has any. */
   private readonly triggerGate: RegExp | undefined;
+  /** Per rule: whether it also runs on the text fields (built-ins do, user rules when they say so). */
+  private readonly inTextFields: boolean[];
+  /** The text fields scanned (`text_fields`). */
+  private readonly textFields: ReadonlySet<TextField>;
+  private readonly scanKeys: boolean;
+  /** Keys in which the text-field rules found nothing (a key with a match is scanned each time, so each is counted). */
+  private readonly cleanKeys = new Set<string>();
   /** Per rule: whether its triggers are part of the gate (one-character ones are not). */
   private readonly gated: boolean[];
+  /** Rule indexes in order: all of them, and those the gate does not decide (run on every value). */
+  private readonly allSlots: number[];
+  private readonly ungatedSlots: number[];
+  /** Values shorter than every gated rule's minimum skip the gate (Infinity without a gate). */
+  private readonly minGatedLength: number;
   /** Per rule with triggers: whether a value holds one of them (in any letter case when the rule says so). */
   private readonly hasTrigger: Array<((text: string) => boolean) | undefined>;
   /** Values shorter than every rule's minimum skip the rules altogether. */
@@ -89,18 +103,28 @@ export class Redactor {
   private exempted = 0;
   private where: Where = 'span';
   private key = '';
+  /** The text field being scanned, as dry-run places name it; undefined while scanning values. */
+  private field: string | undefined;
 
   constructor(config: RedactionConfig) {
+    const builtins = builtinRules([...(config.default_rules ? DEFAULT_RULE_NAMES : []), ...config.optional_rules]);
     this.rules = [
-      ...builtinRules([...(config.default_rules ? DEFAULT_RULE_NAMES : []), ...config.optional_rules]),
+      ...builtins,
       ...config.blocked_values.map((source, i) => userRule(`blocked_values[${i}]`, source)),
       ...config.rules.map((r) => userRule(r.name, r.pattern)),
-    ];
+    ].map(sameShape);
+    // blocked_values keep the collector's meaning: values only.
+    this.inTextFields = [...builtins.map(() => true), ...config.blocked_values.map(() => false), ...config.rules.map((r) => r.in_text_fields)];
+    this.textFields = new Set(config.text_fields);
+    this.scanKeys = this.textFields.has('attribute_key');
     this.gated = this.rules.map((r) => r.triggers !== undefined && r.triggers.every((t) => t.length >= MIN_GATE_LITERAL));
     // Case-insensitive triggers become character classes: a flag on the whole gate would slow the
     // search for the others, and listing a few spellings ("earer", "EARER") misses mixed case.
     const triggers = [...new Set(this.rules.filter((_, i) => this.gated[i]).flatMap((r) => (r.triggers ?? []).map((t) => triggerSource(t, r.triggersIgnoreCase))))];
     this.triggerGate = triggers.length > 0 ? new RegExp(triggers.join('|')) : undefined;
+    this.allSlots = this.rules.map((_, i) => i);
+    this.ungatedSlots = this.allSlots.filter((i) => !this.gated[i]);
+    this.minGatedLength = Math.min(...this.rules.filter((_, i) => this.gated[i]).map((r) => r.minLength));
     this.hasTrigger = this.rules.map((r) => {
       const literals = r.triggers;
       if (literals === undefined) return undefined;
@@ -134,6 +158,12 @@ export class Redactor {
     });
   }
 
+  /** A text with the text-field rules' matches masked, outside any batch (counted nowhere). */
+  maskText(text: string): string {
+    this.findings = newFindings(this.slotNames.length);
+    return this.scan(text, true);
+  }
+
   /** Redacts a batch in place and says what was found. */
   redactBatch(batch: readonly ResourceSpans[]): Findings {
     this.findings = newFindings(this.slotNames.length);
@@ -148,11 +178,19 @@ export class Redactor {
       for (const ss of rs.scopeSpans) {
         if (!seen.has(ss.scope)) {
           seen.add(ss.scope);
+          ss.scope.name = this.redactText(ss.scope.name, 'scope_name');
           this.redactAttributes(ss.scope.attributes, 'scope');
         }
         for (const span of ss.spans) {
+          span.name = this.redactText(span.name, 'span_name');
+          const message = this.redactText(span.status.message, 'status_message');
+          // A new status: decoders may share one status object between spans.
+          if (message !== span.status.message) span.status = { ...span.status, message };
           this.redactAttributes(span.attributes, 'span');
-          for (const event of span.events) this.redactAttributes(event.attributes, 'event');
+          for (const event of span.events) {
+            event.name = this.redactText(event.name, 'event_name');
+            this.redactAttributes(event.attributes, 'event');
+          }
           for (const link of span.links) this.redactAttributes(link.attributes, 'link');
         }
       }
@@ -169,27 +207,33 @@ export class Redactor {
     let kept = 0;
     for (let i = 0; i < attrs.length; i++) {
       const kv = attrs[i]!;
+      // The key rules read the key as sent.
       const verdict = this.topLevelVerdict(kv.key);
-      if (verdict === DELETE) {
-        (deleted ??= []).push(kv.key);
-        if (!this.dryRun) continue;
-        this.where = where;
-        this.key = kv.key;
-        this.hit(this.deleteSlot);
-      } else if (verdict === IGNORE) {
+      if (verdict === IGNORE) {
         ignored++;
+        attrs[kept++] = kv;
+        continue;
+      }
+      this.where = where;
+      // Summaries and dry-run places name a key too: never as sent when it holds a secret.
+      // A key deleted where neither will name it is not scanned (its matches are not counted).
+      const key = verdict === DELETE && !this.dryRun && this.summary !== 'debug' ? kv.key : this.redactKey(kv);
+      if (verdict === DELETE) {
+        (deleted ??= []).push(key);
+        if (!this.dryRun) continue;
+        this.key = key;
+        this.hit(this.deleteSlot);
       } else {
         const hitsBefore = this.hits;
         this.exempted = 0;
-        this.where = where;
-        this.key = kv.key;
+        this.key = key;
         const value = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
         if (value !== kv.value) {
           kv.value = value;
           this.findings.changed = true;
         }
-        if (this.hits !== hitsBefore) (masked ??= []).push(kv.key);
-        else if (this.exempted > 0) (allowed ??= []).push(kv.key);
+        if (this.hits !== hitsBefore) (masked ??= []).push(key);
+        else if (this.exempted > 0) (allowed ??= []).push(key);
       }
       attrs[kept++] = kv;
     }
@@ -252,6 +296,7 @@ export class Redactor {
         for (const kv of value.value) {
           const verdict = this.keyVerdict(kv.key);
           if (verdict === IGNORE) continue;
+          this.redactKey(kv);
           const out = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
           if (out !== kv.value) {
             kv.value = out;
@@ -288,25 +333,62 @@ export class Redactor {
       this.exempted++;
       return text;
     }
+    const out = this.scan(text, false);
+    return this.dryRun ? text : out;
+  }
+
+  /** A text field with the text-field rules' matches masked (counted; unchanged in a dry run). */
+  private redactText(text: string, field: TextField): string {
+    if (text === '' || !this.textFields.has(field)) return text;
+    this.field = field;
+    const out = this.scan(text, true);
+    this.field = undefined;
+    if (out === text || this.dryRun) return text;
+    this.findings.changed = true;
+    return out;
+  }
+
+  /**
+   * Masks the text-field rules' matches in an attribute's key (not in a dry run)
+   * and returns the key as masked, which is how summaries and places may name it.
+   */
+  private redactKey(kv: KeyValue): string {
+    const key = kv.key;
+    if (!this.scanKeys || this.cleanKeys.has(key)) return key;
+    this.field = `${this.where}:attribute_key`;
+    const out = this.scan(key, true);
+    this.field = undefined;
+    if (out === key) {
+      if (this.cleanKeys.size >= KEY_CACHE_LIMIT) this.cleanKeys.clear();
+      this.cleanKeys.add(key);
+    } else if (!this.dryRun) {
+      kv.key = out;
+      this.findings.changed = true;
+    }
+    return out;
+  }
+
+  /**
+   * The text with every match of the rules masked (in a dry run too, so later
+   * rules see what they would really see); `textField` runs only the rules for text fields.
+   */
+  private scan(text: string, textField: boolean): string {
     if (text.length < this.minRuleLength) return text;
     const hitsBefore = this.hits;
-    let triggered: boolean | undefined;
+    // Masks never introduce a trigger, so the gate's verdict on the original text holds for `out`;
+    // when it finds none (most values), the gated rules are not even looked at.
+    const triggered = text.length >= this.minGatedLength && this.triggerGate!.test(text);
+    const slots = triggered ? this.allSlots : this.ungatedSlots;
     let out = text;
-    for (let i = 0; i < this.rules.length; i++) {
+    for (let k = 0; k < slots.length; k++) {
+      const i = slots[k]!;
       const rule = this.rules[i]!;
-      if (out.length < rule.minLength) continue;
-      if (rule.triggers !== undefined) {
-        if (this.gated[i]) {
-          // Masks never introduce a trigger, so the gate's verdict on the original text holds for `out`.
-          triggered ??= this.triggerGate!.test(text);
-          if (!triggered) continue;
-        }
-        if (!this.hasTrigger[i]!(out)) continue;
-      }
+      if (out.length < rule.minLength || (textField && !this.inTextFields[i])) continue;
+      if (rule.triggers !== undefined && !this.hasTrigger[i]!(out)) continue;
       if (rule.precheck !== undefined && !rule.precheck(out)) continue;
       out = out.replace(rule.pattern, this.replacers[i]!);
     }
-    return this.hits === hitsBefore || this.dryRun ? text : out;
+    return this.hits === hitsBefore ? text : out;
   }
 
   private isAllowedValue(text: string): boolean {
@@ -321,8 +403,17 @@ export class Redactor {
     const rule = this.slotNames[slot]!;
     let places = this.findings.places.get(rule);
     if (places === undefined) this.findings.places.set(rule, (places = new Set()));
-    if (places.size < DRY_RUN_PLACES_PER_RULE) places.add(`${this.where}:${this.key}`);
+    if (places.size < DRY_RUN_PLACES_PER_RULE) places.add(this.field ?? `${this.where}:${this.key}`);
   }
+}
+
+/**
+ * The rule with every field present, undefined or not: the scan reads the rules' fields in
+ * one loop, and V8 reads a field several times slower once it has seen more than four shapes.
+ */
+function sameShape(rule: RedactionRule): RedactionRule {
+  const { name, pattern, minLength, triggers, triggersIgnoreCase, precheck, accept } = rule;
+  return { name, pattern, minLength, triggers, triggersIgnoreCase, precheck, accept };
 }
 
 function includesAny(text: string, literals: readonly string[]): boolean {
@@ -460,6 +551,26 @@ class FindingsReporter {
     // Rule names and attribute keys only: the values are what must not leak.
     this.logger.info({ tenant, matches, places }, 'redaction dry run: these would have been redacted');
   }
+}
+
+/** Distinct texts a masker remembers (span names repeat from span to span). */
+const MASKER_CACHE_LIMIT = 4096;
+
+/**
+ * The check the default redaction makes on span names, for a stage that must
+ * not show a name unchecked when no redaction processor masked it.
+ */
+export function defaultTextMasker(): (text: string) => string {
+  const redactor = new Redactor(redactionConfigSchema.parse({}));
+  const cache = new Map<string, string>();
+  return (text) => {
+    let out = cache.get(text);
+    if (out === undefined) {
+      if (cache.size >= MASKER_CACHE_LIMIT) cache.clear();
+      cache.set(text, (out = redactor.maskText(text)));
+    }
+    return out;
+  };
 }
 
 export function createRedactionProcessor(config: RedactionConfig, next: TracesConsumer, ctx: ComponentContext): Processor {

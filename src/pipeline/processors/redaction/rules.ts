@@ -32,6 +32,13 @@ export const DEFAULT_RULE_NAMES = [
   'aws_access_key_id',
   'aws_secret_access_key',
   'card_number',
+  'url_credentials',
+  'github_token',
+  'gitlab_token',
+  'slack_token',
+  'google_api_key',
+  'stripe_key',
+  'basic_auth',
 ] as const;
 /** Built-in rules that are off unless listed in `optional_rules`. */
 export const OPTIONAL_RULE_NAMES = ['email'] as const;
@@ -98,6 +105,63 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
     precheck: (v) => mayHoldDigitRun(v, 13),
     accept: containsCardNumber,
   },
+  // The password of `scheme://user:password@host`; the user name and host stay readable.
+  // The lookbehind is bounded, so a long value is not rescanned from every position.
+  url_credentials: {
+    name: 'url_credentials',
+    pattern: /(?<=[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s/?#@:]{0,128}:)[^\s/?#@]+(?=@)/g,
+    minLength: 9,
+    // "@", not "://": most URLs have no user information, and "://" would pass the combined
+    // trigger search for each of them, sending the value through every rule's own check.
+    triggers: ['@'],
+    precheck: (v) => v.includes('://'),
+  },
+  // Classic tokens (ghp_, gho_, ghu_, ghs_, ghr_ and 36 characters) and fine-grained ones (github_pat_).
+  github_token: {
+    name: 'github_token',
+    pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})(?![A-Za-z0-9_])/g,
+    minLength: 40,
+    triggers: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
+  },
+  // Personal, project and group access tokens.
+  gitlab_token: {
+    name: 'gitlab_token',
+    pattern: /(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,64}(?![A-Za-z0-9_-])/g,
+    minLength: 26,
+    triggers: ['glpat-'],
+  },
+  // Bot, user, app-level and configuration tokens, and the secret path of an incoming webhook URL.
+  slack_token: {
+    name: 'slack_token',
+    pattern:
+      /(?<![A-Za-z0-9-])(?:xox[abposre]-[0-9A-Za-z-]{10,250}|xapp-[0-9]-[0-9A-Za-z-]{10,250})|(?<=hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9_/-]{20,200}/g,
+    minLength: 15,
+    triggers: ['xox', 'xapp-', 'hooks.slack.com/'],
+  },
+  google_api_key: {
+    name: 'google_api_key',
+    pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g,
+    minLength: 39,
+    triggers: ['AIza'],
+  },
+  // Secret and restricted keys, live and test; publishable keys (pk_) are public by design.
+  stripe_key: {
+    name: 'stripe_key',
+    pattern: /(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,247}(?![A-Za-z0-9_])/g,
+    minLength: 18,
+    triggers: ['k_live_', 'k_test_'],
+  },
+  // `Basic <base64 of user:password>` (RFC 7617); only a token that decodes to `user:password`
+  // counts, so "Basic auth" or "Basic getUserProfile" are kept.
+  basic_auth: {
+    name: 'basic_auth',
+    pattern: /(?<=\bbasic[ \t]{1,16})[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])/gi,
+    minLength: 10,
+    // Not "asic": a class for the common letter a would slow the trigger search for every value.
+    triggers: ['basic'],
+    triggersIgnoreCase: true,
+    accept: isBasicCredentials,
+  },
   // Anchored at the start of a local-part run so a long run without "@" is scanned once, not once per character.
   email: {
     name: 'email',
@@ -106,6 +170,13 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
     triggers: ['@'],
   },
 };
+
+/** Whether a Basic token decodes to printable `user:password` text. */
+function isBasicCredentials(token: string): boolean {
+  if (token.length % 4 !== 0) return false;
+  const decoded = Buffer.from(token, 'base64').toString('latin1');
+  return decoded.includes(':') && /^[\x20-\x7e]+$/.test(decoded);
+}
 
 /** The built-in rules by name, in the order they run. */
 export function builtinRules(names: Iterable<BuiltinRuleName>): RedactionRule[] {

@@ -239,8 +239,8 @@ test('resource, scope, event and link attributes are redacted, each with its own
   }
 });
 
-test('span names and status messages are left alone, as in the collector', async () => {
-  const { processor, next } = redaction();
+test('with text_fields: [] span names and status messages are left alone, as in the collector', async () => {
+  const { processor, next } = redaction({ text_fields: [] });
   const span = spanWith([], { name: `charge ${VISA}`, status: { code: 2, message: `declined ${VISA}` } });
   await processor.consume('acme', batchOf([span]));
   assert.equal(firstSpan(next.last).name, `charge ${VISA}`);

@@ -27,6 +27,7 @@ test('the defaults: always on, a deny-list backstop that keeps every key', () =>
     default_rules: true,
     optional_rules: [],
     rules: [],
+    text_fields: ['span_name', 'status_message', 'event_name', 'scope_name', 'attribute_key'],
     dry_run: false,
   });
 });

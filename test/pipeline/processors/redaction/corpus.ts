@@ -49,9 +49,9 @@ function middle(token: string, length = 12): string {
 }
 
 /** A card number with a valid Luhn digit: prefix, random body, check digit. */
-export function luhnComplete(prefix: string, length: number): string {
+export function luhnComplete(prefix: string, length: number, rnd: () => number = random): string {
   let body = prefix;
-  while (body.length < length - 1) body += String(Math.floor(random() * 10));
+  while (body.length < length - 1) body += String(Math.floor(rnd() * 10));
   return body + luhnCheckDigit(body);
 }
 
@@ -311,3 +311,63 @@ export function lookalikes(): string[] {
     'http-nio-8080-exec-7',
   ];
 }
+
+/**
+ * Twenty distinct credentials, one of each common shape the default rules catch,
+ * for the place-by-place matrix: each is short enough to sit in a span name or
+ * an attribute key. Seeded apart from the corpus, so adding to one leaves the other as it was.
+ */
+export function matrixSecrets(): Secret[] {
+  const rnd = prng(9090);
+  const draw = (alphabet: string, n: number): string => Array.from({ length: n }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
+  const digits = '0123456789';
+  const upper = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
+  const token = (rule: string, value: string, secret: string): Secret => ({ rule, value, fragments: [secret, middle(secret)] });
+
+  const opaque = draw(ALNUM, 40);
+  const jwtToken = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify({ sub: 'u_' + draw(ALNUM, 10), exp: 1900000000 }))}.${b64url(bytes(32))}`;
+  const bearerJwt = `${b64url(JSON.stringify({ alg: 'RS256', kid: draw(ALNUM, 8) }))}.${b64url(JSON.stringify({ scope: 'orders:write', jti: draw(ALNUM, 16) }))}.${b64url(bytes(64))}`;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const opensshBody = Buffer.concat([Buffer.from('openssh-key-v1\0'), bytes(120)]).toString('base64');
+  const openssh = `-----BEGIN OPENSSH PRIVATE KEY-----\n${opensshBody.match(/.{1,70}/g)!.join('\n')}\n-----END OPENSSH PRIVATE KEY-----`;
+  const akid = 'AKIA' + draw(upper, 16);
+  const asia = 'ASIA' + draw(upper, 16);
+  const awsSecret = draw(B64, 40);
+  const visa = grouped(luhnComplete('4', 16, rnd), [4, 4, 4, 4], ' ');
+  const amex = grouped(luhnComplete('37', 15, rnd), [4, 6, 5], '-');
+  const gitPassword = draw(ALNUM, 20);
+  const dbPassword = draw(ALNUM + '!*', 18);
+  const ghp = 'ghp_' + draw(ALNUM, 36);
+  const ghPat = 'github_pat_' + draw(ALNUM, 22) + '_' + draw(ALNUM, 59);
+  const xoxb = `xoxb-${draw(digits, 12)}-${draw(digits, 13)}-${draw(ALNUM, 24)}`;
+  const webhook = `T${draw(upper, 10)}/B${draw(upper, 10)}/${draw(ALNUM, 24)}`;
+  const google = 'AIza' + draw(ALNUM + '-_', 35);
+  const stripe = 'sk_live_' + draw(ALNUM, 32);
+  const basic = Buffer.from(`svc-backup:${draw(ALNUM, 16)}`).toString('base64');
+  const gitlab = 'glpat-' + draw(ALNUM + '-_', 20);
+
+  return [
+    token('bearer_token', `Bearer ${opaque}`, opaque),
+    token('jwt', jwtToken, jwtToken),
+    token('bearer_token', `Bearer ${bearerJwt}`, bearerJwt),
+    { rule: 'pem_private_key', value: rsa, fragments: pemBodyLines(rsa) },
+    { rule: 'pem_private_key', value: openssh, fragments: pemBodyLines(openssh) },
+    token('aws_access_key_id', `aws_access_key_id=${akid}`, akid),
+    token('aws_access_key_id', asia, asia),
+    token('aws_secret_access_key', `aws_secret_access_key=${awsSecret}`, awsSecret),
+    { rule: 'card_number', value: `card ${visa}`, fragments: [visa, visa.replaceAll(' ', '')] },
+    { rule: 'card_number', value: `amex ${amex}`, fragments: [amex, amex.replaceAll('-', '')] },
+    token('url_credentials', `https://deploy:${gitPassword}@git.example.com/org/repo.git`, gitPassword),
+    token('url_credentials', `postgres://orders_app:${dbPassword}@db.internal:5432/orders`, dbPassword),
+    token('github_token', ghp, ghp),
+    token('github_token', ghPat, ghPat),
+    token('slack_token', xoxb, xoxb),
+    token('slack_token', `https://hooks.slack.com/services/${webhook}`, webhook),
+    token('google_api_key', `key=${google}`, google),
+    token('stripe_key', stripe, stripe),
+    token('basic_auth', `Authorization: Basic ${basic}`, basic),
+    token('gitlab_token', `PRIVATE-TOKEN: ${gitlab}`, gitlab),
+  ];
+}
+

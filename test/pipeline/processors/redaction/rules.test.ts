@@ -18,7 +18,10 @@ test('RE2 spellings are translated: leading flags, (?P<name>), \\A and \\z', () 
 test('the built-ins run in a fixed order, key blocks first', () => {
   assert.deepEqual(
     builtinRules(DEFAULT_RULE_NAMES).map((r) => r.name),
-    ['pem_private_key', 'bearer_token', 'jwt', 'aws_access_key_id', 'aws_secret_access_key', 'card_number'],
+    [
+      ...['pem_private_key', 'bearer_token', 'jwt', 'aws_access_key_id', 'aws_secret_access_key', 'card_number'],
+      ...['url_credentials', 'github_token', 'gitlab_token', 'slack_token', 'google_api_key', 'stripe_key', 'basic_auth'],
+    ],
   );
   assert.deepEqual(
     builtinRules(['email', 'jwt']).map((r) => r.name),
@@ -71,4 +74,39 @@ test('named user rules mask every match, like blocked_values', async () => {
     }),
     'keys **** and ****',
   );
+});
+
+test('what each newer built-in masks, and what it keeps around the secret', async () => {
+  assert.equal(await redact('clone https://deploy:s3cr3tPassw0rd@git.example.com/org/repo.git'), 'clone https://deploy:****@git.example.com/org/repo.git');
+  assert.equal(await redact('postgres://app:p%40ss!word@db:5432/orders'), 'postgres://app:****@db:5432/orders');
+  assert.equal(await redact('redis://:hunter2hunter2@cache:6379'), 'redis://:****@cache:6379');
+  assert.equal(await redact('token ghp_0123456789abcdefghijABCDEFGHIJ012345 used'), 'token **** used');
+  assert.equal(await redact(`github_pat_11ABCDEFG0123456789abc_${'x'.repeat(59)}`), '****');
+  assert.equal(await redact('PRIVATE-TOKEN: glpat-aB3dE6gH9jK2mN5pQ8sT'), 'PRIVATE-TOKEN: ****');
+  assert.equal(await redact('xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'), '****');
+  assert.equal(await redact('POST https://hooks.slack.com/services/T0ABCDEFGH/B0ABCDEFGH/AbCdEfGhIjKlMnOpQrStUvWx'), 'POST https://hooks.slack.com/services/****');
+  assert.equal(await redact('?key=AIzaSyA1b2C3d4E5f6G7h8I9j0K_L-M2n3O4p5Q&q=x'), '?key=****&q=x');
+  assert.equal(await redact('stripe sk_live_51H8xYzAbCdEfGhIjKlMnOpQr'), 'stripe ****');
+  assert.equal(await redact('rk_test_51H8xYzAbCdEfGhIjKlMnOpQr'), '****');
+  assert.equal(await redact(`Authorization: Basic ${Buffer.from('svc:hunter2').toString('base64')}`), 'Authorization: Basic ****');
+});
+
+test('the newer built-ins keep what only resembles their credentials', async () => {
+  for (const text of [
+    'https://api.example.com:8443/v1/orders?page=2',
+    'https://example.com/users/@alice',
+    'mailto:ops@example.com',
+    'ghp_short',
+    'glpat-short',
+    'xoxo hugs and kisses',
+    'pk_live_51H8xYzAbCdEfGhIjKlMnOpQr',
+    'sk_live_',
+    'AIza',
+    'Basic auth required',
+    'Basic getUserProfile',
+    'basic dXNlcm5hbWU=',
+    'jurassic park',
+  ]) {
+    assert.equal(await redact(text), text);
+  }
 });
