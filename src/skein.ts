@@ -15,6 +15,7 @@ import type { Store } from './store/store.js';
 import { buildPipeline, type Pipeline } from './pipeline/build.js';
 import { createStoreExporter } from './pipeline/exporters/store.js';
 import { Ingester } from './receivers/ingest.js';
+import { Admission, CONCURRENT_REQUESTS } from './receivers/admission.js';
 import { createOtlpHttpReceiver } from './receivers/otlp-http.js';
 import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-grpc.js';
 import { createZipkinReceiver } from './receivers/zipkin.js';
@@ -64,6 +65,12 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
 
     const ingester = new Ingester({
       consumer: pipeline.consumer,
+      admission: new Admission({
+        pressure: () => pipeline.refusal(),
+        maxInFlightBytes: pipeline.inFlightBudget,
+        concurrency: CONCURRENT_REQUESTS,
+        retryAfterSeconds: config.limits.retry_after_seconds,
+      }),
       limits: {
         maxAttributeValueLength: config.limits.max_attribute_value_length,
         maxAttributesPerSpan: config.limits.max_attributes_per_span,

@@ -11,6 +11,7 @@ import { validateBatch, type SpanLimits } from '../otlp/validate.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
 import { OverloadError } from '../pipeline/errors.js';
 import { WalWriteError } from '../store/wal/wal.js';
+import { Admission } from './admission.js';
 
 export type Transport = 'grpc' | 'http_protobuf' | 'http_json' | 'zipkin';
 
@@ -44,12 +45,19 @@ const requestsRefused = new Counter({
 
 export interface IngestOptions {
   consumer: TracesConsumer;
+  /** Who comes in under load, and in what order (shared by every receiver); without one, everyone at once. */
+  admission?: Admission;
   limits: SpanLimits & { maxRequestBytes: number; retryAfterSeconds: number };
   logger: Logger;
 }
 
 export class Ingester {
-  constructor(private readonly opts: IngestOptions) {}
+  private readonly admission: Admission;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.admission =
+      opts.admission ?? new Admission({ pressure: () => undefined, maxInFlightBytes: Infinity, concurrency: Infinity, retryAfterSeconds: opts.limits.retryAfterSeconds });
+  }
 
   get maxRequestBytes(): number {
     return this.opts.limits.maxRequestBytes;
@@ -60,7 +68,30 @@ export class Ingester {
     requestsRefused.inc({ transport, reason });
   }
 
-  async ingest(tenant: string, transport: Transport, decode: () => ResourceSpans[]): Promise<IngestOutcome> {
+  /**
+   * The retryable refusal for a request of about `bytes` bytes (0 when not yet known)
+   * while Skein is overloaded, decided from its headers before its body is read;
+   * undefined when it may come in.
+   */
+  refuseEarly(transport: Transport, bytes: number): Extract<IngestOutcome, { kind: 'overloaded' }> | undefined {
+    const refused = this.admission.refusal(bytes);
+    if (!refused) return undefined;
+    requestsRefused.inc({ transport, reason: 'overloaded' });
+    return { kind: 'overloaded', message: refused.message, retryAfterSeconds: refused.retryAfterSeconds };
+  }
+
+  /**
+   * Decodes and ingests a request of `bytes` bytes when its turn comes (see
+   * admission.ts); `deadline` (a Date.now() time) is when the client stops waiting.
+   */
+  async ingest(tenant: string, transport: Transport, decode: () => ResourceSpans[], request: { bytes: number; deadline?: number }): Promise<IngestOutcome> {
+    const outcome = await this.admission.run(request.bytes, request.deadline ?? Infinity, () => this.decodeAndConsume(tenant, transport, decode));
+    if (!(outcome instanceof OverloadError)) return outcome;
+    requestsRefused.inc({ transport, reason: 'overloaded' });
+    return { kind: 'overloaded', message: outcome.message, retryAfterSeconds: outcome.retryAfterSeconds };
+  }
+
+  private async decodeAndConsume(tenant: string, transport: Transport, decode: () => ResourceSpans[]): Promise<IngestOutcome> {
     let batch: ResourceSpans[];
     try {
       batch = decode();
