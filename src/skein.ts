@@ -30,6 +30,8 @@ const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
 export interface RunningSkein {
   addresses: { http: string; otlpGrpc: string; otlpHttp: string; zipkin?: string };
   close(): Promise<void>;
+  /** Spans not yet written to a block (0 without a store): what the WAL replays if the process stops now. */
+  unwrittenSpans(): Promise<number>;
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
@@ -97,7 +99,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     ctx.ready = true;
     // Closed in reverse: receivers first, so every request already accepted
     // goes through the pipeline before the store makes its last cut.
-    return { addresses, close: closeAll };
+    return { addresses, close: closeAll, unwrittenSpans: async () => (store ? store.unwrittenSpans() : 0) };
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;

@@ -11,6 +11,7 @@ import { validateBatch, type SpanLimits } from '../otlp/validate.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
 import { OverloadError } from '../pipeline/errors.js';
 import { WalWriteError } from '../store/wal/wal.js';
+import { isDiskFull } from '../store/disk-full.js';
 import { Admission } from './admission.js';
 
 export type Transport = 'grpc' | 'http_protobuf' | 'http_json' | 'zipkin';
@@ -127,12 +128,13 @@ export class Ingester {
       return { kind: 'overloaded', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
     }
     if (err instanceof WalWriteError) {
-      const reason = err.code === 'ENOSPC' ? 'disk_full' : 'storage_error';
+      const full = isDiskFull(err);
+      const reason = full ? 'disk_full' : 'storage_error';
       spansRefused.inc({ transport, reason }, spans);
       this.opts.logger.error({ err, code: err.code }, 'write-ahead log write failed; request refused as retryable');
       return {
         kind: 'unavailable',
-        message: err.code === 'ENOSPC' ? 'storage is full: the write-ahead log cannot take more data' : `storage error: ${err.message}`,
+        message: full ? 'storage is full: the write-ahead log cannot take more data' : `storage error: ${err.message}`,
         retryAfterSeconds,
       };
     }
