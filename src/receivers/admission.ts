@@ -42,7 +42,8 @@ export interface AdmissionOptions {
 export class Admission {
   private inFlightBytes = 0;
   private running = 0;
-  private readonly waiting: Array<{ start: () => void }> = [];
+  /** Requests waiting for their turn, by when their headers arrived. */
+  private readonly waiting: Array<{ arrivedAt: number; start: () => void }> = [];
 
   constructor(private readonly opts: AdmissionOptions) {}
 
@@ -62,17 +63,20 @@ export class Admission {
 
   /**
    * Runs `work` for a request of `bytes` bytes when its turn comes, holding its
-   * bytes against the in-flight budget until it is done. Resolves to an
-   * OverloadError, without running `work`, when the request is refused.
+   * bytes against the in-flight budget until it is done. Turns go by when the
+   * request's headers arrived (`arrivedAt`, a Date.now() time), so a request
+   * whose body took longer to arrive (a gRPC message paced by HTTP/2 flow
+   * control) is not overtaken by later ones. Resolves to an OverloadError,
+   * without running `work`, when the request is refused.
    */
-  async run<T>(bytes: number, deadline: number, work: () => Promise<T>): Promise<T | OverloadError> {
+  async run<T>(bytes: number, when: { deadline?: number; arrivedAt?: number }, work: () => Promise<T>): Promise<T | OverloadError> {
     const refused = this.refusal(bytes);
     if (refused) return refused;
     this.inFlightBytes += bytes;
     const arrived = Date.now();
     try {
-      const waitUntil = Math.min(Date.now() + MAX_WAIT_MS, deadline - DEADLINE_MARGIN_MS);
-      if (!(await this.turn(waitUntil))) {
+      const waitUntil = Math.min(arrived + MAX_WAIT_MS, (when.deadline ?? Infinity) - DEADLINE_MARGIN_MS);
+      if (!(await this.turn(when.arrivedAt ?? arrived, waitUntil))) {
         return new OverloadError(
           `receivers are busy: the request waited ${Date.now() - arrived} ms without its turn; retry later`,
           this.opts.retryAfterSeconds,
@@ -91,13 +95,14 @@ export class Admission {
   }
 
   /** Resolves true once the request may run, false if `until` (a Date.now() time) came first. */
-  private turn(until: number): Promise<boolean> {
+  private turn(arrivedAt: number, until: number): Promise<boolean> {
     if (this.running < this.opts.concurrency && this.waiting.length === 0) {
       this.running++;
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const entry = {
+        arrivedAt,
         start: () => {
           clearTimeout(timer);
           resolve(true);
@@ -111,7 +116,8 @@ export class Admission {
         },
         Math.max(0, until - Date.now()),
       );
-      this.waiting.push(entry);
+      const before = this.waiting.findIndex((w) => w.arrivedAt > arrivedAt);
+      this.waiting.splice(before === -1 ? this.waiting.length : before, 0, entry);
     });
   }
 

@@ -83,10 +83,16 @@ export class Ingester {
 
   /**
    * Decodes and ingests a request of `bytes` bytes when its turn comes (see
-   * admission.ts); `deadline` (a Date.now() time) is when the client stops waiting.
+   * admission.ts); `arrivedAt` is when its headers arrived and `deadline` when
+   * the client stops waiting (Date.now() times).
    */
-  async ingest(tenant: string, transport: Transport, decode: () => ResourceSpans[], request: { bytes: number; deadline?: number }): Promise<IngestOutcome> {
-    const outcome = await this.admission.run(request.bytes, request.deadline ?? Infinity, () => this.decodeAndConsume(tenant, transport, decode));
+  async ingest(
+    tenant: string,
+    transport: Transport,
+    decode: () => ResourceSpans[],
+    request: { bytes: number; arrivedAt?: number; deadline?: number },
+  ): Promise<IngestOutcome> {
+    const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode));
     if (!(outcome instanceof OverloadError)) return outcome;
     requestsRefused.inc({ transport, reason: 'overloaded' });
     return { kind: 'overloaded', message: outcome.message, retryAfterSeconds: outcome.retryAfterSeconds };

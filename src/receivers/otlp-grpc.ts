@@ -39,6 +39,9 @@ export function createOtlpGrpcReceiver(opts: OtlpGrpcOptions): Server {
   return server;
 }
 
+/** Metadata key the interceptor stamps with the time a call's metadata arrived (its place in line). */
+const ARRIVED_AT = 'skein-arrived-at';
+
 /**
  * Under overload a call is refused once its metadata has arrived, before its
  * message is read or decoded (see admission.ts): the handler never sees it,
@@ -51,8 +54,10 @@ function refuseWhenOverloaded(ingester: Ingester): ServerInterceptor {
         next({
           onReceiveMetadata: (metadata, passOn) => {
             const refused = ingester.refuseEarly('grpc', 0);
-            if (refused) call.sendStatus(errorStatus(refused));
-            else passOn(metadata);
+            if (refused) return call.sendStatus(errorStatus(refused));
+            // Set here whatever the client sent, so no client can jump the queue with it.
+            metadata.set(ARRIVED_AT, String(Date.now()));
+            passOn(metadata);
           },
         }),
     });
@@ -68,6 +73,7 @@ async function exportTraces(ingester: Ingester, call: ServerUnaryCall<Buffer, Bu
   const deadline = call.getDeadline();
   const outcome = await ingester.ingest(tenant.tenant, 'grpc', () => decodeTracesDataKeepingWire(call.request), {
     bytes: call.request.length,
+    arrivedAt: Number(call.metadata.get(ARRIVED_AT)[0]) || undefined,
     deadline: deadline instanceof Date ? deadline.getTime() : deadline,
   });
   if (outcome.kind === 'accepted') {

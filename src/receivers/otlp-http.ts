@@ -80,7 +80,7 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
       tenant.tenant,
       transport,
       () => (encoding === 'protobuf' ? decodeTracesDataKeepingWire(body.bytes) : decodeOtlpJson(body.bytes)),
-      { bytes: body.bytes.length },
+      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime },
     );
     return sendOutcome(reply, encoding, outcome);
   });

@@ -83,7 +83,7 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
       tenant.tenant,
       'zipkin',
       () => (encoding === 'json' ? decodeZipkinV2Json(body.bytes, decodeOptions) : decodeZipkinV2Proto(body.bytes, decodeOptions)),
-      { bytes: body.bytes.length },
+      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime },
     );
     if (outcome.kind === 'accepted' && outcome.rejectedSpans > 0) {
       logger.warn(

@@ -20,7 +20,7 @@ test('at most `concurrency` requests run at once, and the others start first com
   const started: number[] = [];
   const gates = [gate(), gate(), gate(), gate()];
   const runs = gates.map((g, i) =>
-    admission.run(10, Infinity, async () => {
+    admission.run(10, {}, async () => {
       started.push(i);
       await g.promise;
       return i;
@@ -36,12 +36,26 @@ test('at most `concurrency` requests run at once, and the others start first com
   assert.deepEqual(await Promise.all(runs), [0, 1, 2, 3]);
 });
 
+test('turns go by when the headers arrived, not by when the body was complete', async () => {
+  const admission = new Admission({ pressure: () => undefined, maxInFlightBytes: Infinity, concurrency: 1, retryAfterSeconds: 1 });
+  const busy = gate();
+  const order: string[] = [];
+  const first = admission.run(1, {}, () => busy.promise);
+  const now = Date.now();
+  // The slow body (headers first, body complete last) goes before the request that came later.
+  const later = admission.run(1, { arrivedAt: now - 100 }, async () => void order.push('later headers'));
+  const earlier = admission.run(1, { arrivedAt: now - 900 }, async () => void order.push('earlier headers'));
+  busy.open();
+  await Promise.all([first, later, earlier]);
+  assert.deepEqual(order, ['earlier headers', 'later headers']);
+});
+
 test('a request that cannot start before its deadline is refused retryably, without running', async () => {
   const admission = new Admission({ pressure: () => undefined, maxInFlightBytes: Infinity, concurrency: 1, retryAfterSeconds: 3 });
   const busy = gate();
-  const first = admission.run(1, Infinity, () => busy.promise);
+  const first = admission.run(1, {}, () => busy.promise);
   let ran = false;
-  const late = await admission.run(1, Date.now() + 600, async () => {
+  const late = await admission.run(1, { deadline: Date.now() + 600 }, async () => {
     ran = true;
   });
   assert.ok(late instanceof OverloadError);
@@ -56,7 +70,7 @@ test('the in-flight budget refuses a request that would pass it, but always lets
   const admission = new Admission({ pressure: () => undefined, maxInFlightBytes: 100, concurrency: 4, retryAfterSeconds: 1 });
   assert.equal(admission.refusal(1_000), undefined, 'alone, even a large request comes in');
   const busy = gate();
-  const first = admission.run(80, Infinity, () => busy.promise);
+  const first = admission.run(80, {}, () => busy.promise);
   assert.equal(admission.refusal(20), undefined);
   const refused = admission.refusal(21);
   assert.ok(refused instanceof OverloadError);
