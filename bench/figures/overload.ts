@@ -18,7 +18,7 @@ const READERS = 4;
 export const OVERLOAD = { httpClients: 64, grpcClients: 32, spansPerRequest: 1000, limitMib: 1024 } as const;
 
 export async function runOverload(ctx: BenchContext): Promise<void> {
-  const durationMs = ctx.quick ? 15_000 : 40_000;
+  const durationMs = ctx.quick ? 10_000 : 20_000;
   const { httpClients, grpcClients, spansPerRequest, limitMib } = OVERLOAD;
   const configYaml = `processors:\n  memory_limiter: {limit_mib: ${limitMib}}\n`;
   await withFreshServer(

@@ -14,9 +14,10 @@
 // dozens of head inserts together): /metrics and /ready went unanswered and
 // gRPC calls outlived their deadline while HTTP requests, read in fewer loop
 // turns, took their place. So at most `concurrency` requests are processed at
-// a time, first come first served whatever their protocol, each starting in
-// its own event-loop turn; a request that cannot start before its deadline
-// (the gRPC deadline, or MAX_WAIT_MS) is refused retryably instead of timing out.
+// a time, in the order their headers arrived whatever their protocol, each
+// starting in its own event-loop turn; a request that cannot start before its
+// deadline (the gRPC deadline, or MAX_WAIT_MS after its headers) is refused
+// retryably instead of timing out.
 import { OverloadError } from '../pipeline/errors.js';
 
 /**
@@ -24,7 +25,7 @@ import { OverloadError } from '../pipeline/errors.js';
  * sync, few enough that what they release together stays a short loop turn.
  */
 export const CONCURRENT_REQUESTS = 4;
-/** Longest a request waits for its turn before it is refused (retryable) rather than held. */
+/** Longest a request waits for its turn, from its headers, before it is refused (retryable) rather than held. */
 export const MAX_WAIT_MS = 2_000;
 /** A gRPC request is refused this long before its deadline, so the refusal reaches the client in time. */
 const DEADLINE_MARGIN_MS = 500;
@@ -73,12 +74,13 @@ export class Admission {
     const refused = this.refusal(bytes);
     if (refused) return refused;
     this.inFlightBytes += bytes;
-    const arrived = Date.now();
+    // The wait counts from the headers too: time a body took to arrive is time its client has waited.
+    const arrived = Math.min(when.arrivedAt ?? Date.now(), Date.now());
     try {
       const waitUntil = Math.min(arrived + MAX_WAIT_MS, (when.deadline ?? Infinity) - DEADLINE_MARGIN_MS);
-      if (!(await this.turn(when.arrivedAt ?? arrived, waitUntil))) {
+      if (!(await this.turn(arrived, waitUntil))) {
         return new OverloadError(
-          `receivers are busy: the request waited ${Date.now() - arrived} ms without its turn; retry later`,
+          `receivers are busy: the request waited ${Math.round(Date.now() - arrived)} ms without its turn; retry later`,
           this.opts.retryAfterSeconds,
         );
       }
