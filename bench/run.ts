@@ -9,6 +9,7 @@ import { displayUnit, formatValue, textTable } from './format.js';
 import { isFigureError, type BenchContext, type Figure, type FigureError } from './figure.js';
 import { runDecodeCeiling } from './figures/decode-ceiling.js';
 import { INGEST_PROTOCOLS, runIngest, type IngestProtocol } from './figures/ingest.js';
+import { runOverload } from './figures/overload.js';
 import { PIPELINE_GROUPS, runPipelineCpu, runPipelineIngest, runPipelineMemory } from './figures/pipeline.js';
 import { runSearch } from './figures/search.js';
 import { runStored, STORED_GROUPS, type StoredGroup } from './figures/stored.js';
@@ -24,7 +25,7 @@ const SIZES = {
   quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200 },
 } as const;
 
-const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search'] as const;
+const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'overload'] as const;
 type Group = (typeof GROUPS)[number];
 const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), pipeline: PIPELINE_GROUPS };
 
@@ -127,6 +128,7 @@ async function main(): Promise<number> {
   if (stored.size > 0) await attempt([...stored].join('+'), () => runStored(ctx, stored, sizes.storedSpans, sizes.lookups));
   if (opts.only.has('tags')) await attempt('tags', () => runTagValues(ctx, sizes.storedSpans, opts.quick ? 20 : 100));
   if (opts.only.has('search')) await attempt('search', () => runSearch(ctx, sizes.storedSpans, opts.quick ? 5 : 20));
+  if (opts.only.has('overload')) await attempt('overload', () => runOverload(ctx));
 
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');

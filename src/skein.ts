@@ -15,6 +15,7 @@ import type { Store } from './store/store.js';
 import { buildPipeline, type Pipeline } from './pipeline/build.js';
 import { createStoreExporter } from './pipeline/exporters/store.js';
 import { Ingester } from './receivers/ingest.js';
+import { Admission, CONCURRENT_REQUESTS } from './receivers/admission.js';
 import { createOtlpHttpReceiver } from './receivers/otlp-http.js';
 import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-grpc.js';
 import { createZipkinReceiver } from './receivers/zipkin.js';
@@ -29,6 +30,8 @@ const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
 export interface RunningSkein {
   addresses: { http: string; otlpGrpc: string; otlpHttp: string; zipkin?: string };
   close(): Promise<void>;
+  /** Spans not yet written to a block (0 without a store): what the WAL replays if the process stops now. */
+  unwrittenSpans(): Promise<number>;
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
@@ -64,6 +67,12 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
 
     const ingester = new Ingester({
       consumer: pipeline.consumer,
+      admission: new Admission({
+        pressure: () => pipeline.refusal(),
+        maxInFlightBytes: pipeline.inFlightBudget,
+        concurrency: CONCURRENT_REQUESTS,
+        retryAfterSeconds: config.limits.retry_after_seconds,
+      }),
       limits: {
         maxAttributeValueLength: config.limits.max_attribute_value_length,
         maxAttributesPerSpan: config.limits.max_attributes_per_span,
@@ -91,7 +100,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     ctx.ready = true;
     // Closed in reverse: receivers first, so every request already accepted
     // goes through the pipeline before the store makes its last cut.
-    return { addresses, close: closeAll };
+    return { addresses, close: closeAll, unwrittenSpans: async () => (store ? store.unwrittenSpans() : 0) };
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;

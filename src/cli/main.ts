@@ -36,6 +36,19 @@ program
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
+      // The last head cut of a large head can take longer than the operator allows. Everything
+      // acknowledged is already in the WAL, so stopping without the cut loses nothing: the next
+      // start replays it.
+      const timeoutMs = config.server.shutdown_timeout;
+      setTimeout(() => {
+        void skein.unwrittenSpans().then((spansInWal) => {
+          logger.warn(
+            { signal, shutdownTimeoutMs: timeoutMs, spansInWal },
+            `server.shutdown_timeout reached: exiting without waiting for the last head cut; ${spansInWal} spans stay in the write-ahead log and are replayed at the next start`,
+          );
+          logger.flush(() => process.exit(0));
+        });
+      }, timeoutMs).unref();
       skein.close().then(
         () => {
           logger.info('stopped');

@@ -11,6 +11,7 @@ import { forgetWireForm } from '../otlp/wire-form.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Connector, Processor } from './component.js';
 import type { TracesConsumer } from './consumer.js';
+import type { OverloadError } from './errors.js';
 import { typeOf } from './config.js';
 import type { Exporter } from './exporters/otlp/index.js';
 import { CONNECTORS, FORWARDING_EXPORTERS, PROCESSORS, STORE_EXPORTER } from './registry.js';
@@ -36,6 +37,10 @@ export interface Pipeline {
   start(): Promise<void>;
   /** Processors flush downstream in order, then exporters drain, then connectors stop. */
   shutdown(): Promise<void>;
+  /** The memory_limiter's refusal now, if one runs and refuses: receivers ask before reading a request. */
+  refusal(): OverloadError | undefined;
+  /** Bytes the requests in flight may hold together: the smallest spike room of the memory limiters (Infinity without one). */
+  readonly inFlightBudget: number;
 }
 
 export function buildPipeline(opts: PipelineOptions): Pipeline {
@@ -107,11 +112,20 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     next = factory.keepsWireForm === true ? processor : forgettingWireForm(processor);
   }
   const consumer = next;
+  const limiters = processors.filter((p) => p.refusal !== undefined);
 
   return {
     consumer,
     serviceGraph,
     spanMetrics,
+    inFlightBudget: Math.min(Infinity, ...limiters.map((p) => p.spikeBytes ?? Infinity)),
+    refusal() {
+      for (const p of limiters) {
+        const refused = p.refusal!();
+        if (refused) return refused;
+      }
+      return undefined;
+    },
     async start() {
       for (const e of exporters) await e.start();
       for (const p of [...processors].reverse()) await p.start?.();

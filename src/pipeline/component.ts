@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans } from '../otlp/model.js';
 import type { TracesConsumer } from './consumer.js';
+import type { OverloadError } from './errors.js';
 
 export interface ComponentContext {
   /** The configured name, e.g. `tail_sampling` or `tail_sampling/prod` (used in logs and metric labels). */
@@ -20,6 +21,10 @@ export interface Processor extends TracesConsumer {
   start?(): Promise<void>;
   /** Flushes what it holds to the next consumer where it can, and stops its timers. */
   shutdown?(): Promise<void>;
+  /** A processor that sheds load (memory_limiter): the refusal a request gets now, asked by receivers before they read it. */
+  refusal?(): OverloadError | undefined;
+  /** With `refusal`: bytes the requests in flight may hold together (the limiter's spike room). */
+  readonly spikeBytes?: number;
 }
 
 export interface ProcessorFactory<Config> {

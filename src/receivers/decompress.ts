@@ -10,6 +10,11 @@ const inflateAsync = promisify(inflate);
 /** The body's bytes, or why it cannot be read: an HTTP status and a metrics reason. */
 export type Decompressed = { bytes: Buffer } | { error: string; status: number; reason: string };
 
+/** The body size a request declares (Content-Length), 0 when it does not (chunked). */
+export function declaredBytes(headers: { 'content-length'?: string | undefined }): number {
+  return Number(headers['content-length'] ?? 0) || 0;
+}
+
 export function tooLargeMessage(limit: number, when: string): string {
   return `request body exceeds limits.max_request_bytes (${limit} bytes) ${when}`;
 }

@@ -11,6 +11,8 @@ import { validateBatch, type SpanLimits } from '../otlp/validate.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
 import { OverloadError } from '../pipeline/errors.js';
 import { WalWriteError } from '../store/wal/wal.js';
+import { isDiskFull } from '../store/disk-full.js';
+import { Admission } from './admission.js';
 
 export type Transport = 'grpc' | 'http_protobuf' | 'http_json' | 'zipkin';
 
@@ -44,12 +46,19 @@ const requestsRefused = new Counter({
 
 export interface IngestOptions {
   consumer: TracesConsumer;
+  /** Who comes in under load, and in what order (shared by every receiver); without one, everyone at once. */
+  admission?: Admission;
   limits: SpanLimits & { maxRequestBytes: number; retryAfterSeconds: number };
   logger: Logger;
 }
 
 export class Ingester {
-  constructor(private readonly opts: IngestOptions) {}
+  private readonly admission: Admission;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.admission =
+      opts.admission ?? new Admission({ pressure: () => undefined, maxInFlightBytes: Infinity, concurrency: Infinity, retryAfterSeconds: opts.limits.retryAfterSeconds });
+  }
 
   get maxRequestBytes(): number {
     return this.opts.limits.maxRequestBytes;
@@ -60,7 +69,36 @@ export class Ingester {
     requestsRefused.inc({ transport, reason });
   }
 
-  async ingest(tenant: string, transport: Transport, decode: () => ResourceSpans[]): Promise<IngestOutcome> {
+  /**
+   * The retryable refusal for a request of about `bytes` bytes (0 when not yet known)
+   * while Skein is overloaded, decided from its headers before its body is read;
+   * undefined when it may come in.
+   */
+  refuseEarly(transport: Transport, bytes: number): Extract<IngestOutcome, { kind: 'overloaded' }> | undefined {
+    const refused = this.admission.refusal(bytes);
+    if (!refused) return undefined;
+    requestsRefused.inc({ transport, reason: 'overloaded' });
+    return { kind: 'overloaded', message: refused.message, retryAfterSeconds: refused.retryAfterSeconds };
+  }
+
+  /**
+   * Decodes and ingests a request of `bytes` bytes when its turn comes (see
+   * admission.ts); `arrivedAt` is when its headers arrived and `deadline` when
+   * the client stops waiting (Date.now() times).
+   */
+  async ingest(
+    tenant: string,
+    transport: Transport,
+    decode: () => ResourceSpans[],
+    request: { bytes: number; arrivedAt?: number; deadline?: number },
+  ): Promise<IngestOutcome> {
+    const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode));
+    if (!(outcome instanceof OverloadError)) return outcome;
+    requestsRefused.inc({ transport, reason: 'overloaded' });
+    return { kind: 'overloaded', message: outcome.message, retryAfterSeconds: outcome.retryAfterSeconds };
+  }
+
+  private async decodeAndConsume(tenant: string, transport: Transport, decode: () => ResourceSpans[]): Promise<IngestOutcome> {
     let batch: ResourceSpans[];
     try {
       batch = decode();
@@ -96,12 +134,13 @@ export class Ingester {
       return { kind: 'overloaded', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
     }
     if (err instanceof WalWriteError) {
-      const reason = err.code === 'ENOSPC' ? 'disk_full' : 'storage_error';
+      const full = isDiskFull(err);
+      const reason = full ? 'disk_full' : 'storage_error';
       spansRefused.inc({ transport, reason }, spans);
       this.opts.logger.error({ err, code: err.code }, 'write-ahead log write failed; request refused as retryable');
       return {
         kind: 'unavailable',
-        message: err.code === 'ENOSPC' ? 'storage is full: the write-ahead log cannot take more data' : `storage error: ${err.message}`,
+        message: full ? 'storage is full: the write-ahead log cannot take more data' : `storage error: ${err.message}`,
         retryAfterSeconds,
       };
     }

@@ -6,14 +6,17 @@ import {
   Metadata,
   Server,
   ServerCredentials,
+  ServerInterceptingCall,
   status as GrpcCode,
   type sendUnaryData,
+  type ServerErrorResponse,
+  type ServerInterceptor,
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
 import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
-import type { Ingester } from './ingest.js';
+import type { IngestOutcome, Ingester } from './ingest.js';
 import { rawTraceService } from '../otlp/grpc-service.js';
 
 export interface OtlpGrpcOptions {
@@ -26,6 +29,7 @@ export function createOtlpGrpcReceiver(opts: OtlpGrpcOptions): Server {
   const server = new Server({
     'grpc.max_receive_message_length': ingester.maxRequestBytes,
     'grpc.max_send_message_length': 1024 * 1024,
+    interceptors: [refuseWhenOverloaded(ingester)],
   });
   server.addService(rawTraceService, {
     Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
@@ -35,6 +39,30 @@ export function createOtlpGrpcReceiver(opts: OtlpGrpcOptions): Server {
   return server;
 }
 
+/** Metadata key the interceptor stamps with the time a call's metadata arrived (its place in line). */
+const ARRIVED_AT = 'skein-arrived-at';
+
+/**
+ * Under overload a call is refused once its metadata has arrived, before its
+ * message is read or decoded (see admission.ts): the handler never sees it,
+ * and the client gets RESOURCE_EXHAUSTED with RetryInfo at once.
+ */
+function refuseWhenOverloaded(ingester: Ingester): ServerInterceptor {
+  return (_method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, passOn) => {
+            const refused = ingester.refuseEarly('grpc', 0);
+            if (refused) return call.sendStatus(errorStatus(refused));
+            // Set here whatever the client sent, so no client can jump the queue with it.
+            metadata.set(ARRIVED_AT, String(Date.now()));
+            passOn(metadata);
+          },
+        }),
+    });
+}
+
 async function exportTraces(ingester: Ingester, call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
   const headerValues = call.metadata.get(TENANT_HEADER).map(String);
   const tenant = tenantFromHeader(headerValues.length > 1 ? headerValues : headerValues[0]);
@@ -42,29 +70,41 @@ async function exportTraces(ingester: Ingester, call: ServerUnaryCall<Buffer, Bu
     ingester.refusedRequest('grpc', 'invalid_tenant');
     return callback({ code: GrpcCode.INVALID_ARGUMENT, details: tenant.error });
   }
-  const outcome = await ingester.ingest(tenant.tenant, 'grpc', () => decodeTracesDataKeepingWire(call.request));
+  const deadline = call.getDeadline();
+  const outcome = await ingester.ingest(tenant.tenant, 'grpc', () => decodeTracesDataKeepingWire(call.request), {
+    bytes: call.request.length,
+    arrivedAt: Number(call.metadata.get(ARRIVED_AT)[0]) || undefined,
+    deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+  });
+  if (outcome.kind === 'accepted') {
+    const partial = outcome.rejectedSpans > 0 ? { rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage } : undefined;
+    return callback(null, Buffer.from(encodeExportTraceServiceResponse(partial)));
+  }
+  return callback(errorStatus(outcome));
+}
+
+function errorStatus(outcome: Exclude<IngestOutcome, { kind: 'accepted' }>): ServerErrorResponse & { code: number; details: string } {
   switch (outcome.kind) {
-    case 'accepted': {
-      const partial = outcome.rejectedSpans > 0 ? { rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage } : undefined;
-      return callback(null, Buffer.from(encodeExportTraceServiceResponse(partial)));
-    }
     case 'invalid':
-      return callback({ code: GrpcCode.INVALID_ARGUMENT, details: outcome.message });
     case 'too_large':
-      return callback({ code: GrpcCode.INVALID_ARGUMENT, details: outcome.message });
+      return { name: 'InvalidArgument', message: outcome.message, code: GrpcCode.INVALID_ARGUMENT, details: outcome.message };
     case 'overloaded':
       // OTLP: RESOURCE_EXHAUSTED is retryable only when it carries RetryInfo.
-      return callback({
+      return {
+        name: 'ResourceExhausted',
+        message: outcome.message,
         code: GrpcCode.RESOURCE_EXHAUSTED,
         details: outcome.message,
         metadata: retryMetadata(GrpcCode.RESOURCE_EXHAUSTED, outcome.message, outcome.retryAfterSeconds),
-      });
+      };
     case 'unavailable':
-      return callback({
+      return {
+        name: 'Unavailable',
+        message: outcome.message,
         code: GrpcCode.UNAVAILABLE,
         details: outcome.message,
         metadata: retryMetadata(GrpcCode.UNAVAILABLE, outcome.message, outcome.retryAfterSeconds),
-      });
+      };
   }
 }
 

@@ -8,7 +8,7 @@ import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRp
 import { decodeOtlpJson } from '../otlp/json.js';
 import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
-import { decompress, tooLargeMessage } from './decompress.js';
+import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
 import { status as GrpcCode } from '@grpc/grpc-js';
 
 type BodyEncoding = 'protobuf' | 'json';
@@ -44,7 +44,15 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
     return sendStatus(reply, encodingOf(req) ?? 'json', status, status >= 500 ? GrpcCode.INTERNAL : GrpcCode.INVALID_ARGUMENT, err.message);
   });
 
-  app.post('/v1/traces', async (req, reply) => {
+  // Under overload the refusal goes out before the body is read (see admission.ts).
+  const refuseEarly = async (req: FastifyRequest, reply: FastifyReply) => {
+    const encoding = encodingOf(req) ?? 'json';
+    const refused = ingester.refuseEarly(encoding === 'protobuf' ? 'http_protobuf' : 'http_json', declaredBytes(req.headers));
+    if (refused) return sendOutcome(reply, encoding, refused);
+    return undefined;
+  };
+
+  app.post('/v1/traces', { onRequest: refuseEarly }, async (req, reply) => {
     const encoding = encodingOf(req);
     if (encoding === undefined) {
       ingester.refusedRequest('http_json', 'unsupported_media_type');
@@ -68,8 +76,11 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
       ingester.refusedRequest(transport, body.reason);
       return sendStatus(reply, encoding, body.status, GrpcCode.INVALID_ARGUMENT, body.error);
     }
-    const outcome = await ingester.ingest(tenant.tenant, transport, () =>
-      encoding === 'protobuf' ? decodeTracesDataKeepingWire(body.bytes) : decodeOtlpJson(body.bytes),
+    const outcome = await ingester.ingest(
+      tenant.tenant,
+      transport,
+      () => (encoding === 'protobuf' ? decodeTracesDataKeepingWire(body.bytes) : decodeOtlpJson(body.bytes)),
+      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime },
     );
     return sendOutcome(reply, encoding, outcome);
   });

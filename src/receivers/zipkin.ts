@@ -9,7 +9,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { decodeZipkinV2Json, decodeZipkinV2Proto, type ZipkinDecodeOptions } from '../otlp/zipkin.js';
 import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
-import { decompress, tooLargeMessage } from './decompress.js';
+import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
 
 export const ZIPKIN_SPANS_PATH = '/api/v2/spans';
 
@@ -52,7 +52,13 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
     return sendText(reply, status, err.message);
   });
 
-  app.post(ZIPKIN_SPANS_PATH, async (req, reply) => {
+  // Under overload the refusal goes out before the body is read (see admission.ts).
+  const refuseEarly = async (req: FastifyRequest, reply: FastifyReply) => {
+    const refused = ingester.refuseEarly('zipkin', declaredBytes(req.headers));
+    return refused ? sendOutcome(reply, refused) : undefined;
+  };
+
+  app.post(ZIPKIN_SPANS_PATH, { onRequest: refuseEarly }, async (req, reply) => {
     const encoding = encodingOf(req);
     if (encoding === undefined) {
       ingester.refusedRequest('zipkin', 'unsupported_media_type');
@@ -73,8 +79,11 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
       ingester.refusedRequest('zipkin', body.reason);
       return sendText(reply, body.status, body.error);
     }
-    const outcome = await ingester.ingest(tenant.tenant, 'zipkin', () =>
-      encoding === 'json' ? decodeZipkinV2Json(body.bytes, decodeOptions) : decodeZipkinV2Proto(body.bytes, decodeOptions),
+    const outcome = await ingester.ingest(
+      tenant.tenant,
+      'zipkin',
+      () => (encoding === 'json' ? decodeZipkinV2Json(body.bytes, decodeOptions) : decodeZipkinV2Proto(body.bytes, decodeOptions)),
+      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime },
     );
     if (outcome.kind === 'accepted' && outcome.rejectedSpans > 0) {
       logger.warn(

@@ -214,6 +214,13 @@ export class Store {
     return [...this.tenants.keys()];
   }
 
+  /** Spans of every tenant not yet in a block: held in memory, and in the WAL until a cut writes them. */
+  async unwrittenSpans(): Promise<number> {
+    let n = 0;
+    for (const t of this.tenants.values()) n += (await t).memorySpans;
+    return n;
+  }
+
   async walDiskBytes(): Promise<number> {
     let n = 0;
     for (const t of this.tenants.values()) n += (await t).walDiskBytes();

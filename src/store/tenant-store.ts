@@ -73,6 +73,11 @@ export class TenantStore {
     return this.head.bytes + this.sealed.reduce((n, s) => n + s.head.bytes, 0);
   }
 
+  /** Spans held in memory (the head and heads being cut): those not yet in a block, which the WAL holds. */
+  get memorySpans(): number {
+    return this.head.spanCount + this.sealed.reduce((n, s) => n + s.head.spanCount, 0);
+  }
+
   get headBytes(): number {
     return this.head.bytes;
   }
@@ -221,7 +226,7 @@ export class TenantStore {
   }
 
   private updateGauges(): void {
-    storeMetrics.headSpans.set({ tenant: this.tenant }, this.head.spanCount + this.sealed.reduce((n, s) => n + s.head.spanCount, 0));
+    storeMetrics.headSpans.set({ tenant: this.tenant }, this.memorySpans);
     storeMetrics.headBytes.set({ tenant: this.tenant }, this.memoryBytes);
   }
 }

@@ -37,6 +37,8 @@ export interface StartOptions {
   /** Wait for /ready as well as for the ready log line (default true). */
   waitReady?: boolean;
   timeoutMs?: number;
+  /** A command that runs the server (e.g. `unshare … sh -c '…; exec "$@"' sh`): the node command line is appended to it. */
+  wrap?: string[];
 }
 
 export function tempDir(prefix = 'skein-test-'): string {
@@ -51,7 +53,8 @@ export async function startSkein(opts: StartOptions = {}): Promise<SkeinProcess>
     writeFileSync(file, opts.configYaml);
     args.push('--config', file);
   }
-  const child = spawn(process.execPath, args, {
+  const [command, ...commandArgs] = [...(opts.wrap ?? []), process.execPath, ...args];
+  const child = spawn(command!, commandArgs, {
     env: {
       ...process.env,
       SKEIN_HTTP_ADDR: '127.0.0.1:0',

@@ -4,6 +4,7 @@ import { registry } from '../../telemetry/metrics.js';
 import { SKEIN_VERSION, TEMPO_COMPATIBLE_VERSION } from '../../version.js';
 import type { ApiContext } from '../context.js';
 import { requireStore, tenantOf } from '../params.js';
+import { isDiskFull } from '../../store/disk-full.js';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/ready', async (_req, reply) => {
@@ -38,7 +39,18 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
         only = tenantOf(req, reply);
         if (only === undefined) return reply;
       }
-      await store.flush(only);
+      try {
+        await store.flush(only);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        // As ingest answers a full disk: retryable, and nothing acknowledged is lost.
+        ctx.logger.error({ err }, 'flush failed: the disk is full');
+        return reply
+          .code(503)
+          .header('retry-after', String(ctx.config.limits.retry_after_seconds))
+          .type('text/plain')
+          .send('storage is full: the head could not be written to a block (no space left on device); its spans stay in the write-ahead log until space is freed; retry later');
+      }
       return reply.code(204).send();
     },
   });

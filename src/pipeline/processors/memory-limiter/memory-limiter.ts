@@ -64,7 +64,7 @@ const MiB = 1024 * 1024;
 
 const refusedBatches = new Counter({
   name: 'skein_memory_limiter_refused_batches_total',
-  help: 'Batches refused because memory was over the soft limit.',
+  help: 'Batches refused because memory was over the soft limit (requests refused by the receivers before they were read included).',
   labelNames: ['processor'],
   registers: [registry],
 });
@@ -172,16 +172,29 @@ export class MemoryLimiter implements Processor {
   }
 
   async consume(tenant: string, batch: ResourceSpans[]): Promise<void> {
-    // Checking per request as well as on the timer catches a burst between two ticks.
-    this.check();
-    if (this.refusing) {
-      refusedBatches.inc({ processor: this.ctx.name });
-      throw new OverloadError(
-        `memory usage ${toMiB(this.usage)} MiB is over the soft limit of ${toMiB(this.limits.softBytes)} MiB (processors.${this.ctx.name}); retry later`,
-        this.config.retry_after_seconds,
-      );
-    }
+    const refused = this.refusal();
+    if (refused) throw refused;
     return this.next.consume(tenant, batch);
+  }
+
+  /**
+   * The refusal a request gets now, or undefined while memory is under the soft
+   * limit. Receivers ask before they read a request's body (src/receivers/admission.ts);
+   * checking per request as well as on the timer catches a burst between two ticks.
+   */
+  refusal(): OverloadError | undefined {
+    this.check();
+    if (!this.refusing) return undefined;
+    refusedBatches.inc({ processor: this.ctx.name });
+    return new OverloadError(
+      `memory usage ${toMiB(this.usage)} MiB is over the soft limit of ${toMiB(this.limits.softBytes)} MiB (processors.${this.ctx.name}); retry later`,
+      this.config.retry_after_seconds,
+    );
+  }
+
+  /** The spike room (hard − soft limit): what requests in flight may hold together before memory could pass the hard limit. */
+  get spikeBytes(): number {
+    return this.limits.hardBytes - this.limits.softBytes;
   }
 
   async shutdown(): Promise<void> {
