@@ -182,7 +182,11 @@ export class BlockStore {
    * all of its IDs, the parts concurrently. `slim` reads only what queries about a
    * span's own fields need (readTracesSpans). Keys are padded lowercase IDs.
    */
-  async findTraces(tenant: string, traceIdsHex: readonly string[], opts: { slim?: boolean } = {}): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
+  async findTraces(
+    tenant: string,
+    traceIdsHex: readonly string[],
+    opts: { slim?: boolean; signal?: AbortSignal | undefined } = {},
+  ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
     const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0'));
     const byPart = new Map<string, string[]>();
     const groupsRead = new Set<string>();
@@ -217,7 +221,7 @@ export class BlockStore {
     for (const b of candidates) b.readers++;
     let found: StoredSpan[][];
     try {
-      found = await Promise.all([...byPart].map(([path, partIds]) => readTracesSpans(this.opts.engine, path, partIds, opts.slim === true)));
+      found = await Promise.all([...byPart].map(([path, partIds]) => readTracesSpans(this.opts.engine, path, partIds, opts.slim === true, opts.signal)));
     } finally {
       for (const b of candidates) this.release(b);
     }

@@ -98,13 +98,22 @@ export class DuckEngine {
   /**
    * Runs a query and returns every row. Parameterised SQL is prepared once per
    * connection and cached, so a hot query with `$1` placeholders skips parsing and
-   * planning the next time.
+   * planning the next time. `signal` interrupts the query when it aborts.
    */
-  async all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+  async all<T extends Row = Row>(sql: string, params?: readonly SqlValue[], signal?: AbortSignal): Promise<T[]> {
+    signal?.throwIfAborted();
     return this.withConnection(async (c) => {
-      const reader =
-        params === undefined || params.length === 0 ? await c.connection.runAndReadAll(sql) : await (await this.prepared(c, sql, params)).runAndReadAll();
-      return reader.getRowObjectsJS() as T[];
+      // A query past its deadline (query.timeout) stops where DuckDB next checks, and rejects.
+      const interrupt = () => c.connection.interrupt();
+      signal?.addEventListener('abort', interrupt, { once: true });
+      try {
+        signal?.throwIfAborted();
+        const reader =
+          params === undefined || params.length === 0 ? await c.connection.runAndReadAll(sql) : await (await this.prepared(c, sql, params)).runAndReadAll();
+        return reader.getRowObjectsJS() as T[];
+      } finally {
+        signal?.removeEventListener('abort', interrupt);
+      }
     });
   }
 

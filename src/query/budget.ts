@@ -1,0 +1,112 @@
+// Cooperative query work. Queries evaluate spans in JavaScript on the thread that also
+// takes OTLP requests and answers /ready, so every loop over spans or traces paces
+// itself with a QueryBudget: after about SLICE_MS of work it gives the event loop a
+// turn (setImmediate: pending I/O runs first), and it enforces query.timeout there and
+// in between, by throwing the caller's timeout error. `signal` aborts at the deadline,
+// so a DuckDB query in flight is interrupted too (DuckEngine.all).
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+
+/** Longest stretch of query work between two turns of the event loop. */
+export const SLICE_MS = 5;
+/** Units of work (spans, traces) between two looks at the clock: reading it costs more than most units. */
+const CLOCK_EVERY = 32;
+/** Steps inside one trace's evaluation between two looks at the deadline. */
+const STEPS_PER_CHECK = 4096;
+
+export class QueryBudget {
+  private sliceStart = performance.now();
+  private units = 0;
+  private steps = 0;
+  private controller: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param deadlineMs Date.now() after which the query gives up.
+   * @param timedOut The error thrown then (each API names its own key and status).
+   */
+  constructor(
+    readonly deadlineMs: number,
+    private readonly timedOut: () => Error,
+  ) {}
+
+  /** A budget that never pauses nor expires (callers outside a request). */
+  static unlimited(): QueryBudget {
+    return new QueryBudget(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
+  }
+
+  /**
+   * Counts `units` of work (spans: a trace counts as many as it has); true when the
+   * slice is spent and the caller should `await pause()`. Throws the timeout error once
+   * past the deadline.
+   */
+  due(units = 1): boolean {
+    this.units += units;
+    if (this.units < CLOCK_EVERY) return false;
+    this.units = 0;
+    this.check();
+    return performance.now() - this.sliceStart >= SLICE_MS;
+  }
+
+  /** `due()`, and the pause when it is: for loops that are async anyway. */
+  async pace(units = 1): Promise<void> {
+    if (this.due(units)) await this.pause();
+  }
+
+  /** Gives the event loop a turn and starts a new slice. */
+  async pause(): Promise<void> {
+    await yieldToEventLoop();
+    this.check();
+    this.sliceStart = performance.now();
+  }
+
+  /** Counts small steps (pairs of spans compared); looks at the deadline every STEPS_PER_CHECK of them. */
+  tick(steps = 1): void {
+    this.steps += steps;
+    if (this.steps < STEPS_PER_CHECK) return;
+    this.steps = 0;
+    this.check();
+  }
+
+  /** Throws the timeout error when the deadline has passed. */
+  check(): void {
+    if (Date.now() > this.deadlineMs) {
+      this.controller?.abort();
+      throw this.timedOut();
+    }
+  }
+
+  /** The timeout error, for a caller that notices the deadline another way (an interrupted engine query). */
+  expired(): Error | undefined {
+    return Date.now() > this.deadlineMs ? this.timedOut() : undefined;
+  }
+
+  /** Aborts at the deadline; for work that runs elsewhere (DuckDB) and can be interrupted. */
+  get signal(): AbortSignal | undefined {
+    if (!Number.isFinite(this.deadlineMs)) return undefined;
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      this.timer = setTimeout(() => controller.abort(), Math.max(0, this.deadlineMs - Date.now()));
+      this.timer.unref();
+    }
+    return this.controller.signal;
+  }
+
+  /** Ends the budget: releases the deadline timer. */
+  close(): void {
+    clearTimeout(this.timer);
+  }
+
+  /**
+   * Runs `work`; an error it throws after the deadline (an engine query interrupted
+   * by `signal`, say) becomes the timeout error. Closes the budget either way.
+   */
+  async run<T>(work: (budget: this) => Promise<T>): Promise<T> {
+    try {
+      return await work(this);
+    } catch (err) {
+      throw this.expired() ?? err;
+    } finally {
+      this.close();
+    }
+  }
+}
