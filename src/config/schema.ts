@@ -105,7 +105,7 @@ export const configSchema = z
          * once, as Tempo's max_concurrent_queries. They share one JavaScript thread with
          * ingestion: more running at once only splits it finer (see docs/configuration.md).
          */
-        max_concurrent_queries: z.number().int().positive().default(4),
+        max_concurrent_queries: z.number().int().positive().default(2),
         /** Queries that wait for a place beyond those; one more is refused with 429 and Retry-After. */
         max_queued_queries: z.number().int().min(0).default(100),
         /** Longest `end - start` a search may cover (400 beyond it); 0 means unlimited. */

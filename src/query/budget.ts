@@ -1,17 +1,56 @@
 // Cooperative query work. Queries evaluate spans in JavaScript on the thread that also
 // takes OTLP requests and answers /ready, so every loop over spans or traces paces
 // itself with a QueryBudget: after about SLICE_MS of work it gives the event loop a
-// turn (setImmediate: pending I/O runs first), and it enforces query.timeout there and
-// in between, by throwing the caller's timeout error. `signal` aborts at the deadline,
-// so a DuckDB query in flight is interrupted too (DuckEngine.all).
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+// turn (pending I/O runs first), and it enforces query.timeout there and in between,
+// by throwing the caller's timeout error. `signal` aborts at the deadline, so a DuckDB
+// query in flight is interrupted too (DuckEngine.all).
+//
+// Paused queries resume one per turn of the event loop, in order: were each to resume
+// on its own setImmediate, N running queries would take N slices per turn and ingest's
+// share of the thread would shrink with every query added. And a slice is sized by what
+// else the loop did since the last one: when it turned at once (nothing else wanted the
+// thread) queries run SLICE_MS at a time, back to back; when other work (ingest) ran in
+// between, the slice is cut so that queries take about BUSY_SHARE of the thread.
 
 /** Longest stretch of query work between two turns of the event loop. */
 export const SLICE_MS = 5;
+/** Share of the thread queries take, at most, while other work wants it. */
+const BUSY_SHARE = 0.15;
+/** Shortest slice: below it, pausing costs more than the work it lets through. */
+const MIN_SLICE_MS = 0.5;
+/** Less than this between two slices: the loop had nothing else to do. */
+const IDLE_GAP_MS = 1;
 /** Units of work (spans, traces) between two looks at the clock: reading it costs more than most units. */
 const CLOCK_EVERY = 32;
 /** Steps inside one trace's evaluation between two looks at the deadline. */
 const STEPS_PER_CHECK = 4096;
+
+/** Resumes of paused queries, oldest first. */
+const paused: Array<() => void> = [];
+let turnScheduled = false;
+/** performance.now() when the last slice ended, and the length of the current one. */
+let sliceEndedAt = 0;
+let sliceMs = SLICE_MS;
+
+/** Resolves at a later turn of the event loop, after the queries paused before. */
+function nextTurn(): Promise<void> {
+  return new Promise((resume) => {
+    paused.push(resume);
+    if (!turnScheduled) {
+      turnScheduled = true;
+      setImmediate(resumeOne);
+    }
+  });
+}
+
+function resumeOne(): void {
+  const other = performance.now() - sliceEndedAt;
+  sliceMs = other < IDLE_GAP_MS ? SLICE_MS : Math.min(SLICE_MS, Math.max(MIN_SLICE_MS, (other * BUSY_SHARE) / (1 - BUSY_SHARE)));
+  // Set again from inside an immediate, the next one runs at the next turn, after I/O.
+  turnScheduled = paused.length > 1;
+  if (turnScheduled) setImmediate(resumeOne);
+  paused.shift()?.();
+}
 
 export class QueryBudget {
   private sliceStart = performance.now();
@@ -44,7 +83,7 @@ export class QueryBudget {
     if (this.units < CLOCK_EVERY) return false;
     this.units = 0;
     this.check();
-    return performance.now() - this.sliceStart >= SLICE_MS;
+    return performance.now() - this.sliceStart >= sliceMs;
   }
 
   /** `due()`, and the pause when it is: for loops that are async anyway. */
@@ -54,7 +93,8 @@ export class QueryBudget {
 
   /** Gives the event loop a turn and starts a new slice. */
   async pause(): Promise<void> {
-    await yieldToEventLoop();
+    sliceEndedAt = performance.now();
+    await nextTurn();
     this.check();
     this.sliceStart = performance.now();
   }

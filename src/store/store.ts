@@ -134,7 +134,7 @@ export class Store {
   ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
     const ts = this.tenants.get(tenant);
     const head = ts ? await ts : undefined;
-    const fromBlocks = await this.blocks.findTraces(tenant, traceIdsHex, { slim: opts.slim, signal: opts.pacer?.signal });
+    const fromBlocks = await this.blocks.findTraces(tenant, traceIdsHex, { slim: opts.slim, query: opts.pacer });
     let inspectedBytes = fromBlocks.inspectedBytes;
     const traces = new Map<string, StoredSpan[]>();
     for (const id of traceIdsHex) {

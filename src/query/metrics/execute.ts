@@ -14,7 +14,7 @@
 // Loops over traces pace themselves and enforce query.timeout (QueryBudget), and DuckDB
 // queries are interrupted at the deadline.
 import type { Store } from '../../store/store.js';
-import type { DuckEngine } from '../../store/engine/duckdb.js';
+import type { DuckEngine, QueryContext } from '../../store/engine/duckdb.js';
 import type { StoredSpan } from '../../otlp/model.js';
 import { fileList } from '../../store/blocks/reader.js';
 import { SPAN_COLUMNS, rowToStoredSpan, type SpanRow } from '../../store/blocks/row-codec.js';
@@ -86,7 +86,6 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
   const tl = req.timeline;
   const stage = new FirstStage(p.aggregate, tl, req.maxSeries, req.exemplars > 0);
   const checkDeadline = (): void => budget.check();
-  const signal = budget.signal;
   const addBytes = (n: number): void => {
     stats.inspectedBytes += n;
     if (req.maxBytesInspected > 0 && stats.inspectedBytes > req.maxBytesInspected) {
@@ -143,12 +142,12 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
         const rows = await engine.all<{ trace_id: string }>(
           `SELECT DISTINCT trace_id FROM read_parquet(${files}) WHERE ${conds.join(' OR ')}`,
           headIds !== '' ? [headIds] : [],
-          signal,
+          budget,
         );
         shared.push(...rows.map((r) => r.trace_id));
       }
       checkDeadline();
-      const ok = await aggregateInSql(engine, files, inRange, plan, shared, stage, req, stats, signal).then(
+      const ok = await aggregateInSql(engine, files, inRange, plan, shared, stage, req, stats, budget).then(
         () => true,
         // An expression DuckDB refuses (an RE2 regex the evaluator accepts, say) costs only
         // speed; an aggregate interrupted at the deadline is not retried.
@@ -173,9 +172,9 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
       `SELECT trace_id FROM read_parquet(${files}) GROUP BY trace_id HAVING ${[...having, ...(c === null ? [] : [c])].join(' AND ')}` +
       (headIds !== '' ? ` UNION SELECT DISTINCT trace_id FROM read_parquet(${files}) WHERE trace_id IN (SELECT unnest(string_split(?, ',')))` : '');
     const params = headIds !== '' ? [headIds] : [];
-    const rows = await engine.all<{ trace_id: string }>(sql(cond), params, signal).catch(() => {
+    const rows = await engine.all<{ trace_id: string }>(sql(cond), params, budget).catch(() => {
       checkDeadline();
-      return engine.all<{ trace_id: string }>(sql(null), params, signal);
+      return engine.all<{ trace_id: string }>(sql(null), params, budget);
     });
     checkDeadline();
     const ids = rows.map((r) => r.trace_id);
@@ -214,7 +213,7 @@ async function readAndObserve(
         const rows = await engine.all<SpanRow & Record<string, unknown>>(
           `SELECT ${SPAN_COLUMNS} FROM read_parquet(${files}) WHERE trace_id BETWEEN ? AND ? AND trace_id IN (SELECT unnest(string_split(?, ',')))`,
           [batch[0]!, batch[batch.length - 1]!, batch.join(',')],
-          budget.signal,
+          budget,
         );
         for (const r of rows) {
           await budget.pace();
@@ -239,7 +238,7 @@ async function aggregateInSql(
   stage: FirstStage,
   req: MetricsRequest,
   stats: MetricsStats,
-  signal: AbortSignal | undefined,
+  query: QueryContext,
 ): Promise<void> {
   const tl = req.timeline;
   const cols = [`((start_unix_nano - ${tl.start + 1n}) // ${tl.step})::BIGINT AS iv`, ...plan.by.map((b, i) => `${b} AS b${i}`)];
@@ -260,7 +259,7 @@ async function aggregateInSql(
   }
   const groupBy = ['iv', ...plan.by.map((_, i) => `b${i}`), ...(plan.exponent !== null ? ['bk'] : [])];
   const sql = `SELECT ${[...cols, ...aggs].join(', ')} FROM read_parquet(${files}) WHERE ${where.join(' AND ')} GROUP BY ${groupBy.join(', ')}`;
-  const rows = await engine.all(sql, params, signal);
+  const rows = await engine.all(sql, params, query);
   for (const r of rows) {
     const count = Number(r['n'] as bigint);
     stats.inspectedSpans += count;

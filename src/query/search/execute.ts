@@ -339,7 +339,7 @@ class BlockCandidates {
           `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.parts.map((p) => p.path))}) WHERE ${half} AND (${narrowed.rows})` +
             ` GROUP BY trace_id HAVING ${having.join(' AND ')} ORDER BY s DESC, trace_id LIMIT ${this.pageSize}`,
           undefined,
-          this.budget.signal,
+          this.budget,
         ),
       ),
     );
@@ -364,6 +364,6 @@ class BlockCandidates {
       `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.parts.map((p) => p.path))}) GROUP BY trace_id` +
       (having.length > 0 ? ` HAVING ${having.join(' AND ')}` : '') +
       ` ORDER BY s DESC, trace_id LIMIT ${this.pageSize}`;
-    return this.engine.all<{ trace_id: string; s: bigint }>(sql, undefined, this.budget.signal);
+    return this.engine.all<{ trace_id: string; s: bigint }>(sql, undefined, this.budget);
   }
 }

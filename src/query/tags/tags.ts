@@ -11,7 +11,7 @@
 import type { AnyValue, KeyValue, StoredSpan } from '../../otlp/model.js';
 import type { BlockView } from '../../store/blocks/block-store.js';
 import { INDEXED_INTRINSICS, type IndexScope, type IndexedIntrinsic, type IndexedValue, type ProbeValue, type TagIndex } from '../../store/blocks/tag-index.js';
-import type { DuckEngine } from '../../store/engine/duckdb.js';
+import type { DuckEngine, QueryContext } from '../../store/engine/duckdb.js';
 import type { Head } from '../../store/head/head.js';
 import { fileList } from '../../store/blocks/reader.js';
 import { sqlString } from '../../store/blocks/schema.js';
@@ -104,7 +104,7 @@ async function tagNamesWithin(store: Store, tenant: string, scopes: readonly Tag
           engine.all<{ k: string }>(
             `SELECT DISTINCT unnest(${NAME_LISTS[scope]}) AS k FROM ${source(parts)} WHERE ${where(q)} ORDER BY k LIMIT ${q.limit + 1}`,
             undefined,
-            budget.signal,
+            budget,
           ),
         ),
       );
@@ -202,7 +202,7 @@ async function tagValuesWithin(store: Store, tenant: string, source_: ValueSourc
       const { scan, indexBytes } = await chooseBlocks(blocks, q, source_.fromIndex, addAll);
       const parts = scan.flatMap((b) => b.parts);
       if (parts.length === 0) return { bytes: indexBytes, n: blocks.length };
-      const found = await blockValues(engine, parts, source_, q, budget.signal);
+      const found = await blockValues(engine, parts, source_, q, budget);
       return { found, bytes: indexBytes + sumBytes(parts), n: blocks.length };
     }),
     scanHeads(heads.scan, q, budget, (s) => source_.fromSpan(s, add)),
@@ -331,7 +331,7 @@ function union(...lists: Array<IndexedValue[] | undefined>): IndexedValue[] | un
   return lists.some((l) => l === undefined) ? undefined : lists.flatMap((l) => l!);
 }
 
-async function blockValues(engine: DuckEngine, parts: ReadonlyArray<{ path: string }>, src: ValueSource, q: TagQuery, signal: AbortSignal | undefined): Promise<TagValue[]> {
+async function blockValues(engine: DuckEngine, parts: ReadonlyArray<{ path: string }>, src: ValueSource, q: TagQuery, query: QueryContext): Promise<TagValue[]> {
   // The count and byte bounds are applied in SQL over the sorted distinct values, so a
   // tag with millions of long values never reaches JS.
   let inner: string;
@@ -356,7 +356,7 @@ async function blockValues(engine: DuckEngine, parts: ReadonlyArray<{ path: stri
      WHERE running - strlen(v) <= ${q.maxBytes}
      ORDER BY v, type LIMIT ${q.limit + 1}`,
     undefined,
-    signal,
+    query,
   );
   return rows.map((r) => ({ type: r.type, value: r.type === 'float' && r.dbl !== null ? formatFloat(r.dbl) : r.v }));
 }
