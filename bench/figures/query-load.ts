@@ -1,0 +1,179 @@
+// Ingest under query load (issue 9's target: ingest keeps at least 80 % of its rate
+// while 50 searches run). Each round starts two fresh servers holding the same
+// stored data (a prefill, flushed into a block, so searches read a block and the
+// head): one takes the reference ingest alone, the other the same ingest while 50
+// clients search back to back (a mix of queries the head and blocks can narrow
+// with their pushed-down condition and queries only the evaluator can judge).
+// Reported: ingest spans/s unloaded and loaded, their ratio, refusals, and search
+// latency (p50, p99) and answers by status, medians over rounds.
+import http from 'node:http';
+import { makeFigure, type BenchContext } from '../figure.js';
+import { postAll, type SendResult } from '../senders.js';
+import { withFreshServer } from '../server-under-test.js';
+import { median, percentile, roundTo } from '../stats.js';
+import { generateRequests } from '../workload.js';
+import { REFERENCE_SEED } from '../workload-cache.js';
+import { CONNECTIONS } from './ingest.js';
+
+export const SEARCH_CLIENTS = 50;
+
+/** What Grafana users type: some narrowed by the pushed-down condition, some judged span by span. */
+const QUERIES = [
+  { q: '{ resource.service.name = "payment" && status = error }', pushdown: true },
+  { q: '{ duration > 500ms && kind = server }', pushdown: true },
+  { q: '{ resource.service.name = "frontend" } >> { status = error }', pushdown: false },
+  { q: '{ span.http.response.status_code >= 500 }', pushdown: false },
+  { q: '{ span.rpc.method = "Login" && duration > 200ms }', pushdown: false },
+  { q: '{ name = "no-such-operation" }', pushdown: false },
+] as const;
+
+interface Round {
+  unloaded: SendResult;
+  loaded: SendResult;
+  searchMs: number[];
+  searchStatuses: Record<string, number>;
+  searchSamples: string[];
+}
+
+interface SearchLoad {
+  ms: number[];
+  statuses: Record<string, number>;
+  samples: string[];
+}
+
+export async function runQueryLoad(ctx: BenchContext, prefillSpans: number, ingestSpans: number): Promise<void> {
+  const t0 = performance.now();
+  const startUnixMs = Date.now() - 15 * 60_000;
+  // One workload, cut in two: what is stored before the clock starts, and what is timed.
+  const all = generateRequests({ seed: REFERENCE_SEED, spans: prefillSpans + ingestSpans, format: 'protobuf', startUnixMs });
+  let cut = 0;
+  for (let n = 0; cut < all.bodies.length && n < prefillSpans; cut++) n += all.spansPerBody[cut]!;
+  const prefill = { bodies: all.bodies.slice(0, cut), spansPerBody: all.spansPerBody.slice(0, cut) };
+  const timed = { bodies: all.bodies.slice(cut), spansPerBody: all.spansPerBody.slice(cut) };
+  ctx.log(`query-load: generated ${all.spanCount} spans in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const rounds: Round[] = [];
+  for (let run = 0; run < ctx.runs; run++) {
+    const prepare = async (url: string, otlpHttpUrl: string) => {
+      const filled = await postAll(`${otlpHttpUrl}/v1/traces`, prefill, 'protobuf', CONNECTIONS);
+      if (filled.refusedSpans > 0) throw new Error(`prefill refused ${filled.refusedSpans} spans: ${filled.refusalSamples.join('; ')}`);
+      const res = await fetch(`${url}/flush`, { method: 'POST' });
+      if (res.status !== 204) throw new Error(`/flush answered ${res.status}`);
+    };
+    const unloaded = await withFreshServer(async ({ proc }) => {
+      await prepare(proc.url, proc.otlpHttpUrl);
+      return postAll(`${proc.otlpHttpUrl}/v1/traces`, timed, 'protobuf', CONNECTIONS);
+    });
+    const { loaded, searches } = await withFreshServer(async ({ proc }) => {
+      await prepare(proc.url, proc.otlpHttpUrl);
+      const load = searchLoad(proc.url);
+      const sent = await postAll(`${proc.otlpHttpUrl}/v1/traces`, timed, 'protobuf', CONNECTIONS);
+      return { loaded: sent, searches: await load.stop() };
+    });
+    rounds.push({ unloaded, loaded, searchMs: searches.ms, searchStatuses: searches.statuses, searchSamples: searches.samples });
+    const rate = (r: SendResult) => Math.round(r.acceptedSpans / r.wallSeconds);
+    ctx.log(
+      `query-load run ${run + 1}/${ctx.runs}: ingest ${rate(unloaded)} spans/s alone, ${rate(loaded)} with ${SEARCH_CLIENTS} searching ` +
+        `(${roundTo(rate(loaded) / rate(unloaded), 3)}), refused ${loaded.refusedSpans}; ${searches.ms.length} searches, ` +
+        `p50 ${Math.round(percentile(searches.ms, 0.5))} ms, p99 ${Math.round(percentile(searches.ms, 0.99))} ms, ${JSON.stringify(searches.statuses)}`,
+    );
+  }
+
+  const unloadedRates = rounds.map((r) => r.unloaded.acceptedSpans / r.unloaded.wallSeconds);
+  const loadedRates = rounds.map((r) => r.loaded.acceptedSpans / r.loaded.wallSeconds);
+  const refusals: Record<string, number> = {};
+  for (const r of rounds) for (const [k, v] of Object.entries(r.loaded.refusals)) refusals[k] = (refusals[k] ?? 0) + v;
+  const searchStatuses: Record<string, number> = {};
+  for (const r of rounds) for (const [k, v] of Object.entries(r.searchStatuses)) searchStatuses[k] = (searchStatuses[k] ?? 0) + v;
+  const common = {
+    prefillSpans: prefill.spansPerBody.reduce((a, b) => a + b, 0),
+    ingestSpans: timed.spansPerBody.reduce((a, b) => a + b, 0),
+    connections: CONNECTIONS,
+    searchClients: SEARCH_CLIENTS,
+    queries: QUERIES,
+  };
+  ctx.emit(makeFigure(ctx, 'query-load.ingest-unloaded', 'spans/s', unloadedRates, { ...common, refusedSpans: rounds.map((r) => r.unloaded.refusedSpans) }));
+  ctx.emit(
+    makeFigure(ctx, 'query-load.ingest-loaded', 'spans/s', loadedRates, {
+      ...common,
+      refusedSpans: rounds.map((r) => r.loaded.refusedSpans),
+      refusedRequests: rounds.map((r) => r.loaded.refusedRequests),
+      refusals,
+      refusalSamples: rounds.flatMap((r) => r.loaded.refusalSamples).slice(0, 5),
+    }),
+  );
+  ctx.emit(
+    makeFigure(
+      ctx,
+      'query-load.ingest-ratio',
+      'ratio',
+      rounds.map((_, i) => loadedRates[i]! / unloadedRates[i]!),
+      { ...common, target: 0.8, ratioOfMedians: roundTo(median(loadedRates) / median(unloadedRates), 3) },
+    ),
+  );
+  const searchContext = {
+    ...common,
+    searches: rounds.map((r) => r.searchMs.length),
+    searchStatuses,
+    searchSamples: rounds.flatMap((r) => r.searchSamples).slice(0, 5),
+  };
+  ctx.emit(makeFigure(ctx, 'query-load.search-p50', 'ms', rounds.map((r) => percentile(r.searchMs, 0.5)), searchContext));
+  ctx.emit(makeFigure(ctx, 'query-load.search-p99', 'ms', rounds.map((r) => percentile(r.searchMs, 0.99)), searchContext));
+}
+
+/**
+ * SEARCH_CLIENTS clients, each searching back to back (over the last hour, limit 20) until
+ * `stop()`, which abandons the searches still waiting (they are not counted: they would
+ * only measure the queue draining once the ingest is over).
+ */
+function searchLoad(baseUrl: string): { stop(): Promise<SearchLoad> } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: SEARCH_CLIENTS });
+  const out: SearchLoad = { ms: [], statuses: {}, samples: [] };
+  let stopped = false;
+  const clients = Promise.all(
+    Array.from({ length: SEARCH_CLIENTS }, async (_, client) => {
+      for (let i = client; !stopped; i++) {
+        const nowSec = Math.floor(Date.now() / 1000);
+        const params = new URLSearchParams({ q: QUERIES[i % QUERIES.length]!.q, limit: '20', start: String(nowSec - 3600), end: String(nowSec) });
+        const target = new URL(`${baseUrl}/api/search?${params}`);
+        const t0 = performance.now();
+        let status: string;
+        let body = '';
+        try {
+          const res = await get(agent, target);
+          status = String(res.status);
+          body = res.body;
+        } catch (err) {
+          status = 'network';
+          body = (err as Error).message;
+        }
+        if (stopped) return;
+        out.ms.push(performance.now() - t0);
+        out.statuses[status] = (out.statuses[status] ?? 0) + 1;
+        if (status !== '200' && out.samples.length < 5) out.samples.push(`${status}: ${body.slice(0, 200)}`);
+      }
+    }),
+  );
+  return {
+    async stop() {
+      stopped = true;
+      agent.destroy();
+      await clients;
+      return out;
+    },
+  };
+}
+
+function get(agent: http.Agent, target: URL): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ agent, hostname: target.hostname, port: target.port, path: target.pathname + target.search }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
