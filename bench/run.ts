@@ -21,8 +21,8 @@ import { killStartedServers } from './server-under-test.js';
 import { forgetRequests } from './workload-cache.js';
 
 const SIZES = {
-  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000, queryLoadPrefill: 60_000, queryLoadIngest: 120_000 },
-  quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 30_000, queryLoadIngest: 50_000 },
+  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000, queryLoadPrefill: 50_000, queryLoadIngest: 240_000 },
+  quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 20_000, queryLoadIngest: 80_000 },
 } as const;
 
 const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load'] as const;

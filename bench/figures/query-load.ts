@@ -1,9 +1,10 @@
 // Ingest under query load (issue 9's target: ingest keeps at least 80 % of its rate
-// while 50 searches run). Each round starts two fresh servers holding the same
-// stored data (a prefill, flushed into a block, so searches read a block and the
-// head): one takes the reference ingest alone, the other the same ingest while 50
-// clients search back to back (a mix of queries the head and blocks can narrow
-// with their pushed-down condition and queries only the evaluator can judge).
+// while 50 searches run). Each round starts a fresh server and stores a prefill,
+// flushed into a block (so searches read a block and the head), then sends the
+// reference ingest in four windows, alone, loaded, loaded, alone: in the loaded ones
+// 50 clients search back to back (a mix of queries the head and blocks can narrow with
+// their pushed-down condition and queries only the evaluator can judge). Alternating on
+// one server cancels the drift of a shared machine and of the growing head.
 // Reported: ingest spans/s unloaded and loaded, their ratio, refusals, and search
 // latency (p50, p99) and answers by status, medians over rounds.
 import http from 'node:http';
@@ -16,6 +17,8 @@ import { REFERENCE_SEED } from '../workload-cache.js';
 import { CONNECTIONS } from './ingest.js';
 
 export const SEARCH_CLIENTS = 50;
+/** The ingest windows of a round, in order (ABBA). */
+const WINDOWS = ['alone', 'loaded', 'loaded', 'alone'] as const;
 
 /** What Grafana users type: some narrowed by the pushed-down condition, some judged span by span. */
 const QUERIES = [
@@ -44,33 +47,47 @@ interface SearchLoad {
 export async function runQueryLoad(ctx: BenchContext, prefillSpans: number, ingestSpans: number): Promise<void> {
   const t0 = performance.now();
   const startUnixMs = Date.now() - 15 * 60_000;
-  // One workload, cut in two: what is stored before the clock starts, and what is timed.
+  // One workload, cut up: what is stored before the clock starts, and the timed windows.
   const all = generateRequests({ seed: REFERENCE_SEED, spans: prefillSpans + ingestSpans, format: 'protobuf', startUnixMs });
   let cut = 0;
   for (let n = 0; cut < all.bodies.length && n < prefillSpans; cut++) n += all.spansPerBody[cut]!;
   const prefill = { bodies: all.bodies.slice(0, cut), spansPerBody: all.spansPerBody.slice(0, cut) };
-  const timed = { bodies: all.bodies.slice(cut), spansPerBody: all.spansPerBody.slice(cut) };
+  const timedBodies = all.bodies.length - cut;
+  const windows = Array.from({ length: WINDOWS.length }, (_, w) => {
+    const from = cut + Math.floor((w * timedBodies) / WINDOWS.length);
+    const to = cut + Math.floor(((w + 1) * timedBodies) / WINDOWS.length);
+    return { bodies: all.bodies.slice(from, to), spansPerBody: all.spansPerBody.slice(from, to) };
+  });
   ctx.log(`query-load: generated ${all.spanCount} spans in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const rounds: Round[] = [];
   for (let run = 0; run < ctx.runs; run++) {
-    const prepare = async (url: string, otlpHttpUrl: string) => {
-      const filled = await postAll(`${otlpHttpUrl}/v1/traces`, prefill, 'protobuf', CONNECTIONS);
+    const round = await withFreshServer(async ({ proc }) => {
+      const filled = await postAll(`${proc.otlpHttpUrl}/v1/traces`, prefill, 'protobuf', CONNECTIONS);
       if (filled.refusedSpans > 0) throw new Error(`prefill refused ${filled.refusedSpans} spans: ${filled.refusalSamples.join('; ')}`);
-      const res = await fetch(`${url}/flush`, { method: 'POST' });
+      const res = await fetch(`${proc.url}/flush`, { method: 'POST' });
       if (res.status !== 204) throw new Error(`/flush answered ${res.status}`);
-    };
-    const unloaded = await withFreshServer(async ({ proc }) => {
-      await prepare(proc.url, proc.otlpHttpUrl);
-      return postAll(`${proc.otlpHttpUrl}/v1/traces`, timed, 'protobuf', CONNECTIONS);
+      const unloaded: SendResult[] = [];
+      const loaded: SendResult[] = [];
+      const searches: SearchLoad = { ms: [], statuses: {}, samples: [] };
+      for (const [w, kind] of WINDOWS.entries()) {
+        const url = `${proc.otlpHttpUrl}/v1/traces`;
+        if (kind === 'alone') {
+          unloaded.push(await postAll(url, windows[w]!, 'protobuf', CONNECTIONS));
+          continue;
+        }
+        const load = searchLoad(proc.url);
+        loaded.push(await postAll(url, windows[w]!, 'protobuf', CONNECTIONS));
+        const s = await load.stop();
+        searches.ms.push(...s.ms);
+        for (const [k, v] of Object.entries(s.statuses)) searches.statuses[k] = (searches.statuses[k] ?? 0) + v;
+        searches.samples.push(...s.samples.slice(0, 5 - searches.samples.length));
+      }
+      return { unloaded: combined(unloaded), loaded: combined(loaded), searchMs: searches.ms, searchStatuses: searches.statuses, searchSamples: searches.samples };
     });
-    const { loaded, searches } = await withFreshServer(async ({ proc }) => {
-      await prepare(proc.url, proc.otlpHttpUrl);
-      const load = searchLoad(proc.url);
-      const sent = await postAll(`${proc.otlpHttpUrl}/v1/traces`, timed, 'protobuf', CONNECTIONS);
-      return { loaded: sent, searches: await load.stop() };
-    });
-    rounds.push({ unloaded, loaded, searchMs: searches.ms, searchStatuses: searches.statuses, searchSamples: searches.samples });
+    rounds.push(round);
+    const { unloaded, loaded } = round;
+    const searches = { ms: round.searchMs, statuses: round.searchStatuses };
     const rate = (r: SendResult) => Math.round(r.acceptedSpans / r.wallSeconds);
     ctx.log(
       `query-load run ${run + 1}/${ctx.runs}: ingest ${rate(unloaded)} spans/s alone, ${rate(loaded)} with ${SEARCH_CLIENTS} searching ` +
@@ -87,7 +104,8 @@ export async function runQueryLoad(ctx: BenchContext, prefillSpans: number, inge
   for (const r of rounds) for (const [k, v] of Object.entries(r.searchStatuses)) searchStatuses[k] = (searchStatuses[k] ?? 0) + v;
   const common = {
     prefillSpans: prefill.spansPerBody.reduce((a, b) => a + b, 0),
-    ingestSpans: timed.spansPerBody.reduce((a, b) => a + b, 0),
+    ingestSpans: all.spansPerBody.slice(cut).reduce((a, b) => a + b, 0),
+    windows: WINDOWS,
     connections: CONNECTIONS,
     searchClients: SEARCH_CLIENTS,
     queries: QUERIES,
@@ -119,6 +137,22 @@ export async function runQueryLoad(ctx: BenchContext, prefillSpans: number, inge
   };
   ctx.emit(makeFigure(ctx, 'query-load.search-p50', 'ms', rounds.map((r) => percentile(r.searchMs, 0.5)), searchContext));
   ctx.emit(makeFigure(ctx, 'query-load.search-p99', 'ms', rounds.map((r) => percentile(r.searchMs, 0.99)), searchContext));
+}
+
+/** Windows of one kind as one send: their spans over their summed time. */
+function combined(results: readonly SendResult[]): SendResult {
+  const refusals: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.refusals)) refusals[k] = (refusals[k] ?? 0) + v;
+  const sum = (f: (r: SendResult) => number) => results.reduce((n, r) => n + f(r), 0);
+  return {
+    wallSeconds: sum((r) => r.wallSeconds),
+    requests: sum((r) => r.requests),
+    acceptedSpans: sum((r) => r.acceptedSpans),
+    refusedSpans: sum((r) => r.refusedSpans),
+    refusedRequests: sum((r) => r.refusedRequests),
+    refusals,
+    refusalSamples: results.flatMap((r) => r.refusalSamples).slice(0, 5),
+  };
 }
 
 /**

@@ -7,6 +7,7 @@
 // leaves it with its timeout error.
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../telemetry/metrics.js';
+import { QueryCancelledError } from './budget.js';
 
 const queryMetrics = {
   inFlight: new Gauge({ name: 'skein_queries_in_flight', help: 'Queries running now (query.max_concurrent_queries at most).', registers: [registry] }),
@@ -52,10 +53,12 @@ export class QueryAdmission {
 
   /**
    * Runs `work` once a place is free. Throws QueryQueueFullError at once when the queue
-   * is full, and `timedOut()` when `deadlineMs` (Date.now()) passes while waiting.
+   * is full, `timedOut()` when `deadlineMs` (Date.now()) passes while waiting, and
+   * QueryCancelledError when `cancelled` aborts (the client went away) while waiting.
    */
-  async run<T>(deadlineMs: number, timedOut: () => Error, work: () => Promise<T>): Promise<T> {
-    await this.acquire(deadlineMs, timedOut);
+  async run<T>(deadlineMs: number, timedOut: () => Error, work: () => Promise<T>, cancelled?: AbortSignal): Promise<T> {
+    if (cancelled?.aborted) throw new QueryCancelledError();
+    await this.acquire(deadlineMs, timedOut, cancelled);
     try {
       return await work();
     } finally {
@@ -63,7 +66,7 @@ export class QueryAdmission {
     }
   }
 
-  private acquire(deadlineMs: number, timedOut: () => Error): Promise<void> {
+  private acquire(deadlineMs: number, timedOut: () => Error, cancelled: AbortSignal | undefined): Promise<void> {
     if (this.running < this.limits.maxConcurrent) {
       this.take();
       return Promise.resolve();
@@ -77,20 +80,26 @@ export class QueryAdmission {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        admit: () => {
-          clearTimeout(timer);
-          this.take();
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
+      const leave = (err: Error) => {
         const i = this.queue.indexOf(waiter);
         if (i < 0) return;
         this.queue.splice(i, 1);
         queryMetrics.queued.set(this.queue.length);
-        reject(timedOut());
-      }, Math.min(MAX_TIMER_MS, Math.max(0, deadlineMs - Date.now())));
+        clearTimeout(timer);
+        cancelled?.removeEventListener('abort', gone);
+        reject(err);
+      };
+      const waiter: Waiter = {
+        admit: () => {
+          clearTimeout(timer);
+          cancelled?.removeEventListener('abort', gone);
+          this.take();
+          resolve();
+        },
+      };
+      const gone = () => leave(new QueryCancelledError());
+      const timer = setTimeout(() => leave(timedOut()), Math.min(MAX_TIMER_MS, Math.max(0, deadlineMs - Date.now())));
+      cancelled?.addEventListener('abort', gone, { once: true });
       this.queue.push(waiter);
       queryMetrics.queued.set(this.queue.length);
     });

@@ -52,6 +52,16 @@ function resumeOne(): void {
   paused.shift()?.();
 }
 
+/** A query whose client went away before its answer: it stops, since nobody would read it. */
+export class QueryCancelledError extends Error {
+  override name = 'QueryCancelledError';
+  /** What the query API logs and counts it as (nginx's "client closed request"); nobody receives it. */
+  readonly statusCode = 499;
+  constructor() {
+    super('the client closed the request; the query was stopped');
+  }
+}
+
 export class QueryBudget {
   private sliceStart = performance.now();
   private units = 0;
@@ -62,10 +72,12 @@ export class QueryBudget {
   /**
    * @param deadlineMs Date.now() after which the query gives up.
    * @param timedOut The error thrown then (each API names its own key and status).
+   * @param cancelled Aborts when the client goes away: the query then ends with QueryCancelledError.
    */
   constructor(
     readonly deadlineMs: number,
     private readonly timedOut: () => Error,
+    private readonly cancelled?: AbortSignal,
   ) {}
 
   /** A budget that never pauses nor expires (callers outside a request). */
@@ -109,6 +121,7 @@ export class QueryBudget {
 
   /** Throws the timeout error when the deadline has passed. */
   check(): void {
+    if (this.cancelled?.aborted) throw new QueryCancelledError();
     if (Date.now() > this.deadlineMs) {
       this.controller?.abort();
       throw this.timedOut();
@@ -117,16 +130,18 @@ export class QueryBudget {
 
   /** The timeout error, for a caller that notices the deadline another way (an interrupted engine query). */
   expired(): Error | undefined {
+    if (this.cancelled?.aborted) return new QueryCancelledError();
     return Date.now() > this.deadlineMs ? this.timedOut() : undefined;
   }
 
-  /** Aborts at the deadline; for work that runs elsewhere (DuckDB) and can be interrupted. */
+  /** Aborts at the deadline or when the client goes away; for work that runs elsewhere (DuckDB) and can be interrupted. */
   get signal(): AbortSignal | undefined {
-    if (!Number.isFinite(this.deadlineMs)) return undefined;
+    if (!Number.isFinite(this.deadlineMs)) return this.cancelled;
     if (!this.controller) {
       const controller = (this.controller = new AbortController());
       this.timer = setTimeout(() => controller.abort(), Math.max(0, this.deadlineMs - Date.now()));
       this.timer.unref();
+      this.cancelled?.addEventListener('abort', () => controller.abort(), { once: true });
     }
     return this.controller.signal;
   }

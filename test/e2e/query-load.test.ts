@@ -8,6 +8,7 @@ import http from 'node:http';
 import { toHex } from '../../src/otlp/model.js';
 import type { ResourceSpans } from '../../src/otlp/model.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
+import { waitFor } from '../helpers/poll.js';
 import { batchOf, newTraceId, postProtobuf, span } from '../helpers/spans.js';
 
 const MS = 1_000_000n;
@@ -75,9 +76,17 @@ after(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
+/** The value of an unlabelled metric of the server's /metrics. */
+async function metric(skein: SkeinProcess, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${skein.url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 describe('a long query never stalls ingestion', () => {
+  let skein: SkeinProcess;
   test('while a search evaluates a large head, OTLP ingest and /ready are answered before it', async () => {
-    const skein = await startSkein({ configYaml: HEAD_ONLY });
+    skein = await startSkein({ configYaml: `${HEAD_ONLY}query:\n  max_concurrent_queries: 1\n` });
     servers.push(skein);
     await ingestTraces(skein, 'bulk', 300, 400);
 
@@ -102,6 +111,23 @@ describe('a long query never stalls ingestion', () => {
     assert.equal(i.status, 200, i.body);
     assert.equal(r, 200);
     assert.equal(order.at(-1), 'search', `ingest and /ready must be answered while the search runs; answers came in the order ${order.join(', ')}`);
+  });
+
+  test('a queued search whose client goes away leaves the queue while the running one goes on', async () => {
+    let answered = false;
+    const running = await startGet(searchUrl(skein, SLOW_NO_MATCH));
+    const done = running.answer.then((r) => {
+      answered = true;
+      return r;
+    });
+    const gone = new AbortController();
+    const queued = fetch(searchUrl(skein, SLOW_NO_MATCH), { signal: gone.signal }).catch((err: unknown) => err);
+    await waitFor('the second search to wait in the queue', async () => (await metric(skein, 'skein_queries_queued')) === 1);
+    gone.abort();
+    await waitFor('the abandoned search to leave the queue', async () => (await metric(skein, 'skein_queries_queued')) === 0);
+    assert.equal(answered, false, 'the abandoned search left the queue only once the running one had finished');
+    assert.equal((await done).status, 200);
+    await queued;
   });
 });
 

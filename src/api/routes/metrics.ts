@@ -15,7 +15,7 @@ import {
   UnsupportedMetricsError,
 } from '../../query/metrics/index.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, requireStore, tenantOf } from '../params.js';
 
 interface MetricsQueryString {
   Querystring: Record<string, string | undefined>;
@@ -41,6 +41,7 @@ export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, que
     }
     const deadlineMs = Date.now() + limits.timeout;
     const timeoutText = formatDuration(limits.timeout);
+    const cancelled = clientGone(reply);
     try {
       const result = await queries.run(deadlineMs, () => metricsTimeout(timeoutText), () =>
         runMetricsQuery(store, {
@@ -50,9 +51,11 @@ export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, que
           exemplars: params.exemplars,
           maxSeries: limits.max_metrics_series,
           deadlineMs,
+          cancelled,
           maxBytesInspected: limits.max_bytes_inspected,
           limitText: { timeout: timeoutText, maxBytes: String(limits.max_bytes_inspected) },
         }),
+        cancelled,
       );
       const body = instant
         ? queryInstantJson(result.series, result.stats)

@@ -9,7 +9,7 @@ import type { QueryAdmission } from '../../query/admission.js';
 import { searchResponseJson } from '../../query/search/response.js';
 import { tagsToQuery } from '../../query/search/tags.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 interface SearchQuery {
   Querystring: Record<string, string | undefined>;
@@ -80,6 +80,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
 
     const deadlineMs = Date.now() + limits.timeout;
     const timeoutText = formatDuration(limits.timeout);
+    const cancelled = clientGone(reply);
     try {
       const result = await queries.run(deadlineMs, () => searchTimeout(timeoutText), () =>
         searchTraces(
@@ -94,10 +95,12 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
             maxDurationNano: maxDuration,
             limit,
             deadlineMs,
+            cancelled,
             maxBytesInspected: limits.max_bytes_inspected,
           },
           { timeoutText, maxBytesText: String(limits.max_bytes_inspected) },
         ),
+        cancelled,
       );
       return reply.type('application/json').send(searchResponseJson(result.traces, result.metrics, query, spss));
     } catch (err) {

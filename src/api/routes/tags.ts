@@ -21,7 +21,7 @@ import type { QueryAdmission } from '../../query/admission.js';
 import { QueryBudget } from '../../query/budget.js';
 import { QueryLimitError } from '../../query/search/execute.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 interface TagsRequest {
   Querystring: Record<string, string | undefined>;
@@ -45,9 +45,10 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
   const admitted = async <T>(p: Prepared, reply: FastifyReply, lookup: (q: TagQuery) => Promise<T>): Promise<T | undefined> => {
     const timeoutText = formatDuration(ctx.config.query.timeout);
     const timedOut = () => new QueryLimitError(429, `tags request exceeded query.timeout=${timeoutText}; narrow the time range or q`);
-    const budget = new QueryBudget(Date.now() + ctx.config.query.timeout, timedOut);
+    const cancelled = clientGone(reply);
+    const budget = new QueryBudget(Date.now() + ctx.config.query.timeout, timedOut, cancelled);
     try {
-      return await queries.run(budget.deadlineMs, timedOut, () => lookup({ ...p.query, budget }));
+      return await queries.run(budget.deadlineMs, timedOut, () => lookup({ ...p.query, budget }), cancelled);
     } catch (err) {
       if (!(err instanceof QueryLimitError)) throw err;
       reply.code(err.status).type('text/plain').send(err.message);

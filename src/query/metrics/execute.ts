@@ -38,6 +38,8 @@ export interface MetricsRequest {
   maxSeries: number;
   /** Date.now() after which the query gives up. */
   deadlineMs: number;
+  /** Aborts when the client has gone away: the query stops. */
+  cancelled?: AbortSignal | undefined;
   /** 0 = no limit. */
   maxBytesInspected: number;
   /** false: evaluate block spans one by one even when the filter has an SQL form (tests compare both). */
@@ -71,7 +73,7 @@ export async function runMetricsQuery(store: Store, req: MetricsRequest): Promis
   }
   if (expr.aggregate.fn === 'compare') throw new UnsupportedMetricsError('unsupported TraceQL: compare() is not supported yet');
   const stats: MetricsStats = { inspectedTraces: 0, inspectedSpans: 0, inspectedBytes: 0, totalBlocks: 0, blockPath: 'none' };
-  const budget = new QueryBudget(req.deadlineMs, () => metricsTimeout(req.limitText.timeout));
+  const budget = new QueryBudget(req.deadlineMs, () => metricsTimeout(req.limitText.timeout), req.cancelled);
   const stage = await budget.run(() => firstStage(store, req, expr, stats, budget));
   const series = applySecondStage(applySecondStage(stage.series(), expr.secondStage, req.timeline.intervals), req.query.secondStage, req.timeline.intervals);
   return { series, stats };

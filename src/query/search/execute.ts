@@ -35,6 +35,8 @@ export interface SearchRequest {
   limit: number;
   /** Date.now() after which the search gives up. */
   deadlineMs: number;
+  /** Aborts when the client has gone away: the search stops. */
+  cancelled?: AbortSignal | undefined;
   /** 0 = no limit. */
   maxBytesInspected: number;
 }
@@ -118,7 +120,7 @@ function newerFirst(a: { key: bigint; traceId: string }, b: { key: bigint; trace
 }
 
 export async function searchTraces(store: Store, req: SearchRequest, options: { timeoutText: string; maxBytesText: string }): Promise<SearchResult> {
-  const budget = new QueryBudget(req.deadlineMs, () => searchTimeout(options.timeoutText));
+  const budget = new QueryBudget(req.deadlineMs, () => searchTimeout(options.timeoutText), req.cancelled);
   return budget.run(() => search(store, req, options, budget));
 }
 
