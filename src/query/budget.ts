@@ -25,12 +25,20 @@ const CLOCK_EVERY = 32;
 /** Steps inside one trace's evaluation between two looks at the deadline. */
 const STEPS_PER_CHECK = 4096;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Resumes of paused queries, oldest first. */
 const paused: Array<() => void> = [];
 let turnScheduled = false;
 /** performance.now() when the last slice ended, and the length of the current one. */
 let sliceEndedAt = 0;
 let sliceMs = SLICE_MS;
+/** performance.now() of the last resume that found other work had run since the slice before. */
+let busySeenAt = Number.NEGATIVE_INFINITY;
+/** Share of the time the query lane runs statements while other work is busy. */
+const LANE_BUSY_SHARE = 0.5;
+/** How long a sighting of other work counts: a few turns of a busy loop. */
+const BUSY_MEMORY_MS = 100;
 
 /** Resolves at a later turn of the event loop, after the queries paused before. */
 function nextTurn(): Promise<void> {
@@ -44,7 +52,9 @@ function nextTurn(): Promise<void> {
 }
 
 function resumeOne(): void {
-  const other = performance.now() - sliceEndedAt;
+  const now = performance.now();
+  const other = now - sliceEndedAt;
+  if (other >= IDLE_GAP_MS) busySeenAt = now;
   sliceMs = other < IDLE_GAP_MS ? SLICE_MS : Math.min(SLICE_MS, Math.max(MIN_SLICE_MS, (other * BUSY_SHARE) / (1 - BUSY_SHARE)));
   // Set again from inside an immediate, the next one runs at the next turn, after I/O.
   turnScheduled = paused.length > 1;
@@ -144,6 +154,17 @@ export class QueryBudget {
       this.cancelled?.addEventListener('abort', () => controller.abort(), { once: true });
     }
     return this.controller.signal;
+  }
+
+  /**
+   * Called by the engine after one of this query's statements, holding the query lane:
+   * while other work (ingest) keeps the event loop busy, the lane rests so that DuckDB
+   * runs queries LANE_BUSY_SHARE of the time, and its thread, too, leaves the cores to
+   * ingest. On an otherwise idle server it does not rest.
+   */
+  async afterStatement(ms: number): Promise<void> {
+    if (performance.now() - busySeenAt > BUSY_MEMORY_MS) return;
+    await sleep(Math.min(1000, (ms * (1 - LANE_BUSY_SHARE)) / LANE_BUSY_SHARE));
   }
 
   /** Ends the budget: releases the deadline timer. */

@@ -5,4 +5,6 @@ export interface Pacer {
   /** Counts `units` of work (spans) and, when the query's slice is spent, yields to the event loop; throws past the deadline. */
   pace(units?: number): Promise<void>;
   readonly signal: AbortSignal | undefined;
+  /** See QueryContext (engine/duckdb.ts). */
+  afterStatement?(ms: number): Promise<void>;
 }

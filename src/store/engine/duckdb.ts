@@ -6,7 +6,8 @@
 // WAL fsyncs, 4 threads unless UV_THREADPOOL_SIZE says otherwise), so the pool is
 // kept smaller than that: a burst of queries must not starve the WAL. User queries
 // (search, TraceQL metrics, tags) run on a lane of their own, `queryConnections` at a
-// time, so however many of them run, block writes and the WAL keep threads.
+// time, so however many of them run, block writes and the WAL keep threads; a query
+// may rest the lane after each statement (QueryContext.afterStatement).
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export type Row = Record<string, unknown>;
 /** The user query (search, metrics, tags) a statement is part of: it runs on the query lane and is interrupted when `signal` aborts. */
 export interface QueryContext {
   readonly signal: AbortSignal | undefined;
+  /** Awaited after each statement (of `ms` milliseconds) before the lane passes on: lets the query rest its lane while other work is busy. */
+  afterStatement?(ms: number): Promise<void>;
 }
 
 export interface DuckEngineOptions {
@@ -120,7 +123,10 @@ export class DuckEngine {
     if (this.queryRunning >= this.queryConnections) await new Promise<void>((resolve) => this.queryWaiting.push(resolve));
     else this.queryRunning++;
     try {
-      return await this.read<T>(sql, params, query.signal);
+      const started = performance.now();
+      const rows = await this.read<T>(sql, params, query.signal);
+      await query.afterStatement?.(performance.now() - started);
+      return rows;
     } finally {
       // The lane passes straight to the next query waiting, or frees up.
       const next = this.queryWaiting.shift();
