@@ -21,7 +21,7 @@ import { killStartedServers } from './server-under-test.js';
 import { forgetRequests } from './workload-cache.js';
 
 const SIZES = {
-  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000, queryLoadPrefill: 50_000, queryLoadIngest: 240_000 },
+  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000, queryLoadPrefill: 50_000, queryLoadIngest: 400_000 },
   quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 20_000, queryLoadIngest: 80_000 },
 } as const;
 

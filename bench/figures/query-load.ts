@@ -6,7 +6,9 @@
 // their pushed-down condition and queries only the evaluator can judge). Alternating on
 // one server cancels the drift of a shared machine and of the growing head.
 // Reported: ingest spans/s unloaded and loaded, their ratio, refusals, and search
-// latency (p50, p99) and answers by status, medians over rounds.
+// latency (p50, p99 of the searches answered within a loaded window; those still
+// queued or running when it ends are counted as unfinished) and answers by status,
+// medians over rounds.
 import http from 'node:http';
 import { makeFigure, type BenchContext } from '../figure.js';
 import { postAll, type SendResult } from '../senders.js';
@@ -34,12 +36,15 @@ interface Round {
   unloaded: SendResult;
   loaded: SendResult;
   searchMs: number[];
+  /** Searches still waiting or running when their window ended (not in searchMs). */
+  searchesUnfinished: number;
   searchStatuses: Record<string, number>;
   searchSamples: string[];
 }
 
 interface SearchLoad {
   ms: number[];
+  unfinished: number;
   statuses: Record<string, number>;
   samples: string[];
 }
@@ -69,7 +74,7 @@ export async function runQueryLoad(ctx: BenchContext, prefillSpans: number, inge
       if (res.status !== 204) throw new Error(`/flush answered ${res.status}`);
       const unloaded: SendResult[] = [];
       const loaded: SendResult[] = [];
-      const searches: SearchLoad = { ms: [], statuses: {}, samples: [] };
+      const searches: SearchLoad = { ms: [], unfinished: 0, statuses: {}, samples: [] };
       for (const [w, kind] of WINDOWS.entries()) {
         const url = `${proc.otlpHttpUrl}/v1/traces`;
         if (kind === 'alone') {
@@ -80,18 +85,27 @@ export async function runQueryLoad(ctx: BenchContext, prefillSpans: number, inge
         loaded.push(await postAll(url, windows[w]!, 'protobuf', CONNECTIONS));
         const s = await load.stop();
         searches.ms.push(...s.ms);
+        searches.unfinished += s.unfinished;
         for (const [k, v] of Object.entries(s.statuses)) searches.statuses[k] = (searches.statuses[k] ?? 0) + v;
         searches.samples.push(...s.samples.slice(0, 5 - searches.samples.length));
       }
-      return { unloaded: combined(unloaded), loaded: combined(loaded), searchMs: searches.ms, searchStatuses: searches.statuses, searchSamples: searches.samples };
+      return {
+        unloaded: combined(unloaded),
+        loaded: combined(loaded),
+        searchMs: searches.ms,
+        searchesUnfinished: searches.unfinished,
+        searchStatuses: searches.statuses,
+        searchSamples: searches.samples,
+      };
     });
     rounds.push(round);
     const { unloaded, loaded } = round;
-    const searches = { ms: round.searchMs, statuses: round.searchStatuses };
+    const searches = { ms: round.searchMs, statuses: round.searchStatuses, unfinished: round.searchesUnfinished };
     const rate = (r: SendResult) => Math.round(r.acceptedSpans / r.wallSeconds);
     ctx.log(
       `query-load run ${run + 1}/${ctx.runs}: ingest ${rate(unloaded)} spans/s alone, ${rate(loaded)} with ${SEARCH_CLIENTS} searching ` +
-        `(${roundTo(rate(loaded) / rate(unloaded), 3)}), refused ${loaded.refusedSpans}; ${searches.ms.length} searches, ` +
+        `(${roundTo(rate(loaded) / rate(unloaded), 3)}), refused ${loaded.refusedSpans}; ${searches.ms.length} searches answered ` +
+        `(${searches.unfinished} unfinished at the windows' ends), ` +
         `p50 ${Math.round(percentile(searches.ms, 0.5))} ms, p99 ${Math.round(percentile(searches.ms, 0.99))} ms, ${JSON.stringify(searches.statuses)}`,
     );
   }
@@ -132,6 +146,7 @@ export async function runQueryLoad(ctx: BenchContext, prefillSpans: number, inge
   const searchContext = {
     ...common,
     searches: rounds.map((r) => r.searchMs.length),
+    searchesUnfinished: rounds.map((r) => r.searchesUnfinished),
     searchStatuses,
     searchSamples: rounds.flatMap((r) => r.searchSamples).slice(0, 5),
   };
@@ -162,7 +177,7 @@ function combined(results: readonly SendResult[]): SendResult {
  */
 function searchLoad(baseUrl: string): { stop(): Promise<SearchLoad> } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: SEARCH_CLIENTS });
-  const out: SearchLoad = { ms: [], statuses: {}, samples: [] };
+  const out: SearchLoad = { ms: [], unfinished: 0, statuses: {}, samples: [] };
   let stopped = false;
   const clients = Promise.all(
     Array.from({ length: SEARCH_CLIENTS }, async (_, client) => {
@@ -181,7 +196,10 @@ function searchLoad(baseUrl: string): { stop(): Promise<SearchLoad> } {
           status = 'network';
           body = (err as Error).message;
         }
-        if (stopped) return;
+        if (stopped) {
+          out.unfinished++;
+          return;
+        }
         out.ms.push(performance.now() - t0);
         out.statuses[status] = (out.statuses[status] ?? 0) + 1;
         if (status !== '200' && out.samples.length < 5) out.samples.push(`${status}: ${body.slice(0, 200)}`);
