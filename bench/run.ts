@@ -12,6 +12,7 @@ import { INGEST_PROTOCOLS, runIngest, type IngestProtocol } from './figures/inge
 import { runOverload } from './figures/overload.js';
 import { PIPELINE_GROUPS, runPipelineCpu, runPipelineIngest, runPipelineMemory } from './figures/pipeline.js';
 import { runSearch } from './figures/search.js';
+import { runQueryLoad } from './figures/query-load.js';
 import { runStored, STORED_GROUPS, type StoredGroup } from './figures/stored.js';
 import { runTagValues } from './figures/tag-values.js';
 import { runVisibility } from './figures/visibility.js';
@@ -21,11 +22,11 @@ import { killStartedServers } from './server-under-test.js';
 import { forgetRequests } from './workload-cache.js';
 
 const SIZES = {
-  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000 },
-  quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200 },
+  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000, queryLoadPrefill: 50_000, queryLoadIngest: 400_000 },
+  quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 20_000, queryLoadIngest: 80_000 },
 } as const;
 
-const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'overload'] as const;
+const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load', 'overload'] as const;
 type Group = (typeof GROUPS)[number];
 const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), pipeline: PIPELINE_GROUPS };
 
@@ -128,6 +129,7 @@ async function main(): Promise<number> {
   if (stored.size > 0) await attempt([...stored].join('+'), () => runStored(ctx, stored, sizes.storedSpans, sizes.lookups));
   if (opts.only.has('tags')) await attempt('tags', () => runTagValues(ctx, sizes.storedSpans, opts.quick ? 20 : 100));
   if (opts.only.has('search')) await attempt('search', () => runSearch(ctx, sizes.storedSpans, opts.quick ? 5 : 20));
+  if (opts.only.has('query-load')) await attempt('query-load', () => runQueryLoad(ctx, sizes.queryLoadPrefill, sizes.queryLoadIngest));
   if (opts.only.has('overload')) await attempt('overload', () => runOverload(ctx));
 
   mkdirSync(dirname(opts.out), { recursive: true });

@@ -33,6 +33,19 @@ export function requireStore(ctx: ApiContext, reply: FastifyReply): Store | unde
   return ctx.store;
 }
 
+/**
+ * Aborts when the client goes away before its answer is sent: a query given it stops
+ * (leaves the queue, or ends at its next check and interrupts its DuckDB scan), since
+ * nobody would read the answer. Grafana cancels a search the user has typed past.
+ */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) gone.abort();
+  });
+  return gone.signal;
+}
+
 const UNIX_SECONDS_RE = /^\d{1,12}$/;
 
 /** Tempo's `start`/`end` (unix seconds); undefined after answering 400. */

@@ -13,6 +13,7 @@ import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerUiRoutes } from './routes/ui.js';
 import { registerIngestStatsRoutes } from './routes/ingest-stats.js';
 import { registerTailRoutes } from './routes/tail.js';
+import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -34,20 +35,28 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
 
   app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     const status = err.statusCode ?? 500;
+    if (err instanceof QueryQueueFullError) reply.header('retry-after', String(err.retryAfterSeconds));
     if (status >= 500) ctx.logger.error({ err, url: req.url }, 'query API request failed');
     return reply.code(status).type('text/plain').send(status >= 500 ? `internal error: ${err.message}` : err.message);
   });
 
   app.setNotFoundHandler((req, reply) => reply.code(404).type('text/plain').send(`no route for ${req.method} ${req.url.split('?')[0]}`));
 
+  // Trace by ID is not admitted: it reads one trace (bounded by limits.max_bytes_per_trace),
+  // and it is what a user opens from the answer of a search that was.
+  const queries = new QueryAdmission({
+    maxConcurrent: ctx.config.query.max_concurrent_queries,
+    maxQueued: ctx.config.query.max_queued_queries,
+    retryAfterSeconds: ctx.config.limits.retry_after_seconds,
+  });
   registerStatusRoutes(app, ctx);
   registerTraceRoutes(app, ctx);
   registerSkeinRoutes(app, ctx);
-  registerTagRoutes(app, ctx);
-  registerSearchRoutes(app, ctx);
-  registerMetricsRoutes(app, ctx);
+  registerTagRoutes(app, ctx, queries);
+  registerSearchRoutes(app, ctx, queries);
+  registerMetricsRoutes(app, ctx, queries);
   registerIngestStatsRoutes(app, ctx);
-  registerTailRoutes(app, ctx);
+  registerTailRoutes(app, ctx, queries);
   registerUiRoutes(app, ctx);
   return app;
 }

@@ -88,7 +88,7 @@ export const configSchema = z
         retry_after_seconds: z.number().int().positive().default(1),
       })
       .prefault({}),
-    /** Search (/api/search) defaults and limits; a refused query is answered 400, 413 or 429 naming the key. */
+    /** Query defaults and limits (search, metrics, tags); a refused query is answered 400, 413 or 429 naming the key. */
     query: z
       .strictObject({
         /** Traces returned when the request gives no `limit`. */
@@ -99,8 +99,20 @@ export const configSchema = z
         default_spss: z.number().int().positive().default(3),
         /** Largest `spss` accepted. */
         max_spss: z.number().int().positive().default(100),
-        /** A search running longer is abandoned with 429. */
+        /**
+         * A query (search, TraceQL metrics, tag names and values) running longer, time spent
+         * queued included, is abandoned with 429; checked inside evaluation, and DuckDB scans
+         * in flight are interrupted.
+         */
         timeout: duration.prefault('30s'),
+        /**
+         * Queries (search, TraceQL metrics, tag names and values, live-tail polls) that run at
+         * once, as Tempo's max_concurrent_queries. They share one JavaScript thread with
+         * ingestion: more running at once only splits it finer (see docs/configuration.md).
+         */
+        max_concurrent_queries: z.number().int().positive().default(2),
+        /** Queries that wait for a place beyond those; one more is refused with 429 and Retry-After. */
+        max_queued_queries: z.number().int().min(0).default(100),
         /** Longest `end - start` a search may cover (400 beyond it); 0 means unlimited. */
         max_search_duration: duration.prefault('7d'),
         /** Bytes of blocks and traces one search may read (413 beyond it); 0 means unlimited. */

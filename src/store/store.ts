@@ -13,6 +13,7 @@ import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
 import { OverloadError } from '../pipeline/errors.js';
 import { Quarantine } from './quarantine.js';
+import type { Pacer } from './pacer.js';
 
 
 export interface StoreOptions {
@@ -127,12 +128,17 @@ export class Store {
   /**
    * The spans of many traces (search's candidates), from the head and the blocks together, the
    * blocks read once per part for all of them (BlockStore.findTraces; `slim` as there). Traces
-   * found nowhere are absent. Keys are the IDs as given.
+   * found nowhere are absent. Keys are the IDs as given. A query's `pacer` spaces the head's
+   * decoding out and interrupts the block reads at its deadline.
    */
-  async findTraces(tenant: string, traceIdsHex: readonly string[], opts: { slim?: boolean } = {}): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
+  async findTraces(
+    tenant: string,
+    traceIdsHex: readonly string[],
+    opts: { slim?: boolean; pacer?: Pacer | undefined } = {},
+  ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
     const ts = this.tenants.get(tenant);
     const head = ts ? await ts : undefined;
-    const fromBlocks = await this.blocks.findTraces(tenant, traceIdsHex, opts);
+    const fromBlocks = await this.blocks.findTraces(tenant, traceIdsHex, { slim: opts.slim, query: opts.pacer });
     let inspectedBytes = fromBlocks.inspectedBytes;
     const traces = new Map<string, StoredSpan[]>();
     for (const id of traceIdsHex) {
@@ -145,6 +151,7 @@ export class Store {
       const stored = fromBlocks.traces.get(id.toLowerCase().padStart(32, '0'));
       if (stored) spans.push(...stored);
       if (spans.length > 0) traces.set(id, dedupeSpans(spans));
+      await opts.pacer?.pace(spans.length);
     }
     return { traces, inspectedBytes };
   }
@@ -152,11 +159,15 @@ export class Store {
   /**
    * The tenant's traces in memory (head and heads being cut) that overlap the range, decoded one
    * trace at a time. A trace may also be in a block: the sealed head stays queryable until its
-   * block is visible, so readers tolerate duplicates.
+   * block is visible, so readers tolerate duplicates. A query's `pacer` is given a turn after each trace.
    */
-  async *scanHead(tenant: string, range: { startUnixNano?: bigint; endUnixNano?: bigint } = {}): AsyncGenerator<TraceSpans & { bytes: number }> {
+  async *scanHead(tenant: string, range: { startUnixNano?: bigint; endUnixNano?: bigint } = {}, pacer?: Pacer): AsyncGenerator<TraceSpans & { bytes: number }> {
     const ts = this.tenants.get(tenant);
-    if (ts) yield* (await ts).scan(range);
+    if (!ts) return;
+    for (const trace of (await ts).scan(range)) {
+      yield trace;
+      await pacer?.pace(trace.spans.length);
+    }
   }
 
   /** The tenant's head and heads being cut into blocks (none for a tenant never written to). */
@@ -166,9 +177,9 @@ export class Store {
   }
 
   /** Per trace the tenant's head holds, its summary in each head holding it (Head.traceSummaries). */
-  async headTraceSummaries(tenant: string): Promise<Map<string, HeadTraceSummary[]>> {
+  async headTraceSummaries(tenant: string, pacer?: Pacer): Promise<Map<string, HeadTraceSummary[]>> {
     const ts = this.tenants.get(tenant);
-    return ts ? (await ts).headTraceSummaries() : new Map();
+    return ts ? (await ts).headTraceSummaries(pacer) : new Map();
   }
 
   /** Traces the tenant's head holds, with their time bounds (empty for a tenant never written to). */

@@ -9,6 +9,7 @@ import { writeCutBlock } from './cut-block.js';
 import type { Quarantine } from './quarantine.js';
 import { storeMetrics } from './metrics.js';
 import { collectAfterCut } from './memory.js';
+import type { Pacer } from './pacer.js';
 
 export interface TenantStoreOptions {
   tenant: string;
@@ -130,10 +131,11 @@ export class TenantStore {
   }
 
   /** Head.traceSummaries of the head and the heads being cut, grouped by trace (a trace may sit in several). */
-  headTraceSummaries(): Map<string, HeadTraceSummary[]> {
+  async headTraceSummaries(pacer?: Pacer): Promise<Map<string, HeadTraceSummary[]>> {
     const out = new Map<string, HeadTraceSummary[]>();
     for (const head of [this.head, ...this.sealed.map((s) => s.head)]) {
       for (const t of head.traceSummaries()) {
+        await pacer?.pace();
         const seen = out.get(t.traceId);
         if (seen) seen.push(t);
         else out.set(t.traceId, [t]);

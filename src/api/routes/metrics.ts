@@ -4,7 +4,9 @@
 // limits of the `query:` section answer 400, 413, 422 or 429.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { formatDuration } from '../../config/units.js';
+import type { QueryAdmission } from '../../query/admission.js';
 import {
+  metricsTimeout,
   MetricsLimitError,
   parseMetricsParams,
   queryInstantJson,
@@ -13,13 +15,13 @@ import {
   UnsupportedMetricsError,
 } from '../../query/metrics/index.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, requireStore, tenantOf } from '../params.js';
 
 interface MetricsQueryString {
   Querystring: Record<string, string | undefined>;
 }
 
-export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, queries: QueryAdmission): void {
   const handle = (instant: boolean) => async (req: { query: Record<string, string | undefined>; headers: Record<string, unknown> }, reply: FastifyReply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
@@ -37,17 +39,24 @@ export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext): vo
         );
       }
     }
+    const deadlineMs = Date.now() + limits.timeout;
+    const timeoutText = formatDuration(limits.timeout);
+    const cancelled = clientGone(reply);
     try {
-      const result = await runMetricsQuery(store, {
-        tenant,
-        query: params.query,
-        timeline: params.timeline,
-        exemplars: params.exemplars,
-        maxSeries: limits.max_metrics_series,
-        deadlineMs: Date.now() + limits.timeout,
-        maxBytesInspected: limits.max_bytes_inspected,
-        limitText: { timeout: formatDuration(limits.timeout), maxBytes: String(limits.max_bytes_inspected) },
-      });
+      const result = await queries.run(deadlineMs, () => metricsTimeout(timeoutText), () =>
+        runMetricsQuery(store, {
+          tenant,
+          query: params.query,
+          timeline: params.timeline,
+          exemplars: params.exemplars,
+          maxSeries: limits.max_metrics_series,
+          deadlineMs,
+          cancelled,
+          maxBytesInspected: limits.max_bytes_inspected,
+          limitText: { timeout: timeoutText, maxBytes: String(limits.max_bytes_inspected) },
+        }),
+        cancelled,
+      );
       const body = instant
         ? queryInstantJson(result.series, result.stats)
         : queryRangeJson(result.series, result.stats, params.timeline, params.exemplars);

@@ -4,11 +4,12 @@
 import type { FastifyInstance } from 'fastify';
 import { formatDuration } from '../../config/units.js';
 import { parseDuration, parseTraceQL, TraceQLError, validateTraceQL, type PipelineExpr } from '../../query/traceql/index.js';
-import { QueryLimitError, searchTraces } from '../../query/search/execute.js';
+import { QueryLimitError, searchTimeout, searchTraces } from '../../query/search/execute.js';
+import type { QueryAdmission } from '../../query/admission.js';
 import { searchResponseJson } from '../../query/search/response.js';
 import { tagsToQuery } from '../../query/search/tags.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 interface SearchQuery {
   Querystring: Record<string, string | undefined>;
@@ -16,7 +17,7 @@ interface SearchQuery {
 
 const POSITIVE_INT_RE = /^\d+$/;
 
-export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, queries: QueryAdmission): void {
   app.get<SearchQuery>('/api/search', async (req, reply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
@@ -77,22 +78,29 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext): voi
       }
     }
 
+    const deadlineMs = Date.now() + limits.timeout;
+    const timeoutText = formatDuration(limits.timeout);
+    const cancelled = clientGone(reply);
     try {
-      const result = await searchTraces(
-        store,
-        {
-          tenant,
-          query,
-          startUnixNano: range.startUnixSec !== undefined ? BigInt(range.startUnixSec) * 1_000_000_000n : undefined,
-          // `end` is a whole second: spans starting anywhere in it are in range.
-          endUnixNano: range.endUnixSec !== undefined ? BigInt(range.endUnixSec + 1) * 1_000_000_000n : undefined,
-          minDurationNano: minDuration,
-          maxDurationNano: maxDuration,
-          limit,
-          deadlineMs: Date.now() + limits.timeout,
-          maxBytesInspected: limits.max_bytes_inspected,
-        },
-        { timeoutText: formatDuration(limits.timeout), maxBytesText: String(limits.max_bytes_inspected) },
+      const result = await queries.run(deadlineMs, () => searchTimeout(timeoutText), () =>
+        searchTraces(
+          store,
+          {
+            tenant,
+            query,
+            startUnixNano: range.startUnixSec !== undefined ? BigInt(range.startUnixSec) * 1_000_000_000n : undefined,
+            // `end` is a whole second: spans starting anywhere in it are in range.
+            endUnixNano: range.endUnixSec !== undefined ? BigInt(range.endUnixSec + 1) * 1_000_000_000n : undefined,
+            minDurationNano: minDuration,
+            maxDurationNano: maxDuration,
+            limit,
+            deadlineMs,
+            cancelled,
+            maxBytesInspected: limits.max_bytes_inspected,
+          },
+          { timeoutText, maxBytesText: String(limits.max_bytes_inspected) },
+        ),
+        cancelled,
       );
       return reply.type('application/json').send(searchResponseJson(result.traces, result.metrics, query, spss));
     } catch (err) {

@@ -16,8 +16,12 @@ import {
   type TagTarget,
 } from '../../query/tags/index.js';
 import type { Store } from '../../store/store.js';
+import { formatDuration } from '../../config/units.js';
+import type { QueryAdmission } from '../../query/admission.js';
+import { QueryBudget } from '../../query/budget.js';
+import { QueryLimitError } from '../../query/search/execute.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 interface TagsRequest {
   Querystring: Record<string, string | undefined>;
@@ -36,7 +40,22 @@ interface Prepared {
   query: TagQuery;
 }
 
-export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries: QueryAdmission): void {
+  /** Runs a tags lookup as an admitted query within query.timeout; undefined after answering its timeout (429). */
+  const admitted = async <T>(p: Prepared, reply: FastifyReply, lookup: (q: TagQuery) => Promise<T>): Promise<T | undefined> => {
+    const timeoutText = formatDuration(ctx.config.query.timeout);
+    const timedOut = () => new QueryLimitError(429, `tags request exceeded query.timeout=${timeoutText}; narrow the time range or q`);
+    const cancelled = clientGone(reply);
+    const budget = new QueryBudget(Date.now() + ctx.config.query.timeout, timedOut, cancelled);
+    try {
+      return await queries.run(budget.deadlineMs, timedOut, () => lookup({ ...p.query, budget }), cancelled);
+    } catch (err) {
+      if (!(err instanceof QueryLimitError)) throw err;
+      reply.code(err.status).type('text/plain').send(err.message);
+      return undefined;
+    }
+  };
+
   app.get<TagsRequest>('/api/search/tags', async (req, reply) => {
     const scope = scopeParam(req.query['scope'], false);
     if ('error' in scope) return badRequest(reply, scope.error);
@@ -44,7 +63,8 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!p) return reply;
     // Without a scope, v1 lists attribute names of spans and resources in one list, as Tempo's does.
     const scopes = scope.scopes ?? ['span', 'resource'];
-    const r = await tagNames(p.store, p.tenant, scopes, p.query);
+    const r = await admitted(p, reply, (q) => tagNames(p.store, p.tenant, scopes, q));
+    if (!r) return reply;
     const all = [...new Set(r.scopes.flatMap((s) => s.tags))].sort();
     return { tagNames: all, ...marker(r.truncated), metrics: metrics(r) };
   });
@@ -54,7 +74,8 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if ('error' in scope) return badRequest(reply, scope.error);
     const p = prepare(ctx, req, reply, true);
     if (!p) return reply;
-    const r = await tagNames(p.store, p.tenant, scope.scopes ?? TAG_SCOPES, p.query);
+    const r = await admitted(p, reply, (q) => tagNames(p.store, p.tenant, scope.scopes ?? TAG_SCOPES, q));
+    if (!r) return reply;
     // Asked for everything, scopes that hold no names are left out (resource and span
     // stay, so a client always finds them).
     const scopes = scope.scopes ? r.scopes : r.scopes.filter((s) => s.tags.length > 0 || s.name === 'resource' || s.name === 'span');
@@ -67,7 +88,8 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (name === '') return badRequest(reply, 'invalid tag name "": expected an attribute name such as service.name');
     const p = prepare(ctx, req, reply, false);
     if (!p) return reply;
-    const r = await tagValues(p.store, p.tenant, { type: 'legacy', name }, p.query);
+    const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenant, { type: 'legacy', name }, q));
+    if (!r) return reply;
     return { tagValues: r.values.map((v) => v.value), ...marker(r.truncated), metrics: metrics(r) };
   });
 
@@ -78,7 +100,8 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if ('error' in target) return badRequest(reply, target.error);
     const p = prepare(ctx, req, reply, true);
     if (!p) return reply;
-    const r = await tagValues(p.store, p.tenant, target, p.query);
+    const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenant, target, q));
+    if (!r) return reply;
     return { tagValues: r.values, ...marker(r.truncated), metrics: metrics(r) };
   });
 }

@@ -19,7 +19,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { formatDuration } from '../../config/units.js';
 import { parseTraceQL, TraceQLError, validateTraceQL, type PipelineExpr } from '../../query/traceql/index.js';
-import { QueryLimitError, searchTraces, type MatchedTrace } from '../../query/search/execute.js';
+import { QueryLimitError, searchTimeout, searchTraces, type MatchedTrace } from '../../query/search/execute.js';
+import { QueryQueueFullError, type QueryAdmission } from '../../query/admission.js';
 import { searchResponseJson } from '../../query/search/response.js';
 import type { Store } from '../../store/store.js';
 import type { ApiContext } from '../context.js';
@@ -69,7 +70,7 @@ export function openTailCount(app: FastifyInstance): number {
   return openTails.get(app)?.size ?? 0;
 }
 
-export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext, queries: QueryAdmission): void {
   const open = new Set<Tail>();
   openTails.set(app, open);
   // preClose runs before the server stops accepting and waits for its
@@ -107,7 +108,7 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext): void 
       // nginx and similar proxies buffer responses unless told not to.
       'x-accel-buffering': 'no',
     });
-    const tail = startTail(res, store, ctx, tenant, query, id, () => open.delete(tail));
+    const tail = startTail(res, store, ctx, queries, tenant, query, id, () => open.delete(tail));
     open.add(tail);
     res.on('close', () => tail.end('client closed'));
     // A client that hung up before the listener above was added sends no second 'close'.
@@ -128,7 +129,16 @@ function send(res: ServerResponse, event: string, data: unknown): void {
   res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
-function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: string, query: PipelineExpr, id: string | undefined, onEnd: () => void): Tail {
+function startTail(
+  res: ServerResponse,
+  store: Store,
+  ctx: ApiContext,
+  queries: QueryAdmission,
+  tenant: string,
+  query: PipelineExpr,
+  id: string | undefined,
+  onEnd: () => void,
+): Tail {
   const cfg = ctx.config.ui.live_tail;
   const limits = ctx.config.query;
   const lookbackNs = BigInt(cfg.lookback) * 1_000_000n;
@@ -169,18 +179,23 @@ function startTail(res: ServerResponse, store: Store, ctx: ApiContext, tenant: s
     }
     const windowStart = BigInt(Date.now()) * 1_000_000n - lookbackNs;
     let matched: MatchedTrace[];
+    const deadlineMs = Date.now() + limits.timeout;
+    const timeoutText = formatDuration(limits.timeout);
     try {
-      const result = await searchTraces(
-        store,
-        { tenant, query, startUnixNano: windowStart, limit: Math.min(POLL_LIMIT, limits.max_limit), deadlineMs: Date.now() + limits.timeout, maxBytesInspected: limits.max_bytes_inspected },
-        { timeoutText: formatDuration(limits.timeout), maxBytesText: String(limits.max_bytes_inspected) },
+      // Each poll is a query like any other: it waits for a place among query.max_concurrent_queries.
+      const result = await queries.run(deadlineMs, () => searchTimeout(timeoutText), () =>
+        searchTraces(
+          store,
+          { tenant, query, startUnixNano: windowStart, limit: Math.min(POLL_LIMIT, limits.max_limit), deadlineMs, maxBytesInspected: limits.max_bytes_inspected },
+          { timeoutText, maxBytesText: String(limits.max_bytes_inspected) },
+        ),
       );
       matched = result.traces;
     } catch (err) {
       if (ended) return;
-      if (err instanceof QueryLimitError) {
-        // Too costly this time (a burst of traffic): say so and try again next poll.
-        send(res, 'error', { status: err.status, message: err.message });
+      if (err instanceof QueryLimitError || err instanceof QueryQueueFullError) {
+        // Too costly or too busy this time (a burst of traffic): say so and try again next poll.
+        send(res, 'error', { status: err instanceof QueryLimitError ? err.status : err.statusCode, message: err.message });
         return;
       }
       ctx.logger.warn({ err }, 'live tail poll failed');

@@ -11,8 +11,10 @@
 // A trace held both by the head and by a block (late spans, or a head whose block has
 // just become visible) is always put together and evaluated whole, and left out of the
 // SQL aggregate, so no span is counted twice and no cross-span condition is missed.
+// Loops over traces pace themselves and enforce query.timeout (QueryBudget), and DuckDB
+// queries are interrupted at the deadline.
 import type { Store } from '../../store/store.js';
-import type { DuckEngine } from '../../store/engine/duckdb.js';
+import type { DuckEngine, QueryContext } from '../../store/engine/duckdb.js';
 import type { StoredSpan } from '../../otlp/model.js';
 import { fileList } from '../../store/blocks/reader.js';
 import { SPAN_COLUMNS, rowToStoredSpan, type SpanRow } from '../../store/blocks/row-codec.js';
@@ -24,6 +26,7 @@ import { toNumber, type Val } from '../search/values.js';
 import { applySecondStage, FirstStage, log2Exponent, MetricsLimitError, type Exemplar, type Series } from './series.js';
 import { planSql, valFromStruct, type SqlPlan } from './sql.js';
 import { intervalOf, type Timeline } from './timeline.js';
+import { QueryBudget } from '../budget.js';
 
 export interface MetricsRequest {
   tenant: string;
@@ -35,6 +38,8 @@ export interface MetricsRequest {
   maxSeries: number;
   /** Date.now() after which the query gives up. */
   deadlineMs: number;
+  /** Aborts when the client has gone away: the query stops. */
+  cancelled?: AbortSignal | undefined;
   /** 0 = no limit. */
   maxBytesInspected: number;
   /** false: evaluate block spans one by one even when the filter has an SQL form (tests compare both). */
@@ -68,17 +73,21 @@ export async function runMetricsQuery(store: Store, req: MetricsRequest): Promis
   }
   if (expr.aggregate.fn === 'compare') throw new UnsupportedMetricsError('unsupported TraceQL: compare() is not supported yet');
   const stats: MetricsStats = { inspectedTraces: 0, inspectedSpans: 0, inspectedBytes: 0, totalBlocks: 0, blockPath: 'none' };
-  const stage = await firstStage(store, req, expr, stats);
+  const budget = new QueryBudget(req.deadlineMs, () => metricsTimeout(req.limitText.timeout), req.cancelled);
+  const stage = await budget.run(() => firstStage(store, req, expr, stats, budget));
   const series = applySecondStage(applySecondStage(stage.series(), expr.secondStage, req.timeline.intervals), req.query.secondStage, req.timeline.intervals);
   return { series, stats };
 }
 
-async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline, stats: MetricsStats): Promise<FirstStage> {
+/** The answer to a metrics query that outlasted query.timeout (also while it waited for admission). */
+export function metricsTimeout(timeoutText: string): MetricsLimitError {
+  return new MetricsLimitError(429, `metrics query exceeded query.timeout=${timeoutText}; narrow the time range or the query`);
+}
+
+async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline, stats: MetricsStats, budget: QueryBudget): Promise<FirstStage> {
   const tl = req.timeline;
   const stage = new FirstStage(p.aggregate, tl, req.maxSeries, req.exemplars > 0);
-  const checkDeadline = (): void => {
-    if (Date.now() > req.deadlineMs) throw new MetricsLimitError(429, `metrics query exceeded query.timeout=${req.limitText.timeout}; narrow the time range or the query`);
-  };
+  const checkDeadline = (): void => budget.check();
   const addBytes = (n: number): void => {
     stats.inspectedBytes += n;
     if (req.maxBytesInspected > 0 && stats.inspectedBytes > req.maxBytesInspected) {
@@ -89,7 +98,7 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
     stats.inspectedTraces++;
     const trace = buildTrace(traceId, spans);
     const seen = new Set<EvalSpan>();
-    for (const set of evaluateQuery(p.pipeline, trace)) {
+    for (const set of evaluateQuery(p.pipeline, trace, budget)) {
       for (const span of set.spans) {
         if (seen.has(span)) continue;
         seen.add(span);
@@ -103,7 +112,7 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
 
   // The head, trace by trace (a trace may sit in the live head and a sealed one).
   const head = new Map<string, StoredSpan[]>();
-  for await (const t of store.scanHead(req.tenant, { startUnixNano: tl.start + 1n, endUnixNano: tl.end })) {
+  for await (const t of store.scanHead(req.tenant, { startUnixNano: tl.start + 1n, endUnixNano: tl.end }, budget)) {
     addBytes(t.bytes);
     const spans = head.get(t.traceId);
     if (spans) spans.push(...t.spans);
@@ -132,21 +141,27 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
         const conds: string[] = [];
         if (headIds !== '') conds.push(`trace_id IN (SELECT unnest(string_split(?, ',')))`);
         if (plan.oddRows !== null) conds.push(`(${inRange} AND (${plan.oddRows}))`);
-        const rows = await engine.all<{ trace_id: string }>(`SELECT DISTINCT trace_id FROM read_parquet(${files}) WHERE ${conds.join(' OR ')}`, headIds !== '' ? [headIds] : []);
+        const rows = await engine.all<{ trace_id: string }>(
+          `SELECT DISTINCT trace_id FROM read_parquet(${files}) WHERE ${conds.join(' OR ')}`,
+          headIds !== '' ? [headIds] : [],
+          budget,
+        );
         shared.push(...rows.map((r) => r.trace_id));
       }
       checkDeadline();
-      const ok = await aggregateInSql(engine, files, inRange, plan, shared, stage, req, stats).then(
+      const ok = await aggregateInSql(engine, files, inRange, plan, shared, stage, req, stats, budget).then(
         () => true,
-        // An expression DuckDB refuses (an RE2 regex the evaluator accepts, say) costs only speed.
+        // An expression DuckDB refuses (an RE2 regex the evaluator accepts, say) costs only
+        // speed; an aggregate interrupted at the deadline is not retried.
         (err: unknown) => {
           if (err instanceof MetricsLimitError) throw err;
+          checkDeadline();
           return false;
         },
       );
       if (ok) {
         stats.blockPath = 'sql';
-        await readAndObserve(store, req.tenant, shared, head, observeTrace, checkDeadline);
+        await readAndObserve(store, req.tenant, shared, head, observeTrace, budget);
         return new Set(shared);
       }
     }
@@ -159,15 +174,19 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
       `SELECT trace_id FROM read_parquet(${files}) GROUP BY trace_id HAVING ${[...having, ...(c === null ? [] : [c])].join(' AND ')}` +
       (headIds !== '' ? ` UNION SELECT DISTINCT trace_id FROM read_parquet(${files}) WHERE trace_id IN (SELECT unnest(string_split(?, ',')))` : '');
     const params = headIds !== '' ? [headIds] : [];
-    const rows = await engine.all<{ trace_id: string }>(sql(cond), params).catch(() => engine.all<{ trace_id: string }>(sql(null), params));
+    const rows = await engine.all<{ trace_id: string }>(sql(cond), params, budget).catch(() => {
+      checkDeadline();
+      return engine.all<{ trace_id: string }>(sql(null), params, budget);
+    });
     checkDeadline();
     const ids = rows.map((r) => r.trace_id);
-    await readAndObserve(store, req.tenant, ids, head, observeTrace, checkDeadline);
+    await readAndObserve(store, req.tenant, ids, head, observeTrace, budget);
     return new Set(ids);
   });
 
   for (const [traceId, spans] of head) {
     if (fromBlocks.has(traceId)) continue;
+    await budget.pace(spans.length);
     observeTrace(traceId, spans);
   }
   checkDeadline();
@@ -181,14 +200,14 @@ async function readAndObserve(
   traceIds: readonly string[],
   head: ReadonlyMap<string, StoredSpan[]>,
   observe: (traceId: string, spans: readonly StoredSpan[]) => void,
-  checkDeadline: () => void,
+  budget: QueryBudget,
 ): Promise<void> {
   if (traceIds.length === 0) return;
   const sorted = [...traceIds].sort();
   await store.blocks.withParts(tenant, {}, async (parts, engine) => {
     const files = parts.length > 0 ? fileList(parts.map((x) => x.path)) : null;
     for (let i = 0; i < sorted.length; i += READ_BATCH_TRACES) {
-      checkDeadline();
+      budget.check();
       const batch = sorted.slice(i, i + READ_BATCH_TRACES);
       const byTrace = new Map<string, StoredSpan[]>(batch.map((id) => [id, [...(head.get(id) ?? [])]]));
       if (files !== null) {
@@ -196,10 +215,18 @@ async function readAndObserve(
         const rows = await engine.all<SpanRow & Record<string, unknown>>(
           `SELECT ${SPAN_COLUMNS} FROM read_parquet(${files}) WHERE trace_id BETWEEN ? AND ? AND trace_id IN (SELECT unnest(string_split(?, ',')))`,
           [batch[0]!, batch[batch.length - 1]!, batch.join(',')],
+          budget,
         );
-        for (const r of rows) byTrace.get(r.trace_id)?.push(rowToStoredSpan(r));
+        for (const r of rows) {
+          await budget.pace();
+          byTrace.get(r.trace_id)?.push(rowToStoredSpan(r));
+        }
       }
-      for (const [id, spans] of byTrace) if (spans.length > 0) observe(id, spans);
+      for (const [id, spans] of byTrace) {
+        if (spans.length === 0) continue;
+        await budget.pace(spans.length);
+        observe(id, spans);
+      }
     }
   });
 }
@@ -213,6 +240,7 @@ async function aggregateInSql(
   stage: FirstStage,
   req: MetricsRequest,
   stats: MetricsStats,
+  query: QueryContext,
 ): Promise<void> {
   const tl = req.timeline;
   const cols = [`((start_unix_nano - ${tl.start + 1n}) // ${tl.step})::BIGINT AS iv`, ...plan.by.map((b, i) => `${b} AS b${i}`)];
@@ -233,7 +261,7 @@ async function aggregateInSql(
   }
   const groupBy = ['iv', ...plan.by.map((_, i) => `b${i}`), ...(plan.exponent !== null ? ['bk'] : [])];
   const sql = `SELECT ${[...cols, ...aggs].join(', ')} FROM read_parquet(${files}) WHERE ${where.join(' AND ')} GROUP BY ${groupBy.join(', ')}`;
-  const rows = await engine.all(sql, params);
+  const rows = await engine.all(sql, params, query);
   for (const r of rows) {
     const count = Number(r['n'] as bigint);
     stats.inspectedSpans += count;

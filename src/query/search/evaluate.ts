@@ -35,8 +35,30 @@ interface Ctx {
   link: SpanLink | undefined;
 }
 
-export function evaluateQuery(q: PipelineExpr, trace: EvalTrace): Spanset[] {
-  return evalPipelineExpr(q, trace).filter((s) => s.spans.length > 0);
+/** What evaluation checks its deadline with (QueryBudget); `tick` counts steps and throws once it has passed. */
+export interface EvalDeadline {
+  tick(steps?: number): void;
+}
+
+const NO_DEADLINE: EvalDeadline = { tick() {} };
+/**
+ * The deadline of the evaluation under way. Evaluation is synchronous, so one at a time:
+ * set for the duration of evaluateQuery rather than passed through every function.
+ */
+let deadline: EvalDeadline = NO_DEADLINE;
+
+/** Counts steps towards the deadline's next check: one per span a filter visits, one per pair a structural operator compares. */
+function tick(steps = 1): void {
+  deadline.tick(steps);
+}
+
+export function evaluateQuery(q: PipelineExpr, trace: EvalTrace, within: EvalDeadline = NO_DEADLINE): Spanset[] {
+  deadline = within;
+  try {
+    return evalPipelineExpr(q, trace).filter((s) => s.spans.length > 0);
+  } finally {
+    deadline = NO_DEADLINE;
+  }
 }
 
 function evalPipelineExpr(e: PipelineExpr, trace: EvalTrace): Spanset[] {
@@ -134,7 +156,10 @@ function evalSpanset(e: SpansetExpr, input: readonly EvalSpan[], trace: EvalTrac
   if (e.type === 'spansetFilter') {
     if (e.expr === null) return [...input];
     const expr = e.expr;
-    return input.filter((s) => matches(expr, s, trace));
+    return input.filter((s) => {
+      tick();
+      return matches(expr, s, trace);
+    });
   }
   return combine(e.op, evalSpanset(e.lhs, input, trace), evalSpanset(e.rhs, input, trace));
 }
@@ -150,10 +175,22 @@ function combine(op: SpansetOp, lhs: EvalSpan[], rhs: EvalSpan[]): EvalSpan[] {
   const negated = op.startsWith('!');
   const both = op.startsWith('&');
   const rel = (negated || both ? op.slice(1) : op) as '>' | '<' | '>>' | '<<' | '~';
-  if (negated) return rhs.filter((r) => !lhs.some((l) => related(rel, l, r)));
-  const right = rhs.filter((r) => lhs.some((l) => related(rel, l, r)));
+  // Pairs of spans: a wide trace makes this the costliest step of all, so the deadline counts every pair.
+  if (negated) {
+    return rhs.filter((r) => {
+      tick(lhs.length);
+      return !lhs.some((l) => related(rel, l, r));
+    });
+  }
+  const right = rhs.filter((r) => {
+    tick(lhs.length);
+    return lhs.some((l) => related(rel, l, r));
+  });
   if (!both) return right;
-  const left = lhs.filter((l) => right.some((r) => related(rel, l, r)));
+  const left = lhs.filter((l) => {
+    tick(right.length);
+    return right.some((r) => related(rel, l, r));
+  });
   return union([left, right]);
 }
 

@@ -8,6 +8,10 @@
 // `limit` traces matched and no unread candidate can start later than the last of them,
 // so the answer is exactly the `limit` most recent matches, ordered by start time
 // (newest first) and then trace ID.
+//
+// Every loop over candidates and spans paces itself (QueryBudget): the event loop gets a
+// turn every few milliseconds, and query.timeout is enforced there, inside the evaluation
+// of a trace, and by interrupting DuckDB scans in flight.
 import type { Store } from '../../store/store.js';
 import type { HeadTraceSummary } from '../../store/head/head.js';
 import type { DuckEngine } from '../../store/engine/duckdb.js';
@@ -17,6 +21,7 @@ import type { PipelineExpr } from '../traceql/ast.js';
 import { evaluateQuery, type Spanset } from './evaluate.js';
 import { headTraceTest, traceCondition, traceConditionWithRows, type SpanFacts } from './pushdown.js';
 import { buildTrace, type EvalTrace } from './trace.js';
+import { QueryBudget } from '../budget.js';
 
 export interface SearchRequest {
   tenant: string;
@@ -30,6 +35,8 @@ export interface SearchRequest {
   limit: number;
   /** Date.now() after which the search gives up. */
   deadlineMs: number;
+  /** Aborts when the client has gone away: the search stops. */
+  cancelled?: AbortSignal | undefined;
   /** 0 = no limit. */
   maxBytesInspected: number;
 }
@@ -113,12 +120,17 @@ function newerFirst(a: { key: bigint; traceId: string }, b: { key: bigint; trace
 }
 
 export async function searchTraces(store: Store, req: SearchRequest, options: { timeoutText: string; maxBytesText: string }): Promise<SearchResult> {
+  const budget = new QueryBudget(req.deadlineMs, () => searchTimeout(options.timeoutText), req.cancelled);
+  return budget.run(() => search(store, req, options, budget));
+}
+
+/** The answer to a search that outlasted query.timeout (also while it waited for admission). */
+export function searchTimeout(timeoutText: string): QueryLimitError {
+  return new QueryLimitError(429, `search exceeded query.timeout=${timeoutText}; narrow the time range or the query`);
+}
+
+async function search(store: Store, req: SearchRequest, options: { maxBytesText: string }, budget: QueryBudget): Promise<SearchResult> {
   const metrics: SearchMetrics = { inspectedTraces: 0, inspectedBytes: 0, totalBlocks: 0 };
-  const checkDeadline = () => {
-    if (Date.now() > req.deadlineMs) {
-      throw new QueryLimitError(429, `search exceeded query.timeout=${options.timeoutText}; narrow the time range or the query`);
-    }
-  };
   const addBytes = (n: number) => {
     metrics.inspectedBytes += n;
     if (req.maxBytesInspected > 0 && metrics.inspectedBytes > req.maxBytesInspected) {
@@ -129,7 +141,7 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
     }
   };
 
-  const head = headCandidates(store, req, await store.headTraceSummaries(req.tenant));
+  const head = await headCandidates(store, req, await store.headTraceSummaries(req.tenant, budget), budget);
 
   const range = { startUnixNano: req.startUnixNano, endUnixNano: req.endUnixNano };
   return store.blocks.withBlocks(req.tenant, range, async (blocks, engine) => {
@@ -146,7 +158,7 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
         `search would inspect ${partBytes} bytes of blocks, over query.max_bytes_inspected=${options.maxBytesText}; narrow the time range`,
       );
     }
-    const blockPages = new BlockCandidates(engine, parts, req, addBytes, rangeImplied);
+    const blockPages = new BlockCandidates(engine, parts, req, addBytes, rangeImplied, budget);
     const matched: MatchedTrace[] = [];
     const seen = new Set<string>();
     let h = 0;
@@ -171,7 +183,7 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
     // loose one (or the head's traces, which have no pushdown) costs few reads.
     let batchSize = Math.max(req.limit, MIN_BATCH);
     for (;;) {
-      checkDeadline();
+      budget.check();
       const batch: Candidate[] = [];
       let last = false;
       while (batch.length < batchSize) {
@@ -187,16 +199,17 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
       const found = await store.findTraces(
         req.tenant,
         batch.map((c) => c.traceId),
-        { slim },
+        { slim, pacer: budget },
       );
       addBytes(found.inspectedBytes);
       for (const c of batch) {
         const spans = found.traces.get(c.traceId);
         if (!spans) continue;
         metrics.inspectedTraces++;
+        await budget.pace(spans.length);
         const trace = buildTrace(c.traceId, spans);
         if (!inRange(trace, req)) continue;
-        const spansets = evaluateQuery(req.query, trace);
+        const spansets = evaluateQuery(req.query, trace, budget);
         if (spansets.length > 0) matched.push({ trace, spansets });
       }
       matched.sort((a, b) => newerFirst({ key: a.trace.start, traceId: a.trace.traceId }, { key: b.trace.start, traceId: b.trace.traceId }));
@@ -213,7 +226,7 @@ export async function searchTraces(store: Store, req: SearchRequest, options: { 
  * whatever its head spans say: the block scan judges the block's spans alone, so only
  * reading the whole trace can tell.
  */
-function headCandidates(store: Store, req: SearchRequest, summaries: Map<string, HeadTraceSummary[]>): Candidate[] {
+async function headCandidates(store: Store, req: SearchRequest, summaries: Map<string, HeadTraceSummary[]>, budget: QueryBudget): Promise<Candidate[]> {
   const test = headTraceTest(req.query);
   const facts: SpanFacts = { service: undefined, kind: 0, status: 0, durationNano: 0 };
   let segments: HeadTraceSummary[] = [];
@@ -232,6 +245,7 @@ function headCandidates(store: Store, req: SearchRequest, summaries: Map<string,
   };
   const out: Candidate[] = [];
   for (const [traceId, segs] of summaries) {
+    await budget.pace();
     let start = segs[0]!.startUnixNano;
     let end = segs[0]!.endUnixNano;
     for (const s of segs) {
@@ -274,6 +288,7 @@ class BlockCandidates {
     private readonly req: SearchRequest,
     private readonly addBytes: (n: number) => void,
     private readonly rangeImplied: boolean,
+    private readonly budget: QueryBudget,
   ) {
     this.done = parts.length === 0;
     this.pageSize = Math.max(32, req.limit * 2);
@@ -292,7 +307,9 @@ class BlockCandidates {
     this.addBytes(this.parts.reduce((n, p) => n + p.bytes, 0));
     const rows = await (this.fallback ? this.scan(null) : this.scanNarrowed()).catch(async (err: unknown) => {
       // A pushed-down regex DuckDB's RE2 refuses (or any other SQL the engine
-      // rejects) only costs the narrowing: the evaluator still decides.
+      // rejects) only costs the narrowing: the evaluator still decides. A scan
+      // interrupted at the deadline is not retried.
+      this.budget.check();
       if (this.fallback) throw err;
       this.fallback = true;
       return this.scan(null);
@@ -323,6 +340,8 @@ class BlockCandidates {
         this.engine.all<{ trace_id: string; s: bigint }>(
           `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.parts.map((p) => p.path))}) WHERE ${half} AND (${narrowed.rows})` +
             ` GROUP BY trace_id HAVING ${having.join(' AND ')} ORDER BY s DESC, trace_id LIMIT ${this.pageSize}`,
+          undefined,
+          this.budget,
         ),
       ),
     );
@@ -347,6 +366,6 @@ class BlockCandidates {
       `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.parts.map((p) => p.path))}) GROUP BY trace_id` +
       (having.length > 0 ? ` HAVING ${having.join(' AND ')}` : '') +
       ` ORDER BY s DESC, trace_id LIMIT ${this.pageSize}`;
-    return this.engine.all<{ trace_id: string; s: bigint }>(sql);
+    return this.engine.all<{ trace_id: string; s: bigint }>(sql, undefined, this.budget);
   }
 }

@@ -11,13 +11,14 @@
 import type { AnyValue, KeyValue, StoredSpan } from '../../otlp/model.js';
 import type { BlockView } from '../../store/blocks/block-store.js';
 import { INDEXED_INTRINSICS, type IndexScope, type IndexedIntrinsic, type IndexedValue, type ProbeValue, type TagIndex } from '../../store/blocks/tag-index.js';
-import type { DuckEngine } from '../../store/engine/duckdb.js';
+import type { DuckEngine, QueryContext } from '../../store/engine/duckdb.js';
 import type { Head } from '../../store/head/head.js';
 import { fileList } from '../../store/blocks/reader.js';
 import { sqlString } from '../../store/blocks/schema.js';
 import type { Store } from '../../store/store.js';
 import { conditionsSql, matchesAll, type Condition } from './conditions.js';
 import { INTRINSIC_TAG_NAMES, type AttributeTagScope, type TagTarget } from './target.js';
+import { QueryBudget } from '../budget.js';
 
 export type TagScope = 'span' | 'resource' | 'event' | 'link' | 'instrumentation' | 'intrinsic';
 export const TAG_SCOPES: readonly TagScope[] = ['resource', 'span', 'event', 'link', 'instrumentation', 'intrinsic'];
@@ -31,6 +32,8 @@ export interface TagQuery {
   limit: number;
   /** Most bytes of names (per scope) or values returned. */
   maxBytes: number;
+  /** Paces the head scan and ends the request at query.timeout (unbounded when absent). */
+  budget?: QueryBudget | undefined;
 }
 
 export interface TagNamesResult {
@@ -69,6 +72,11 @@ const NAME_LISTS: Record<Exclude<TagScope, 'intrinsic'>, string> = {
 };
 
 export async function tagNames(store: Store, tenant: string, scopes: readonly TagScope[], q: TagQuery): Promise<TagNamesResult> {
+  const budget = q.budget ?? QueryBudget.unlimited();
+  return budget.run(() => tagNamesWithin(store, tenant, scopes, q, budget));
+}
+
+async function tagNamesWithin(store: Store, tenant: string, scopes: readonly TagScope[], q: TagQuery, budget: QueryBudget): Promise<TagNamesResult> {
   const attrScopes = scopes.filter((s): s is Exclude<TagScope, 'intrinsic'> => s !== 'intrinsic');
   const found = new Map(attrScopes.map((s) => [s, new Bounded<string>(q)]));
   let inspectedBytes = 0;
@@ -93,7 +101,11 @@ export async function tagNames(store: Store, tenant: string, scopes: readonly Ta
       if (parts.length === 0) return { bytes: indexBytes, n: blocks.length };
       const rows = await Promise.all(
         attrScopes.map((scope) =>
-          engine.all<{ k: string }>(`SELECT DISTINCT unnest(${NAME_LISTS[scope]}) AS k FROM ${source(parts)} WHERE ${where(q)} ORDER BY k LIMIT ${q.limit + 1}`),
+          engine.all<{ k: string }>(
+            `SELECT DISTINCT unnest(${NAME_LISTS[scope]}) AS k FROM ${source(parts)} WHERE ${where(q)} ORDER BY k LIMIT ${q.limit + 1}`,
+            undefined,
+            budget,
+          ),
         ),
       );
       return { rows, bytes: indexBytes + sumBytes(parts), n: blocks.length };
@@ -101,7 +113,7 @@ export async function tagNames(store: Store, tenant: string, scopes: readonly Ta
 
     const seenResources = new Set<object>();
     const seenScopes = new Set<object>();
-    const fromHead = scanHeads(heads.scan, q, (s) => {
+    const fromHead = scanHeads(heads.scan, q, budget, (s) => {
       for (const scope of attrScopes) {
         const set = found.get(scope)!;
         switch (scope) {
@@ -173,6 +185,11 @@ interface ValueSource {
 export async function tagValues(store: Store, tenant: string, target: TagTarget, q: TagQuery): Promise<TagValuesResult> {
   const source_ = valueSource(target);
   if (!source_) return { values: [], truncated: false, inspectedBytes: 0, totalBlocks: 0 };
+  const budget = q.budget ?? QueryBudget.unlimited();
+  return budget.run(() => tagValuesWithin(store, tenant, source_, q, budget));
+}
+
+async function tagValuesWithin(store: Store, tenant: string, source_: ValueSource, q: TagQuery, budget: QueryBudget): Promise<TagValuesResult> {
   const set = new Bounded<TagValue>(q, (a, b) => cmp(a.value, b.value) || cmp(a.type, b.type));
   const add = (v: TagValue) => set.add(valueKey(v), v);
   const addAll = (values: readonly TagValue[]) => {
@@ -185,10 +202,10 @@ export async function tagValues(store: Store, tenant: string, target: TagTarget,
       const { scan, indexBytes } = await chooseBlocks(blocks, q, source_.fromIndex, addAll);
       const parts = scan.flatMap((b) => b.parts);
       if (parts.length === 0) return { bytes: indexBytes, n: blocks.length };
-      const found = await blockValues(engine, parts, source_, q);
+      const found = await blockValues(engine, parts, source_, q, budget);
       return { found, bytes: indexBytes + sumBytes(parts), n: blocks.length };
     }),
-    scanHeads(heads.scan, q, (s) => source_.fromSpan(s, add)),
+    scanHeads(heads.scan, q, budget, (s) => source_.fromSpan(s, add)),
   ]);
   for (const v of blocks.found ?? []) add(v);
   const { items, cut } = set.result();
@@ -314,7 +331,7 @@ function union(...lists: Array<IndexedValue[] | undefined>): IndexedValue[] | un
   return lists.some((l) => l === undefined) ? undefined : lists.flatMap((l) => l!);
 }
 
-async function blockValues(engine: DuckEngine, parts: ReadonlyArray<{ path: string }>, src: ValueSource, q: TagQuery): Promise<TagValue[]> {
+async function blockValues(engine: DuckEngine, parts: ReadonlyArray<{ path: string }>, src: ValueSource, q: TagQuery, query: QueryContext): Promise<TagValue[]> {
   // The count and byte bounds are applied in SQL over the sorted distinct values, so a
   // tag with millions of long values never reaches JS.
   let inner: string;
@@ -338,6 +355,8 @@ async function blockValues(engine: DuckEngine, parts: ReadonlyArray<{ path: stri
        FROM (${inner}))
      WHERE running - strlen(v) <= ${q.maxBytes}
      ORDER BY v, type LIMIT ${q.limit + 1}`,
+    undefined,
+    query,
   );
   return rows.map((r) => ({ type: r.type, value: r.type === 'float' && r.dbl !== null ? formatFloat(r.dbl) : r.v }));
 }
@@ -501,9 +520,8 @@ function where(q: TagQuery): string {
 }
 
 /** Feeds each span of these heads in range that meets the conditions to `visit`; returns the bytes of the traces inspected. */
-async function scanHeads(heads: readonly Head[], q: TagQuery, visit: (s: StoredSpan) => void): Promise<number> {
+async function scanHeads(heads: readonly Head[], q: TagQuery, budget: QueryBudget, visit: (s: StoredSpan) => void): Promise<number> {
   let bytes = 0;
-  let i = 0;
   for (const head of heads) {
     for (const trace of head.scan({ startUnixNano: q.startUnixNano, endUnixNano: q.endUnixNano })) {
       bytes += trace.bytes;
@@ -515,7 +533,7 @@ async function scanHeads(heads: readonly Head[], q: TagQuery, visit: (s: StoredS
         visit(s);
       }
       // A large head is decoded in slices so ingestion and other requests keep running.
-      if (++i % 2000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await budget.pace(trace.spans.length);
     }
   }
   return bytes;

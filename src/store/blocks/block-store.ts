@@ -16,7 +16,7 @@ import type { StoredSpan, TraceSpans } from '../../otlp/model.js';
 import { toHex } from '../../otlp/model.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Backend } from '../backend/backend.js';
-import type { DuckEngine } from '../engine/duckdb.js';
+import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
 import { BloomFilter } from './bloom.js';
 import { mergeParquet, planCompaction } from './compactor.js';
 import { BLOOM_FILE, META_FILE, parseBlockMeta, partFileName, serializeBlockMeta, TAGS_FILE, type BlockMeta } from './meta.js';
@@ -192,7 +192,11 @@ export class BlockStore {
    * all of its IDs, the parts concurrently. `slim` reads only what queries about a
    * span's own fields need (readTracesSpans). Keys are padded lowercase IDs.
    */
-  async findTraces(tenant: string, traceIdsHex: readonly string[], opts: { slim?: boolean } = {}): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
+  async findTraces(
+    tenant: string,
+    traceIdsHex: readonly string[],
+    opts: { slim?: boolean; query?: QueryContext | undefined } = {},
+  ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
     const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0'));
     const byPart = new Map<string, string[]>();
     const groupsRead = new Set<string>();
@@ -227,7 +231,7 @@ export class BlockStore {
     for (const b of candidates) b.readers++;
     let found: StoredSpan[][];
     try {
-      found = await Promise.all([...byPart].map(([path, partIds]) => readTracesSpans(this.opts.engine, path, partIds, opts.slim === true)));
+      found = await Promise.all([...byPart].map(([path, partIds]) => readTracesSpans(this.opts.engine, path, partIds, opts.slim === true, opts.query)));
     } finally {
       for (const b of candidates) this.release(b);
     }

@@ -1,7 +1,7 @@
 // Reads from a block's Parquet parts: the spans of one trace, and the summary
 // (counts, ranges, row groups, trace IDs) its meta.json and bloom are built from.
 import type { StoredSpan } from '../../otlp/model.js';
-import type { DuckEngine } from '../engine/duckdb.js';
+import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
 import type { RowGroupRange } from './meta.js';
 import { rowToStoredSpan, SPAN_COLUMNS, type SpanRow } from './row-codec.js';
 import { sqlString } from './schema.js';
@@ -42,12 +42,14 @@ const TRACE_ID_32_RE = /^[0-9a-f]{32}$/;
  * SLIM_COLUMNS (for queries that look at nothing else); traces with a span that has no
  * string service.name are then read whole.
  */
-export async function readTracesSpans(engine: DuckEngine, partPath: string, traceIdsHex: readonly string[], slim: boolean): Promise<StoredSpan[]> {
+export async function readTracesSpans(engine: DuckEngine, partPath: string, traceIdsHex: readonly string[], slim: boolean, query?: QueryContext): Promise<StoredSpan[]> {
   for (const id of traceIdsHex) if (!TRACE_ID_32_RE.test(id)) throw new Error(`not a padded lowercase trace ID: ${id}`);
   if (traceIdsHex.length === 0) return [];
   const read = async (columns: string, ids: readonly string[]) =>
     engine.all<SpanRow & { no_service?: boolean } & Record<string, unknown>>(
       `SELECT ${columns} FROM read_parquet(${sqlString(partPath)}) WHERE trace_id IN (${ids.map(sqlString).join(', ')})`,
+      undefined,
+      query,
     );
   if (!slim) return (await read(await lookupColumns(engine, partPath), traceIdsHex)).map(rowToStoredSpan);
   let rows = await read(SLIM_COLUMNS, traceIdsHex);

@@ -4,7 +4,10 @@
 //
 // DuckDB runs each query on libuv's thread pool (which also serves file I/O such as
 // WAL fsyncs, 4 threads unless UV_THREADPOOL_SIZE says otherwise), so the pool is
-// kept smaller than that: a burst of queries must not starve the WAL.
+// kept smaller than that: a burst of queries must not starve the WAL. User queries
+// (search, TraceQL metrics, tags) run on a lane of their own, `queryConnections` at a
+// time, so however many of them run, block writes and the WAL keep threads; a query
+// may rest the lane after each statement (QueryContext.afterStatement).
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,13 @@ export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
  */
 export type Row = Record<string, unknown>;
 
+/** The user query (search, metrics, tags) a statement is part of: it runs on the query lane and is interrupted when `signal` aborts. */
+export interface QueryContext {
+  readonly signal: AbortSignal | undefined;
+  /** Awaited after each statement (of `ms` milliseconds) before the lane passes on: lets the query rest its lane while other work is busy. */
+  afterStatement?(ms: number): Promise<void>;
+}
+
 export interface DuckEngineOptions {
   /** DuckDB worker threads (default: available CPUs). */
   threads?: number;
@@ -27,6 +37,8 @@ export interface DuckEngineOptions {
   memoryLimitBytes?: number;
   /** Connections, i.e. queries that can run at once (default 3). */
   connections?: number;
+  /** Of those, how many user queries (a QueryContext given) may hold at once (default 1). */
+  queryConnections?: number;
   /** Where DuckDB spills large sorts and joins (default: a fresh directory under the OS temp dir). */
   tempDirectory?: string;
   /** Prepared statements kept per connection for parameterised SQL (default 256). */
@@ -44,6 +56,9 @@ interface PooledConnection {
 export class DuckEngine {
   private readonly idle: PooledConnection[];
   private readonly waiting: Array<(c: PooledConnection) => void> = [];
+  /** User queries running, and those waiting for the query lane. */
+  private queryRunning = 0;
+  private readonly queryWaiting: Array<() => void> = [];
   private closed = false;
 
   private constructor(
@@ -51,6 +66,7 @@ export class DuckEngine {
     private readonly pool: PooledConnection[],
     private readonly statementCacheSize: number,
     private readonly ownedTempDirectory: string | undefined,
+    private readonly queryConnections: number,
   ) {
     this.idle = [...pool];
   }
@@ -84,7 +100,7 @@ export class DuckEngine {
     // Parquet footers are parsed once per file, not once per query: trace-by-ID
     // opens the same few blocks over and over.
     await pool[0]!.connection.run('SET GLOBAL parquet_metadata_cache = true');
-    return new DuckEngine(instance, pool, opts.statementCacheSize ?? 256, ownedTempDirectory);
+    return new DuckEngine(instance, pool, opts.statementCacheSize ?? 256, ownedTempDirectory, Math.max(1, opts.queryConnections ?? 1));
   }
 
   /** Runs a statement for its effect (DDL, COPY, SET …). */
@@ -98,13 +114,40 @@ export class DuckEngine {
   /**
    * Runs a query and returns every row. Parameterised SQL is prepared once per
    * connection and cached, so a hot query with `$1` placeholders skips parsing and
-   * planning the next time.
+   * planning the next time. Part of a user `query`, it waits for the query lane and is
+   * interrupted when the query's signal aborts.
    */
-  async all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+  async all<T extends Row = Row>(sql: string, params?: readonly SqlValue[], query?: QueryContext): Promise<T[]> {
+    if (query === undefined) return this.read<T>(sql, params, undefined);
+    query.signal?.throwIfAborted();
+    if (this.queryRunning >= this.queryConnections) await new Promise<void>((resolve) => this.queryWaiting.push(resolve));
+    else this.queryRunning++;
+    try {
+      const started = performance.now();
+      const rows = await this.read<T>(sql, params, query.signal);
+      await query.afterStatement?.(performance.now() - started);
+      return rows;
+    } finally {
+      // The lane passes straight to the next query waiting, or frees up.
+      const next = this.queryWaiting.shift();
+      if (next) next();
+      else this.queryRunning--;
+    }
+  }
+
+  private read<T extends Row>(sql: string, params: readonly SqlValue[] | undefined, signal: AbortSignal | undefined): Promise<T[]> {
     return this.withConnection(async (c) => {
-      const reader =
-        params === undefined || params.length === 0 ? await c.connection.runAndReadAll(sql) : await (await this.prepared(c, sql, params)).runAndReadAll();
-      return reader.getRowObjectsJS() as T[];
+      // A query past its deadline (query.timeout) stops where DuckDB next checks, and rejects.
+      const interrupt = () => c.connection.interrupt();
+      signal?.addEventListener('abort', interrupt, { once: true });
+      try {
+        signal?.throwIfAborted();
+        const reader =
+          params === undefined || params.length === 0 ? await c.connection.runAndReadAll(sql) : await (await this.prepared(c, sql, params)).runAndReadAll();
+        return reader.getRowObjectsJS() as T[];
+      } finally {
+        signal?.removeEventListener('abort', interrupt);
+      }
     });
   }
 

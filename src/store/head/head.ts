@@ -195,6 +195,11 @@ export class Head {
   private drainWaiters: Array<() => void> = [];
   readonly createdAt = Date.now();
   firstAppendAt: number | undefined;
+  /**
+   * Resources and scopes decoded for lookups (find), kept with the head: search reads
+   * hundreds of its traces per request, most under the same few resources.
+   */
+  private readonly lookups = new Decoded(this.resources, this.scopes);
 
   /** Marks an append in flight towards this head (its WAL write has been issued). */
   beginAppend(): void {
@@ -291,7 +296,7 @@ export class Head {
     if (!trace) return { spans: [], bytes: 0 };
     if (range?.startUnixNano !== undefined && trace.endUnixNano < range.startUnixNano) return { spans: [], bytes: 0 };
     if (range?.endUnixNano !== undefined && trace.startUnixNano > range.endUnixNano) return { spans: [], bytes: 0 };
-    return this.decodeTrace(trace);
+    return this.decodeTrace(trace, this.lookups);
   }
 
   /**
