@@ -108,6 +108,7 @@ function prepare(ctx: ApiContext, req: FastifyRequest<TagsRequest>, reply: Fasti
   let conditions: Condition[] = [];
   try {
     // An invalid q is ignored, as Tempo does: autocomplete runs while the query is being typed.
+    // One Skein refuses to run (a regex RE2 refuses, past the size limits) is a 400 like the search's.
     if (withQ) conditions = conditionsOf(req.query['q']);
   } catch (err) {
     if (!(err instanceof TraceQLError)) throw err;
