@@ -77,6 +77,31 @@ describe('a catastrophic-backtracking regex over head spans', () => {
   });
 });
 
+describe('a redaction pattern that backtracks catastrophically in JavaScript', () => {
+  test('masks in linear time: the span is acknowledged, stored and read back masked', STALL_TIMEOUT, async () => {
+    const redacting = await startSkein({ configYaml: 'processors:\n  redaction:\n    blocked_values: ["(a+)+$"]\n' });
+    try {
+      const traceId = randomBytes(16);
+      const kept = `${'a'.repeat(EVIL_LENGTH)}!`;
+      const res = await postProtobuf(
+        redacting.otlpHttpUrl,
+        batchOf('redaction-e2e', [span({ traceId, name: 'evil', attributes: [str('kept', kept), str('masked', `id ${'a'.repeat(EVIL_LENGTH)}`)] })]),
+      );
+      assert.equal(res.status, 200);
+      assert.equal((await fetch(`${redacting.url}/ready`)).status, 200);
+      const trace = (await (await fetch(`${redacting.url}/api/traces/${toHex(traceId)}`)).json()) as {
+        batches: Array<{ scopeSpans: Array<{ spans: Array<{ attributes: Array<{ key: string; value: { stringValue?: string } }> }> }> }>;
+      };
+      const attrs = trace.batches[0]!.scopeSpans[0]!.spans[0]!.attributes;
+      const value = (key: string) => attrs.find((a) => a.key === key)?.value.stringValue;
+      assert.equal(value('kept'), kept, 'no match: the value ends in "!"');
+      assert.equal(value('masked'), 'id ****');
+    } finally {
+      await redacting.kill();
+    }
+  });
+});
+
 describe('regexes RE2 refuses', () => {
   const cases = [
     { pattern: '(a)\\1', problem: /invalid escape sequence: `\\1` \(RE2 has no backreferences\)/ },
