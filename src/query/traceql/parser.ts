@@ -249,12 +249,20 @@ class Parser {
     if (++this.depth > MAX_TRACEQL_DEPTH) this.tooDeep(t);
   }
 
+  private heightOf(node: object | null): number {
+    return node === null ? 0 : (this.heights.get(node) ?? 1);
+  }
+
   /** Records that `node` sits above `children`; fails when the tree would grow too deep where it is built. */
   private nest<T extends object>(node: T, pos: Token | Pos, ...children: Array<object | null>): T {
     let tallest = 0;
-    for (const c of children) if (c !== null) tallest = Math.max(tallest, this.heights.get(c) ?? 1);
-    if (this.depth + tallest + 1 > MAX_TRACEQL_DEPTH) this.tooDeep(pos);
-    this.heights.set(node, tallest + 1);
+    for (const c of children) tallest = Math.max(tallest, this.heightOf(c));
+    return this.withHeight(node, pos, tallest + 1);
+  }
+
+  private withHeight<T extends object>(node: T, pos: Token | Pos, height: number): T {
+    if (this.depth + height > MAX_TRACEQL_DEPTH) this.tooDeep(pos);
+    this.heights.set(node, height);
     return node;
   }
 
@@ -439,9 +447,11 @@ class Parser {
       this.take();
       const rhs = this.parseQuery(info.right ? info.level : info.level + 1);
       if (t.text === '|') {
-        // Stages are a list, walked in a loop: a pipeline is as deep as its deepest stage.
-        const stages = lhs.k === 'pipe' ? [...lhs.stages, rhs] : [lhs, rhs];
-        lhs = this.nest({ k: 'pipe', stages, pos: lhs.pos }, t, ...stages);
+        // Stages are a list, walked in a loop: a pipeline is one level above its deepest stage.
+        // The list this loop built is extended in place (copying it made long pipelines quadratic).
+        const pipe = lhs.k === 'pipe' ? lhs : this.nest<Loose & { k: 'pipe' }>({ k: 'pipe', stages: [lhs], pos: lhs.pos }, t, lhs);
+        pipe.stages.push(rhs);
+        lhs = this.withHeight(pipe, t, Math.max(this.heightOf(pipe), this.heightOf(rhs) + 1));
       } else {
         lhs = this.nest({ k: 'bin', op: t.text, lhs, rhs, pos: this.pos(t) }, t, lhs, rhs);
       }

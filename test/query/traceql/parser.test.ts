@@ -377,9 +377,11 @@ describe('depth and length limits', () => {
     assert.equal(errorOf(() => validateTraceQL(parse(`{ } | ${chain(200, 'count()', ' + ')} > 1`))).kind, 'unsupported');
   });
 
-  test('a pipeline of many shallow stages is not deep', () => {
+  test('a pipeline of many shallow stages is not deep, up to the longest query accepted', () => {
     const q = chain(5000, '{ .a = 1 }', ' | ');
     assert.equal((parse(q).query as Pipeline).stages.length, 5000);
+    const longest = chain(Math.floor(MAX_TRACEQL_LENGTH / 3), '{}', '|');
+    assert.equal((parse(longest).query as Pipeline).stages.length, Math.floor(MAX_TRACEQL_LENGTH / 3));
   });
 
   test('a query longer than MAX_TRACEQL_LENGTH is refused before it is read', () => {
