@@ -14,7 +14,9 @@ import {
   type TagQuery,
   type TagScope,
   type TagTarget,
+  type Condition,
 } from '../../query/tags/index.js';
+import { TraceQLError } from '../../query/traceql/index.js';
 import type { Store } from '../../store/store.js';
 import { formatDuration } from '../../config/units.js';
 import type { QueryAdmission } from '../../query/admission.js';
@@ -126,6 +128,16 @@ function prepare(ctx: ApiContext, req: FastifyRequest<TagsRequest>, reply: Fasti
   }
   const range = parseUnixSecondsRange(req.query, reply);
   if (!range) return undefined;
+  let conditions: Condition[] = [];
+  try {
+    // An invalid q is ignored, as Tempo does: autocomplete runs while the query is being typed.
+    // One Skein refuses to run (a regex RE2 refuses, past the size limits) is a 400 like the search's.
+    if (withQ) conditions = conditionsOf(req.query['q']);
+  } catch (err) {
+    if (!(err instanceof TraceQLError)) throw err;
+    badRequest(reply, `invalid q: ${err.message}`);
+    return undefined;
+  }
   return {
     store,
     tenant,
@@ -133,8 +145,7 @@ function prepare(ctx: ApiContext, req: FastifyRequest<TagsRequest>, reply: Fasti
       startUnixNano: range.startUnixSec !== undefined ? BigInt(range.startUnixSec) * NANOS_PER_SECOND : undefined,
       // `end` is a whole second: spans starting anywhere in it are in range.
       endUnixNano: range.endUnixSec !== undefined ? BigInt(range.endUnixSec + 1) * NANOS_PER_SECOND : undefined,
-      // An invalid q is ignored, as Tempo does: autocomplete runs while the query is being typed.
-      conditions: withQ ? conditionsOf(req.query['q']) : [],
+      conditions,
       limit,
       maxBytes,
     },

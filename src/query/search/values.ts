@@ -4,6 +4,7 @@
 // simply unequal and unordered: `{ .x != 5 }` does not match a string `.x`.
 import type { AnyValue } from '../../otlp/model.js';
 import type { KindValue, Static, StatusValue } from '../traceql/ast.js';
+import { compileRe2, Re2SyntaxError, type Re2Pattern } from '../../regex/re2.js';
 
 export type Val =
   | { t: 'string'; v: string }
@@ -88,29 +89,13 @@ function equal(a: Val, b: Val): boolean {
   return order(a, b) === 0;
 }
 
-const regexCache = new Map<string, RegExp>();
-
-/**
- * Tempo's regexes are RE2 and fully anchored. Leading flag groups become JS flags;
- * `(?P<n>` and `\z`/`\A` take their JS spellings.
- */
-export function compileRegex(pattern: string): RegExp {
-  let re = regexCache.get(pattern);
-  if (!re) {
-    let flags = '';
-    const body = pattern
-      .replace(/^\(\?([imsU]+)\)/, (_, f: string) => {
-        flags = [...new Set(f.replace('U', ''))].join('');
-        return '';
-      })
-      .replace(/\(\?P</g, '(?<')
-      .replace(/\\z/g, '$')
-      .replace(/\\A/g, '^');
-    re = new RegExp(`^(?:${body})$`, flags);
-    if (regexCache.size > 1000) regexCache.clear();
-    regexCache.set(pattern, re);
+function regexOf(pattern: string): Re2Pattern | undefined {
+  try {
+    return compileRe2(pattern);
+  } catch (err) {
+    if (err instanceof Re2SyntaxError) return undefined;
+    throw err;
   }
-  return re;
 }
 
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | '=~' | '!~';
@@ -132,7 +117,11 @@ export function compare(op: CompareOp, a: Val, b: Val): boolean {
     case '=~':
     case '!~': {
       if (a.t !== 'string' || b.t !== 'string') return false;
-      const hit = compileRegex(b.v).test(a.v);
+      // Tempo's regexes are RE2 and fully anchored (DuckDB's regexp_full_match over blocks).
+      // Validation refuses a bad literal; a pattern read from a span that RE2 refuses matches nothing.
+      const re = regexOf(b.v);
+      if (re === undefined) return false;
+      const hit = re.testWhole(a.v);
       return op === '=~' ? hit : !hit;
     }
     default: {

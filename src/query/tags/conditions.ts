@@ -6,12 +6,14 @@
 import type { AnyValue, KeyValue, StoredSpan } from '../../otlp/model.js';
 import {
   parseTraceQL,
+  TraceQLError,
   validateTraceQL,
   type FieldExpr,
   type Intrinsic,
   type Static,
 } from '../traceql/index.js';
 import { sqlString } from '../../store/blocks/schema.js';
+import { compileRe2 } from '../../regex/re2.js';
 
 export type ConditionOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | '=~' | '!~' | 'exists';
 
@@ -34,14 +36,20 @@ const FLIPPED: Record<string, ConditionOp> = { '=': '=', '!=': '!=', '<': '>', '
 const STATUS_CODES = { unset: 0, ok: 1, error: 2 } as const;
 const KIND_CODES = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
 
-/** The conditions of `q` that narrow tag names and values; [] when q is absent, invalid or not narrowable. */
+/**
+ * The conditions of `q` that narrow tag names and values; [] when q is absent, incomplete,
+ * invalid or not narrowable. Throws TraceQLError when q is one Skein refuses to run (a
+ * regex RE2 refuses, a query past the length or depth limit): the search being typed would
+ * be refused too, and a regex narrows the blocks' side in DuckDB, which would fail on it.
+ */
 export function conditionsOf(q: string | undefined): Condition[] {
   if (q === undefined || q.trim() === '') return [];
   let root;
   try {
     root = parseTraceQL(q).ast;
     validateTraceQL(root);
-  } catch {
+  } catch (err) {
+    if (err instanceof TraceQLError && (err.kind === 'regex' || err.kind === 'limit')) throw err;
     return [];
   }
   if (root.query.type !== 'pipeline') return [];
@@ -76,7 +84,7 @@ function toCondition(e: FieldExpr): Condition | undefined {
   if (other.valueType === 'nil') return op === '!=' ? { field, op: 'exists' } : undefined;
   if (!['=', '!=', '<', '<=', '>', '>=', '=~', '!~'].includes(op)) return undefined;
   if (other.valueType === 'float' && !Number.isFinite(other.value)) return undefined;
-  if ((op === '=~' || op === '!~') && (other.valueType !== 'string' || toJsRegex(other.value) === undefined)) return undefined;
+  if ((op === '=~' || op === '!~') && other.valueType !== 'string') return undefined;
   return { field, op: op as ConditionOp, value: other };
 }
 
@@ -89,30 +97,6 @@ function fieldOf(e: FieldExpr): ConditionField | undefined {
 }
 
 // ── evaluation over decoded spans (the head) ──────────────────────────────
-
-/** TraceQL regexes are Go's (RE2) and fully anchored; these spellings differ in JS. */
-function toJsRegex(pattern: string): RegExp | undefined {
-  let flags = '';
-  const inline = /^\(\?([imsU]+)\)/.exec(pattern);
-  if (inline?.[1]?.includes('i')) flags += 'i';
-  if (inline?.[1]?.includes('s')) flags += 's';
-  if (inline?.[1]?.includes('m')) flags += 'm';
-  const body = pattern.replace(/^\(\?[imsU]+\)/, '').replace(/\(\?P</g, '(?<').replace(/\\z/g, '$').replace(/\\A/g, '^');
-  try {
-    return new RegExp(`^(?:${body})$`, flags);
-  } catch {
-    return undefined;
-  }
-}
-
-const regexCache = new Map<string, RegExp | undefined>();
-function regexOf(pattern: string): RegExp | undefined {
-  if (!regexCache.has(pattern)) {
-    if (regexCache.size > 256) regexCache.clear();
-    regexCache.set(pattern, toJsRegex(pattern));
-  }
-  return regexCache.get(pattern);
-}
 
 export function matchesAll(conditions: readonly Condition[], s: StoredSpan): boolean {
   for (const c of conditions) if (!matches(c, s)) return false;
@@ -183,10 +167,11 @@ function compareString(c: Condition, actual: string): boolean {
   if (c.value?.valueType !== 'string') return false;
   const want = c.value.value;
   switch (c.op) {
+    // TraceQL regexes are RE2 and fully anchored, as Tempo's; conditionsOf refused invalid ones.
     case '=~':
-      return regexOf(want)?.test(actual) ?? false;
+      return compileRe2(want).testWhole(actual);
     case '!~':
-      return !(regexOf(want)?.test(actual) ?? true);
+      return !compileRe2(want).testWhole(actual);
     default:
       return ordered(c.op, actual < want ? -1 : actual > want ? 1 : 0);
   }

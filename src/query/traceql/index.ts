@@ -8,7 +8,7 @@ export function parseTraceQL(text: string): { ast: RootExpr } {
 }
 
 export { parseQuery, positionOf } from './parser.js';
-export { validateTraceQL, impliedType, referencesSpan, regexProblem, INTRINSIC_TYPES, type ValueType } from './validate.js';
+export { validateTraceQL, impliedType, referencesSpan, INTRINSIC_TYPES, type ValueType } from './validate.js';
 export { printTraceQL, printField, printStatic, printDuration, printAttributeRef } from './printer.js';
 export { TraceQLError, type TraceQLErrorKind } from './errors.js';
 export { tokenize, parseDuration, type Token } from './lexer.js';

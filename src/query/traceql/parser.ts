@@ -7,6 +7,13 @@
 // Precedence, lowest first, is Tempo's: `|`; `&& ||` (one level, left-associative);
 // comparisons and structural operators; `+ -`; unary `!`; `* / %`; `^` (right-associative).
 // Unary `-` binds like binary `-`: `-a * b` is `-(a * b)`, `-a + b` is `(-a) + b`.
+//
+// Every later stage (shaping, validation, printing, planning, evaluation) walks the tree
+// recursively, so the parser bounds how deep a tree can be: MAX_TRACEQL_DEPTH counts
+// the parser's own nesting (brackets, unary operators, function arguments) plus the
+// height of what it builds (a chain `a && b && c` is a tree as tall as it is long).
+// A query past it, or longer than MAX_TRACEQL_LENGTH, is refused (kind `limit`) instead
+// of overflowing the stack.
 
 import type {
   Aggregate,
@@ -166,12 +173,24 @@ function describe(t: Token): string {
   }
 }
 
+/** Deepest query accepted; deep enough for any query a person or a query builder writes. */
+export const MAX_TRACEQL_DEPTH = 1000;
+/** Longest query accepted, in characters (HTTP requests are already bounded by the 16 KiB URL limit). */
+export const MAX_TRACEQL_LENGTH = 64 * 1024;
+
 export function parseQuery(text: string): RootExpr {
+  if (text.length > MAX_TRACEQL_LENGTH) {
+    throw new TraceQLError('limit', 1, 1, `the query is ${text.length} characters long; at most ${MAX_TRACEQL_LENGTH} are accepted`);
+  }
   return new Parser(tokenize(text)).parseRoot();
 }
 
 class Parser {
   private i = 0;
+  /** How many parseField/parseQuery calls are open. */
+  private depth = 0;
+  /** Height of each composite node built so far (a leaf is 1). */
+  private readonly heights = new WeakMap<object, number>();
 
   constructor(private readonly toks: Token[]) {}
 
@@ -212,6 +231,39 @@ class Parser {
 
   private pos(t: Token): Pos {
     return { line: t.line, col: t.col };
+  }
+
+  // ---------- depth ----------
+
+  private tooDeep(t: Token | Pos): never {
+    throw new TraceQLError(
+      'limit',
+      t.line,
+      t.col,
+      `the query nests deeper than ${MAX_TRACEQL_DEPTH} levels (brackets, operators and functions each count); split or simplify it`,
+    );
+  }
+
+  /** One more level of the parser's recursion, entered at t. */
+  private enter(t: Token): void {
+    if (++this.depth > MAX_TRACEQL_DEPTH) this.tooDeep(t);
+  }
+
+  private heightOf(node: object | null): number {
+    return node === null ? 0 : (this.heights.get(node) ?? 1);
+  }
+
+  /** Records that `node` sits above `children`; fails when the tree would grow too deep where it is built. */
+  private nest<T extends object>(node: T, pos: Token | Pos, ...children: Array<object | null>): T {
+    let tallest = 0;
+    for (const c of children) tallest = Math.max(tallest, this.heightOf(c));
+    return this.withHeight(node, pos, tallest + 1);
+  }
+
+  private withHeight<T extends object>(node: T, pos: Token | Pos, height: number): T {
+    if (this.depth + height > MAX_TRACEQL_DEPTH) this.tooDeep(pos);
+    this.heights.set(node, height);
+    return node;
   }
 
   // ---------- root ----------
@@ -257,15 +309,18 @@ class Parser {
   // ---------- field expressions ----------
 
   private parseField(minLevel: number): FieldExpr {
+    this.enter(this.peek());
     let lhs = this.parseFieldPrefix();
     for (;;) {
       const t = this.peek();
       const info = t.kind === 'punct' ? FIELD_OPS[t.text] : undefined;
-      if (!info || info.level < minLevel) return lhs;
+      if (!info || info.level < minLevel) break;
       this.take();
       const rhs = this.parseField(info.right ? info.level : info.level + 1);
-      lhs = makeFieldBinary(t.text as FieldBinaryOp, lhs, rhs, this.pos(t));
+      lhs = this.nest(makeFieldBinary(t.text as FieldBinaryOp, lhs, rhs, this.pos(t)), t, lhs, rhs);
     }
+    this.depth--;
+    return lhs;
   }
 
   private parseFieldPrefix(): FieldExpr {
@@ -282,7 +337,7 @@ class Parser {
           this.take();
           const operand = this.parseField(t.text === '-' ? UNARY_MINUS_OPERAND : UNARY_NOT_OPERAND);
           if (t.text === '-' && isNumericStatic(operand)) return negate(operand);
-          return at({ type: 'unary', op: t.text, expr: operand }, this.pos(t));
+          return this.nest(at({ type: 'unary', op: t.text, expr: operand }, this.pos(t)), t, operand);
         }
         break;
       case 'string':
@@ -377,38 +432,47 @@ class Parser {
     }
     const expr = this.parseField(0);
     this.expectPunct('}');
-    return at({ type: 'spansetFilter', expr }, this.pos(open));
+    return this.nest(at({ type: 'spansetFilter', expr }, this.pos(open)), open, expr);
   }
 
   // ---------- query layer ----------
 
   private parseQuery(minLevel: number): Loose {
+    this.enter(this.peek());
     let lhs = this.parseQueryPrefix();
     for (;;) {
       const t = this.peek();
       const info = t.kind === 'punct' ? QUERY_OPS[t.text] : undefined;
-      if (!info || info.level < minLevel) return lhs;
+      if (!info || info.level < minLevel) break;
       this.take();
       const rhs = this.parseQuery(info.right ? info.level : info.level + 1);
       if (t.text === '|') {
-        const stages = lhs.k === 'pipe' ? [...lhs.stages, rhs] : [lhs, rhs];
-        lhs = { k: 'pipe', stages, pos: lhs.pos };
+        // Stages are a list, walked in a loop: a pipeline is one level above its deepest stage.
+        // The list this loop built is extended in place (copying it made long pipelines quadratic).
+        const pipe = lhs.k === 'pipe' ? lhs : this.nest<Loose & { k: 'pipe' }>({ k: 'pipe', stages: [lhs], pos: lhs.pos }, t, lhs);
+        pipe.stages.push(rhs);
+        lhs = this.withHeight(pipe, t, Math.max(this.heightOf(pipe), this.heightOf(rhs) + 1));
       } else {
-        lhs = { k: 'bin', op: t.text, lhs, rhs, pos: this.pos(t) };
+        lhs = this.nest({ k: 'bin', op: t.text, lhs, rhs, pos: this.pos(t) }, t, lhs, rhs);
       }
     }
+    this.depth--;
+    return lhs;
   }
 
   private parseQueryPrefix(): Loose {
     const t = this.peek();
     const pos = this.pos(t);
     if (t.kind === 'punct') {
-      if (t.text === '{') return { k: 'filter', node: this.parseSpansetFilter(), pos };
+      if (t.text === '{') {
+        const node = this.parseSpansetFilter();
+        return this.nest({ k: 'filter', node, pos }, t, node);
+      }
       if (t.text === '(') {
         this.take();
         const inner = this.parseQuery(0);
         this.expectPunct(')');
-        return { k: 'paren', inner, pos };
+        return this.nest({ k: 'paren', inner, pos }, t, inner);
       }
       if (t.text === '-') {
         this.take();
@@ -443,14 +507,16 @@ class Parser {
         expr = this.parseField(0);
       }
       this.expectPunct(')');
-      return { k: 'agg', node: at({ type: 'aggregate', fn: name as AggregateFn, expr }, pos), pos };
+      const node: Aggregate = this.nest(at({ type: 'aggregate', fn: name as AggregateFn, expr }, pos), pos, expr);
+      return this.nest({ k: 'agg', node, pos }, pos, node);
     }
     switch (name) {
       case 'by': {
         if (this.isPunct(')')) this.expected('a field expression: by() needs an argument, e.g. by(resource.service.name)');
         const expr = this.parseField(0);
         this.expectPunct(')');
-        return { k: 'stage', node: at({ type: 'groupBy', expr }, pos), pos };
+        const node: PipelineStage = this.nest(at({ type: 'groupBy', expr }, pos), pos, expr);
+        return this.nest({ k: 'stage', node, pos }, pos, node);
       }
       case 'select': {
         if (this.isPunct(')')) this.expected('an attribute or intrinsic: select() needs at least one');
@@ -471,7 +537,9 @@ class Parser {
       }
     }
     if (METRICS_NO_ARG.has(name) || METRICS_ATTR.has(name) || name === 'quantile_over_time' || name === 'compare') {
-      return { k: 'metrics', node: at(this.parseMetricsArgs(name as MetricsFn), pos), pos };
+      const node = at(this.parseMetricsArgs(name as MetricsFn), pos);
+      this.nest(node, pos, node.compare?.filter ?? null);
+      return this.nest({ k: 'metrics', node, pos }, pos, node);
     }
     this.fail(nameTok, `unknown function '${name}'`);
   }

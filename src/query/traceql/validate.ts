@@ -23,6 +23,7 @@ import type {
 import { TraceQLError, type TraceQLErrorKind } from './errors.js';
 import { positionOf } from './parser.js';
 import { printAttributeRef, printField } from './printer.js';
+import { re2Problem } from '../../regex/re2.js';
 
 /** The static type of an expression; `attribute` is only known per span at query time. */
 export type ValueType = 'attribute' | 'int' | 'float' | 'duration' | 'string' | 'bool' | 'nil' | 'status' | 'kind';
@@ -85,9 +86,12 @@ export function impliedType(e: FieldExpr): ValueType {
       return INTRINSIC_TYPES[e.name];
     case 'unary':
       return e.op === '!' ? 'bool' : impliedType(e.expr);
-    case 'binary':
+    case 'binary': {
       if (['&&', '||', '=', '!=', '<', '<=', '>', '>=', '=~', '!~'].includes(e.op)) return 'bool';
-      return impliedType(e.lhs) === 'attribute' ? impliedType(e.rhs) : impliedType(e.lhs);
+      // The left side's type once: asking twice per level made `1 + 1 + … + 1` exponential.
+      const lhs = impliedType(e.lhs);
+      return lhs === 'attribute' ? impliedType(e.rhs) : lhs;
+    }
   }
 }
 
@@ -97,8 +101,10 @@ function scalarType(e: ScalarExpr): ValueType {
       return e.fn === 'count' ? 'int' : e.expr ? impliedType(e.expr) : 'int';
     case 'static':
       return e.valueType;
-    case 'scalarOperation':
-      return scalarType(e.lhs) === 'attribute' ? scalarType(e.rhs) : scalarType(e.lhs);
+    case 'scalarOperation': {
+      const lhs = scalarType(e.lhs);
+      return lhs === 'attribute' ? scalarType(e.rhs) : lhs;
+    }
   }
 }
 
@@ -116,7 +122,7 @@ export function referencesSpan(e: FieldExpr): boolean {
   }
 }
 
-/** Throws TraceQLError (kind `invalid` or `unsupported`) for the first problem found. */
+/** Throws TraceQLError (kind `invalid`, `regex` or `unsupported`) for the first problem found. */
 export function validateTraceQL(root: RootExpr): void {
   new Checker('invalid').root(root);
   new Checker('unsupported').root(root);
@@ -283,8 +289,8 @@ class Checker {
         }
         if (e.op === '=' && (lt === 'nil' || rt === 'nil')) this.nilEquality(e, lt === 'nil' ? e.rhs : e.lhs);
         if ((e.op === '=~' || e.op === '!~') && e.rhs.type === 'static' && e.rhs.valueType === 'string') {
-          const problem = regexProblem(e.rhs.value);
-          if (problem) this.invalid(e.rhs, `invalid regular expression ${JSON.stringify(e.rhs.value)}: ${problem}`);
+          const problem = re2Problem(e.rhs.value);
+          if (problem && this.pass === 'invalid') this.throwAt(e.rhs, 'regex', `invalid regular expression ${JSON.stringify(e.rhs.value)}: ${problem}`);
         }
         return;
       }
@@ -356,24 +362,6 @@ function findCompare(e: MetricsExpr): MetricsAggregate | null {
   if (e.type === 'metricsPipeline') return e.aggregate.fn === 'compare' ? e.aggregate : null;
   if (e.type === 'metricsMath') return findCompare(e.lhs) ?? findCompare(e.rhs);
   return null;
-}
-
-/**
- * Tempo's regexes are RE2. JavaScript's engine is close enough to reject what RE2 rejects
- * once RE2-only spellings are translated: leading flag groups, `(?P<name>`, `\z`, `\A`.
- */
-export function regexProblem(pattern: string): string | null {
-  const js = pattern
-    .replace(/^\(\?[imsU]+\)/, '')
-    .replace(/\(\?P</g, '(?<')
-    .replace(/\\z/g, '$')
-    .replace(/\\A/g, '^');
-  try {
-    new RegExp(js);
-    return null;
-  } catch (err) {
-    return (err as Error).message.replace(/^Invalid regular expression: /, '');
-  }
 }
 
 export type { ComparisonOp };

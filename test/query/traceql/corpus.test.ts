@@ -92,7 +92,8 @@ describe("Tempo's TraceQL example corpus", { skip }, () => {
     const wrong: string[] = [];
     for (const q of corpus!.validate_fails) {
       const err = validationError(q);
-      if (err?.kind !== 'invalid') wrong.push(`${q} → ${err ? err.message : 'accepted'}`);
+      // A regex RE2 refuses is invalid TraceQL of its own kind (errors.ts).
+      if (err?.kind !== 'invalid' && err?.kind !== 'regex') wrong.push(`${q} → ${err ? err.message : 'accepted'}`);
       else assertRoundTrip(q);
     }
     assert.deepStrictEqual(wrong, []);

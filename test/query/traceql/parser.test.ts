@@ -11,6 +11,7 @@ import {
   type RootExpr,
   type SpansetFilter,
 } from '../../../src/query/traceql/index.js';
+import { MAX_TRACEQL_DEPTH, MAX_TRACEQL_LENGTH } from '../../../src/query/traceql/parser.js';
 
 const parse = (q: string): RootExpr => parseTraceQL(q).ast;
 
@@ -302,10 +303,9 @@ describe('validation', () => {
     }
   });
 
-  test('rejects type errors, bad regexes, bad quantiles and non-numeric metrics attributes', () => {
+  test('rejects type errors, bad quantiles and non-numeric metrics attributes', () => {
     for (const q of [
       '{ duration > "1s" }',
-      '{ name =~ "(" }',
       '{ } | quantile_over_time(duration, 1.5)',
       '{ } | sum_over_time(name)',
       '{ } | compare({ }, 0)',
@@ -314,10 +314,79 @@ describe('validation', () => {
     }
   });
 
+  test('regexes are RE2: what RE2 refuses is kind `regex`, naming the pattern and why', () => {
+    for (const q of ['{ name =~ "(" }', '{ name =~ "(a)\\\\1" }', '{ name !~ "a(?=b)" }']) {
+      assert.equal(kindOf(q), 'regex', q);
+    }
+    const err = errorOf(() => validateTraceQL(parse('{ .a = 1 && name =~ "(a)\\\\1" }')));
+    assert.deepStrictEqual([err.line, err.col], [1, 21]);
+    assert.equal(err.message, 'invalid TraceQL at line 1, col 21: invalid regular expression "(a)\\\\1": invalid escape sequence: `\\1` (RE2 has no backreferences)');
+    for (const q of ['{ name =~ "[[:alpha:]]+" }', '{ name =~ "\\\\Qa.b\\\\E" }', '{ name =~ "(?U)a+" }', '{ name =~ "\\\\Aa\\\\z" }']) {
+      assert.equal(kindOf(q), 'ok', q);
+    }
+  });
+
   test('reports unsupported constructs apart from invalid ones', () => {
     assert.equal(kindOf('{ .a = nil }'), 'unsupported');
     assert.equal(kindOf('{ parent.a = 1 }'), 'unsupported');
     // Invalid wins over unsupported when both apply.
     assert.equal(kindOf('{ parent.a = 1 && name = 3 }'), 'invalid');
+  });
+});
+
+describe('depth and length limits', () => {
+  const chain = (n: number, link: string, sep: string) => Array(n).fill(link).join(sep);
+  const tooDeep: Record<string, string> = {
+    'nested brackets': `{ ${'('.repeat(7000)}true${')'.repeat(7000)} }`,
+    'nested spanset brackets': `${'('.repeat(7000)}{ }${')'.repeat(7000)}`,
+    'unary operators': `{ ${'!'.repeat(7000)}true }`,
+    'a right-associative chain': `{ .n = ${chain(7000, '2', '^')} }`,
+    'a left-associative chain': `{ ${chain(7000, '.a', ' && ')} }`,
+    'a chain of spansets': chain(7000, '{ }', ' || '),
+    'a chain of aggregate arithmetic': `{ } | ${chain(2000, 'count()', '+')} > 1`,
+    'by() of a deep expression': `{ } | by(${'('.repeat(7000)}.a${')'.repeat(7000)})`,
+    'a deep pipeline stage': `{ } | ${'('.repeat(7000)}{ }${')'.repeat(7000)} | { }`,
+    'metrics math': chain(2000, '({}|rate())', '+'),
+  };
+  for (const [name, q] of Object.entries(tooDeep)) {
+    test(`${name}: kind limit naming MAX_TRACEQL_DEPTH, not a stack overflow`, () => {
+      const err = errorOf(() => parse(q));
+      assert.equal(err.kind, 'limit');
+      assert.match(err.message, new RegExp(`^TraceQL query too large at line 1, col \\d+: the query nests deeper than ${MAX_TRACEQL_DEPTH} levels`));
+    });
+  }
+
+  test('a query just inside the limit parses, validates and prints', () => {
+    const d = MAX_TRACEQL_DEPTH - 5;
+    for (const q of [
+      `{ ${'('.repeat(d - 2)}.a = 1${')'.repeat(d - 2)} }`,
+      `{ ${chain(d - 2, '.a', ' && ')} }`,
+      chain(d - 2, '{ .a = 1 }', ' || '),
+      `{ ${'!'.repeat(d - 2)}true }`,
+    ]) {
+      const root = parse(q);
+      validateTraceQL(root);
+      assert.doesNotThrow(() => printTraceQL(root));
+    }
+  });
+
+  test('arithmetic chains type-check once per node (asking each left side twice was exponential)', { timeout: 30_000 }, () => {
+    validateTraceQL(parse(`{ .n = ${chain(200, '1', ' + ')} }`));
+    validateTraceQL(parse(`{ .n > ${chain(200, '.m', ' * ')} }`));
+    // Valid TraceQL Skein does not run: refused as unsupported, after the type check.
+    assert.equal(errorOf(() => validateTraceQL(parse(`{ } | ${chain(200, 'count()', ' + ')} > 1`))).kind, 'unsupported');
+  });
+
+  test('a pipeline of many shallow stages is not deep, up to the longest query accepted', () => {
+    const q = chain(5000, '{ .a = 1 }', ' | ');
+    assert.equal((parse(q).query as Pipeline).stages.length, 5000);
+    const longest = chain(Math.floor(MAX_TRACEQL_LENGTH / 3), '{}', '|');
+    assert.equal((parse(longest).query as Pipeline).stages.length, Math.floor(MAX_TRACEQL_LENGTH / 3));
+  });
+
+  test('a query longer than MAX_TRACEQL_LENGTH is refused before it is read', () => {
+    const err = errorOf(() => parse(`{ .a = "${'x'.repeat(MAX_TRACEQL_LENGTH)}" }`));
+    assert.equal(err.kind, 'limit');
+    assert.match(err.message, new RegExp(`characters long; at most ${MAX_TRACEQL_LENGTH} are accepted`));
   });
 });

@@ -38,10 +38,10 @@
 // mask the whole value → the rules (built-ins, `blocked_values`, `rules`) mask
 // each match with `****` or its hex hash.
 //
-// Patterns use the collector's RE2 syntax as far as JavaScript can follow it:
-// leading `(?i)`/`(?s)`/`(?m)`, `(?P<name>…)`, `\A` and `\z` are translated;
-// POSIX classes, `\Q…\E` and `(?U)` are refused. Every invalid pattern fails
-// the configuration with its key path (`blocked_values.2: invalid pattern …`).
+// Patterns use the collector's RE2 syntax and run on the RE2 engine (src/regex/re2.ts),
+// so a pattern means what it means in the collector and matches in linear time; what
+// RE2 refuses (backreferences, lookarounds) fails the configuration with its key path
+// (`blocked_values.2: invalid pattern …`).
 import { z } from 'zod';
 import { DEFAULT_RULE_NAMES, OPTIONAL_RULE_NAMES, RULE_NAME_RE, patternProblem } from './rules.js';
 

@@ -13,7 +13,8 @@ import type { TracesConsumer } from '../../consumer.js';
 import { forgetWireForm } from '../../../otlp/wire-form.js';
 import { redactionConfigSchema, type RedactionConfig, type TextField } from './config.js';
 import { redactionMetrics } from './metrics.js';
-import { builtinRules, compilePattern, DEFAULT_RULE_NAMES, userRule, type RedactionRule } from './rules.js';
+import { compileRe2, type Re2Pattern } from '../../../regex/re2.js';
+import { builtinRules, DEFAULT_RULE_NAMES, userRule, type RedactionRule } from './rules.js';
 
 /** What a match becomes when no hash function is configured (the collector's mask). */
 export const MASK = '****';
@@ -83,12 +84,12 @@ export class Redactor {
   private readonly hasTrigger: Array<((text: string) => boolean) | undefined>;
   /** Values shorter than every rule's minimum skip the rules altogether. */
   private readonly minRuleLength: number;
-  private readonly blockedKeyPatterns: RegExp[];
-  private readonly ignoredKeyPatterns: RegExp[];
+  private readonly blockedKeyPatterns: Re2Pattern[];
+  private readonly ignoredKeyPatterns: Re2Pattern[];
   private readonly ignoredKeys: ReadonlySet<string>;
   /** Undefined when every key is allowed. */
   private readonly allowedKeys: ReadonlySet<string> | undefined;
-  private readonly allowedValues: RegExp[];
+  private readonly allowedValues: Re2Pattern[];
   private readonly mask: (text: string) => string;
   private readonly keyPatternCache = new Map<string, number>();
   private readonly dryRun: boolean;
@@ -133,11 +134,11 @@ export class Redactor {
       return (text: string) => re.test(text);
     });
     this.minRuleLength = Math.min(...this.rules.map((r) => r.minLength));
-    this.blockedKeyPatterns = config.blocked_key_patterns.map((p) => compilePattern(p));
-    this.ignoredKeyPatterns = config.ignored_key_patterns.map((p) => compilePattern(p));
+    this.blockedKeyPatterns = config.blocked_key_patterns.map(compileRe2);
+    this.ignoredKeyPatterns = config.ignored_key_patterns.map(compileRe2);
     this.ignoredKeys = new Set(config.ignored_keys);
     this.allowedKeys = config.allow_all_keys ? undefined : new Set([...config.allowed_keys, ...Object.values(SUMMARY_KEYS)]);
-    this.allowedValues = config.allowed_values.map((p) => compilePattern(p));
+    this.allowedValues = config.allowed_values.map(compileRe2);
     this.mask = maskFunction(config);
     this.dryRun = config.dry_run;
     this.redactAllTypes = config.redact_all_types;
@@ -386,7 +387,7 @@ export class Redactor {
       if (out.length < rule.minLength || (textField && !this.inTextFields[i])) continue;
       if (rule.triggers !== undefined && !this.hasTrigger[i]!(out)) continue;
       if (rule.precheck !== undefined && !rule.precheck(out)) continue;
-      out = out.replace(rule.pattern, this.replacers[i]!);
+      out = rule.pattern.replaceAll(out, this.replacers[i]!);
     }
     return this.hits === hitsBefore ? text : out;
   }

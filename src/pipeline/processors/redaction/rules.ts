@@ -1,13 +1,19 @@
 // The rules that find secrets inside string values: Skein's built-in deny-list
 // (what ships on by default) and the compiler for users' patterns, which are
-// written in the collector's (RE2) syntax and run as JavaScript regexes.
+// written in the collector's (RE2) syntax and run by the RE2 engine (linear time,
+// whatever the pattern). The built-ins are JavaScript regexes: ours, reviewed to be
+// linear, and they need lookarounds RE2 has not got.
+import { compileRe2, re2Problem, type Re2Pattern } from '../../../regex/re2.js';
 import { containsCardNumber, mayHoldDigitRun } from './luhn.js';
+
+/** What a rule needs of its pattern: every match replaced (Re2Pattern, or a global JavaScript regex for a built-in). */
+export type RulePattern = Pick<Re2Pattern, 'replaceAll'>;
 
 export interface RedactionRule {
   /** Metric label and log name: a built-in name, a user rule's name, or `blocked_values[i]`. */
   readonly name: string;
-  /** Global regex; every accepted match is masked. */
-  readonly pattern: RegExp;
+  /** Every accepted match is masked. */
+  readonly pattern: RulePattern;
   /** Shortest value that can hold a match: shorter values skip the rule without scanning. */
   readonly minLength: number;
   /**
@@ -57,8 +63,9 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // A block cut short by an attribute length limit has no END line: mask to the end.
   pem_private_key: {
     name: 'pem_private_key',
-    pattern:
+    pattern: js(
       /-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)/g,
+    ),
     minLength: 30,
     triggers: ['PRIVATE KEY'],
   },
@@ -66,7 +73,7 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // readable. Before jwt, so a JWT sent as a bearer token is counted as one.
   bearer_token: {
     name: 'bearer_token',
-    pattern: /(?<=\bbearer[ \t]{1,16})[A-Za-z0-9\-._~+/]+=*/gi,
+    pattern: js(/(?<=\bbearer[ \t]{1,16})[A-Za-z0-9\-._~+/]+=*/gi),
     minLength: 7 + MIN_BEARER_TOKEN,
     triggers: ['earer'],
     triggersIgnoreCase: true,
@@ -76,13 +83,13 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // up to two more segments cover the five-part JWE form.
   jwt: {
     name: 'jwt',
-    pattern: /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}/g,
+    pattern: js(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}/g),
     minLength: 20,
     triggers: ['eyJ'],
   },
   aws_access_key_id: {
     name: 'aws_access_key_id',
-    pattern: /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g,
+    pattern: js(/(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g),
     minLength: 20,
     triggers: ['AKIA', 'ASIA'],
   },
@@ -90,7 +97,7 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // (aws_secret_access_key=..., "SecretAccessKey": "..."); only the secret is masked.
   aws_secret_access_key: {
     name: 'aws_secret_access_key',
-    pattern: /(?<=secret[_.-]?(?:access[_.-]?)?key["']?[ \t]*(?:=>|[:=])[ \t]*["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi,
+    pattern: js(/(?<=secret[_.-]?(?:access[_.-]?)?key["']?[ \t]*(?:=>|[:=])[ \t]*["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi),
     minLength: 50,
     triggers: ['ecret'],
     triggersIgnoreCase: true,
@@ -100,7 +107,7 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // run is masked, so a CVV or expiry written next to the number goes too.
   card_number: {
     name: 'card_number',
-    pattern: /(?<![0-9A-Za-z])[0-9]+(?:[ -][0-9]+)*(?![0-9A-Za-z])/g,
+    pattern: js(/(?<![0-9A-Za-z])[0-9]+(?:[ -][0-9]+)*(?![0-9A-Za-z])/g),
     minLength: 13,
     precheck: (v) => mayHoldDigitRun(v, 13),
     accept: containsCardNumber,
@@ -109,7 +116,7 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // The lookbehind is bounded, so a long value is not rescanned from every position.
   url_credentials: {
     name: 'url_credentials',
-    pattern: /(?<=[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s/?#@:]{0,128}:)[^\s/?#@]+(?=@)/g,
+    pattern: js(/(?<=[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s/?#@:]{0,128}:)[^\s/?#@]+(?=@)/g),
     minLength: 9,
     // "@", not "://": most URLs have no user information, and "://" would pass the combined
     // trigger search for each of them, sending the value through every rule's own check.
@@ -119,14 +126,14 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // Classic tokens (ghp_, gho_, ghu_, ghs_, ghr_ and 36 characters) and fine-grained ones (github_pat_).
   github_token: {
     name: 'github_token',
-    pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})(?![A-Za-z0-9_])/g,
+    pattern: js(/(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})(?![A-Za-z0-9_])/g),
     minLength: 40,
     triggers: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
   },
   // Personal, project and group access tokens.
   gitlab_token: {
     name: 'gitlab_token',
-    pattern: /(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,64}(?![A-Za-z0-9_-])/g,
+    pattern: js(/(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,64}(?![A-Za-z0-9_-])/g),
     minLength: 26,
     triggers: ['glpat-'],
   },
@@ -134,20 +141,20 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   slack_token: {
     name: 'slack_token',
     pattern:
-      /(?<![A-Za-z0-9-])(?:xox[abposre]-[0-9A-Za-z-]{10,250}|xapp-[0-9]-[0-9A-Za-z-]{10,250})|(?<=hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9_/-]{20,200}/g,
+      js(/(?<![A-Za-z0-9-])(?:xox[abposre]-[0-9A-Za-z-]{10,250}|xapp-[0-9]-[0-9A-Za-z-]{10,250})|(?<=hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9_/-]{20,200}/g),
     minLength: 15,
     triggers: ['xox', 'xapp-', 'hooks.slack.com/'],
   },
   google_api_key: {
     name: 'google_api_key',
-    pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g,
+    pattern: js(/(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g),
     minLength: 39,
     triggers: ['AIza'],
   },
   // Secret and restricted keys, live and test; publishable keys (pk_) are public by design.
   stripe_key: {
     name: 'stripe_key',
-    pattern: /(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,247}(?![A-Za-z0-9_])/g,
+    pattern: js(/(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,247}(?![A-Za-z0-9_])/g),
     minLength: 18,
     triggers: ['k_live_', 'k_test_'],
   },
@@ -155,7 +162,7 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // counts, so "Basic auth" or "Basic getUserProfile" are kept.
   basic_auth: {
     name: 'basic_auth',
-    pattern: /(?<=\bbasic[ \t]{1,16})[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])/gi,
+    pattern: js(/(?<=\bbasic[ \t]{1,16})[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])/gi),
     minLength: 10,
     // Not "asic": a class for the common letter a would slow the trigger search for every value.
     triggers: ['basic'],
@@ -165,7 +172,7 @@ const BUILTIN_RULES: Record<BuiltinRuleName, RedactionRule> = {
   // Anchored at the start of a local-part run so a long run without "@" is scanned once, not once per character.
   email: {
     name: 'email',
-    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
+    pattern: js(/(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g),
     minLength: 6,
     triggers: ['@'],
   },
@@ -184,72 +191,20 @@ export function builtinRules(names: Iterable<BuiltinRuleName>): RedactionRule[] 
   return (Object.keys(BUILTIN_RULES) as BuiltinRuleName[]).filter((n) => wanted.has(n)).map((n) => BUILTIN_RULES[n]);
 }
 
-/** A rule from a user's pattern; the whole match is masked, as in the collector. */
-export function userRule(name: string, source: string): RedactionRule {
-  return { name, pattern: compilePattern(source, 'g'), minLength: 1 };
+/** A built-in's global regex as a rule pattern. */
+function js(re: RegExp): RulePattern {
+  return { replaceAll: (text, replace) => text.replace(re, replace) };
 }
 
-/**
- * Compiles a pattern written for the collector (Go RE2 syntax) as a JavaScript
- * regex. RE2 spellings with a JavaScript equivalent are translated: leading
- * flags `(?i)`, `(?s)`, `(?m)`, named groups `(?P<name>...)`, `\A` and `\z`.
- * RE2 syntax that JavaScript would silently read differently (POSIX classes,
- * `\Q...\E`, the ungreedy flag) is refused rather than mis-matched.
- * Throws an Error whose message says what is wrong.
- */
-export function compilePattern(source: string, extraFlags = ''): RegExp {
-  const { body, flags } = translateRe2(source);
-  return new RegExp(body, flags + extraFlags);
+/** A rule from a user's pattern; the whole match is masked, as in the collector. */
+export function userRule(name: string, source: string): RedactionRule {
+  return { name, pattern: compileRe2(source), minLength: 1 };
 }
 
 /** Why a pattern cannot be used, or undefined when it can. `forValues` also refuses patterns matching "". */
 export function patternProblem(source: string, forValues: boolean): string | undefined {
-  let re: RegExp;
-  try {
-    re = compilePattern(source);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  if (forValues && re.test('')) return 'it matches the empty string, so it would mask between every character';
+  const problem = re2Problem(source);
+  if (problem !== undefined) return problem;
+  if (forValues && compileRe2(source).test('')) return 'it matches the empty string, so it would mask between every character';
   return undefined;
-}
-
-const LEADING_FLAGS = /^\(\?([a-zA-Z]+)\)/;
-
-function translateRe2(source: string): { body: string; flags: string } {
-  let flags = '';
-  let rest = source;
-  const lead = LEADING_FLAGS.exec(source);
-  if (lead) {
-    for (const f of lead[1]!) {
-      if (f !== 'i' && f !== 'm' && f !== 's') throw new Error(`flag (?${f}) is not supported (use i, m or s)`);
-      if (!flags.includes(f)) flags += f;
-    }
-    rest = source.slice(lead[0].length);
-  }
-  if (rest.includes('[[:')) throw new Error('POSIX classes such as [[:alpha:]] are not supported; write the range, e.g. [A-Za-z]');
-  let body = '';
-  for (let i = 0; i < rest.length; i++) {
-    const c = rest[i]!;
-    if (c === '\\' && i + 1 < rest.length) {
-      const next = rest[++i]!;
-      if (next === 'A') body += '(?<![\\s\\S])';
-      else if (next === 'z') body += '(?![\\s\\S])';
-      else if (next === 'Q') throw new Error('\\Q...\\E quoting is not supported; escape each character instead');
-      else body += c + next;
-    } else if (c === '(' && rest.startsWith('(?P<', i)) {
-      body += '(?<';
-      i += 3;
-    } else {
-      body += c;
-    }
-  }
-  try {
-    new RegExp(body, flags);
-  } catch (err) {
-    // V8's message repeats the translated body; the user wrote the source.
-    const reason = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
-    throw new Error(reason);
-  }
-  return { body, flags };
 }

@@ -7,7 +7,7 @@
 // name the key.
 import { z } from 'zod';
 import { parseDuration } from '../../../config/units.js';
-import { compileGoRegex } from './policies/go-regex.js';
+import { re2Problem } from '../../../regex/re2.js';
 
 /** A Go-style duration (`30s`, `500ms`) or a number of milliseconds, parsed to milliseconds. */
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -59,11 +59,8 @@ const stringAttributeSettings = z
   .superRefine((v, ctx) => {
     if (!v.enabled_regex_matching) return;
     for (const [i, pattern] of v.values.entries()) {
-      try {
-        compileGoRegex(pattern);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['values', i], message: `invalid regular expression: ${(err as Error).message}` });
-      }
+      const problem = re2Problem(pattern);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['values', i], message: `invalid regular expression ${JSON.stringify(pattern)}: ${problem}` });
     }
   });
 

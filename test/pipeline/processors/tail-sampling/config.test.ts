@@ -144,7 +144,7 @@ test('errors name the key path', () => {
   ]);
   assert.deepEqual(
     errorsOf({ policies: [{ name: 'r', type: 'string_attribute', string_attribute: { key: 'k', values: ['ok', '(unclosed'], enabled_regex_matching: true } }] }),
-    ['policies.0.string_attribute.values.1: invalid regular expression: Invalid regular expression: /(unclosed/: Unterminated group'],
+    ['policies.0.string_attribute.values.1: invalid regular expression "(unclosed": missing closing ): `(unclosed`'],
   );
   assert.deepEqual(errorsOf({ policies: [{ name: 'n', type: 'numeric_attribute', numeric_attribute: { key: 'k' } }] }), [
     'policies.0.numeric_attribute: set min_value, max_value or both',

@@ -1,9 +1,9 @@
 // Samples traces with a string attribute (on a resource or a span) equal to one
 // of the values, or matching one of them as regular expressions.
 import type { AnyValue } from '../../../../otlp/model.js';
+import { compileRe2 } from '../../../../regex/re2.js';
 import { Lru } from '../lru.js';
 import { attributeDecision } from './attribute-match.js';
-import { compileGoRegex } from './go-regex.js';
 import type { PolicyEvaluator, TraceView } from './policy.js';
 
 /** The collector's cache size for regex results when cache_max_size is 0. */
@@ -24,7 +24,8 @@ function exactMatcher(values: readonly string[]): (text: string) => boolean {
 }
 
 function regexMatcher(values: readonly string[], cacheSize: number): (text: string) => boolean {
-  const patterns = values.map(compileGoRegex);
+  // Unanchored, as Go's MatchString; RE2, so in linear time whatever the pattern.
+  const patterns = values.map(compileRe2);
   // The same few values (routes, service names) recur in every trace: remember their outcome.
   const results = new Lru<string, boolean>(cacheSize > 0 ? cacheSize : DEFAULT_REGEX_CACHE_SIZE);
   return (text) => {
