@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { emptyResource, emptyScope, toHex, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
 import { decodeSpan } from '../../otlp/protobuf.js';
+import { isDiskFull } from '../disk-full.js';
 
 /** Failures no row is to blame for: the disk, the file system or the process ran out of something. */
 const ENVIRONMENT_MESSAGES = [
   /^(IO|Out of Memory|Interrupt|FATAL|Fatal|Connection|Permission) Error/,
-  /no space left on device|disk quota|input\/output error|read-only file system|too many open files|cannot allocate memory/i,
+  /input\/output error|read-only file system|too many open files|cannot allocate memory/i,
 ];
 
 /**
@@ -21,6 +22,7 @@ const ENVIRONMENT_MESSAGES = [
  * I/O, memory or interruption kind. Those are retried with every span kept.
  */
 export function isEnvironmentFailure(err: unknown): boolean {
+  if (isDiskFull(err)) return true;
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return true;
   const message = err instanceof Error ? err.message : String(err);
