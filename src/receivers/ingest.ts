@@ -76,9 +76,7 @@ export class Ingester {
    */
   refuseEarly(transport: Transport, bytes: number): Extract<IngestOutcome, { kind: 'overloaded' }> | undefined {
     const refused = this.admission.refusal(bytes);
-    if (!refused) return undefined;
-    requestsRefused.inc({ transport, reason: 'overloaded' });
-    return { kind: 'overloaded', message: refused.message, retryAfterSeconds: refused.retryAfterSeconds };
+    return refused && this.refusedByAdmission(transport, refused);
   }
 
   /**
@@ -93,9 +91,13 @@ export class Ingester {
     request: { bytes: number; arrivedAt?: number; deadline?: number },
   ): Promise<IngestOutcome> {
     const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode));
-    if (!(outcome instanceof OverloadError)) return outcome;
+    return outcome instanceof OverloadError ? this.refusedByAdmission(transport, outcome) : outcome;
+  }
+
+  /** A request admission turned away (before or while it waited for its turn): counted, and answered retryably. */
+  private refusedByAdmission(transport: Transport, err: OverloadError): Extract<IngestOutcome, { kind: 'overloaded' }> {
     requestsRefused.inc({ transport, reason: 'overloaded' });
-    return { kind: 'overloaded', message: outcome.message, retryAfterSeconds: outcome.retryAfterSeconds };
+    return { kind: 'overloaded', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
   }
 
   private async decodeAndConsume(tenant: string, transport: Transport, decode: () => ResourceSpans[]): Promise<IngestOutcome> {
