@@ -18,6 +18,12 @@ const QUERIES = [
   { figure: 'search.payment-errors', q: '{ resource.service.name = "payment" && status = error }' },
   { figure: 'search.slow-server', q: '{ duration > 500ms && kind = server }' },
   { figure: 'search.structural', q: '{ resource.service.name = "frontend" } >> { status = error }' },
+  // Issue 10's "hard" queries: a regex on an attribute of either scope, a second pass that needs
+  // attribute values, a per-trace aggregate, and two spanset filters that must both hold.
+  { figure: 'search.regex-attribute', q: '{ .db.namespace =~ "pay.*" }' },
+  { figure: 'search.select', q: '{ name = "POST /api/login" } | select(span.http.route, resource.service.version)' },
+  { figure: 'search.aggregate', q: '{ kind = server } | avg(duration) > 100ms' },
+  { figure: 'search.two-filters', q: '{ resource.service.name = "checkout" } && { resource.service.name = "cart" && status = error }' },
 ] as const;
 
 const LIMIT = 20;
