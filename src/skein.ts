@@ -20,9 +20,7 @@ import { createOtlpHttpReceiver } from './receivers/otlp-http.js';
 import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-grpc.js';
 import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
-
-export const TARGETS = ['all', 'store', 'collector'] as const;
-export type Target = (typeof TARGETS)[number];
+import type { Target } from './config/targets.js';
 
 /** The collector's work that a store behind a collector leaves to it. */
 const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);

@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ServiceGraphConnector } from '../pipeline/connectors/servicegraph/index.js';
 import type { SpanMetricsConnector } from '../pipeline/connectors/spanmetrics/index.js';
-import type { Target } from '../skein.js';
+import type { Target } from '../config/targets.js';
 
 export interface ApiContext {
   config: SkeinConfig;

@@ -1,7 +1,7 @@
 // Request parameters shared by the API routes, each refused with a 400 that names it.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store, TimeRange } from '../store/store.js';
-import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
+import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
 import type { ApiContext } from './context.js';
 
 export function badRequest(reply: FastifyReply, message: string): FastifyReply {

@@ -11,7 +11,7 @@ import { forgetWireForm } from '../otlp/wire-form.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Connector, Processor } from './component.js';
 import type { TracesConsumer } from './consumer.js';
-import type { OverloadError } from './errors.js';
+import type { OverloadError } from '../lib/errors.js';
 import { typeOf } from './config.js';
 import type { Exporter } from './exporters/otlp/index.js';
 import { CONNECTORS, FORWARDING_EXPORTERS, PROCESSORS, STORE_EXPORTER } from './registry.js';

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans } from '../otlp/model.js';
 import type { TracesConsumer } from './consumer.js';
-import type { OverloadError } from './errors.js';
+import type { OverloadError } from '../lib/errors.js';
 
 export interface ComponentContext {
   /** The configured name, e.g. `tail_sampling` or `tail_sampling/prod` (used in logs and metric labels). */

@@ -18,7 +18,7 @@
 // starting in its own event-loop turn; a request that cannot start before its
 // deadline (the gRPC deadline, or MAX_WAIT_MS after its headers) is refused
 // retryably instead of timing out.
-import { OverloadError } from '../pipeline/errors.js';
+import { OverloadError } from '../lib/errors.js';
 
 /**
  * Requests processed at once: enough for the WAL to commit several in one

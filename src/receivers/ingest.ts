@@ -9,9 +9,9 @@ import type { ResourceSpans } from '../otlp/model.js';
 import { OtlpDecodeError } from '../otlp/protobuf.js';
 import { validateBatch, type SpanLimits } from '../otlp/validate.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
-import { OverloadError } from '../pipeline/errors.js';
-import { WalWriteError } from '../store/wal/wal.js';
-import { isDiskFull } from '../store/disk-full.js';
+import { OverloadError } from '../lib/errors.js';
+import { WalWriteError } from '../lib/wal/wal.js';
+import { isDiskFull } from '../lib/disk-full.js';
 import { Admission } from './admission.js';
 
 export type Transport = 'grpc' | 'http_protobuf' | 'http_json' | 'zipkin';

@@ -15,7 +15,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
-import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
+import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { rawTraceService } from '../otlp/grpc-service.js';
 

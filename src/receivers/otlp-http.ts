@@ -6,7 +6,7 @@ import { createHttpServer } from '../net/http-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
-import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
+import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
 import { status as GrpcCode } from '@grpc/grpc-js';

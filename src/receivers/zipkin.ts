@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHttpServer } from '../net/http-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeZipkinV2Json, decodeZipkinV2Proto, type ZipkinDecodeOptions } from '../otlp/zipkin.js';
-import { tenantFromHeader, TENANT_HEADER } from '../store/tenant.js';
+import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
 

@@ -11,7 +11,7 @@ import type { Head, HeadTraceSummary } from './head/head.js';
 import { BlockStore } from './blocks/block-store.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
-import { OverloadError } from '../pipeline/errors.js';
+import { OverloadError } from '../lib/errors.js';
 import { Quarantine } from './quarantine.js';
 import type { Pacer } from './pacer.js';
 

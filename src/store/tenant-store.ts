@@ -3,7 +3,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { decodeTracesDataKeepingWire, encodeTracesDataFromParts } from '../otlp/protobuf.js';
 import { Head, encodedBatchOf, type HeadTraceSummary } from './head/head.js';
-import { Wal, type SyncPolicy } from './wal/wal.js';
+import { Wal, type SyncPolicy } from '../lib/wal/wal.js';
 import type { BlockStore } from './blocks/block-store.js';
 import { writeCutBlock } from './cut-block.js';
 import type { Quarantine } from './quarantine.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admission } from '../../src/receivers/admission.js';
-import { OverloadError } from '../../src/pipeline/errors.js';
+import { OverloadError } from '../../src/lib/errors.js';
 
 /** Lets the event loop go round a few times: enough for every request that may start to have started. */
 async function settle(): Promise<void> {

@@ -9,8 +9,8 @@ import { createZipkinReceiver } from '../../src/receivers/zipkin.js';
 import { Ingester } from '../../src/receivers/ingest.js';
 import type { TracesConsumer } from '../../src/pipeline/consumer.js';
 import { countSpans, toHex, type ResourceSpans } from '../../src/otlp/model.js';
-import { OverloadError } from '../../src/pipeline/errors.js';
-import { WalWriteError } from '../../src/store/wal/wal.js';
+import { OverloadError } from '../../src/lib/errors.js';
+import { WalWriteError } from '../../src/lib/wal/wal.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { registry } from '../../src/telemetry/metrics.js';
 

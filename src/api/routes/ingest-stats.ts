@@ -6,9 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { registry } from '../../telemetry/metrics.js';
 import type { ApiContext } from '../context.js';
 import { openTailCount } from './tail.js';
-import type { IngestStats } from '../ui-shapes.js';
+import type { IngestStats } from '../../pipeline/connectors/shared/ui-shapes.js';
 
-export type { IngestStats } from '../ui-shapes.js';
+export type { IngestStats } from '../../pipeline/connectors/shared/ui-shapes.js';
 
 /** The sum of a metric's values over all its label sets; 0 when no component registered it. */
 async function total(name: string, where?: (labels: Record<string, string | number>) => boolean): Promise<number> {

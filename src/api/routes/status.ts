@@ -4,7 +4,7 @@ import { registry } from '../../telemetry/metrics.js';
 import { SKEIN_VERSION, TEMPO_COMPATIBLE_VERSION } from '../../version.js';
 import type { ApiContext } from '../context.js';
 import { requireStore, tenantOf } from '../params.js';
-import { isDiskFull } from '../../store/disk-full.js';
+import { isDiskFull } from '../../lib/disk-full.js';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/ready', async (_req, reply) => {

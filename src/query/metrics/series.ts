@@ -3,7 +3,7 @@
 // it, and the second stage (topk, bottomk, sample filters).
 import type { AttributeRef, ComparisonOp, ConstExpr, MetricsAggregate, SecondStage } from '../traceql/ast.js';
 import { printAttributeRef } from '../traceql/printer.js';
-import { formatDuration, valKey, valToJson, type Val } from '../search/values.js';
+import { formatDuration, valKey, valToJson, type Val } from '../traceql/engine/values.js';
 import { timestampMsOf, type Timeline } from './timeline.js';
 
 export interface Label {

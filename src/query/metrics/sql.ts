@@ -9,8 +9,8 @@
 // compares element by element) are left to the evaluator: see `oddRows`.
 import type { AttributeRef, FieldExpr, MetricsAggregate, Pipeline, Static } from '../traceql/ast.js';
 import { sqlString } from '../../store/blocks/schema.js';
-import type { Val } from '../search/values.js';
-import { KIND_BY_CODE, STATUS_BY_CODE } from '../search/values.js';
+import type { Val } from '../traceql/engine/values.js';
+import { KIND_BY_CODE, STATUS_BY_CODE } from '../traceql/engine/values.js';
 
 const STATUS_CODE: Record<string, number> = { unset: 0, ok: 1, error: 2 };
 const KIND_CODE: Record<string, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };

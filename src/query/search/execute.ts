@@ -18,9 +18,9 @@ import type { DuckEngine } from '../../store/engine/duckdb.js';
 import { fileList } from '../../store/blocks/reader.js';
 import { sqlString } from '../../store/blocks/schema.js';
 import type { PipelineExpr } from '../traceql/ast.js';
-import { evaluateQuery, type Spanset } from './evaluate.js';
+import { evaluateQuery, type Spanset } from '../traceql/engine/evaluate.js';
 import { headTraceTest, traceCondition, traceConditionWithRows, type SpanFacts } from './pushdown.js';
-import { buildTrace, type EvalTrace } from './trace.js';
+import { buildTrace, type EvalTrace } from '../traceql/engine/trace.js';
 import { QueryBudget } from '../budget.js';
 
 export interface SearchRequest {

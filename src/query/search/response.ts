@@ -2,10 +2,10 @@
 // zero values omitted, 64-bit integers as strings). Spans show the attributes the
 // query looked at, the ones select() asked for, and service.name.
 import type { AttributeRef, FieldExpr, PipelineExpr } from '../traceql/ast.js';
-import { fieldValue, type Spanset } from './evaluate.js';
+import { fieldValue, type Spanset } from '../traceql/engine/evaluate.js';
 import type { MatchedTrace, SearchMetrics } from './execute.js';
-import type { EvalSpan, EvalTrace } from './trace.js';
-import { valToJson } from './values.js';
+import type { EvalSpan, EvalTrace } from '../traceql/engine/trace.js';
+import { valToJson } from '../traceql/engine/values.js';
 
 const NO_ROOT = '<root span not yet received>';
 const SERVICE_NAME: AttributeRef = { type: 'attribute', scope: 'resource', parent: false, name: 'service.name' };

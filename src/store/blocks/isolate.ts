@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { emptyResource, emptyScope, toHex, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
 import { decodeSpan } from '../../otlp/protobuf.js';
-import { isDiskFull } from '../disk-full.js';
+import { isDiskFull } from '../../lib/disk-full.js';
 
 /** Failures no row is to blame for: the disk, the file system or the process ran out of something. */
 const ENVIRONMENT_MESSAGES = [

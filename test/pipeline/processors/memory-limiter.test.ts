@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { memoryLimiterConfigSchema, MemoryLimiter, type MemoryProbe } from '../../../src/pipeline/processors/memory-limiter/memory-limiter.js';
-import { OverloadError } from '../../../src/pipeline/errors.js';
+import { OverloadError } from '../../../src/lib/errors.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
 import { simpleTrace } from '../../helpers/spans.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger, silentLogger, type Logger } from '../../../src/telemetry/logger.js';
-import { Wal, type WalOptions } from '../../../src/store/wal/wal.js';
+import { Wal, type WalOptions } from '../../../src/lib/wal/wal.js';
 
 /** dist/src/store/wal/, found from this file's compiled location (dist/test/store/wal). */
 const COMPILED_WAL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'store', 'wal');

@@ -4,9 +4,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Wal } from '../../../src/store/wal/wal.js';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../../src/store/wal/record.js';
-import { segmentFileName } from '../../../src/store/wal/segment.js';
+import { Wal } from '../../../src/lib/wal/wal.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../../src/lib/wal/record.js';
+import { segmentFileName } from '../../../src/lib/wal/segment.js';
 import { registry } from '../../../src/telemetry/metrics.js';
 import { captureLogs, openAndReplay, payload, range, replayedIds, segmentFiles, tempDir, walOptions } from './helpers.js';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { registry } from '../../../src/telemetry/metrics.js';
-import { Wal, type SyncPolicy } from '../../../src/store/wal/wal.js';
-import { RECORD_HEADER_BYTES } from '../../../src/store/wal/record.js';
+import { Wal, type SyncPolicy } from '../../../src/lib/wal/wal.js';
+import { RECORD_HEADER_BYTES } from '../../../src/lib/wal/record.js';
 import { filesBytes, openAndReplay, payload, range, replayedIds, segmentFiles, tempDir, walOptions } from './helpers.js';
 
 const POLICIES: SyncPolicy[] = ['batch', 'request', 'none'];

@@ -5,7 +5,7 @@
 // expiry order: a Map, which iterates in insertion order, is the whole queue.
 // When `store.max_items` half-edges are waiting, the oldest is evicted only if
 // it has expired anyway; otherwise the new span is dropped (and counted).
-import type { ServiceGraphEdge } from '../../../api/ui-shapes.js';
+import type { ServiceGraphEdge } from '../shared/ui-shapes.js';
 
 /** '' for a direct request, else `messaging_system`, `database` or `virtual_node`. */
 export type ConnectionType = ServiceGraphEdge['connectionType'];

@@ -8,10 +8,10 @@ import { OVERFLOW_VALUE } from '../shared/labels.js';
 import { LatencySketch } from '../shared/latency-sketch.js';
 import { TimeWindow } from '../shared/time-window.js';
 import { TupleCache } from '../shared/tuple-cache.js';
-import type { ServiceGraphEdge, ServiceGraphNode } from '../../../api/ui-shapes.js';
+import type { ServiceGraphEdge, ServiceGraphNode } from '../shared/ui-shapes.js';
 import type { ConnectionType, HalfEdge } from './store.js';
 
-export type { ServiceGraphEdge, ServiceGraphNode } from '../../../api/ui-shapes.js';
+export type { ServiceGraphEdge, ServiceGraphNode } from '../shared/ui-shapes.js';
 
 class EdgeStats {
   requests = 0;

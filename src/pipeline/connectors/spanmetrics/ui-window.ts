@@ -6,9 +6,9 @@ import { SPAN_KIND_NAMES, type SpanKind } from '../../../otlp/model.js';
 import { OVERFLOW_VALUE } from '../shared/labels.js';
 import { LatencySketch } from '../shared/latency-sketch.js';
 import { TimeWindow } from '../shared/time-window.js';
-import type { OperationStats } from '../../../api/ui-shapes.js';
+import type { OperationStats } from '../shared/ui-shapes.js';
 
-export type { OperationStats } from '../../../api/ui-shapes.js';
+export type { OperationStats } from '../shared/ui-shapes.js';
 
 class OperationCell {
   calls = 0;

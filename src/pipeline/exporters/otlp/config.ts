@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../../../config/units.js';
-import { TENANT_HEADER } from '../../../store/tenant.js';
+import { TENANT_HEADER } from '../../../lib/tenant.js';
 
 /** A Go-style duration (`5s`, `50ms`) or a number of milliseconds, parsed to milliseconds. */
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {

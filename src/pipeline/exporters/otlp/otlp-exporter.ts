@@ -7,7 +7,7 @@
 // an overload, which the receivers turn into a retryable answer.
 import type { ResourceSpans } from '../../../otlp/model.js';
 import { countSpans } from '../../../otlp/model.js';
-import { OverloadError } from '../../errors.js';
+import { OverloadError } from '../../../lib/errors.js';
 import type { Logger } from '../../../telemetry/logger.js';
 import type { ComponentContext } from '../../component.js';
 import type { TracesConsumer } from '../../consumer.js';

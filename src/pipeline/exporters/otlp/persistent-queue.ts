@@ -20,7 +20,7 @@ import type { ResourceSpans } from '../../../otlp/model.js';
 import { countSpans } from '../../../otlp/model.js';
 import { decodeTracesData, encodeTracesData } from '../../../otlp/protobuf.js';
 import { wireFormOf } from '../../../otlp/wire-form.js';
-import { Wal } from '../../../store/wal/wal.js';
+import { Wal } from '../../../lib/wal/wal.js';
 import { BoundedQueue, type QueueEntry, type SendingQueue } from './queue.js';
 
 const FORMAT_VERSION = 1;

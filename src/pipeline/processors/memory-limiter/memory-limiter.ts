@@ -28,7 +28,7 @@ import { durationMs } from '../../../config/zod-units.js';
 import { registry } from '../../../telemetry/metrics.js';
 import type { Logger } from '../../../telemetry/logger.js';
 import type { ResourceSpans } from '../../../otlp/model.js';
-import { OverloadError } from '../../errors.js';
+import { OverloadError } from '../../../lib/errors.js';
 import type { TracesConsumer } from '../../consumer.js';
 import type { ComponentContext, Processor, ProcessorFactory } from '../../component.js';
 

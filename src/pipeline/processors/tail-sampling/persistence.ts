@@ -9,7 +9,7 @@
 // is known (its rotation finished), its segments are deleted.
 import { join } from 'node:path';
 import type { Logger } from '../../../telemetry/logger.js';
-import { Wal } from '../../../store/wal/wal.js';
+import { Wal } from '../../../lib/wal/wal.js';
 import { decodeRecord, type SamplerRecord } from './wal-records.js';
 
 /** `<dataDir>/sampler/<name with / replaced by _>`: one WAL per configured processor. */

@@ -16,7 +16,7 @@ import { status as GrpcCode } from '@grpc/grpc-js';
 import { fromHex, type ResourceSpans } from '../../../../src/otlp/model.js';
 import { encodeExportTraceServiceResponse, encodeRetryableStatus, encodeRpcStatus } from '../../../../src/otlp/protobuf.js';
 import { otlpHttpExporterFactory, persistentQueueDir } from '../../../../src/pipeline/exporters/otlp/index.js';
-import { OverloadError } from '../../../../src/pipeline/errors.js';
+import { OverloadError } from '../../../../src/lib/errors.js';
 import { startSkein, tempDir as skeinDataDir, type SkeinProcess } from '../../../helpers/skein-process.js';
 import { simpleTrace } from '../../../helpers/spans.js';
 import {

@@ -2,8 +2,8 @@
 // with the tree numbers structural operators compare. The numbers are computed here
 // over the whole trace (head and blocks together), so an answer never depends on
 // which block a span landed in.
-import { stringAttribute, toHex, type StoredSpan } from '../../otlp/model.js';
-import { computeNestedSets, isRootParent } from '../../store/blocks/nested-set.js';
+import { stringAttribute, toHex, type StoredSpan } from '../../../otlp/model.js';
+import { computeNestedSets, isRootParent } from '../../../store/blocks/nested-set.js';
 
 export interface EvalSpan {
   stored: StoredSpan;

@@ -4,8 +4,8 @@
 // A query's result for a trace is a list of spansets; the trace matches when the
 // list is not empty. The first stage of a pipeline sees all the trace's spans as one
 // spanset; each later stage maps spansets to spansets.
-import type { KeyValue, SpanEvent, SpanLink } from '../../otlp/model.js';
-import { toHex } from '../../otlp/model.js';
+import type { KeyValue, SpanEvent, SpanLink } from '../../../otlp/model.js';
+import { toHex } from '../../../otlp/model.js';
 import type {
   Attribute,
   AttributeRef,
@@ -15,8 +15,8 @@ import type {
   ScalarExpr,
   SpansetExpr,
   SpansetOp,
-} from '../../query/traceql/ast.js';
-import { printField } from '../traceql/printer.js';
+} from '../ast.js';
+import { printField } from '../printer.js';
 import type { EvalSpan, EvalTrace } from './trace.js';
 import { arith, compare, fromAnyValue, fromStatic, KIND_BY_CODE, NIL, STATUS_BY_CODE, toNumber, valKey, type Val } from './values.js';
 

@@ -2,9 +2,9 @@
 // every comparison with nil is false (only `!= nil`, an existence test, looks at it).
 // Values of kinds that do not compare (string with number, status with kind, …) are
 // simply unequal and unordered: `{ .x != 5 }` does not match a string `.x`.
-import type { AnyValue } from '../../otlp/model.js';
-import type { KindValue, Static, StatusValue } from '../traceql/ast.js';
-import { compileRe2, Re2SyntaxError, type Re2Pattern } from '../../regex/re2.js';
+import type { AnyValue } from '../../../otlp/model.js';
+import type { KindValue, Static, StatusValue } from '../ast.js';
+import { compileRe2, Re2SyntaxError, type Re2Pattern } from '../../../regex/re2.js';
 
 export type Val =
   | { t: 'string'; v: string }
