@@ -10,8 +10,9 @@ export interface Pos {
 
 // ---------- field expressions: what goes inside `{ }`, aggregates and by() ----------
 
-export type StatusValue = 'error' | 'ok' | 'unset';
-export type KindValue = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+import type { KindValue, StatusValue } from '../../store/fetch/values.js';
+
+export type { KindValue, StatusValue };
 
 export type Static =
   | { type: 'static'; valueType: 'string'; value: string }
