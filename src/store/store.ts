@@ -14,6 +14,21 @@ import { DuckEngine } from './engine/duckdb.js';
 import { OverloadError } from '../lib/errors.js';
 import { Quarantine } from './quarantine.js';
 import type { Pacer } from './pacer.js';
+import type {
+  AggregateResult,
+  FetchAggregateRequest,
+  FetchedTraces,
+  FetchRequest,
+  FetchTagNamesRequest,
+  FetchTagValuesRequest,
+  FetchTracesRequest,
+  TagNamesResult,
+  TagValuesResult,
+} from './fetch/request.js';
+import type { SpanSources } from './fetch/sources.js';
+import { fetchTraces } from './fetch/traces.js';
+import { fetchAggregate } from './fetch/aggregate.js';
+import { fetchTagNames, fetchTagValues } from './fetch/tags.js';
 
 
 export interface StoreOptions {
@@ -102,6 +117,37 @@ export class Store {
     }
     await ts.append(batch);
     if (ts.headBytes >= this.opts.storage.block.max_head_bytes) void this.cutQuietly(ts, 'size');
+  }
+
+  /**
+   * The only way queries read spans (store/fetch/request.ts): traces that may match a
+   * filter, a metrics first stage, or tag names and values, from heads and blocks alike.
+   */
+  fetch(tenant: string, request: FetchTracesRequest): FetchedTraces;
+  fetch(tenant: string, request: FetchAggregateRequest): Promise<AggregateResult>;
+  fetch(tenant: string, request: FetchTagNamesRequest): Promise<TagNamesResult>;
+  fetch(tenant: string, request: FetchTagValuesRequest): Promise<TagValuesResult>;
+  fetch(tenant: string, request: FetchRequest): FetchedTraces | Promise<AggregateResult | TagNamesResult | TagValuesResult> {
+    switch (request.kind) {
+      case 'traces':
+        return fetchTraces(this.sources, tenant, request);
+      case 'aggregate':
+        return fetchAggregate(this.sources, tenant, request);
+      case 'tag-names':
+        return fetchTagNames(this.sources, tenant, request);
+      case 'tag-values':
+        return fetchTagValues(this.sources, tenant, request);
+    }
+  }
+
+  /** What the fetch modules read (heads and blocks), kept from the query side. */
+  private get sources(): SpanSources {
+    return {
+      blocks: this.blocks,
+      heads: (tenant) => this.heads(tenant),
+      headTraceSummaries: (tenant, pacer) => this.headTraceSummaries(tenant, pacer),
+      findTraces: (tenant, ids, opts) => this.findTraces(tenant, ids, opts),
+    };
   }
 
   async findTrace(tenant: string, traceIdHex: string, range: TimeRange = {}): Promise<FoundTrace> {

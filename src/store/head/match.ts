@@ -1,0 +1,151 @@
+// Span conditions (store/fetch/request.ts) over the head's decoded spans: the one
+// matcher for spans not yet in a block, with the engine's meaning (values.ts compare),
+// array attributes compared element by element and event conditions on one event, as
+// the engine does. blocks/conditions-sql.ts says the same over block rows.
+//
+// `summaryTest` answers from the head's per-span summaries (service, kind, status,
+// duration: Head.traceSummaries) without decoding a span: true whenever the filter may
+// hold, so it only ever narrows.
+import type { AnyValue, KeyValue, SpanEvent, StoredSpan } from '../../otlp/model.js';
+import type { Condition, SpanFilter, TraceFilter } from '../fetch/request.js';
+import { compare, fromAnyValue, KIND_BY_CODE, NIL, STATUS_BY_CODE, type Val } from '../fetch/values.js';
+
+/** Whether the span meets the filter (null: every span). */
+export function spanMatches(filter: SpanFilter | null, s: StoredSpan): boolean {
+  if (filter === null) return true;
+  if (!usesEvents(filter) || s.span.events.length === 0) return holds(filter, s, undefined);
+  for (const ev of s.span.events) if (holds(filter, s, ev)) return true;
+  return false;
+}
+
+/** Whether the trace's spans meet the trace filter (null: any trace). */
+export function traceMatches(filter: TraceFilter | null, spans: readonly StoredSpan[]): boolean {
+  if (filter === null) return true;
+  switch (filter.type) {
+    case 'some':
+      return filter.filter === null ? spans.length > 0 : spans.some((s) => spanMatches(filter.filter, s));
+    case 'and':
+      return filter.args.every((f) => traceMatches(f, spans));
+    case 'or':
+      return filter.args.some((f) => traceMatches(f, spans));
+  }
+}
+
+function usesEvents(f: SpanFilter): boolean {
+  return f.type === 'condition' ? f.condition.field.type === 'intrinsic' && f.condition.field.name === 'event:name' : f.args.some(usesEvents);
+}
+
+function holds(f: SpanFilter, s: StoredSpan, event: SpanEvent | undefined): boolean {
+  switch (f.type) {
+    case 'condition':
+      return compare(f.condition.op, valueOf(f.condition, s, event), f.condition.value);
+    case 'and':
+      return f.args.every((a) => holds(a, s, event));
+    case 'or':
+      return f.args.some((a) => holds(a, s, event));
+  }
+}
+
+function lookup(attrs: readonly KeyValue[], key: string): Val {
+  for (const kv of attrs) if (kv.key === key) return fromAnyValue(kv.value as AnyValue);
+  return NIL;
+}
+
+function valueOf({ field }: Condition, s: StoredSpan, event: SpanEvent | undefined): Val {
+  if (field.type === 'attribute') {
+    switch (field.scope) {
+      case 'span':
+        return lookup(s.span.attributes, field.name);
+      case 'resource':
+        return lookup(s.resource.attributes, field.name);
+      case 'instrumentation':
+        return lookup(s.scope.attributes, field.name);
+      case 'none': {
+        const v = lookup(s.span.attributes, field.name);
+        return v.t !== 'nil' ? v : lookup(s.resource.attributes, field.name);
+      }
+    }
+  }
+  const sp = s.span;
+  switch (field.name) {
+    case 'name':
+      return { t: 'string', v: sp.name };
+    case 'statusMessage':
+      return { t: 'string', v: sp.status.message };
+    case 'instrumentation:name':
+      return { t: 'string', v: s.scope.name };
+    case 'instrumentation:version':
+      return { t: 'string', v: s.scope.version };
+    case 'event:name':
+      return event ? { t: 'string', v: event.name } : NIL;
+    case 'duration':
+      return { t: 'duration', v: sp.endTimeUnixNano > sp.startTimeUnixNano ? sp.endTimeUnixNano - sp.startTimeUnixNano : 0n };
+    case 'status':
+      return { t: 'status', v: STATUS_BY_CODE[sp.status.code] ?? 'unset' };
+    case 'kind':
+      return { t: 'kind', v: KIND_BY_CODE[sp.kind] ?? 'unspecified' };
+  }
+}
+
+// ── from span summaries ─────────────────────────────────────────────────────
+
+/** What a head summary knows of one span. */
+export interface SpanFacts {
+  service: string | undefined;
+  kind: number;
+  status: number;
+  durationNano: number;
+}
+
+/** Over the spans of one trace, given as `anySpan`; false only when no span can meet the filter. */
+export type SummaryTest = (anySpan: (test: (s: SpanFacts) => boolean) => boolean) => boolean;
+
+/** The trace filter over span summaries, or null when summaries cannot narrow it. */
+export function summaryTest(filter: TraceFilter | null): SummaryTest | null {
+  if (filter === null) return null;
+  switch (filter.type) {
+    case 'some': {
+      const p = filter.filter === null ? null : factTest(filter.filter);
+      return p === null ? null : (anySpan) => anySpan(p);
+    }
+    case 'and': {
+      const tests = filter.args.map(summaryTest).filter((t): t is SummaryTest => t !== null);
+      return tests.length === 0 ? null : (anySpan) => tests.every((t) => t(anySpan));
+    }
+    case 'or': {
+      const tests = filter.args.map(summaryTest);
+      if (tests.some((t) => t === null)) return null;
+      return (anySpan) => tests.some((t) => t!(anySpan));
+    }
+  }
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A test on span facts true whenever the filter may hold (null: cannot tell). */
+function factTest(f: SpanFilter): ((s: SpanFacts) => boolean) | null {
+  if (f.type !== 'condition') {
+    const tests = f.args.map(factTest);
+    if (f.type === 'and') {
+      const known = tests.filter((t): t is (s: SpanFacts) => boolean => t !== null);
+      return known.length === 0 ? null : (s) => known.every((t) => t(s));
+    }
+    if (tests.some((t) => t === null)) return null;
+    return (s) => tests.some((t) => t!(s));
+  }
+  const { field, op, value } = f.condition;
+  if (field.type === 'intrinsic' && (field.name === 'status' || field.name === 'kind')) {
+    const words = field.name === 'status' ? STATUS_BY_CODE : KIND_BY_CODE;
+    const pick = field.name === 'status' ? (s: SpanFacts) => s.status : (s: SpanFacts) => s.kind;
+    return (s) => compare(op, { t: field.name, v: words[pick(s)] ?? words[0]! } as Val, value);
+  }
+  // Summaries keep durations as doubles: exact up to 2^53 ns (104 days); beyond, no narrowing.
+  if (field.type === 'intrinsic' && field.name === 'duration' && (value.t === 'duration' || value.t === 'int') && value.v <= MAX_EXACT && value.v >= -MAX_EXACT) {
+    return (s) => s.durationNano > Number.MAX_SAFE_INTEGER || compare(op, { t: 'duration', v: BigInt(s.durationNano) }, value);
+  }
+  if (field.type === 'attribute' && field.scope === 'resource' && field.name === 'service.name' && value.t === 'string' && op !== '=~' && op !== '!~') {
+    // A resource without a string service.name is not judged here.
+    return (s) => s.service === undefined || compare(op, { t: 'string', v: s.service }, value);
+  }
+  return null;
+}
