@@ -7,7 +7,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { registry } from '../telemetry/metrics.js';
 import type { ResourceSpans } from '../otlp/model.js';
 import { OtlpDecodeError } from '../otlp/protobuf.js';
-import { validateBatch, type SpanLimits } from '../otlp/validate.js';
+import { validateBatch, type SpanLimits } from './validate.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
 import { OverloadError } from '../lib/errors.js';
 import { WalWriteError } from '../lib/wal/wal.js';

@@ -21,7 +21,7 @@ import { Rng } from '../../bench/prng.js';
 import { toHex, type AnyValue, type KeyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 import { OtlpDecodeError, decodeTracesData, encodeTracesData } from '../../src/otlp/protobuf.js';
 import { decodeOtlpJson, encodeOtlpJson } from '../../src/otlp/json.js';
-import { validateBatch, type SpanLimits } from '../../src/otlp/validate.js';
+import { validateBatch, type SpanLimits } from '../../src/receivers/validate.js';
 import { TRACE_EXPORT_PATH, passBytes, rawTraceService } from '../../src/otlp/grpc-service.js';
 import { decodeExportResponse } from '../../src/pipeline/exporters/otlp/responses.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';

@@ -6,8 +6,8 @@ import { getJson, qs } from './api';
 import { formatDuration } from './format';
 
 // The server's own declarations of these shapes: the UI's build fails if it stops following them.
-export type { ServiceGraphNode as GraphNode, ServiceGraphEdge as GraphEdge, OperationStats as Operation, IngestStats } from '../../src/api/ui-shapes';
-import type { OperationStats as Operation, ServiceGraphNode, ServiceGraphEdge } from '../../src/api/ui-shapes';
+export type { ServiceGraphNode as GraphNode, ServiceGraphEdge as GraphEdge, OperationStats as Operation, IngestStats } from '../../src/pipeline/connectors/shared/ui-shapes';
+import type { OperationStats as Operation, ServiceGraphNode, ServiceGraphEdge } from '../../src/pipeline/connectors/shared/ui-shapes';
 
 export interface ServiceGraph {
   start: number;

@@ -10,7 +10,7 @@ export interface Pos {
 
 // ---------- field expressions: what goes inside `{ }`, aggregates and by() ----------
 
-import type { KindValue, StatusValue } from '../../store/fetch/values.js';
+import type { KindValue, StatusValue } from '../../store/fetch/span-enums.js';
 
 export type { KindValue, StatusValue };
 

@@ -7,7 +7,8 @@ export function parseTraceQL(text: string): { ast: RootExpr } {
   return { ast: parseQuery(text) };
 }
 
-export { parseQuery, positionOf } from './parser.js';
+export { parseQuery } from './parser.js';
+export { positionOf } from './positions.js';
 export { validateTraceQL, impliedType, referencesSpan, INTRINSIC_TYPES, type ValueType } from './validate.js';
 export { printTraceQL, printField, printStatic, printDuration, printAttributeRef } from './printer.js';
 export { TraceQLError, type TraceQLErrorKind } from './errors.js';

@@ -21,7 +21,7 @@ import type {
   SpansetExpr,
 } from './ast.js';
 import { TraceQLError, type TraceQLErrorKind } from './errors.js';
-import { positionOf } from './parser.js';
+import { positionOf } from './positions.js';
 import { printAttributeRef, printField } from './printer.js';
 import { re2Problem } from '../../regex/re2.js';
 

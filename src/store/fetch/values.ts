@@ -7,9 +7,9 @@
 // `{ .x != 5 }` does not match a string `.x`.
 import type { AnyValue } from '../../otlp/model.js';
 import { compileRe2, Re2SyntaxError, type Re2Pattern } from '../../regex/re2.js';
+import type { KindValue, StatusValue } from './span-enums.js';
 
-export type StatusValue = 'error' | 'ok' | 'unset';
-export type KindValue = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+export type { KindValue, StatusValue };
 
 export type Val =
   | { t: 'string'; v: string }

@@ -8,8 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger, silentLogger, type Logger } from '../../../src/telemetry/logger.js';
 import { Wal, type WalOptions } from '../../../src/lib/wal/wal.js';
 
-/** dist/src/store/wal/, found from this file's compiled location (dist/test/store/wal). */
-const COMPILED_WAL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'store', 'wal');
+/** dist/src/lib/wal/, found from this file's compiled location (dist/test/store/wal). */
+const COMPILED_WAL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'lib', 'wal');
 const COMPILED_LOGGER = join(COMPILED_WAL_DIR, '..', '..', 'telemetry', 'logger.js');
 
 const tempDirs: string[] = [];

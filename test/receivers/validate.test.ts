@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateBatch, type RejectReason, type SpanLimits } from '../../src/otlp/validate.js';
+import { validateBatch, type RejectReason, type SpanLimits } from '../../src/receivers/validate.js';
 import { decodeTracesData } from '../../src/otlp/protobuf.js';
 import { countSpans, type AnyValue, type KeyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
-import { defaultSpan, sdkExport } from './fixtures.js';
+import { defaultSpan, sdkExport } from '../otlp/fixtures.js';
 
 const LIMITS: SpanLimits = { maxAttributeValueLength: 100, maxAttributesPerSpan: 4, maxEventsPerSpan: 2, maxSpanEndAheadMs: 0 };
 

@@ -1,8 +1,10 @@
 // Span validation at ingest: refuses individually invalid spans (OTLP partial
 // success) and keeps the rest. On the hot path, where every span is valid,
 // nothing is allocated per span and the input batch is returned as it is.
+// It lives with the receivers, not in src/otlp, because it applies the `limits:`
+// section of the configuration and names its keys in what it reports.
 import { formatDuration } from '../config/units.js';
-import { SPAN_ID_BYTES, TRACE_ID_BYTES, stringAttribute, toHex, type AnyValue, type KeyValue, type ResourceSpans, type ScopeSpans, type Span } from './model.js';
+import { SPAN_ID_BYTES, TRACE_ID_BYTES, stringAttribute, toHex, type AnyValue, type KeyValue, type ResourceSpans, type ScopeSpans, type Span } from '../otlp/model.js';
 
 export interface SpanLimits {
   /** Longest string or bytes attribute value, in bytes (also inside arrays and kvlists). */
