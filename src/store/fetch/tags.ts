@@ -116,13 +116,18 @@ export async function fetchTagValues(sources: SpanSources, tenant: string, req: 
   return { values: items, truncated: cut, inspectedBytes: inspected.bytes, totalBlocks: blocks };
 }
 
-/** The request's range and conditions, with the conditions as one filter (every one must hold). */
-function selection(req: FetchTagNamesRequest | FetchTagValuesRequest): TagSelection & { filter: SpanFilter | null } {
+/** The request's range and conditions; every condition must hold. */
+interface Selection extends TagSelection {
+  /** The conditions as one filter (null: none). */
+  filter: SpanFilter | null;
+}
+
+function selection(req: FetchTagNamesRequest | FetchTagValuesRequest): Selection {
   const filter: SpanFilter | null = req.conditions.length === 0 ? null : { type: 'and', args: req.conditions.map((condition) => ({ type: 'condition', condition })) };
   return { startUnixNano: req.startUnixNano, endUnixNano: req.endUnixNano, conditions: req.conditions, filter };
 }
 
-function rowsOf(blocks: ReadonlyArray<{ parts: ReadonlyArray<{ path: string }> }>, sel: ReturnType<typeof selection>): TagRows {
+function rowsOf(blocks: ReadonlyArray<{ parts: ReadonlyArray<{ path: string }> }>, sel: Selection): TagRows {
   return { parts: blocks.flatMap((b) => b.parts), range: sel, filter: sel.filter };
 }
 
@@ -144,7 +149,7 @@ class Inspected {
 /** Feeds each span of these heads in range that meets the conditions to `visit`. */
 async function scanHeads(
   heads: readonly Head[],
-  sel: ReturnType<typeof selection>,
+  sel: Selection,
   limits: FetchLimits,
   inspected: Inspected,
   visit: (s: StoredSpan) => void,
