@@ -1,9 +1,10 @@
 // Which tag a values request is about: a TraceQL identifier on v2
 // (`resource.service.name`, `span.http.route`, `.foo`, `name`, `span:status`),
 // a bare attribute name on v1 (`service.name`).
+import type { TagScope, TagTarget as FetchTagTarget } from '../../store/fetch/request.js';
 import { parseTraceQL, TraceQLError, type Intrinsic } from '../traceql/index.js';
 
-export type AttributeTagScope = 'span' | 'resource' | 'none' | 'event' | 'link' | 'instrumentation';
+export type AttributeTagScope = TagScope | 'none';
 
 export type TagTarget =
   | { type: 'attribute'; scope: AttributeTagScope; name: string }
@@ -46,6 +47,28 @@ export function parseTagTarget(text: string): TagTarget | { error: string } {
   return {
     error: `invalid tag name ${JSON.stringify(text)}: expected a TraceQL identifier such as resource.service.name, span.http.route, .foo, name, status or kind`,
   };
+}
+
+type ListedIntrinsic = Extract<FetchTagTarget, { type: 'intrinsic' }>['name'];
+const LISTED_INTRINSICS = new Set<string>([
+  'name',
+  'statusMessage',
+  'rootName',
+  'rootServiceName',
+  'instrumentation:name',
+  'instrumentation:version',
+  'event:name',
+  'status',
+  'kind',
+] satisfies ListedIntrinsic[]);
+
+/**
+ * What the store is asked for, or undefined for an intrinsic whose values are not listed:
+ * durations, IDs and counts, which every span has its own of, so listing them helps no one.
+ */
+export function fetchTargetOf(target: TagTarget): FetchTagTarget | undefined {
+  if (target.type !== 'intrinsic') return target;
+  return LISTED_INTRINSICS.has(target.name) ? { type: 'intrinsic', name: target.name as ListedIntrinsic } : undefined;
 }
 
 /**

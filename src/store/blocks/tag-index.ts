@@ -77,6 +77,8 @@ class Entry {
   f = new Set<number>();
   /** BOOL_FALSE | BOOL_TRUE bits. */
   b = 0;
+  /** Some value was an array: its elements are not listed, but TraceQL compares them one by one. */
+  arrays = false;
   count = 0;
   bytes = 0;
   high = false;
@@ -214,12 +216,12 @@ export class TagIndex {
     return [...e.s].map((value) => ({ type, value }));
   }
 
-  /** False only when no span here has the attribute (with that value, when given). */
+  /** False only when no span here has the attribute (with that value, when given, or an array that may hold it). */
   mayHave(scope: IndexScope, name: string, value?: ProbeValue): boolean {
     const sc = this.scopes.get(scope)!;
     const e = sc.names.get(name);
     if (e === undefined) return !sc.complete;
-    if (value === undefined || e.high) return true;
+    if (value === undefined || e.high || e.arrays) return true;
     switch (value.type) {
       case 'string':
         return e.s.has(value.value);
@@ -249,6 +251,7 @@ export class TagIndex {
       if (e.i.size > 0) out.i = [...e.i].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
       if (e.f.size > 0) out.f = [...e.f].sort((a, b) => a - b).map(String);
       if (e.b !== 0) out.b = [...(e.b & BOOL_FALSE ? [false] : []), ...(e.b & BOOL_TRUE ? [true] : [])];
+      if (e.arrays) out.a = true;
       return out;
     };
     const doc: SerializedIndex = {
@@ -283,6 +286,7 @@ export class TagIndex {
       for (const v of raw.i ?? []) e.i.add(BigInt(v));
       for (const v of raw.f ?? []) e.f.add(Number(v));
       for (const v of raw.b ?? []) e.b |= v ? BOOL_TRUE : BOOL_FALSE;
+      e.arrays = raw.a === true;
       e.count = e.s.size + e.i.size + e.f.size + (raw.b?.length ?? 0);
       for (const v of e.s) e.bytes += v.length;
       e.bytes += 8 * (e.i.size + e.f.size) + (raw.b?.length ?? 0);
@@ -333,8 +337,12 @@ export class TagIndex {
         if ((e.b & bit) === 0 && this.admit(e, 1)) e.b |= bit;
         return;
       }
+      case 'array':
+        // Not listed as values (TraceQL compares a literal with their elements, not with them), but noted.
+        e.arrays = true;
+        return;
       default:
-        // Arrays, maps and bytes are not listed as values (TraceQL cannot compare them with a literal).
+        // Maps and bytes are not listed as values (TraceQL cannot compare them with a literal).
         return;
     }
   }
@@ -366,6 +374,7 @@ export class TagIndex {
   private mergeEntry(into: Entry, from: Entry): void {
     if (into.high) return;
     if (from.high) return this.makeHigh(into);
+    into.arrays ||= from.arrays;
     for (const v of from.s) if (!into.s.has(v) && !this.admitOrStop(into, v.length, () => into.s.add(v))) return;
     for (const v of from.i) if (!into.i.has(v) && !this.admitOrStop(into, 8, () => into.i.add(v))) return;
     for (const v of from.f) if (!into.f.has(v) && !this.admitOrStop(into, 8, () => into.f.add(v))) return;
@@ -387,6 +396,8 @@ interface SerializedEntry {
   /** As JavaScript prints them ("NaN" and "Infinity" included). */
   f?: string[];
   b?: boolean[];
+  /** Some value was an array (absent in files written before arrays were noted). */
+  a?: true;
 }
 
 interface SerializedIndex {

@@ -60,3 +60,19 @@ test('tags.json round trips every value type exactly, and merging is the union',
   assert.deepEqual(back.names('span')?.sort(), ['arr', 'b', 'f', 'i', 'new', 's']);
   assert.throws(() => TagIndex.parse(Buffer.from('{"format":"other"}')), /tags\.json: unsupported format "other"/);
 });
+
+test('a name holding arrays never rules a block out for an equality (their elements are compared); the mark survives tags.json and merging', () => {
+  const a = new TagIndex();
+  a.addAttributes('span', [kv('tags', { type: 'array', value: [str('x'), str('y')] }), kv('s', str('x'))]);
+  assert.deepEqual(a.values('span', 'tags'), []);
+  assert.equal(a.mayHave('span', 'tags', { type: 'string', value: 'x' }), true);
+  assert.equal(a.mayHave('span', 's', { type: 'string', value: 'y' }), false);
+  const back = TagIndex.parse(a.serialize());
+  assert.equal(back.mayHave('span', 'tags', { type: 'string', value: 'anything' }), true);
+  const merged = new TagIndex();
+  merged.addAttributes('span', [kv('tags', str('z'))]);
+  assert.equal(merged.mayHave('span', 'tags', { type: 'string', value: 'x' }), false);
+  merged.merge(back);
+  assert.equal(merged.mayHave('span', 'tags', { type: 'string', value: 'x' }), true);
+  assert.deepEqual(merged.values('span', 'tags'), [{ type: 'string', value: 'z' }]);
+});
