@@ -5,7 +5,7 @@
 import type { AnyValue, InstrumentationScope, KeyValue, Resource, SpanEvent, SpanKind, SpanLink, StatusCode, StoredSpan } from '../../otlp/model.js';
 import { stringAttribute, toHex } from '../../otlp/model.js';
 import { anyValueFromJson, anyValueToJson, doubleToJson } from './any-value-json.js';
-import type { NestedSet } from './nested-set.js';
+import type { NestedSet } from '../../otlp/nested-set.js';
 import { RESOURCE_REF, SCOPE_REF, ValueType } from './schema.js';
 
 /**

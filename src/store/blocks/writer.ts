@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { toHex, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
 import type { DuckEngine } from '../engine/duckdb.js';
-import { computeNestedSets } from './nested-set.js';
+import { computeNestedSets } from '../../otlp/nested-set.js';
 import { StagedRowEncoder } from './row-codec.js';
 import { TagIndex } from './tag-index.js';
 import { RESOURCE_REF, SCOPE_REF, selectFromStaged, sqlString, stagedJsonColumns } from './schema.js';

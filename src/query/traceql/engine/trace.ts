@@ -3,7 +3,7 @@
 // over the whole trace (head and blocks together), so an answer never depends on
 // which block a span landed in.
 import { stringAttribute, toHex, type StoredSpan } from '../../../otlp/model.js';
-import { computeNestedSets, isRootParent } from '../../../store/blocks/nested-set.js';
+import { computeNestedSets, isRootParent } from '../../../otlp/nested-set.js';
 
 export interface EvalSpan {
   stored: StoredSpan;

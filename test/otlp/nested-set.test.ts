@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { toHex } from '../../../src/otlp/model.js';
-import { computeNestedSets, type TreeSpan } from '../../../src/store/blocks/nested-set.js';
-import { BASE_NS, basicSpan, openHarness, stored } from './fixtures.js';
+import { toHex } from '../../src/otlp/model.js';
+import { computeNestedSets, type TreeSpan } from '../../src/otlp/nested-set.js';
+import { BASE_NS, basicSpan, openHarness, stored } from '../store/blocks/fixtures.js';
 
 const id = (c: string): string => Buffer.from(c.repeat(8)).toString('hex');
 const span = (s: string, parent = ''): TreeSpan => ({ spanId: id(s), parentSpanId: parent === '' ? '' : id(parent) });
