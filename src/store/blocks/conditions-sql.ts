@@ -5,11 +5,12 @@
 // ints and durations compare as integers, anything with a float as doubles, strings
 // byte-wise, regexes fully anchored (RE2 on both sides).
 //
-// Two things SQL cannot decide here: array attributes (the engine compares them element
-// by element) and several `event:name` conditions in one filter (the engine wants them
-// all on one event). A compiled filter says so: `undecided` is true of the rows whose
-// answer may be wrong (arrays), and `exact` is false when the whole filter may be
-// (events). Over the other rows, `sql` is the answer.
+// Array attributes compare element by element, as in the engine (their OTLP/JSON text is
+// read into elements). Two things SQL does not decide here: arrays nested in arrays, and
+// several `event:name` conditions in one filter (the engine wants them all on one event).
+// A compiled filter says so: `undecided` is true of the rows whose answer may be wrong
+// (nested arrays), and `exact` is false when the whole filter may be (events). Over the
+// other rows, `sql` is the answer.
 import type { Condition, FetchField, SpanFilter, SpanIntrinsic } from '../fetch/request.js';
 import type { Val } from '../fetch/values.js';
 import { sqlString } from './schema.js';
@@ -58,8 +59,27 @@ export function conditionSql(c: Condition, undecided: Set<string>): string {
     return `coalesce(service_name ${SQL_OP[op]} ${sqlString(value.v)}, FALSE)`;
   }
   const l = attributeLookup(field);
-  undecided.add(`coalesce((${l}).type = 5, FALSE)`);
-  return `coalesce(${attributeSql(l, op, value)}, FALSE)`;
+  if (value.t === 'nil') return `coalesce(${attributeSql(l, op, value)}, FALSE)`;
+  undecided.add(`coalesce((${l}).type = 5 AND strpos(substr((${l}).str, 16), '"arrayValue"') > 0, FALSE)`);
+  // An array compares element by element: some element holds; `!=` and `!~` hold when no element is `=` / `=~`.
+  const someElement = (elementOp: string) => `len(list_filter(${arrayElements(l)}, lambda x: coalesce(${attributeSql('x', elementOp, value)}, FALSE))) > 0`;
+  const array = op === '!=' ? `NOT ${someElement('=')}` : op === '!~' ? `NOT ${someElement('=~')}` : someElement(op);
+  return `coalesce(CASE WHEN (${l}).type = 5 THEN ${array} ELSE ${attributeSql(l, op, value)} END, FALSE)`;
+}
+
+/**
+ * An array attribute's elements (kept as OTLP/JSON text: any-value-json.ts) as ATTRS structs. A
+ * nested array or list keeps its type and no value: such rows are `undecided`.
+ */
+function arrayElements(l: string): string {
+  const has = (field: string) => `json_exists(e, '$.${field}')`;
+  return (
+    `list_transform(CAST(json_extract((${l}).str, '$.arrayValue.values') AS JSON[]), lambda e: {` +
+    `'type': (CASE WHEN ${has('stringValue')} THEN 1 WHEN ${has('boolValue')} THEN 2 WHEN ${has('intValue')} THEN 3 WHEN ${has('doubleValue')} THEN 4 ` +
+    `WHEN ${has('arrayValue')} THEN 5 WHEN ${has('kvlistValue')} THEN 6 WHEN ${has('bytesValue')} THEN 7 ELSE 0 END)::UTINYINT, ` +
+    `'str': e->>'$.stringValue', 'int': TRY_CAST(e->>'$.intValue' AS BIGINT), 'dbl': TRY_CAST(e->>'$.doubleValue' AS DOUBLE), ` +
+    `'bool': TRY_CAST(e->>'$.boolValue' AS BOOLEAN)})`
+  );
 }
 
 /** The attribute element the engine picks (the first with the key), as a STRUCT of the attrs list, or NULL. */

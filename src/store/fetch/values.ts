@@ -2,7 +2,7 @@
 // engine (which evaluates whole traces) and the store (which matches conditions on
 // the head's spans and compiles them to SQL for the blocks), so both agree.
 // A missing attribute is `nil`, and every comparison with nil is false (only
-// `!= nil`, an existence test, looks at it). Values of kinds that do not compare
+// `!= nil` with a nil literal, an existence test, looks at it: existenceTest). Values of kinds that do not compare
 // (string with number, status with kind, …) are simply unequal and unordered:
 // `{ .x != 5 }` does not match a string `.x`.
 import type { AnyValue } from '../../otlp/model.js';
@@ -82,11 +82,15 @@ function regexOf(pattern: string): Re2Pattern | undefined {
   }
 }
 
+/** `field != nil` with the nil literal `b` (either way round in the query): whether `a` exists. `= nil` never holds. */
+export function existenceTest(op: CompareOp, a: Val): boolean {
+  return op === '!=' && a.t !== 'nil';
+}
+
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | '=~' | '!~';
 
 export function compare(op: CompareOp, a: Val, b: Val): boolean {
-  // `x != nil` is the existence test; the nil side is always the literal on the right.
-  if (op === '!=' && b.t === 'nil') return a.t !== 'nil';
+  // Existence (`x != nil`) is tested where the literal is known (isExistenceTest): a missing value here compares false, `!=` too.
   if (a.t === 'nil' || b.t === 'nil') return false;
   if (a.t === 'array') return op === '!=' || op === '!~' ? !compare(op === '!=' ? '=' : '=~', a, b) : a.v.some((x) => compare(op, x, b));
   if (b.t === 'array') return op === '!=' || op === '!~' ? !compare(op === '!=' ? '=' : '=~', a, b) : b.v.some((x) => compare(op, a, x));

@@ -8,7 +8,7 @@
 // hold, so it only ever narrows.
 import type { AnyValue, KeyValue, SpanEvent, StoredSpan } from '../../otlp/model.js';
 import type { Condition, SpanFilter, TraceFilter } from '../fetch/request.js';
-import { compare, fromAnyValue, KIND_BY_CODE, NIL, STATUS_BY_CODE, type Val } from '../fetch/values.js';
+import { compare, existenceTest, fromAnyValue, KIND_BY_CODE, NIL, STATUS_BY_CODE, type Val } from '../fetch/values.js';
 
 /** Whether the span meets the filter (null: every span). */
 export function spanMatches(filter: SpanFilter | null, s: StoredSpan): boolean {
@@ -38,7 +38,9 @@ function usesEvents(f: SpanFilter): boolean {
 function holds(f: SpanFilter, s: StoredSpan, event: SpanEvent | undefined): boolean {
   switch (f.type) {
     case 'condition':
-      return compare(f.condition.op, valueOf(f.condition, s, event), f.condition.value);
+      return f.condition.value.t === 'nil'
+        ? existenceTest(f.condition.op, valueOf(f.condition, s, event))
+        : compare(f.condition.op, valueOf(f.condition, s, event), f.condition.value);
     case 'and':
       return f.args.every((a) => holds(a, s, event));
     case 'or':
@@ -134,6 +136,7 @@ function factTest(f: SpanFilter): ((s: SpanFacts) => boolean) | null {
     return (s) => tests.some((t) => t!(s));
   }
   const { field, op, value } = f.condition;
+  if (value.t === 'nil') return null;
   if (field.type === 'intrinsic' && (field.name === 'status' || field.name === 'kind')) {
     const words = field.name === 'status' ? STATUS_BY_CODE : KIND_BY_CODE;
     const pick = field.name === 'status' ? (s: SpanFacts) => s.status : (s: SpanFacts) => s.kind;

@@ -18,7 +18,7 @@ import type {
 } from '../ast.js';
 import { printField } from '../printer.js';
 import type { EvalSpan, EvalTrace } from './trace.js';
-import { arith, compare, fromAnyValue, fromStatic, KIND_BY_CODE, NIL, STATUS_BY_CODE, toNumber, valKey, type Val } from './values.js';
+import { arith, compare, existenceTest, fromAnyValue, fromStatic, KIND_BY_CODE, NIL, STATUS_BY_CODE, toNumber, valKey, type Val } from './values.js';
 
 export interface Spanset {
   spans: EvalSpan[];
@@ -314,12 +314,19 @@ function evalField(e: FieldExpr, ctx: Ctx): Val {
         case '>=':
         case '=~':
         case '!~':
+          // `x != nil` (the literal on either side) tests existence; any other nil compares false.
+          if (isNilLiteral(e.rhs)) return { t: 'bool', v: existenceTest(e.op, evalField(e.lhs, ctx)) };
+          if (isNilLiteral(e.lhs)) return { t: 'bool', v: existenceTest(e.op, evalField(e.rhs, ctx)) };
           return { t: 'bool', v: compare(e.op, evalField(e.lhs, ctx), evalField(e.rhs, ctx)) };
         default:
           return arith(e.op, evalField(e.lhs, ctx), evalField(e.rhs, ctx));
       }
     }
   }
+}
+
+function isNilLiteral(e: FieldExpr): boolean {
+  return e.type === 'static' && e.valueType === 'nil';
 }
 
 function lookup(attrs: readonly KeyValue[], name: string): Val {
