@@ -22,7 +22,7 @@ import {
   type MetricsResult,
 } from '../../../src/query/metrics/index.js';
 import { promLabels } from '../../../src/query/metrics/series.js';
-import { planSql } from '../../../src/query/metrics/sql.js';
+import { planAggregate } from '../../../src/query/metrics/fetch.js';
 
 const MS = 1_000_000n;
 const S = 1_000_000_000n;
@@ -260,7 +260,7 @@ describe('TraceQL metrics over a fixed corpus', () => {
     const plan = (q: string) => {
       const p = parseMetricsParams({ q }, T0, false);
       if ('error' in p || p.query.expr.type !== 'metricsPipeline') throw new Error('not a pipeline');
-      return planSql(p.query.expr.pipeline, p.query.expr.aggregate);
+      return planAggregate(p.query.expr.pipeline, p.query.expr.aggregate);
     };
     assert.ok(plan('{ resource.service.name = "frontend" && duration > 10ms } | rate() by (span.http.status_code)'));
     assert.ok(plan('{ } | quantile_over_time(duration, .9) by (name)'));
