@@ -1,30 +1,21 @@
-// TraceQL metrics over one tenant's head and blocks.
-//
-// Spans are counted where they start: a span belongs to the interval holding its start
-// time, within (start, end] of the timeline. Two ways to get them:
-//  - blocks, when the filter has an exact SQL form (sql.ts): one DuckDB aggregate over
-//    the Parquet parts, grouped by interval, by() values and bucket;
-//  - otherwise, and always for the head: whole traces are put together (head and blocks,
-//    de-duplicated by span ID, as search does) and the filter runs in the evaluator
-//    (evaluate.ts); each matching span is observed. Block traces are chosen by search's
-//    pushed-down trace condition (pushdown.ts) and read in batches.
-// A trace held both by the head and by a block (late spans, or a head whose block has
-// just become visible) is always put together and evaluated whole, and left out of the
-// SQL aggregate, so no span is counted twice and no cross-span condition is missed.
-// Loops over traces pace themselves and enforce query.timeout (QueryBudget), and DuckDB
-// queries are interrupted at the deadline.
+// TraceQL metrics over one tenant's spans, read through Store.fetch (fetch.ts says which
+// mode). Spans are counted where they start: a span belongs to the interval holding its
+// start time, within (start, end] of the timeline. The store either aggregates the
+// blocks itself (rows, added as they are) and hands back the traces it could not count
+// exactly (the head's, and those with values SQL cannot judge), or hands back every
+// trace that may match; either way each trace given runs through the evaluator
+// (evaluate.ts) and each span it selects is observed.
+// Loops over traces pace themselves and enforce query.timeout (QueryBudget), and the
+// store's DuckDB queries are interrupted at the deadline.
 import type { Store } from '../../store/store.js';
-import type { DuckEngine, QueryContext } from '../../store/engine/duckdb.js';
+import type { FetchedTraces, FetchLimits } from '../../store/fetch/request.js';
 import type { StoredSpan } from '../../otlp/model.js';
-import { fileList } from '../../store/blocks/reader.js';
-import { SPAN_COLUMNS, rowToStoredSpan, type SpanRow } from '../../store/blocks/row-codec.js';
 import type { MetricsPipeline, MetricsQuery } from '../traceql/ast.js';
 import { evaluateQuery, fieldValue } from '../traceql/engine/evaluate.js';
-import { traceCondition } from '../search/pushdown.js';
 import { buildTrace, type EvalSpan, type EvalTrace } from '../traceql/engine/trace.js';
 import { toNumber, type Val } from '../traceql/engine/values.js';
 import { applySecondStage, FirstStage, log2Exponent, MetricsLimitError, type Exemplar, type Series } from './series.js';
-import { planSql, valFromStruct, type SqlPlan } from './sql.js';
+import { aggregateRequest, planAggregate, tracesRequest } from './fetch.js';
 import { intervalOf, type Timeline } from './timeline.js';
 import { QueryBudget } from '../budget.js';
 
@@ -42,7 +33,7 @@ export interface MetricsRequest {
   cancelled?: AbortSignal | undefined;
   /** 0 = no limit. */
   maxBytesInspected: number;
-  /** false: evaluate block spans one by one even when the filter has an SQL form (tests compare both). */
+  /** false: evaluate every span in the engine even when the store could aggregate them (tests compare both). */
   sqlPushdown?: boolean;
   limitText: { timeout: string; maxBytes: string };
 }
@@ -61,6 +52,7 @@ export interface MetricsResult {
   stats: MetricsStats;
 }
 
+/** Traces the store reads at a time for the evaluator. */
 const READ_BATCH_TRACES = 256;
 
 /** A metrics query this executor does not run, refused with 400 naming the construct. */
@@ -87,195 +79,59 @@ export function metricsTimeout(timeoutText: string): MetricsLimitError {
 async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline, stats: MetricsStats, budget: QueryBudget): Promise<FirstStage> {
   const tl = req.timeline;
   const stage = new FirstStage(p.aggregate, tl, req.maxSeries, req.exemplars > 0);
-  const checkDeadline = (): void => budget.check();
-  const addBytes = (n: number): void => {
-    stats.inspectedBytes += n;
-    if (req.maxBytesInspected > 0 && stats.inspectedBytes > req.maxBytesInspected) {
-      throw new MetricsLimitError(413, `metrics query would inspect more than query.max_bytes_inspected=${req.limitText.maxBytes} bytes; narrow the time range or the query`);
-    }
+  const limits: FetchLimits = {
+    pacer: budget,
+    maxBytesInspected: req.maxBytesInspected,
+    overLimit: (bytes) =>
+      new MetricsLimitError(413, `metrics query would inspect ${bytes} bytes or more, over query.max_bytes_inspected=${req.limitText.maxBytes}; narrow the time range or the query`),
   };
-  const observeTrace = (traceId: string, spans: readonly StoredSpan[]): void => {
-    stats.inspectedTraces++;
-    const trace = buildTrace(traceId, spans);
-    const seen = new Set<EvalSpan>();
-    for (const set of evaluateQuery(p.pipeline, trace, budget)) {
-      for (const span of set.spans) {
-        if (seen.has(span)) continue;
-        seen.add(span);
-        const interval = intervalOf(tl, span.start);
-        if (interval < 0) continue;
-        stats.inspectedSpans++;
-        observeSpan(stage, span, trace, interval);
-      }
+  const plan = req.sqlPushdown === false ? null : planAggregate(p.pipeline, p.aggregate);
+  let traces: FetchedTraces;
+  if (plan !== null) {
+    const aggregated = await store.fetch(req.tenant, { ...aggregateRequest(plan, tl, stage.keepExemplars), ...limits });
+    for (const row of aggregated.rows) {
+      stats.inspectedSpans += row.count;
+      const ex = row.exemplar;
+      stage.add(row.by, row.bucket, row.interval, {
+        count: row.count,
+        min: row.min,
+        max: row.max,
+        sum: row.sum,
+        valued: row.valued,
+        exemplar: ex ? exemplarOf(stage, ex.traceId, ex.spanId, ex.start, ex.value) : undefined,
+      });
     }
-  };
-
-  // The head, trace by trace (a trace may sit in the live head and a sealed one).
-  const head = new Map<string, StoredSpan[]>();
-  for await (const t of store.scanHead(req.tenant, { startUnixNano: tl.start + 1n, endUnixNano: tl.end }, budget)) {
-    addBytes(t.bytes);
-    const spans = head.get(t.traceId);
-    if (spans) spans.push(...t.spans);
-    else head.set(t.traceId, [...t.spans]);
+    stats.blockPath = aggregated.blockPath;
+    traces = aggregated.traces;
+  } else {
+    traces = store.fetch(req.tenant, { ...tracesRequest(p.pipeline, tl, READ_BATCH_TRACES), ...limits });
   }
-  checkDeadline();
 
-  const range = { startUnixNano: tl.start + 1n, endUnixNano: tl.end + 1n };
-  const fromBlocks = await store.blocks.withParts(req.tenant, range, async (parts, engine) => {
-    stats.totalBlocks = new Set(parts.map((x) => x.path.replace(/[/\\][^/\\]*$/, ''))).size;
-    if (parts.length === 0) return new Set<string>();
-    const partBytes = parts.reduce((n, x) => n + x.bytes, 0);
-    if (req.maxBytesInspected > 0 && partBytes > req.maxBytesInspected) {
-      throw new MetricsLimitError(413, `metrics query would inspect ${partBytes} bytes of blocks, over query.max_bytes_inspected=${req.limitText.maxBytes}; narrow the time range`);
-    }
-    const files = fileList(parts.map((x) => x.path));
-    const inRange = `start_unix_nano > ${tl.start} AND start_unix_nano <= ${tl.end}`;
-    const headIds = [...head.keys()].join(',');
-    const plan = req.sqlPushdown === false ? null : planSql(p.pipeline, p.aggregate);
-
-    if (plan) {
-      // Traces for the evaluator: those the head shares, and those with values SQL cannot judge.
-      addBytes(partBytes);
-      const shared: string[] = [];
-      if (headIds !== '' || plan.oddRows !== null) {
-        const conds: string[] = [];
-        if (headIds !== '') conds.push(`trace_id IN (SELECT unnest(string_split(?, ',')))`);
-        if (plan.oddRows !== null) conds.push(`(${inRange} AND (${plan.oddRows}))`);
-        const rows = await engine.all<{ trace_id: string }>(
-          `SELECT DISTINCT trace_id FROM read_parquet(${files}) WHERE ${conds.join(' OR ')}`,
-          headIds !== '' ? [headIds] : [],
-          budget,
-        );
-        shared.push(...rows.map((r) => r.trace_id));
-      }
-      checkDeadline();
-      const ok = await aggregateInSql(engine, files, inRange, plan, shared, stage, req, stats, budget).then(
-        () => true,
-        // An expression DuckDB refuses (an RE2 regex the evaluator accepts, say) costs only
-        // speed; an aggregate interrupted at the deadline is not retried.
-        (err: unknown) => {
-          if (err instanceof MetricsLimitError) throw err;
-          checkDeadline();
-          return false;
-        },
-      );
-      if (ok) {
-        stats.blockPath = 'sql';
-        await readAndObserve(store, req.tenant, shared, head, observeTrace, budget);
-        return new Set(shared);
-      }
-    }
-
-    stats.blockPath = 'spans';
-    addBytes(partBytes);
-    const having = [`bool_or(${inRange})`];
-    const cond = traceCondition(p.pipeline);
-    const sql = (c: string | null): string =>
-      `SELECT trace_id FROM read_parquet(${files}) GROUP BY trace_id HAVING ${[...having, ...(c === null ? [] : [c])].join(' AND ')}` +
-      (headIds !== '' ? ` UNION SELECT DISTINCT trace_id FROM read_parquet(${files}) WHERE trace_id IN (SELECT unnest(string_split(?, ',')))` : '');
-    const params = headIds !== '' ? [headIds] : [];
-    const rows = await engine.all<{ trace_id: string }>(sql(cond), params, budget).catch(() => {
-      checkDeadline();
-      return engine.all<{ trace_id: string }>(sql(null), params, budget);
-    });
-    checkDeadline();
-    const ids = rows.map((r) => r.trace_id);
-    await readAndObserve(store, req.tenant, ids, head, observeTrace, budget);
-    return new Set(ids);
-  });
-
-  for (const [traceId, spans] of head) {
-    if (fromBlocks.has(traceId)) continue;
-    await budget.pace(spans.length);
-    observeTrace(traceId, spans);
+  for await (const t of traces) {
+    await budget.pace(t.spans.length);
+    observeTrace(stage, p, t.traceId, t.spans, stats, budget);
   }
-  checkDeadline();
+  budget.check();
+  stats.inspectedBytes = traces.stats.inspectedBytes;
+  stats.totalBlocks = traces.stats.totalBlocks;
+  if (plan === null) stats.blockPath = stats.totalBlocks > 0 ? 'spans' : 'none';
   return stage;
 }
 
-/** Reads the traces' spans from every block (whatever their time), adds the head's, and evaluates each trace. */
-async function readAndObserve(
-  store: Store,
-  tenant: string,
-  traceIds: readonly string[],
-  head: ReadonlyMap<string, StoredSpan[]>,
-  observe: (traceId: string, spans: readonly StoredSpan[]) => void,
-  budget: QueryBudget,
-): Promise<void> {
-  if (traceIds.length === 0) return;
-  const sorted = [...traceIds].sort();
-  await store.blocks.withParts(tenant, {}, async (parts, engine) => {
-    const files = parts.length > 0 ? fileList(parts.map((x) => x.path)) : null;
-    for (let i = 0; i < sorted.length; i += READ_BATCH_TRACES) {
-      budget.check();
-      const batch = sorted.slice(i, i + READ_BATCH_TRACES);
-      const byTrace = new Map<string, StoredSpan[]>(batch.map((id) => [id, [...(head.get(id) ?? [])]]));
-      if (files !== null) {
-        // The range lets DuckDB skip row groups: parts are sorted by trace ID.
-        const rows = await engine.all<SpanRow & Record<string, unknown>>(
-          `SELECT ${SPAN_COLUMNS} FROM read_parquet(${files}) WHERE trace_id BETWEEN ? AND ? AND trace_id IN (SELECT unnest(string_split(?, ',')))`,
-          [batch[0]!, batch[batch.length - 1]!, batch.join(',')],
-          budget,
-        );
-        for (const r of rows) {
-          await budget.pace();
-          byTrace.get(r.trace_id)?.push(rowToStoredSpan(r));
-        }
-      }
-      for (const [id, spans] of byTrace) {
-        if (spans.length === 0) continue;
-        await budget.pace(spans.length);
-        observe(id, spans);
-      }
+/** Runs the pipeline over one trace and observes each span it selects that starts in the range, once. */
+function observeTrace(stage: FirstStage, p: MetricsPipeline, traceId: string, spans: readonly StoredSpan[], stats: MetricsStats, budget: QueryBudget): void {
+  stats.inspectedTraces++;
+  const trace = buildTrace(traceId, spans);
+  const seen = new Set<EvalSpan>();
+  for (const set of evaluateQuery(p.pipeline, trace, budget)) {
+    for (const span of set.spans) {
+      if (seen.has(span)) continue;
+      seen.add(span);
+      const interval = intervalOf(stage.timeline, span.start);
+      if (interval < 0) continue;
+      stats.inspectedSpans++;
+      observeSpan(stage, span, trace, interval);
     }
-  });
-}
-
-async function aggregateInSql(
-  engine: DuckEngine,
-  files: string,
-  inRange: string,
-  plan: SqlPlan,
-  exclude: readonly string[],
-  stage: FirstStage,
-  req: MetricsRequest,
-  stats: MetricsStats,
-  query: QueryContext,
-): Promise<void> {
-  const tl = req.timeline;
-  const cols = [`((start_unix_nano - ${tl.start + 1n}) // ${tl.step})::BIGINT AS iv`, ...plan.by.map((b, i) => `${b} AS b${i}`)];
-  if (plan.exponent !== null) cols.push(`${plan.exponent} AS bk`);
-  const value = plan.value ?? 'NULL::DOUBLE';
-  const aggs = ['count(*) AS n', `min(${value}) AS mn`, `max(${value}) AS mx`, `count(${value}) AS nv`];
-  // Durations are whole nanoseconds: an exact integer sum, as the evaluator's (below 2^53).
-  aggs.push(plan.value === 'duration_nano::DOUBLE' ? 'sum(duration_nano)::DOUBLE AS sm' : `sum(${value}) AS sm`);
-  if (stage.keepExemplars) aggs.push(`min({'st': start_unix_nano, 't': trace_id, 's': lower(hex(span_id)), 'v': ${value}}) AS ex`);
-  const where = [inRange];
-  if (plan.where !== null) where.push(plan.where);
-  if (plan.exponent !== null) where.push(`(${plan.exponent}) IS NOT NULL`);
-  if (plan.oddRows !== null) where.push(`NOT (${plan.oddRows})`);
-  const params: string[] = [];
-  if (exclude.length > 0) {
-    where.push(`trace_id NOT IN (SELECT unnest(string_split(?, ',')))`);
-    params.push(exclude.join(','));
-  }
-  const groupBy = ['iv', ...plan.by.map((_, i) => `b${i}`), ...(plan.exponent !== null ? ['bk'] : [])];
-  const sql = `SELECT ${[...cols, ...aggs].join(', ')} FROM read_parquet(${files}) WHERE ${where.join(' AND ')} GROUP BY ${groupBy.join(', ')}`;
-  const rows = await engine.all(sql, params, query);
-  for (const r of rows) {
-    const count = Number(r['n'] as bigint);
-    stats.inspectedSpans += count;
-    const by = plan.by.map((_, i) => valFromStruct(r[`b${i}`] as Parameters<typeof valFromStruct>[0]));
-    const ex = r['ex'] as { st: bigint; t: string; s: string; v: number | null } | undefined | null;
-    const valued = Number(r['nv'] as bigint);
-    stage.add(by, plan.exponent !== null ? Number(r['bk']) : undefined, Number(r['iv'] as bigint), {
-      count,
-      min: (r['mn'] as number | null) ?? NaN,
-      max: (r['mx'] as number | null) ?? NaN,
-      sum: (r['sm'] as number | null) ?? 0,
-      valued,
-      exemplar: ex ? exemplarOf(stage, ex.t, ex.s, ex.st, ex.v ?? undefined) : undefined,
-    });
   }
 }
 

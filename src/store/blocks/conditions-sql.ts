@@ -123,8 +123,9 @@ function integerSql(column: string, op: string, v: Val): string {
 }
 
 function intrinsicSql(name: SpanIntrinsic, op: string, v: Val): string {
-  // Intrinsics always exist: `!= nil` holds, any other comparison with nil does not.
-  if (v.t === 'nil') return op === '!=' ? 'TRUE' : 'FALSE';
+  // Intrinsics always exist, but for event:name, which a span without events lacks:
+  // `!= nil` holds where they exist, any other comparison with nil does not.
+  if (v.t === 'nil') return op !== '!=' ? 'FALSE' : name === 'event:name' ? 'len(events) > 0' : 'TRUE';
   switch (name) {
     case 'name':
       return stringSql('name', op, v);

@@ -22,7 +22,7 @@ import {
   type MetricsResult,
 } from '../../../src/query/metrics/index.js';
 import { promLabels } from '../../../src/query/metrics/series.js';
-import { planSql } from '../../../src/query/metrics/sql.js';
+import { planAggregate } from '../../../src/query/metrics/fetch.js';
 
 const MS = 1_000_000n;
 const S = 1_000_000_000n;
@@ -119,7 +119,11 @@ interface Run {
   values: Values;
 }
 
-async function run(store: Store, q: string, opts: { start?: string; end?: string; step?: string; instant?: boolean; sql?: boolean; maxSeries?: number } = {}): Promise<Run> {
+async function run(
+  store: Store,
+  q: string,
+  opts: { start?: string; end?: string; step?: string; instant?: boolean; sql?: boolean; maxSeries?: number; exemplars?: number } = {},
+): Promise<Run> {
   const params = parseMetricsParams(
     { q, start: opts.start ?? String(T0_SEC), end: opts.end ?? String(T0_SEC + 60), step: opts.step ?? '10s' },
     T0 + 3600n * S,
@@ -130,7 +134,7 @@ async function run(store: Store, q: string, opts: { start?: string; end?: string
     tenant: TENANT,
     query: params.query,
     timeline: params.timeline,
-    exemplars: 0,
+    exemplars: opts.exemplars ?? 0,
     maxSeries: opts.maxSeries ?? 1000,
     deadlineMs: Date.now() + 60_000,
     maxBytesInspected: 0,
@@ -260,7 +264,7 @@ describe('TraceQL metrics over a fixed corpus', () => {
     const plan = (q: string) => {
       const p = parseMetricsParams({ q }, T0, false);
       if ('error' in p || p.query.expr.type !== 'metricsPipeline') throw new Error('not a pipeline');
-      return planSql(p.query.expr.pipeline, p.query.expr.aggregate);
+      return planAggregate(p.query.expr.pipeline, p.query.expr.aggregate);
     };
     assert.ok(plan('{ resource.service.name = "frontend" && duration > 10ms } | rate() by (span.http.status_code)'));
     assert.ok(plan('{ } | quantile_over_time(duration, .9) by (name)'));
@@ -290,6 +294,25 @@ describe('TraceQL metrics over a fixed corpus', () => {
     }
     // All but the structural query have an exact SQL form (a refused SQL would fall back silently).
     assert.equal(sqlRuns, CASES.length - 1);
+  });
+
+  test('blocks: the SQL aggregate and the evaluator pick the same exemplars, with the same values', async () => {
+    // Series come in the order their first span was seen, which differs between the paths.
+    const exemplars = (r: Run) =>
+      Object.fromEntries(r.result.series.map((s) => [promLabels(s.labels), s.exemplars.map((e) => ({ ...e, start: String(e.start) }))]));
+    for (const q of [
+      '{ } | count_over_time() by (resource.service.name)',
+      '{ resource.service.name = "frontend" } | avg_over_time(duration)',
+      '{ } | max_over_time(span.amount)',
+      '{ } | histogram_over_time(duration)',
+      '{ name != "charge" } | quantile_over_time(duration, .25, .9)',
+    ]) {
+      const viaSql = await run(stores.blocks, q, { exemplars: 100 });
+      const viaSpans = await run(stores.blocks, q, { exemplars: 100, sql: false });
+      assert.equal(viaSql.result.stats.blockPath, 'sql', q);
+      assert.ok(viaSql.result.series.some((s) => s.exemplars.length > 0), q);
+      assert.deepEqual(exemplars(viaSql), exemplars(viaSpans), q);
+    }
   });
 
   test('step alignment: start and end round out to the step, with one interval in front; samples sit at interval ends', async () => {
