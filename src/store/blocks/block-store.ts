@@ -50,6 +50,13 @@ export interface BlockView {
   tags(): Promise<TagIndex | undefined>;
 }
 
+/** Blocks kept from deletion until released (BlockStore.acquire). */
+export interface HeldBlocks {
+  blocks: BlockView[];
+  engine: DuckEngine;
+  release(): void;
+}
+
 export interface FoundTrace {
   spans: StoredSpan[];
   inspectedBytes: number;
@@ -278,27 +285,43 @@ export class BlockStore {
     range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined },
     read: (blocks: BlockView[], engine: DuckEngine) => Promise<T>,
   ): Promise<T> {
+    const held = this.acquire(tenant, range);
+    try {
+      return await read(held.blocks, held.engine);
+    } finally {
+      held.release();
+    }
+  }
+
+  /**
+   * withBlocks for a reader that cannot wrap its reads in one call (an iteration its
+   * consumer may leave at any point): the blocks stay until `release()`, which must be
+   * called exactly once.
+   */
+  acquire(tenant: string, range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined }): HeldBlocks {
     const chosen = (this.byTenant.get(tenant) ?? []).filter(
       (b) =>
         (range.startUnixNano === undefined || BigInt(b.meta.maxEndUnixNano) >= range.startUnixNano) &&
         (range.endUnixNano === undefined || BigInt(b.meta.minStartUnixNano) < range.endUnixNano),
     );
     for (const b of chosen) b.readers++;
-    try {
-      return await read(
-        chosen.map((b) => ({
-          blockId: b.meta.blockId,
-          minStartUnixNano: BigInt(b.meta.minStartUnixNano),
-          maxEndUnixNano: BigInt(b.meta.maxEndUnixNano),
-          parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
-          tagsBytes: b.meta.tags?.bytes ?? 0,
-          tags: () => this.tagsOf(b),
-        })),
-        this.opts.engine,
-      );
-    } finally {
-      for (const b of chosen) this.release(b);
-    }
+    let released = false;
+    return {
+      blocks: chosen.map((b) => ({
+        blockId: b.meta.blockId,
+        minStartUnixNano: BigInt(b.meta.minStartUnixNano),
+        maxEndUnixNano: BigInt(b.meta.maxEndUnixNano),
+        parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
+        tagsBytes: b.meta.tags?.bytes ?? 0,
+        tags: () => this.tagsOf(b),
+      })),
+      engine: this.opts.engine,
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const b of chosen) this.release(b);
+      },
+    };
   }
 
   /**
