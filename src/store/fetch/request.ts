@@ -45,8 +45,8 @@ export interface FetchLimits {
   pacer?: Pacer | undefined;
   /** 0 = no limit. */
   maxBytesInspected: number;
-  /** The error to throw once more than maxBytesInspected would be read (`bytes` so far, or planned). */
-  overLimit: (bytes: number) => Error;
+  /** The error to throw once more than maxBytesInspected would be read (`bytes` so far, or planned: the blocks to read, before reading). */
+  overLimit: (bytes: number, planned?: boolean) => Error;
 }
 
 /**
@@ -70,6 +70,12 @@ export interface FetchTracesRequest extends FetchRange, FetchLimits {
   /** Traces wanted: the first batch read is this size (the caller stops iterating when it has enough). */
   limit: number;
   order: 'most-recent-first' | 'none';
+  /**
+   * Most recent first: asked before each read, the key below which the caller wants no more
+   * traces (it has enough newer ones), or undefined while it wants more. The iteration ends
+   * at the first candidate below it, without reading it.
+   */
+  keyFloor?: (() => bigint | undefined) | undefined;
 }
 
 export interface FetchedTrace {

@@ -1,0 +1,167 @@
+// Traces of some blocks' Parquet parts that may match a trace condition (trace-sql.ts),
+// newest first by key, in pages. Each page is one scan of the parts (a keyset condition
+// resumes after the last row) twice as long as the one before, so a condition that lets
+// through many traces still costs few scans.
+//
+// A trace's key is the earliest start among the rows the scan groups: never earlier than
+// the trace's start, which is all the newest-first order needs (fetch/traces.ts).
+import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
+import { fileList } from './reader.js';
+import { sqlString } from './schema.js';
+import type { TraceConditionSql } from './trace-sql.js';
+
+export interface Candidate {
+  traceId: string;
+  /** Never earlier than the trace's start. */
+  key: bigint;
+}
+
+export interface CandidateScan {
+  parts: ReadonlyArray<{ path: string; bytes: number }>;
+  condition: TraceConditionSql;
+  /** Traces overlapping [start, end) (either end open), lasting between the bounds (inclusive). */
+  startUnixNano?: bigint | undefined;
+  endUnixNano?: bigint | undefined;
+  minDurationNano?: bigint | undefined;
+  maxDurationNano?: bigint | undefined;
+  /** Every span of the parts lies in the range: a trace with one of them overlaps it. */
+  rangeImplied: boolean;
+  /** Resume after this candidate (newest first). */
+  after?: Candidate | undefined;
+  /** Rows of the first page; undefined: every candidate in one page. */
+  pageSize: number | undefined;
+  /** Scan without the condition (the engine refused it before). */
+  unconditioned?: boolean;
+}
+
+/** Newer first: by key, then trace ID. */
+export function newerFirst(a: Candidate, b: Candidate): number {
+  return a.key > b.key ? -1 : a.key < b.key ? 1 : a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0;
+}
+
+export class BlockCandidates {
+  private buffer: Candidate[] = [];
+  private done: boolean;
+  private pageSize: number | undefined;
+  private last: Candidate | undefined;
+  private unconditioned: boolean;
+
+  constructor(
+    private readonly engine: DuckEngine,
+    private readonly scan: CandidateScan,
+    /** Counts the bytes each page reads (it may throw to stop the reading). */
+    private readonly inspect: (bytes: number) => void,
+    private readonly query: QueryContext | undefined,
+  ) {
+    this.done = scan.parts.length === 0;
+    this.pageSize = scan.pageSize;
+    this.last = scan.after;
+    this.unconditioned = scan.unconditioned === true;
+  }
+
+  /** True once the engine refused the condition and the parts are scanned without it. */
+  get refused(): boolean {
+    return this.unconditioned;
+  }
+
+  /** Rows of the next page (undefined: unlimited). */
+  get nextPageSize(): number | undefined {
+    return this.pageSize;
+  }
+
+  /** The next candidate without taking it, reading a page when none is buffered. */
+  async peek(): Promise<Candidate | undefined> {
+    if (this.buffer.length === 0 && !this.done) await this.fetch();
+    return this.buffer[0];
+  }
+
+  /** The next candidate if one is buffered (peek() reads). */
+  buffered(): Candidate | undefined {
+    return this.buffer[0];
+  }
+
+  get exhausted(): boolean {
+    return this.done && this.buffer.length === 0;
+  }
+
+  take(): Candidate | undefined {
+    const c = this.buffer.shift();
+    if (c) this.last = c;
+    return c;
+  }
+
+  private async fetch(): Promise<void> {
+    this.inspect(this.scan.parts.reduce((n, p) => n + p.bytes, 0));
+    const rows = await (this.unconditioned ? this.whole(null) : this.narrowed()).catch(async (err: unknown) => {
+      // A condition DuckDB refuses (a regex its RE2 will not take, say) only costs the
+      // narrowing: the engine still decides. A scan interrupted at the deadline is not retried.
+      if (this.unconditioned || this.query?.signal?.aborted) throw err;
+      this.unconditioned = true;
+      return this.whole(null);
+    });
+    this.buffer = rows.map((r) => ({ traceId: r.trace_id, key: r.s }));
+    if (this.pageSize === undefined || rows.length < this.pageSize) this.done = true;
+    if (this.pageSize !== undefined) this.pageSize *= 2;
+  }
+
+  private keyset(start: string): string | null {
+    const last = this.last;
+    return last === undefined ? null : `(${start} < ${last.key} OR (${start} = ${last.key} AND trace_id > ${sqlString(last.traceId)}))`;
+  }
+
+  private limit(): string {
+    return this.pageSize === undefined ? '' : ` LIMIT ${this.pageSize}`;
+  }
+
+  /**
+   * With a row filter and nothing that needs whole-trace bounds (no duration bounds, a range
+   * every span lies in), only the rows the condition looks at are grouped, and the scan is
+   * split in two halves of the trace-ID space (parts are sorted by trace ID, so each half
+   * skips the other's row groups; a trace's rows are all in one half). Root spans are
+   * grouped too (their terms are computed like any row's): a trace's key is then its start
+   * whenever the root is here, rather than its first matching span's, so that fewer
+   * candidates are read before the newest-first order can stop.
+   */
+  private async narrowed(): Promise<Array<{ trace_id: string; s: bigint }>> {
+    const { condition, rangeImplied, minDurationNano, maxDurationNano } = this.scan;
+    if (condition.rows === null || condition.having === null || !rangeImplied || minDurationNano !== undefined || maxDurationNano !== undefined) {
+      return this.whole(condition.having);
+    }
+    const start = 'min(start_unix_nano)';
+    const having = [condition.having];
+    const keyset = this.keyset(start);
+    if (keyset !== null) having.push(keyset);
+    const halves = await Promise.all(
+      [`trace_id < '8'`, `trace_id >= '8'`].map((half) =>
+        this.engine.all<{ trace_id: string; s: bigint }>(
+          `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.scan.parts.map((p) => p.path))}) WHERE ${half} AND ((${condition.rows}) OR nested_set_parent = -1)` +
+            ` GROUP BY trace_id HAVING ${having.join(' AND ')} ORDER BY s DESC, trace_id${this.limit()}`,
+          undefined,
+          this.query,
+        ),
+      ),
+    );
+    const rows = halves.flat().sort((a, b) => newerFirst({ key: a.s, traceId: a.trace_id }, { key: b.s, traceId: b.trace_id }));
+    return this.pageSize === undefined ? rows : rows.slice(0, this.pageSize);
+  }
+
+  /** Every row grouped, so that the trace's bounds are whole (as far as these parts hold it). */
+  private whole(cond: string | null): Promise<Array<{ trace_id: string; s: bigint }>> {
+    const having: string[] = [];
+    if (cond !== null) having.push(cond);
+    const { startUnixNano, endUnixNano, minDurationNano, maxDurationNano, rangeImplied } = this.scan;
+    const end = 'max(start_unix_nano + duration_nano)';
+    const start = 'min(start_unix_nano)';
+    if (startUnixNano !== undefined && !rangeImplied) having.push(`${end} >= ${startUnixNano}`);
+    if (endUnixNano !== undefined && !rangeImplied) having.push(`${start} < ${endUnixNano}`);
+    if (minDurationNano !== undefined) having.push(`${end} - ${start} >= ${minDurationNano}`);
+    if (maxDurationNano !== undefined) having.push(`${end} - ${start} <= ${maxDurationNano}`);
+    const keyset = this.keyset(start);
+    if (keyset !== null) having.push(keyset);
+    const sql =
+      `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.scan.parts.map((p) => p.path))}) GROUP BY trace_id` +
+      (having.length > 0 ? ` HAVING ${having.join(' AND ')}` : '') +
+      ` ORDER BY s DESC, trace_id${this.limit()}`;
+    return this.engine.all<{ trace_id: string; s: bigint }>(sql, undefined, this.query);
+  }
+}

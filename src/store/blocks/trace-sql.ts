@@ -1,0 +1,37 @@
+// A trace filter (fetch/request.ts) as SQL over the span rows of blocks grouped by trace
+// (GROUP BY trace_id … HAVING): `some(f)` is `bool_or` of f's may-match SQL, and the
+// combinations are AND and OR. Every trace the filter holds for meets it; it may let
+// through more (rows SQL cannot judge), never fewer.
+import type { TraceFilter } from '../fetch/request.js';
+import { compileSpanFilter, mayMatchSql, type CompileOptions } from './conditions-sql.js';
+
+export interface TraceConditionSql {
+  /** Over a trace's grouped rows; null when nothing narrows. */
+  having: string | null;
+  /**
+   * True of every row whose `bool_or` the condition may need (the OR of the `some` filters),
+   * or null when there is no such filter. The condition combines its `bool_or` terms only with
+   * AND and OR, so a trace meeting it has a row where `rows` holds, and over the rows `rows`
+   * keeps each term has the value it has over all of them: rows may be filtered before grouping.
+   */
+  rows: string | null;
+}
+
+export function traceConditionSql(filter: TraceFilter | null, opts: CompileOptions = {}): TraceConditionSql {
+  const leaves: string[] = [];
+  const walk = (f: TraceFilter): string | null => {
+    if (f.type === 'some') {
+      // Any span at all: every trace has one.
+      if (f.filter === null) return null;
+      const sql = mayMatchSql(compileSpanFilter(f.filter, opts));
+      leaves.push(sql);
+      return `bool_or(${sql})`;
+    }
+    const args = f.args.map(walk);
+    if (f.type === 'or') return args.length === 0 || args.some((a) => a === null) ? null : `(${args.join(' OR ')})`;
+    const known = args.filter((a): a is string => a !== null);
+    return known.length === 0 ? null : `(${known.join(' AND ')})`;
+  };
+  const having = filter === null ? null : walk(filter);
+  return { having, rows: having === null || leaves.length === 0 ? null : leaves.map((l) => `(${l})`).join(' OR ') };
+}
