@@ -209,10 +209,15 @@ export class BlockStore {
     const groupsRead = new Set<string>();
     let inspectedBytes = 0;
     const candidates = new Set<LoadedBlock>();
+    /** IDs more than one block may hold: their spans are de-duplicated. */
+    const inSeveral = new Set<string>();
+    const inOne = new Set<string>();
     for (const b of this.byTenant.get(tenant) ?? []) {
       const m = b.meta;
       for (const id of ids) {
         if (id < m.minTraceId || id > m.maxTraceId || !b.bloom.mayContain(id)) continue;
+        if (inOne.has(id)) inSeveral.add(id);
+        else inOne.add(id);
         for (const [i, part] of m.parts.entries()) {
           if (id < part.minTraceId || id > part.maxTraceId) continue;
           const groups = part.rowGroups.flatMap((g, j) => (g.minTraceId <= id && id <= g.maxTraceId ? [j] : []));
@@ -236,29 +241,28 @@ export class BlockStore {
     }
     // Taken in the same tick as the parts were chosen, as in findTrace.
     for (const b of candidates) b.readers++;
-    let found: StoredSpan[][];
+    let found: StoredSpan[];
     try {
-      found = await Promise.all([...byPart].map(([path, partIds]) => readTracesSpans(this.opts.engine, path, partIds, opts.slim === true, opts.query)));
+      found = await readTracesSpans(
+        this.opts.engine,
+        [...byPart].map(([path, partIds]) => ({ path, traceIdsHex: partIds })),
+        opts.slim === true,
+        opts.query,
+      );
     } finally {
       for (const b of candidates) this.release(b);
     }
-    const perTrace = new Map<string, StoredSpan[][]>();
-    for (const spans of found) {
-      const here = new Map<string, StoredSpan[]>();
-      for (const s of spans) {
-        const id = toHex(s.span.traceId);
-        const list = here.get(id);
-        if (list) list.push(s);
-        else here.set(id, [s]);
-      }
-      for (const [id, list] of here) {
-        const lists = perTrace.get(id);
-        if (lists) lists.push(list);
-        else perTrace.set(id, [list]);
-      }
-    }
     const traces = new Map<string, StoredSpan[]>();
-    for (const [id, lists] of perTrace) traces.set(id, dedupeBySpanId(lists));
+    for (const s of found) {
+      const id = toHex(s.span.traceId);
+      const list = traces.get(id);
+      if (list) list.push(s);
+      else traces.set(id, [s]);
+    }
+    for (const id of inSeveral) {
+      const list = traces.get(id);
+      if (list) traces.set(id, dedupeBySpanId([list]));
+    }
     return { traces, inspectedBytes };
   }
 
@@ -631,7 +635,6 @@ class TagCache {
 }
 
 function dedupeBySpanId(lists: readonly StoredSpan[][]): StoredSpan[] {
-  if (lists.length === 1) return lists[0]!;
   const seen = new Set<string>();
   const out: StoredSpan[] = [];
   for (const list of lists) {

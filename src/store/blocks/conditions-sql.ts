@@ -37,6 +37,8 @@ export interface CompiledFilter {
    * condition's arrays allowed where it reads them, so each attribute is read once.
    */
   may: string;
+  /** Whether it reads attribute or event lists (costly per row, unlike the scalar columns). */
+  readsLists: boolean;
 }
 
 const STATUS_CODE: Record<string, number> = { unset: 0, ok: 1, error: 2 };
@@ -45,7 +47,7 @@ const SQL_OP: Record<string, string> = { '=': '=', '!=': '<>', '<': '<', '<=': '
 
 /** The filter as SQL; `TRUE` for null (every span). */
 export function compileSpanFilter(filter: SpanFilter | null, opts: CompileOptions = {}): CompiledFilter {
-  if (filter === null) return { sql: 'TRUE', undecided: null, exact: true, may: 'TRUE' };
+  if (filter === null) return { sql: 'TRUE', undecided: null, exact: true, may: 'TRUE', readsLists: false };
   const undecided = new Set<string>();
   let eventConditions = 0;
   const walk = (f: SpanFilter, condition: (c: Condition) => string): string => {
@@ -59,7 +61,7 @@ export function compileSpanFilter(filter: SpanFilter | null, opts: CompileOption
   });
   // Each condition over arrays as "may hold": AND and OR of such supersets are supersets.
   const may = walk(filter, (c) => conditionSql(c, undefined, opts));
-  return { sql, undecided: undecided.size > 0 ? [...undecided].join(' OR ') : null, exact: eventConditions <= 1, may };
+  return { sql, undecided: undecided.size > 0 ? [...undecided].join(' OR ') : null, exact: eventConditions <= 1, may, readsLists: LIST_READ.test(sql) };
 }
 
 /** True of every row that may meet the filter, `sql OR undecided` (for narrowing, never for answers). */
@@ -118,6 +120,8 @@ function lookup(field: Extract<FetchField, { type: 'attribute' }>, opts: Compile
 }
 
 const LIST_OF = { span: 'attrs', resource: 'resource_attrs', instrumentation: 'scope_attrs' } as const;
+/** Lists are only ever read through these. */
+const LIST_READ = /\blist_filter\(/;
 
 function numberSql(v: Val): string | null {
   if (v.t === 'int' || v.t === 'duration') return `${v.v}`;

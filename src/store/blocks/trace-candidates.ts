@@ -1,7 +1,7 @@
 // Traces of some blocks' Parquet parts that may match a trace condition (trace-sql.ts),
 // newest first by key, in pages. Each page is one scan of the parts (a keyset condition
-// resumes after the last row) twice as long as the one before, so a condition that lets
-// through many traces still costs few scans.
+// resumes after the last row) four times as long as the one before, so a condition that
+// lets through many traces still costs few scans.
 //
 // A trace's key is the earliest start among the rows the scan groups: never earlier than
 // the trace's start, which is all the newest-first order needs (fetch/traces.ts).
@@ -101,7 +101,7 @@ export class BlockCandidates {
     });
     this.buffer = rows.map((r) => ({ traceId: r.trace_id, key: r.s }));
     if (this.pageSize === undefined || rows.length < this.pageSize) this.done = true;
-    if (this.pageSize !== undefined) this.pageSize *= 2;
+    if (this.pageSize !== undefined) this.pageSize *= 4;
   }
 
   private keyset(start: string): string | null {
@@ -115,34 +115,26 @@ export class BlockCandidates {
 
   /**
    * With a row filter and nothing that needs whole-trace bounds (no duration bounds, a range
-   * every span lies in), only the rows the condition looks at are grouped, and the scan is
-   * split in two halves of the trace-ID space (parts are sorted by trace ID, so each half
-   * skips the other's row groups; a trace's rows are all in one half). Root spans are
-   * grouped too (their terms are computed like any row's): a trace's key is then its start
-   * whenever the root is here, rather than its first matching span's, so that fewer
-   * candidates are read before the newest-first order can stop.
+   * every span lies in), only the rows the condition looks at are grouped. Not when the
+   * condition reads attribute or event lists: computing it is then most of the scan, and
+   * the filter would compute it a second time (DuckDB does not share it with the HAVING);
+   * grouped whole, a trace's key is its start, too.
    */
   private async narrowed(): Promise<Array<{ trace_id: string; s: bigint }>> {
     const { condition, rangeImplied, minDurationNano, maxDurationNano } = this.scan;
-    if (condition.rows === null || condition.having === null || !rangeImplied || minDurationNano !== undefined || maxDurationNano !== undefined) {
+    if (condition.rows === null || condition.having === null || condition.readsLists || !rangeImplied || minDurationNano !== undefined || maxDurationNano !== undefined) {
       return this.whole(condition.having);
     }
     const start = 'min(start_unix_nano)';
     const having = [condition.having];
     const keyset = this.keyset(start);
     if (keyset !== null) having.push(keyset);
-    const halves = await Promise.all(
-      [`trace_id < '8'`, `trace_id >= '8'`].map((half) =>
-        this.engine.all<{ trace_id: string; s: bigint }>(
-          `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.scan.parts.map((p) => p.path))}) WHERE ${half} AND ((${condition.rows}) OR nested_set_parent = -1)` +
-            ` GROUP BY trace_id HAVING ${having.join(' AND ')} ORDER BY s DESC, trace_id${this.limit()}`,
-          undefined,
-          this.query,
-        ),
-      ),
+    return this.engine.all<{ trace_id: string; s: bigint }>(
+      `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.scan.parts.map((p) => p.path))}) WHERE ${condition.rows}` +
+        ` GROUP BY trace_id HAVING ${having.join(' AND ')} ORDER BY s DESC, trace_id${this.limit()}`,
+      undefined,
+      this.query,
     );
-    const rows = halves.flat().sort((a, b) => newerFirst({ key: a.s, traceId: a.trace_id }, { key: b.s, traceId: b.trace_id }));
-    return this.pageSize === undefined ? rows : rows.slice(0, this.pageSize);
   }
 
   /** Every row grouped, so that the trace's bounds are whole (as far as these parts hold it). */

@@ -15,15 +15,20 @@ export interface TraceConditionSql {
    * keeps each term has the value it has over all of them: rows may be filtered before grouping.
    */
   rows: string | null;
+  /** Whether a `some` filter reads attribute or event lists: then evaluating it is most of a scan. */
+  readsLists: boolean;
 }
 
 export function traceConditionSql(filter: TraceFilter | null, opts: CompileOptions = {}): TraceConditionSql {
   const leaves: string[] = [];
+  let readsLists = false;
   const walk = (f: TraceFilter): string | null => {
     if (f.type === 'some') {
       // Any span at all: every trace has one.
       if (f.filter === null) return null;
-      const sql = mayMatchSql(compileSpanFilter(f.filter, opts));
+      const compiled = compileSpanFilter(f.filter, opts);
+      readsLists ||= compiled.readsLists;
+      const sql = mayMatchSql(compiled);
       leaves.push(sql);
       return `bool_or(${sql})`;
     }
@@ -33,5 +38,5 @@ export function traceConditionSql(filter: TraceFilter | null, opts: CompileOptio
     return known.length === 0 ? null : `(${known.join(' AND ')})`;
   };
   const having = filter === null ? null : walk(filter);
-  return { having, rows: having === null || leaves.length === 0 ? null : leaves.map((l) => `(${l})`).join(' OR ') };
+  return { having, rows: having === null || leaves.length === 0 ? null : leaves.map((l) => `(${l})`).join(' OR '), readsLists };
 }

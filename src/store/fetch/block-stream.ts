@@ -16,7 +16,12 @@ import { BlockCandidates, type Candidate } from '../blocks/trace-candidates.js';
 import { traceConditionSql } from '../blocks/trace-sql.js';
 import type { FetchTracesRequest } from './request.js';
 
-const MIN_PAGE = 32;
+/**
+ * Candidates of the first page. A page costs a scan of the stage's blocks whatever its
+ * length (the rows are grouped either way; only the top ones come back), so pages are long:
+ * a filter most traces meet (`{ kind = server } | avg(duration) > 100ms`) takes hundreds.
+ */
+const MIN_PAGE = 256;
 
 export class BlockStream {
   private readonly blocks: BlockView[];
@@ -34,7 +39,7 @@ export class BlockStream {
     private readonly inspect: (bytes: number) => void,
   ) {
     this.blocks = [...blocks].sort((a, b) => (a.maxEndUnixNano > b.maxEndUnixNano ? -1 : a.maxEndUnixNano < b.maxEndUnixNano ? 1 : 0));
-    this.pageSize = req.order === 'none' ? undefined : Math.max(MIN_PAGE, req.limit * 2);
+    this.pageSize = req.order === 'none' ? undefined : Math.max(MIN_PAGE, req.limit * 4);
   }
 
   /** An upper bound of the key of every candidate not yet taken, without reading; undefined when none is left. */

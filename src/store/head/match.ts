@@ -133,19 +133,36 @@ function factTest(f: SpanFilter): ((s: SpanFacts) => boolean) | null {
     if (tests.some((t) => t === null)) return null;
     return (s) => tests.some((t) => t!(s));
   }
+  // Each test runs for every span of every head trace: answers are worked out once, not per span.
   const { field, op, value } = f.condition;
   if (field.type === 'intrinsic' && (field.name === 'status' || field.name === 'kind')) {
     const words = field.name === 'status' ? STATUS_BY_CODE : KIND_BY_CODE;
-    const pick = field.name === 'status' ? (s: SpanFacts) => s.status : (s: SpanFacts) => s.kind;
-    return (s) => compare(op, { t: field.name, v: words[pick(s)] ?? words[0]! } as Val, value);
+    const holds = words.map((w) => compare(op, { t: field.name, v: w } as Val, value));
+    return field.name === 'status' ? (s) => holds[s.status] ?? holds[0]! : (s) => holds[s.kind] ?? holds[0]!;
   }
   // Summaries keep durations as doubles: exact up to 2^53 ns (104 days); beyond, no narrowing.
   if (field.type === 'intrinsic' && field.name === 'duration' && (value.t === 'duration' || value.t === 'int') && value.v <= MAX_EXACT && value.v >= -MAX_EXACT) {
+    // Integers both: compared as integers, which doubles this small are.
+    const n = Number(value.v);
+    const cmp = NUMBER_OPS[op];
+    if (cmp !== undefined) return (s) => s.durationNano > Number.MAX_SAFE_INTEGER || cmp(s.durationNano, n);
     return (s) => s.durationNano > Number.MAX_SAFE_INTEGER || compare(op, { t: 'duration', v: BigInt(s.durationNano) }, value);
   }
   if (field.type === 'attribute' && field.scope === 'resource' && field.name === 'service.name' && value.t === 'string' && op !== '=~' && op !== '!~') {
     // A resource without a string service.name is not judged here.
+    const v = value.v;
+    if (op === '=') return (s) => s.service === undefined || s.service === v;
+    if (op === '!=') return (s) => s.service === undefined || s.service !== v;
     return (s) => s.service === undefined || compare(op, { t: 'string', v: s.service }, value);
   }
   return null;
 }
+
+const NUMBER_OPS: Partial<Record<string, (a: number, b: number) => boolean>> = {
+  '=': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+};
