@@ -48,6 +48,8 @@ export interface BlockView {
   tagsBytes: number;
   /** The block's tag index; undefined for a block written without one, or whose file cannot be read. */
   tags(): Promise<TagIndex | undefined>;
+  /** False when the block holds no span of the trace (padded lowercase ID), by its ID range and bloom filter. */
+  mayHoldTrace(traceIdHex: string): boolean;
 }
 
 /** Blocks kept from deletion until released (BlockStore.acquire). */
@@ -318,6 +320,7 @@ export class BlockStore {
         parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
         tagsBytes: b.meta.tags?.bytes ?? 0,
         tags: () => this.tagsOf(b),
+        mayHoldTrace: (id: string) => id >= b.meta.minTraceId && id <= b.meta.maxTraceId && b.bloom.mayContain(id),
       })),
       engine: this.opts.engine,
       release: () => {

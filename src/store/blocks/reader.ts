@@ -3,8 +3,8 @@
 import type { StoredSpan } from '../../otlp/model.js';
 import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
 import type { RowGroupRange } from './meta.js';
-import { rowToStoredSpan, SPAN_COLUMNS, type SpanRow } from './row-codec.js';
-import { sqlString, ValueType } from './schema.js';
+import { rowToStoredSpan, SLIM_SPAN_COLUMNS, slimRowToStoredSpan, SPAN_COLUMNS, type SlimSpanRow, type SpanRow } from './row-codec.js';
+import { sqlString } from './schema.js';
 
 /**
  * The spans of one trace in one part. The SQL text is fixed per file and the ID is a
@@ -19,19 +19,15 @@ export async function readTraceSpans(engine: DuckEngine, partPath: string, trace
 }
 
 /**
- * SPAN_COLUMNS without what a query that looks only at a span's own fields needs:
- * attribute, event and link lists are read as empty, and the resource's attributes
- * as its service.name alone (the service_name column, made into the list by
- * withServiceName: lists built in SQL cost more to hand over than to read). Reading the
- * lists is most of a lookup's cost: a row of scalars decodes several times faster. A
- * span whose service_name is NULL (no string service.name) must have its resource read
- * whole to tell what it has instead.
+ * What a query that looks only at a span's own fields reads of it: the fields TraceQL can
+ * ask about (IDs, times, name, kind, status, scope name and version) and the resource's
+ * service.name (the service_name column; see slimRowToStoredSpan). The
+ * rest reads as empty: attribute, event and link lists, trace state, flags, dropped counts
+ * and schema URLs. Reading the lists is most of a lookup's cost, and each further column
+ * is a decompression of every row group a trace is in. A span whose service_name is NULL
+ * (no string service.name) must have its resource read whole to tell what it has instead.
  */
-const SLIM_COLUMNS =
-  'trace_id, span_id, parent_span_id, start_unix_nano, duration_nano, name, kind, status_code, status_message, trace_state, flags, ' +
-  'NULL AS attrs, dropped_attributes_count, NULL AS events, dropped_events_count, NULL AS links, dropped_links_count, ' +
-  'NULL AS resource_attrs, resource_dropped_attributes_count, resource_schema_url, ' +
-  'scope_name, scope_version, NULL AS scope_attrs, scope_dropped_attributes_count, scope_schema_url, service_name';
+const SLIM_COLUMNS = `${SLIM_SPAN_COLUMNS}, service_name`;
 
 const TRACE_ID_32_RE = /^[0-9a-f]{32}$/;
 
@@ -74,35 +70,18 @@ export async function readTracesSpans(
     return rows;
   };
   if (!slim) return (await whole(reads)).map(rowToStoredSpan);
-  const rows = await select<SpanRow & { service_name: string | null } & Record<string, unknown>>(
+  const rows = await select<SlimSpanRow & { service_name: string | null } & Record<string, unknown>>(
     SLIM_COLUMNS,
     reads.map((r) => r.path),
     idsOf(reads),
   );
   const noService = new Set(rows.filter((r) => r.service_name === null).map((r) => r.trace_id));
-  const out = rows.filter((r) => !noService.has(r.trace_id)).map((r) => rowToStoredSpan(withServiceName(r)));
+  const out = rows.filter((r) => !noService.has(r.trace_id)).map((r) => slimRowToStoredSpan(r, r.service_name!));
   if (noService.size > 0) {
     const again = reads.map((r) => ({ path: r.path, traceIdsHex: r.traceIdsHex.filter((id) => noService.has(id)) })).filter((r) => r.traceIdsHex.length > 0);
     out.push(...(await whole(again)).map(rowToStoredSpan));
   }
   return out;
-}
-
-/** Service names as resource attribute lists, one list per name: every span of a service shares it. */
-const serviceAttrs = new Map<string, SpanRow['resource_attrs']>();
-
-/** A slim row with its resource's attributes: its service.name. */
-function withServiceName(r: SpanRow & { service_name: string | null }): SpanRow {
-  const name = r.service_name!;
-  let attrs = serviceAttrs.get(name);
-  if (attrs === undefined) {
-    attrs = [{ key: 'service.name', type: ValueType.STRING, str: name, int: null, dbl: null, bool: null }];
-    // Bounded: names come from data.
-    if (serviceAttrs.size >= 1024) serviceAttrs.clear();
-    serviceAttrs.set(name, attrs);
-  }
-  r.resource_attrs = attrs;
-  return r;
 }
 
 /** The list columns of SPAN_COLUMNS: a lookup skips those a part holds no element of. */

@@ -39,6 +39,8 @@ export function newerFirst(a: Candidate, b: Candidate): number {
   return a.key > b.key ? -1 : a.key < b.key ? 1 : a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0;
 }
 
+type Row = { trace_id: string; s: bigint };
+
 export class BlockCandidates {
   private buffer: Candidate[] = [];
   private done: boolean;
@@ -84,6 +86,11 @@ export class BlockCandidates {
     return this.done && this.buffer.length === 0;
   }
 
+  /** The last candidate taken (or resumed after): its key bounds the next one's. */
+  get lastTaken(): Candidate | undefined {
+    return this.last;
+  }
+
   take(): Candidate | undefined {
     const c = this.buffer.shift();
     if (c) this.last = c;
@@ -109,8 +116,19 @@ export class BlockCandidates {
     return last === undefined ? null : `(${start} < ${last.key} OR (${start} = ${last.key} AND trace_id > ${sqlString(last.traceId)}))`;
   }
 
-  private limit(): string {
-    return this.pageSize === undefined ? '' : ` LIMIT ${this.pageSize}`;
+  private run(where: string | null, having: string[]): Promise<Row[]> {
+    const start = 'min(start_unix_nano)';
+    const keyset = this.keyset(start);
+    const all = keyset === null ? having : [...having, keyset];
+    return this.engine.all<Row>(
+      `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.scan.parts.map((p) => p.path))})` +
+        (where === null ? '' : ` WHERE ${where}`) +
+        ' GROUP BY trace_id' +
+        (all.length > 0 ? ` HAVING ${all.join(' AND ')}` : '') +
+        ` ORDER BY s DESC, trace_id${this.pageSize === undefined ? '' : ` LIMIT ${this.pageSize}`}`,
+      undefined,
+      this.query,
+    );
   }
 
   /**
@@ -120,25 +138,16 @@ export class BlockCandidates {
    * the filter would compute it a second time (DuckDB does not share it with the HAVING);
    * grouped whole, a trace's key is its start, too.
    */
-  private async narrowed(): Promise<Array<{ trace_id: string; s: bigint }>> {
+  private narrowed(): Promise<Row[]> {
     const { condition, rangeImplied, minDurationNano, maxDurationNano } = this.scan;
     if (condition.rows === null || condition.having === null || condition.readsLists || !rangeImplied || minDurationNano !== undefined || maxDurationNano !== undefined) {
       return this.whole(condition.having);
     }
-    const start = 'min(start_unix_nano)';
-    const having = [condition.having];
-    const keyset = this.keyset(start);
-    if (keyset !== null) having.push(keyset);
-    return this.engine.all<{ trace_id: string; s: bigint }>(
-      `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.scan.parts.map((p) => p.path))}) WHERE ${condition.rows}` +
-        ` GROUP BY trace_id HAVING ${having.join(' AND ')} ORDER BY s DESC, trace_id${this.limit()}`,
-      undefined,
-      this.query,
-    );
+    return this.run(condition.rows, [condition.having]);
   }
 
   /** Every row grouped, so that the trace's bounds are whole (as far as these parts hold it). */
-  private whole(cond: string | null): Promise<Array<{ trace_id: string; s: bigint }>> {
+  private whole(cond: string | null): Promise<Row[]> {
     const having: string[] = [];
     if (cond !== null) having.push(cond);
     const { startUnixNano, endUnixNano, minDurationNano, maxDurationNano, rangeImplied } = this.scan;
@@ -148,12 +157,6 @@ export class BlockCandidates {
     if (endUnixNano !== undefined && !rangeImplied) having.push(`${start} < ${endUnixNano}`);
     if (minDurationNano !== undefined) having.push(`${end} - ${start} >= ${minDurationNano}`);
     if (maxDurationNano !== undefined) having.push(`${end} - ${start} <= ${maxDurationNano}`);
-    const keyset = this.keyset(start);
-    if (keyset !== null) having.push(keyset);
-    const sql =
-      `SELECT trace_id, ${start} AS s FROM read_parquet(${fileList(this.scan.parts.map((p) => p.path))}) GROUP BY trace_id` +
-      (having.length > 0 ? ` HAVING ${having.join(' AND ')}` : '') +
-      ` ORDER BY s DESC, trace_id${this.limit()}`;
-    return this.engine.all<{ trace_id: string; s: bigint }>(sql, undefined, this.query);
+    return this.run(null, having);
   }
 }

@@ -17,6 +17,12 @@ export interface TraceConditionSql {
   rows: string | null;
   /** Whether a `some` filter reads attribute or event lists: then evaluating it is most of a scan. */
   readsLists: boolean;
+  /**
+   * Whether one span meeting one `some` filter is enough (a single one, or an OR of them):
+   * then the condition over part of a trace's rows (a block's) holds whenever it holds over
+   * all of them. Otherwise (`{ a } && { b }`) a trace may meet it only with rows of two blocks.
+   */
+  oneSpanSuffices: boolean;
 }
 
 export function traceConditionSql(filter: TraceFilter | null, opts: CompileOptions = {}): TraceConditionSql {
@@ -38,5 +44,22 @@ export function traceConditionSql(filter: TraceFilter | null, opts: CompileOptio
     return known.length === 0 ? null : `(${known.join(' AND ')})`;
   };
   const having = filter === null ? null : walk(filter);
-  return { having, rows: having === null || leaves.length === 0 ? null : leaves.map((l) => `(${l})`).join(' OR '), readsLists };
+  return {
+    having,
+    rows: having === null || leaves.length === 0 ? null : leaves.map((l) => `(${l})`).join(' OR '),
+    readsLists,
+    oneSpanSuffices: filter === null || having === null || oneSpan(filter),
+  };
+}
+
+function oneSpan(f: TraceFilter): boolean {
+  if (f.type === 'some') return true;
+  if (f.type === 'or') return f.args.every(oneSpan);
+  // `{ } && { a }`: the empty filter holds for any trace.
+  const narrowing = f.args.filter(hasFilter);
+  return narrowing.length <= 1 && narrowing.every(oneSpan);
+}
+
+function hasFilter(f: TraceFilter): boolean {
+  return f.type === 'some' ? f.filter !== null : f.args.some(hasFilter);
 }
