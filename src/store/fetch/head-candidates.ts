@@ -112,12 +112,12 @@ export class HeadCandidates {
   }
 }
 
-/** A filter that holds when any one `some` of `f` does (f itself when it has one or none). */
+/** A filter that holds when any one part (`some`, aggregate) of `f` does (f itself when it has one or none). */
 function anyPartOf(f: TraceFilter | null): TraceFilter | null {
   if (f === null) return null;
   const parts: TraceFilter[] = [];
   const walk = (t: TraceFilter): void => {
-    if (t.type === 'some') parts.push(t);
+    if (t.type === 'some' || t.type === 'aggregate') parts.push(t);
     else t.args.forEach(walk);
   };
   walk(f);

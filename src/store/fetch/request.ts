@@ -27,11 +27,19 @@ export interface Condition {
 /** Conditions on one span, combined with and/or. */
 export type SpanFilter = { type: 'condition'; condition: Condition } | { type: 'and' | 'or'; args: SpanFilter[] };
 
+export type AggregateFn = 'count' | 'avg' | 'min' | 'max' | 'sum';
+
 /**
  * Over a trace's spans: `some` holds when one span meets its filter (`null`: any span);
+ * `aggregate` when `fn(field)` over the spans meeting its filter (exactly the spans the
+ * engine selects; at least one) compares with `value` as the engine compares it (a
+ * pipeline's `{ kind = server } | avg(duration) > 100ms`; `field` null for count());
  * `and` / `or` combine such tests, each looking for its own span.
  */
-export type TraceFilter = { type: 'some'; filter: SpanFilter | null } | { type: 'and' | 'or'; args: TraceFilter[] };
+export type TraceFilter =
+  | { type: 'some'; filter: SpanFilter | null }
+  | { type: 'aggregate'; filter: SpanFilter | null; fn: AggregateFn; field: FetchField | null; op: CompareOp; value: Val }
+  | { type: 'and' | 'or'; args: TraceFilter[] };
 
 /** Unix nanoseconds; `end` exclusive; either end open. */
 export interface FetchRange {

@@ -136,5 +136,6 @@ function readsOnlySpanFields(f: TraceFilter): boolean {
     if (field.type === 'intrinsic') return field.name !== 'event:name';
     return field.scope === 'resource' && field.name === 'service.name';
   };
+  if (f.type === 'aggregate') return (f.filter === null || span(f.filter)) && (f.field === null || (f.field.type === 'intrinsic' && f.field.name !== 'event:name'));
   return f.type === 'some' ? f.filter === null || span(f.filter) : f.args.every(readsOnlySpanFields);
 }

@@ -22,6 +22,8 @@ export type EncodedTraceTest = (spans: readonly EncodedSpan[]) => boolean;
 export function encodedTraceTest(filter: TraceFilter | null): EncodedTraceTest | null {
   if (filter === null) return null;
   switch (filter.type) {
+    // A span meeting the aggregate's filter must be there, at least.
+    case 'aggregate':
     case 'some': {
       const t = filter.filter === null ? null : spanTest(filter.filter);
       return t === null ? null : (spans) => spans.some(t);

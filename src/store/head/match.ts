@@ -24,6 +24,9 @@ export function traceMatches(filter: TraceFilter | null, spans: readonly StoredS
   switch (filter.type) {
     case 'some':
       return filter.filter === null ? spans.length > 0 : spans.some((s) => spanMatches(filter.filter, s));
+    case 'aggregate':
+      // A span meeting its filter must be there; the aggregate itself is left to the engine.
+      return filter.filter === null ? spans.length > 0 : spans.some((s) => spanMatches(filter.filter, s));
     case 'and':
       return filter.args.every((f) => traceMatches(f, spans));
     case 'or':
@@ -104,6 +107,8 @@ export type SummaryTest = (anySpan: (test: (s: SpanFacts) => boolean) => boolean
 export function summaryTest(filter: TraceFilter | null): SummaryTest | null {
   if (filter === null) return null;
   switch (filter.type) {
+    // For an aggregate: a span meeting its filter, at least.
+    case 'aggregate':
     case 'some': {
       const p = filter.filter === null ? null : factTest(filter.filter);
       return p === null ? null : (anySpan) => anySpan(p);
