@@ -101,6 +101,19 @@ export function readsOnlySpanFields(node: unknown): boolean {
   return Object.values(node).every(readsOnlySpanFields);
 }
 
+/**
+ * Whether the query looks at events or links (their attributes or intrinsics). Search
+ * responses never show them, so a query that does not reads spans without them.
+ */
+export function readsEventsOrLinks(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(readsEventsOrLinks);
+  if (node === null || typeof node !== 'object') return false;
+  const n = node as { type?: unknown; name?: unknown; scope?: unknown };
+  if (n.type === 'attribute') return n.scope === 'event' || n.scope === 'link';
+  if (n.type === 'intrinsic') return typeof n.name === 'string' && (n.name.startsWith('event:') || n.name.startsWith('link:'));
+  return Object.values(node).some(readsEventsOrLinks);
+}
+
 /** Newest first: by start, then trace ID. */
 function newerFirst(a: MatchedTrace, b: MatchedTrace): number {
   const x = a.trace;
@@ -129,7 +142,7 @@ function searchFetchRequest(req: SearchRequest): Omit<FetchTracesRequest, 'pacer
     maxTraceDurationNano: req.maxDurationNano,
     ...conditionsOf(filter),
     filter,
-    secondPass: readsOnlySpanFields(req.query) ? 'span-fields' : 'all',
+    secondPass: readsOnlySpanFields(req.query) ? 'span-fields' : readsEventsOrLinks(req.query) ? 'all' : 'attributes',
     limit: req.limit,
     order: 'most-recent-first',
   };

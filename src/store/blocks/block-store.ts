@@ -197,14 +197,14 @@ export class BlockStore {
 
   /**
    * The spans of many traces at once (search's candidates): each part that may hold
-   * some of them, by its trace-ID ranges and its block's bloom filter, is read once for
-   * all of its IDs, the parts concurrently. `slim` reads only what queries about a
-   * span's own fields need (readTracesSpans). Keys are padded lowercase IDs.
+   * some of them, by its trace-ID ranges and its block's bloom filter, is read for all of
+   * its IDs in one statement. `slim` reads only what queries about a span's own fields
+   * need, `noEvents` all but events and links (readTracesSpans). Keys are padded lowercase IDs.
    */
   async findTraces(
     tenant: string,
     traceIdsHex: readonly string[],
-    opts: { slim?: boolean; query?: QueryContext | undefined } = {},
+    opts: { slim?: boolean; noEvents?: boolean; query?: QueryContext | undefined } = {},
   ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
     const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0'));
     const byPart = new Map<string, string[]>();
@@ -248,7 +248,7 @@ export class BlockStore {
       found = await readTracesSpans(
         this.opts.engine,
         [...byPart].map(([path, partIds]) => ({ path, traceIdsHex: partIds })),
-        opts.slim === true,
+        opts.slim === true ? 'slim' : opts.noEvents === true ? 'no-events' : 'all',
         opts.query,
       );
     } finally {

@@ -37,12 +37,13 @@ const TRACE_ID_32_RE = /^[0-9a-f]{32}$/;
  * the IN list on the trace_id column first (skipping row groups whose range holds none of
  * the IDs) and decodes the other columns only around matching rows, so the cost grows with
  * the traces found rather than with the parts. `slim` reads SLIM_COLUMNS (for queries that
- * look at nothing else); traces with a span that has no string service.name are then read whole.
+ * look at nothing else; traces with a span that has no string service.name are then read
+ * whole), `no-events` all but the event and link lists.
  */
 export async function readTracesSpans(
   engine: DuckEngine,
   reads: ReadonlyArray<{ path: string; traceIdsHex: readonly string[] }>,
-  slim: boolean,
+  columns: 'slim' | 'no-events' | 'all',
   query?: QueryContext,
 ): Promise<StoredSpan[]> {
   for (const r of reads) for (const id of r.traceIdsHex) if (!TRACE_ID_32_RE.test(id)) throw new Error(`not a padded lowercase trace ID: ${id}`);
@@ -52,16 +53,17 @@ export async function readTracesSpans(
   const whole = async (rs: ReadonlyArray<{ path: string; traceIdsHex: readonly string[] }>): Promise<SpanRow[]> => {
     const byColumns = new Map<string, Array<{ path: string; traceIdsHex: readonly string[] }>>();
     for (const r of rs) {
-      const columns = await lookupColumns(engine, r.path);
-      const group = byColumns.get(columns);
+      let list = await lookupColumns(engine, r.path);
+      if (columns === 'no-events') list = withoutLists(list, ['events', 'links']);
+      const group = byColumns.get(list);
       if (group) group.push(r);
-      else byColumns.set(columns, [r]);
+      else byColumns.set(list, [r]);
     }
     const rows: SpanRow[] = [];
-    for (const [columns, group] of byColumns) {
+    for (const [list, group] of byColumns) {
       rows.push(
         ...(await select<SpanRow & Record<string, unknown>>(
-          columns,
+          list,
           group.map((r) => r.path),
           idsOf(group),
         )),
@@ -69,7 +71,7 @@ export async function readTracesSpans(
     }
     return rows;
   };
-  if (!slim) return (await whole(reads)).map(rowToStoredSpan);
+  if (columns !== 'slim') return (await whole(reads)).map(rowToStoredSpan);
   const rows = await select<SlimSpanRow & { service_name: string | null } & Record<string, unknown>>(
     SLIM_COLUMNS,
     reads.map((r) => r.path),
@@ -82,6 +84,12 @@ export async function readTracesSpans(
     out.push(...(await whole(again)).map(rowToStoredSpan));
   }
   return out;
+}
+
+/** `columns` (SPAN_COLUMNS or a subset) with these list columns read as empty. */
+function withoutLists(columns: string, lists: readonly string[]): string {
+  for (const list of lists) columns = columns.replace(new RegExp(`(^|, )${list}(?=,|$)`), `$1NULL AS ${list}`);
+  return columns;
 }
 
 /** The list columns of SPAN_COLUMNS: a lookup skips those a part holds no element of. */
@@ -111,7 +119,7 @@ async function lookupColumns(engine: DuckEngine, partPath: string): Promise<stri
     const under = leaves.filter((l) => l.path_in_schema.split(',')[0]!.trim() === list);
     // Without statistics, or with any non-null value, the column is read.
     const empty = under.length > 0 && under.every((l) => l.stats_null_count !== null && l.num_values !== null && l.stats_null_count === l.num_values);
-    if (empty) columns = columns.replace(new RegExp(`(^|, )${list}(?=,|$)`), `$1NULL AS ${list}`);
+    if (empty) columns = withoutLists(columns, [list]);
   }
   if (cache.size >= LOOKUP_COLUMN_CACHE_SIZE) cache.delete(cache.keys().next().value!);
   cache.set(partPath, columns);

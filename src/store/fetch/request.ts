@@ -73,8 +73,11 @@ export interface FetchTracesRequest extends FetchRange, FetchLimits {
   /** Trace duration bounds, inclusive. */
   minTraceDurationNano?: bigint | undefined;
   maxTraceDurationNano?: bigint | undefined;
-  /** What the second pass reads of each span: its own fields and service.name, or everything. */
-  secondPass: 'span-fields' | 'all';
+  /**
+   * What the second pass reads of each span: its own fields and service.name; those and the
+   * attributes of the span, its resource and scope (no events or links); or everything.
+   */
+  secondPass: 'span-fields' | 'attributes' | 'all';
   /** Traces wanted: the first batch read is this size (the caller stops iterating when it has enough). */
   limit: number;
   order: 'most-recent-first' | 'none';

@@ -67,7 +67,10 @@ async function* read(sources: SpanSources, tenant: string, req: FetchTracesReque
     };
 
     const slim = req.secondPass === 'span-fields';
-    const exact = req.filter !== null && (req.secondPass === 'all' || readsOnlySpanFields(req.filter));
+    const noEvents = req.secondPass === 'attributes';
+    // The filter is matched on the spans read when they carry every field it reads.
+    const exact =
+      req.filter !== null && (req.secondPass === 'all' || (req.secondPass === 'attributes' ? !readsEvents(req.filter) : readsOnlySpanFields(req.filter)));
     let size = Math.max(req.limit, MIN_BATCH);
     for (;;) {
       const floor = req.order === 'most-recent-first' ? req.keyFloor?.() : undefined;
@@ -88,7 +91,7 @@ async function* read(sources: SpanSources, tenant: string, req: FetchTracesReque
       const found = await sources.findTraces(
         tenant,
         batch.map((c) => c.traceId),
-        { slim, pacer: req.pacer },
+        { slim, noEvents, pacer: req.pacer },
       );
       inspect(found.inspectedBytes);
       for (const c of batch) {
@@ -123,6 +126,14 @@ function inBounds(spans: readonly StoredSpan[], req: FetchTracesRequest): boolea
   if (req.minTraceDurationNano !== undefined && d < req.minTraceDurationNano) return false;
   if (req.maxTraceDurationNano !== undefined && d > req.maxTraceDurationNano) return false;
   return true;
+}
+
+/** Whether the filter reads events (which the `attributes` second pass leaves out). */
+function readsEvents(f: TraceFilter): boolean {
+  const span = (s: SpanFilter): boolean =>
+    s.type === 'condition' ? s.condition.field.type === 'intrinsic' && s.condition.field.name === 'event:name' : s.args.some(span);
+  if (f.type === 'some' || f.type === 'aggregate') return f.filter !== null && span(f.filter);
+  return f.args.some(readsEvents);
 }
 
 /**
