@@ -9,7 +9,7 @@
 //    whole-trace bound is checked, it can: each block is scanned on its own;
 //  - otherwise (`{ a } && { b }`, duration bounds, a range cutting through a block) a trace
 //    with rows in two blocks may meet the condition only over both: blocks are scanned
-//    together, in stages of 1, 2, 4 … of them, each stage resuming after the last candidate
+//    together, in stages of 1, 4, 16 … of them, each stage resuming after the last candidate
 //    given. That is exact: a trace with rows in a block the stage lacked has a key no later
 //    than that block's bound, below every candidate given so far.
 // With order 'none' every block is opened at once (a single stage).
@@ -109,7 +109,7 @@ export class BlockStream {
     }
     // The stage before gives way to a larger one, resuming where it stopped.
     const before = this.scans.pop()?.candidates;
-    this.opened = this.req.order === 'none' ? this.blocks.length : Math.min(this.blocks.length, Math.max(1, this.opened * 2));
+    this.opened = this.req.order === 'none' ? this.blocks.length : Math.min(this.blocks.length, Math.max(1, this.opened * 4));
     const blocks = this.blocks.slice(0, this.opened);
     this.scans.push({ blocks, candidates: await this.scan(blocks, before) });
   }

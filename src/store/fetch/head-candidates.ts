@@ -1,114 +1,184 @@
 // The heads' candidates for a traces fetch: their traces in the range, newest first by
-// start, less those the filter rules out without decoding a span: first on the heads'
-// per-span summaries (service, kind, status, duration) for every trace, then, as each is
-// reached, on its encoded bytes (head/byte-test.ts).
+// start, less those the filter rules out without decoding a span: on the heads' per-span
+// summaries (service, kind, status, duration), then on the encoded bytes (head/byte-test.ts).
+// Both tests run as each trace is reached, so a search that finds its matches among the
+// newest traces tests only those: a head holds hundreds of thousands of spans.
 //
-// A trace a block may also hold is judged over all its spans, so one whose head spans
-// fail the filter is still kept when they may meet part of it (one `some`): the rest may
-// be in the block. When they can meet no part of it, the blocks' spans alone decide,
-// and the block scan finds the trace if it matches.
-import type { HeadTraceSummary } from '../head/head.js';
+// A trace a block may also hold is judged over all its spans, so one whose head spans fail
+// the filter is still kept when they may meet part of it (one `some`): the rest may be in
+// the block. When they can meet no part of it, the blocks' spans alone decide, and the
+// block scan finds the trace if it matches.
+import type { Head, HeadTraceSummary } from '../head/head.js';
 import { encodedTraceTest, type EncodedSpan, type EncodedTraceTest } from '../head/byte-test.js';
 import { summaryTest, type SpanFacts, type SummaryTest } from '../head/match.js';
 import { newerFirst, type Candidate } from '../blocks/trace-candidates.js';
 import type { FetchTracesRequest, TraceFilter } from './request.js';
 import type { SpanSources } from './sources.js';
 
-/** Traces summarized between two turns at the pacer (each is a few span tests). */
+/** Traces listed or tested between two turns at the pacer (each costs about a span test). */
 const PACE_EVERY = 64;
 
-interface HeadCandidate extends Candidate {
-  /** Passed the summaries only through `anyPart` (a block may hold the rest): the byte test must do the same. */
-  partial: boolean;
+interface HeadTrace extends Candidate {
+  /** The trace's summary in each head holding it. */
+  segments: HeadTraceSummary[];
+}
+
+/** The tests of a filter, or of any one of its parts, on summaries and on encoded spans (null: cannot tell). */
+interface Tests {
+  summary: SummaryTest | null;
+  bytes: EncodedTraceTest | null;
 }
 
 export class HeadCandidates {
-  private next = 0;
+  /** The candidate found to pass, until taken. */
+  private passed: Candidate | undefined;
+  /** Traces tested so far. */
+  private tested = 0;
+  private readonly facts: SpanFacts = { service: undefined, kind: 0, status: 0, durationNano: 0 };
 
   private constructor(
-    private readonly list: HeadCandidate[],
-    /** Tests of the whole filter and of any one of its parts on encoded spans; null: bytes cannot tell. */
-    private readonly whole: EncodedTraceTest | null,
-    private readonly anyPart: EncodedTraceTest | null,
-    private readonly encoded: (traceId: string) => EncodedSpan[],
+    private readonly order: NewestFirst,
+    private readonly heads: readonly Head[],
+    private readonly whole: Tests,
+    private readonly anyPart: Tests,
     private readonly inBlocks: (traceId: string) => boolean,
-    private readonly pace: (() => Promise<void>) | undefined,
+    private readonly pacer: FetchTracesRequest['pacer'],
   ) {}
 
   static async of(sources: SpanSources, tenant: string, req: FetchTracesRequest): Promise<HeadCandidates> {
-    const pacer = req.pacer;
     const heads = await sources.heads(tenant);
-    const summaries = await sources.headTraceSummaries(tenant, pacer);
-    const parts = anyPartOf(req.filter);
-    const wholeTest = summaryTest(req.filter);
-    const partTest = parts === req.filter ? wholeTest : summaryTest(parts);
-    const inBlocks = (id: string) => sources.blocks.mayHoldTrace(tenant, id);
-    const facts: SpanFacts = { service: undefined, kind: 0, status: 0, durationNano: 0 };
-    let segments: HeadTraceSummary[] = [];
-    const anySpan = (p: (s: SpanFacts) => boolean): boolean => {
-      for (const seg of segments) {
-        for (let i = 0; i < seg.codes.length; i++) {
-          const code = seg.codes[i]!;
-          facts.service = seg.services[seg.resource[i]!];
-          facts.kind = code & 7;
-          facts.status = code >> 3;
-          facts.durationNano = seg.durations[i]!;
-          if (p(facts)) return true;
-        }
-      }
-      return false;
-    };
-    const list: HeadCandidate[] = [];
+    const traces: HeadTrace[] = [];
     let n = 0;
-    for (const [traceId, segs] of summaries) {
-      if (++n % PACE_EVERY === 0) await pacer?.pace(PACE_EVERY);
-      let start = segs[0]!.startUnixNano;
-      let end = segs[0]!.endUnixNano;
-      for (const s of segs) {
-        if (s.startUnixNano < start) start = s.startUnixNano;
-        if (s.endUnixNano > end) end = s.endUnixNano;
+    for (const [h, head] of heads.entries()) {
+      for (const t of head.traceSummaries()) {
+        if (++n % PACE_EVERY === 0) await req.pacer?.pace(PACE_EVERY);
+        const segments = [t];
+        // A trace in a head being cut and in the one taking new spans is judged once, over both.
+        if (heads.length > 1) {
+          if (heads.slice(0, h).some((other) => other.has(t.traceId))) continue;
+          for (const other of heads.slice(h + 1)) {
+            const more = other.traceSummary(t.traceId);
+            if (more) segments.push(more);
+          }
+        }
+        let start = t.startUnixNano;
+        let end = t.endUnixNano;
+        for (const s of segments) {
+          if (s.startUnixNano < start) start = s.startUnixNano;
+          if (s.endUnixNano > end) end = s.endUnixNano;
+        }
+        if (req.startUnixNano !== undefined && end < req.startUnixNano) continue;
+        if (req.endUnixNano !== undefined && start >= req.endUnixNano) continue;
+        traces.push({ traceId: t.traceId, key: start, segments });
       }
-      if (req.startUnixNano !== undefined && end < req.startUnixNano) continue;
-      if (req.endUnixNano !== undefined && start >= req.endUnixNano) continue;
-      segments = segs;
-      let partial = false;
-      if (wholeTest !== null && !wholeTest(anySpan)) {
-        if ((partTest !== null && !partTest(anySpan)) || !inBlocks(traceId)) continue;
-        partial = true;
-      }
-      list.push({ traceId, key: start, partial });
     }
-    list.sort(newerFirst);
-    const encoded = (id: string): EncodedSpan[] => heads.flatMap((h) => h.encodedSpans(id));
-    const whole = encodedTraceTest(req.filter);
-    const anyPart = parts === req.filter ? whole : encodedTraceTest(parts);
-    return new HeadCandidates(list, whole, anyPart, encoded, inBlocks, pacer && (() => pacer.pace()));
+    const parts = anyPartOf(req.filter);
+    const whole = { summary: summaryTest(req.filter), bytes: encodedTraceTest(req.filter) };
+    const anyPart = parts === req.filter ? whole : { summary: summaryTest(parts), bytes: encodedTraceTest(parts) };
+    return new HeadCandidates(new NewestFirst(traces), heads, whole, anyPart, (id) => sources.blocks.mayHoldTrace(tenant, id), req.pacer);
   }
 
-  /** The key of the next candidate before the byte test, an upper bound of what is left; undefined when nothing is. */
-  bound(): bigint | undefined {
-    return this.list[this.next]?.key;
-  }
-
-  /** The next candidate that passes the byte test. */
+  /** The next candidate that passes the tests. */
   async peek(): Promise<Candidate | undefined> {
+    if (this.passed) return this.passed;
     for (;;) {
-      const c = this.list[this.next];
-      if (c === undefined || this.passes(c)) return c;
-      this.next++;
-      await this.pace?.();
+      const t = this.order.pop();
+      if (t === undefined || this.passes(t)) return (this.passed = t);
+      if (++this.tested % PACE_EVERY === 0) await this.pacer?.pace(PACE_EVERY);
     }
   }
 
   take(): Candidate | undefined {
-    return this.list[this.next++];
+    const c = this.passed;
+    this.passed = undefined;
+    return c;
   }
 
-  private passes(c: HeadCandidate): boolean {
-    if (this.whole === null) return true;
-    const spans = this.encoded(c.traceId);
-    if (!c.partial && this.whole(spans)) return true;
-    return (this.anyPart === null || this.anyPart(spans)) && this.inBlocks(c.traceId);
+  /** The trace the summary tests look at (one closure for all, as they run for most of a head's traces). */
+  private segments: readonly HeadTraceSummary[] = [];
+  private readonly anySpan = (p: (s: SpanFacts) => boolean): boolean => {
+    const facts = this.facts;
+    for (const seg of this.segments) {
+      for (let i = 0; i < seg.codes.length; i++) {
+        const code = seg.codes[i]!;
+        facts.service = seg.services[seg.resource[i]!];
+        facts.kind = code & 7;
+        facts.status = code >> 3;
+        facts.durationNano = seg.durations[i]!;
+        if (p(facts)) return true;
+      }
+    }
+    return false;
+  };
+
+  private passes(t: HeadTrace): boolean {
+    this.segments = t.segments;
+    let encoded: EncodedSpan[] | undefined;
+    const meets = (tests: Tests): boolean => {
+      if (tests.summary !== null && !tests.summary(this.anySpan)) return false;
+      if (tests.bytes === null) return true;
+      encoded ??= this.heads.flatMap((h) => h.encodedSpans(t.traceId));
+      return tests.bytes(encoded);
+    };
+    if (meets(this.whole)) return true;
+    return this.anyPart !== this.whole && this.inBlocks(t.traceId) && meets(this.anyPart);
+  }
+}
+
+/**
+ * Traces taken newest first (by key, then trace ID) from a heap, so that only those taken
+ * are ordered. Keys are compared as offsets from the earliest, in doubles, when they all
+ * fit (a head spans minutes, not 104 days): far faster than comparing bigints.
+ */
+class NewestFirst {
+  private readonly heap: number[];
+  private readonly offsets: Float64Array | undefined;
+
+  constructor(private readonly traces: readonly HeadTrace[]) {
+    let min = traces[0]?.key ?? 0n;
+    let max = min;
+    for (const t of traces) {
+      if (t.key < min) min = t.key;
+      if (t.key > max) max = t.key;
+    }
+    if (max - min <= BigInt(Number.MAX_SAFE_INTEGER)) {
+      const offsets = (this.offsets = new Float64Array(traces.length));
+      traces.forEach((t, i) => (offsets[i] = Number(t.key - min)));
+    }
+    this.heap = Array.from(traces.keys());
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  pop(): HeadTrace | undefined {
+    const heap = this.heap;
+    if (heap.length === 0) return undefined;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      this.down(0);
+    }
+    return this.traces[top];
+  }
+
+  /** Whether trace a comes before trace b. */
+  private before(a: number, b: number): boolean {
+    const o = this.offsets;
+    if (o !== undefined && o[a] !== o[b]) return o[a]! > o[b]!;
+    return newerFirst(this.traces[a]!, this.traces[b]!) < 0;
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= heap.length) return;
+      const r = l + 1;
+      const child = r < heap.length && this.before(heap[r]!, heap[l]!) ? r : l;
+      if (!this.before(heap[child]!, heap[i]!)) return;
+      [heap[i], heap[child]] = [heap[child]!, heap[i]!];
+      i = child;
+    }
   }
 }
 

@@ -329,6 +329,12 @@ export class Head {
     }
   }
 
+  /** One trace's summary (as traceSummaries gives it), or undefined when the head does not hold it. */
+  traceSummary(traceId: string): HeadTraceSummary | undefined {
+    const t = this.traces.get(traceId);
+    return t && { traceId, startUnixNano: t.startUnixNano, endUnixNano: t.endUnixNano, codes: t.codes, durations: t.durations, resource: t.resource, services: this.services };
+  }
+
   /**
    * The trace's spans as encoded protobuf, each with its resource's and scope's, nothing
    * decoded: a test on these bytes rules a trace out for a fraction of reading it. Views

@@ -131,12 +131,22 @@ const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 function factTest(f: SpanFilter): ((s: SpanFacts) => boolean) | null {
   if (f.type !== 'condition') {
     const tests = f.args.map(factTest);
+    // Loops, not every()/some(): these run per span, and a callback allocates each time.
     if (f.type === 'and') {
       const known = tests.filter((t): t is (s: SpanFacts) => boolean => t !== null);
-      return known.length === 0 ? null : (s) => known.every((t) => t(s));
+      if (known.length === 0) return null;
+      if (known.length === 1) return known[0]!;
+      return (s) => {
+        for (const t of known) if (!t(s)) return false;
+        return true;
+      };
     }
     if (tests.some((t) => t === null)) return null;
-    return (s) => tests.some((t) => t!(s));
+    const all = tests as Array<(s: SpanFacts) => boolean>;
+    return (s) => {
+      for (const t of all) if (t(s)) return true;
+      return false;
+    };
   }
   // Each test runs for every span of every head trace: answers are worked out once, not per span.
   const { field, op, value } = f.condition;
