@@ -76,10 +76,10 @@ export function traceFilterOf(q: PipelineExpr): TraceFilter | null {
 function pipelineFilter(p: Pipeline): TraceFilter | null {
   // Later stages only drop spans and spansets: every spanset filter must find its span.
   let f: TraceFilter | null = null;
+  const first = p.stages[0];
   for (const [i, stage] of p.stages.entries()) {
     if (stage.type === 'spansetFilter' || stage.type === 'spansetOperation') f = and(f, spansetFilter(stage));
     // Right after the first filter, the spanset is exactly its spans, one per trace.
-    const first = p.stages[0];
     if (i === 1 && stage.type === 'scalarFilter' && first?.type === 'spansetFilter') f = and(f, aggregateFilter(first, stage));
   }
   return f;

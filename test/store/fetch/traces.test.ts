@@ -170,3 +170,35 @@ test('head traces whose bytes cannot meet the filter are never read', async () =
     await s.close();
   }
 });
+
+test('a per-trace aggregate narrows block candidates to the traces meeting it, boundaries included', async () => {
+  const s = await openStore(join(dir, 'aggregate'));
+  try {
+    // Server spans lasting 100ms, 150ms and 200ms on average; one trace's average sits exactly on the bound.
+    const want: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const traceId = newTraceId();
+      const ms = i % 4 === 0 ? 150n : i % 4 === 1 ? 100n : 20n;
+      const root = span({ traceId, name: 'root', startUnixNano: T0 + BigInt(i) * S, durationNano: ms * 1_000_000n });
+      const other = span({ traceId, parentSpanId: root.spanId, name: 'srv', startUnixNano: root.startTimeUnixNano + 1n, durationNano: ms * 1_000_000n });
+      await s.append(TENANT, batchOf('svc', [root, other]));
+      if (ms >= 100n) want.push(toHex(traceId));
+    }
+    await s.flush(TENANT);
+    const filter: TraceFilter = {
+      type: 'aggregate',
+      filter: { type: 'condition', condition: { field: { type: 'intrinsic', name: 'kind' }, op: '=', value: { t: 'kind', v: 'server' } } },
+      fn: 'avg',
+      field: { type: 'intrinsic', name: 'duration' },
+      op: '>=',
+      value: { t: 'duration', v: 100_000_000n },
+    };
+    const fetched = s.fetch(TENANT, request({ filter, limit: 20 }));
+    const got: string[] = [];
+    for await (const t of fetched) got.push(t.traceId);
+    assert.deepEqual(new Set(got), new Set(want));
+    assert.equal(fetched.stats.inspectedTraces, want.length);
+  } finally {
+    await s.close();
+  }
+});
