@@ -173,18 +173,18 @@ export class Store {
 
   /**
    * The spans of many traces (search's candidates), from the head and the blocks together, the
-   * blocks read once per part for all of them (BlockStore.findTraces; `slim` as there). Traces
+   * blocks read once per part for all of them (BlockStore.findTraces; `slim` and `noEvents` as there). Traces
    * found nowhere are absent. Keys are the IDs as given. A query's `pacer` spaces the head's
    * decoding out and interrupts the block reads at its deadline.
    */
   async findTraces(
     tenant: string,
     traceIdsHex: readonly string[],
-    opts: { slim?: boolean; pacer?: Pacer | undefined } = {},
+    opts: { slim?: boolean; noEvents?: boolean; pacer?: Pacer | undefined } = {},
   ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
     const ts = this.tenants.get(tenant);
     const head = ts ? await ts : undefined;
-    const fromBlocks = await this.blocks.findTraces(tenant, traceIdsHex, { slim: opts.slim, query: opts.pacer });
+    const fromBlocks = await this.blocks.findTraces(tenant, traceIdsHex, { slim: opts.slim, noEvents: opts.noEvents, query: opts.pacer });
     let inspectedBytes = fromBlocks.inspectedBytes;
     const traces = new Map<string, StoredSpan[]>();
     for (const id of traceIdsHex) {

@@ -133,9 +133,11 @@ export class TenantStore {
   /** Head.traceSummaries of the head and the heads being cut, grouped by trace (a trace may sit in several). */
   async headTraceSummaries(pacer?: Pacer): Promise<Map<string, HeadTraceSummary[]>> {
     const out = new Map<string, HeadTraceSummary[]>();
+    let n = 0;
     for (const head of [this.head, ...this.sealed.map((s) => s.head)]) {
       for (const t of head.traceSummaries()) {
-        await pacer?.pace();
+        // An await per trace costs more than the trace: the pacer is asked every few dozen.
+        if (++n % 64 === 0) await pacer?.pace(64);
         const seen = out.get(t.traceId);
         if (seen) seen.push(t);
         else out.set(t.traceId, [t]);

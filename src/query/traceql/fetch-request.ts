@@ -7,7 +7,9 @@
 //  - `narrow`: replaced by "may hold" (dropped from an AND, making a whole OR unknown),
 //    so the filter lets through every span that may match; the engine decides after;
 //  - `exact`: no filter at all (null), and the caller evaluates in the engine.
-import type { FieldExpr, Pipeline, PipelineExpr, SpansetExpr } from './ast.js';
+// A per-trace aggregate right after the first spanset filter (`{ f } | avg(duration) >
+// 100ms`) becomes an aggregate filter when f has an exact form.
+import type { FieldExpr, Pipeline, PipelineExpr, ScalarFilter, SpansetExpr, SpansetFilter } from './ast.js';
 import type { Condition, FetchField, SpanFilter, SpanIntrinsic, TraceFilter } from '../../store/fetch/request.js';
 import { fromStatic } from './engine/values.js';
 
@@ -74,10 +76,30 @@ export function traceFilterOf(q: PipelineExpr): TraceFilter | null {
 function pipelineFilter(p: Pipeline): TraceFilter | null {
   // Later stages only drop spans and spansets: every spanset filter must find its span.
   let f: TraceFilter | null = null;
-  for (const stage of p.stages) {
+  const first = p.stages[0];
+  for (const [i, stage] of p.stages.entries()) {
     if (stage.type === 'spansetFilter' || stage.type === 'spansetOperation') f = and(f, spansetFilter(stage));
+    // Right after the first filter, the spanset is exactly its spans, one per trace.
+    if (i === 1 && stage.type === 'scalarFilter' && first?.type === 'spansetFilter') f = and(f, aggregateFilter(first, stage));
   }
   return f;
+}
+
+/** `{ f } | fn(field) op literal` as an aggregate filter over f's spans, or null (f has no exact form, or it is not that shape). */
+function aggregateFilter(first: SpansetFilter, s: ScalarFilter): TraceFilter | null {
+  const filter = first.expr === null ? null : spanFilterOf(first.expr, 'exact');
+  if (first.expr !== null && filter === null) return null;
+  let agg = s.lhs;
+  let literal = s.rhs;
+  let op: string = s.op;
+  if (agg.type !== 'aggregate') {
+    [agg, literal] = [literal, agg];
+    op = FLIPPED[op]!;
+  }
+  if (agg.type !== 'aggregate' || literal.type !== 'static') return null;
+  const field = agg.expr === null ? null : fetchFieldOf(agg.expr);
+  if (field === undefined) return null;
+  return { type: 'aggregate', filter, fn: agg.fn, field, op: op as Condition['op'], value: fromStatic(literal) };
 }
 
 function spansetFilter(e: SpansetExpr): TraceFilter | null {
@@ -110,7 +132,7 @@ export function conditionsOf(f: TraceFilter | null): { conditions: Condition[]; 
     else s.args.forEach(collect);
   };
   const walk = (t: TraceFilter): void => {
-    if (t.type === 'some') {
+    if (t.type === 'some' || t.type === 'aggregate') {
       if (t.filter !== null) collect(t.filter);
     } else t.args.forEach(walk);
   };

@@ -48,6 +48,15 @@ export interface BlockView {
   tagsBytes: number;
   /** The block's tag index; undefined for a block written without one, or whose file cannot be read. */
   tags(): Promise<TagIndex | undefined>;
+  /** False when the block holds no span of the trace (padded lowercase ID), by its ID range and bloom filter. */
+  mayHoldTrace(traceIdHex: string): boolean;
+}
+
+/** Blocks kept from deletion until released (BlockStore.acquire). */
+export interface HeldBlocks {
+  blocks: BlockView[];
+  engine: DuckEngine;
+  release(): void;
 }
 
 export interface FoundTrace {
@@ -188,24 +197,29 @@ export class BlockStore {
 
   /**
    * The spans of many traces at once (search's candidates): each part that may hold
-   * some of them, by its trace-ID ranges and its block's bloom filter, is read once for
-   * all of its IDs, the parts concurrently. `slim` reads only what queries about a
-   * span's own fields need (readTracesSpans). Keys are padded lowercase IDs.
+   * some of them, by its trace-ID ranges and its block's bloom filter, is read for all of
+   * its IDs in one statement. `slim` reads only what queries about a span's own fields
+   * need, `noEvents` all but events and links (readTracesSpans). Keys are padded lowercase IDs.
    */
   async findTraces(
     tenant: string,
     traceIdsHex: readonly string[],
-    opts: { slim?: boolean; query?: QueryContext | undefined } = {},
+    opts: { slim?: boolean; noEvents?: boolean; query?: QueryContext | undefined } = {},
   ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
     const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0'));
     const byPart = new Map<string, string[]>();
     const groupsRead = new Set<string>();
     let inspectedBytes = 0;
     const candidates = new Set<LoadedBlock>();
+    /** IDs more than one block may hold: their spans are de-duplicated. */
+    const inSeveral = new Set<string>();
+    const inOne = new Set<string>();
     for (const b of this.byTenant.get(tenant) ?? []) {
       const m = b.meta;
       for (const id of ids) {
         if (id < m.minTraceId || id > m.maxTraceId || !b.bloom.mayContain(id)) continue;
+        if (inOne.has(id)) inSeveral.add(id);
+        else inOne.add(id);
         for (const [i, part] of m.parts.entries()) {
           if (id < part.minTraceId || id > part.maxTraceId) continue;
           const groups = part.rowGroups.flatMap((g, j) => (g.minTraceId <= id && id <= g.maxTraceId ? [j] : []));
@@ -229,29 +243,28 @@ export class BlockStore {
     }
     // Taken in the same tick as the parts were chosen, as in findTrace.
     for (const b of candidates) b.readers++;
-    let found: StoredSpan[][];
+    let found: StoredSpan[];
     try {
-      found = await Promise.all([...byPart].map(([path, partIds]) => readTracesSpans(this.opts.engine, path, partIds, opts.slim === true, opts.query)));
+      found = await readTracesSpans(
+        this.opts.engine,
+        [...byPart].map(([path, partIds]) => ({ path, traceIdsHex: partIds })),
+        opts.slim === true ? 'slim' : opts.noEvents === true ? 'no-events' : 'all',
+        opts.query,
+      );
     } finally {
       for (const b of candidates) this.release(b);
     }
-    const perTrace = new Map<string, StoredSpan[][]>();
-    for (const spans of found) {
-      const here = new Map<string, StoredSpan[]>();
-      for (const s of spans) {
-        const id = toHex(s.span.traceId);
-        const list = here.get(id);
-        if (list) list.push(s);
-        else here.set(id, [s]);
-      }
-      for (const [id, list] of here) {
-        const lists = perTrace.get(id);
-        if (lists) lists.push(list);
-        else perTrace.set(id, [list]);
-      }
-    }
     const traces = new Map<string, StoredSpan[]>();
-    for (const [id, lists] of perTrace) traces.set(id, dedupeBySpanId(lists));
+    for (const s of found) {
+      const id = toHex(s.span.traceId);
+      const list = traces.get(id);
+      if (list) list.push(s);
+      else traces.set(id, [s]);
+    }
+    for (const id of inSeveral) {
+      const list = traces.get(id);
+      if (list) traces.set(id, dedupeBySpanId([list]));
+    }
     return { traces, inspectedBytes };
   }
 
@@ -278,27 +291,44 @@ export class BlockStore {
     range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined },
     read: (blocks: BlockView[], engine: DuckEngine) => Promise<T>,
   ): Promise<T> {
+    const held = this.acquire(tenant, range);
+    try {
+      return await read(held.blocks, held.engine);
+    } finally {
+      held.release();
+    }
+  }
+
+  /**
+   * withBlocks for a reader that cannot wrap its reads in one call (an iteration its
+   * consumer may leave at any point): the blocks stay until `release()`, which must be
+   * called exactly once.
+   */
+  acquire(tenant: string, range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined }): HeldBlocks {
     const chosen = (this.byTenant.get(tenant) ?? []).filter(
       (b) =>
         (range.startUnixNano === undefined || BigInt(b.meta.maxEndUnixNano) >= range.startUnixNano) &&
         (range.endUnixNano === undefined || BigInt(b.meta.minStartUnixNano) < range.endUnixNano),
     );
     for (const b of chosen) b.readers++;
-    try {
-      return await read(
-        chosen.map((b) => ({
-          blockId: b.meta.blockId,
-          minStartUnixNano: BigInt(b.meta.minStartUnixNano),
-          maxEndUnixNano: BigInt(b.meta.maxEndUnixNano),
-          parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
-          tagsBytes: b.meta.tags?.bytes ?? 0,
-          tags: () => this.tagsOf(b),
-        })),
-        this.opts.engine,
-      );
-    } finally {
-      for (const b of chosen) this.release(b);
-    }
+    let released = false;
+    return {
+      blocks: chosen.map((b) => ({
+        blockId: b.meta.blockId,
+        minStartUnixNano: BigInt(b.meta.minStartUnixNano),
+        maxEndUnixNano: BigInt(b.meta.maxEndUnixNano),
+        parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
+        tagsBytes: b.meta.tags?.bytes ?? 0,
+        tags: () => this.tagsOf(b),
+        mayHoldTrace: (id: string) => id >= b.meta.minTraceId && id <= b.meta.maxTraceId && b.bloom.mayContain(id),
+      })),
+      engine: this.opts.engine,
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const b of chosen) this.release(b);
+      },
+    };
   }
 
   /**
@@ -608,7 +638,6 @@ class TagCache {
 }
 
 function dedupeBySpanId(lists: readonly StoredSpan[][]): StoredSpan[] {
-  if (lists.length === 1) return lists[0]!;
   const seen = new Set<string>();
   const out: StoredSpan[] = [];
   for (const list of lists) {

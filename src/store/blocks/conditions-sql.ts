@@ -11,9 +11,20 @@
 // A compiled filter says so: `undecided` is true of the rows whose answer may be wrong
 // (nested arrays), and `exact` is false when the whole filter may be (events). Over the
 // other rows, `sql` is the answer.
+//
+// Reading an attribute list is most of what a condition costs (DuckDB decodes every
+// element of every row), so a caller that knows which names a block's rows never have
+// in a scope (its tag index) says so (`CompileOptions.absent`), and a lookup there is
+// left out. And a regex with a literal prefix tests the prefix first.
 import type { Condition, FetchField, SpanFilter, SpanIntrinsic } from '../fetch/request.js';
 import type { Val } from '../fetch/values.js';
-import { sqlString } from './schema.js';
+import { literalPrefix } from '../../regex/literal-prefix.js';
+import { ATTRS_TYPE, sqlString } from './schema.js';
+
+export interface CompileOptions {
+  /** True when no row has an attribute of that name in that scope (so it is nil there). */
+  absent?: ((scope: 'span' | 'resource' | 'instrumentation', name: string) => boolean) | undefined;
+}
 
 export interface CompiledFilter {
   /** A BOOLEAN, never NULL, over one span row. */
@@ -22,6 +33,13 @@ export interface CompiledFilter {
   undecided: string | null;
   /** False when `sql` may misjudge rows `undecided` does not name. */
   exact: boolean;
+  /**
+   * True of every row that may meet the filter, as `sql OR undecided` is, but with each
+   * condition's arrays allowed where it reads them, so each attribute is read once.
+   */
+  may: string;
+  /** Whether it reads attribute or event lists (costly per row, unlike the scalar columns). */
+  readsLists: boolean;
 }
 
 const STATUS_CODE: Record<string, number> = { unset: 0, ok: 1, error: 2 };
@@ -29,42 +47,54 @@ const KIND_CODE: Record<string, number> = { unspecified: 0, internal: 1, server:
 const SQL_OP: Record<string, string> = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
 
 /** The filter as SQL; `TRUE` for null (every span). */
-export function compileSpanFilter(filter: SpanFilter | null): CompiledFilter {
-  if (filter === null) return { sql: 'TRUE', undecided: null, exact: true };
+export function compileSpanFilter(filter: SpanFilter | null, opts: CompileOptions = {}): CompiledFilter {
+  if (filter === null) return { sql: 'TRUE', undecided: null, exact: true, may: 'TRUE', readsLists: false };
   const undecided = new Set<string>();
   let eventConditions = 0;
-  const walk = (f: SpanFilter): string => {
-    if (f.type === 'condition') {
-      if (f.condition.field.type === 'intrinsic' && f.condition.field.name === 'event:name') eventConditions++;
-      return conditionSql(f.condition, undecided);
-    }
+  const walk = (f: SpanFilter, condition: (c: Condition) => string): string => {
+    if (f.type === 'condition') return condition(f.condition);
     if (f.args.length === 0) return f.type === 'and' ? 'TRUE' : 'FALSE';
-    return `(${f.args.map(walk).join(f.type === 'and' ? ' AND ' : ' OR ')})`;
+    return `(${f.args.map((a) => walk(a, condition)).join(f.type === 'and' ? ' AND ' : ' OR ')})`;
   };
-  const sql = walk(filter);
-  return { sql, undecided: undecided.size > 0 ? [...undecided].join(' OR ') : null, exact: eventConditions <= 1 };
+  const sql = walk(filter, (c) => {
+    if (c.field.type === 'intrinsic' && c.field.name === 'event:name') eventConditions++;
+    return conditionSql(c, undecided, opts);
+  });
+  // Each condition over arrays as "may hold": AND and OR of such supersets are supersets.
+  const may = walk(filter, (c) => conditionSql(c, undefined, opts));
+  return { sql, undecided: undecided.size > 0 ? [...undecided].join(' OR ') : null, exact: eventConditions <= 1, may, readsLists: LIST_READ.test(sql) };
 }
 
-/** `sql OR undecided`: true of every row that may meet the filter (for narrowing, never for answers). */
+/** True of every row that may meet the filter, `sql OR undecided` (for narrowing, never for answers). */
 export function mayMatchSql(c: CompiledFilter): string {
-  return c.undecided === null ? c.sql : `(${c.sql} OR ${c.undecided})`;
+  return c.may;
 }
 
-/** One condition, never NULL. Array-valued attributes it looks at are added to `undecided`. */
-export function conditionSql(c: Condition, undecided: Set<string>): string {
+/**
+ * One condition, never NULL. Array-valued attributes it looks at are added to `undecided`;
+ * without `undecided`, the condition is true of them (it may hold there).
+ */
+export function conditionSql(c: Condition, undecided: Set<string> | undefined, opts: CompileOptions = {}): string {
   const { field, op, value } = c;
   if (field.type === 'intrinsic') return `coalesce(${intrinsicSql(field.name, op, value)}, FALSE)`;
   // resource.service.name has a column of its own (its string value).
   if (field.scope === 'resource' && field.name === 'service.name' && value.t === 'string' && op !== '=~' && op !== '!~') {
     return `coalesce(service_name ${SQL_OP[op]} ${sqlString(value.v)}, FALSE)`;
   }
-  const l = attributeLookup(field);
-  if (value.t === 'nil') return `coalesce(${attributeSql(l, op, value)}, FALSE)`;
-  undecided.add(`coalesce((${l}).type = 5 AND strpos(substr((${l}).str, 16), '"arrayValue"') > 0, FALSE)`);
+  const element = elementList(field, opts);
+  // Nil everywhere: every comparison with it is false, `!= nil` included.
+  if (element === null) return 'FALSE';
+  // The element is looked up once and tested in a lambda: DuckDB would look it up again for each mention.
+  const test = (pred: string) => `coalesce(list_bool_or(list_transform(${element}, lambda x: ${pred})), FALSE)`;
+  if (value.t === 'nil') return test(attributeSql('x', op, value));
   // An array compares element by element: some element holds; `!=` and `!~` hold when no element is `=` / `=~`.
-  const someElement = (elementOp: string) => `len(list_filter(${arrayElements(l)}, lambda x: coalesce(${attributeSql('x', elementOp, value)}, FALSE))) > 0`;
+  const someElement = (elementOp: string) => `coalesce(list_bool_or(list_transform(${arrayElements('x')}, lambda y: coalesce(${attributeSql('y', elementOp, value)}, FALSE))), FALSE)`;
   const array = op === '!=' ? `NOT ${someElement('=')}` : op === '!~' ? `NOT ${someElement('=~')}` : someElement(op);
-  return `coalesce(CASE WHEN (${l}).type = 5 THEN ${array} ELSE ${attributeSql(l, op, value)} END, FALSE)`;
+  const exact = `CASE WHEN x.type = 5 THEN ${array} ELSE ${attributeSql('x', op, value)} END`;
+  const nested = `(x.type = 5 AND strpos(substr(x.str, 16), '"arrayValue"') > 0)`;
+  if (undecided === undefined) return test(`${nested} OR (${exact})`);
+  undecided.add(test(nested));
+  return test(exact);
 }
 
 /**
@@ -82,23 +112,38 @@ function arrayElements(l: string): string {
   );
 }
 
-/** The attribute element the engine picks (the first with the key), as a STRUCT of the attrs list, or NULL. */
-export function attributeLookup(field: Extract<FetchField, { type: 'attribute' }>): string {
-  const first = (column: string) => `list_filter(${column}, lambda a: a.key = ${sqlString(field.name)})[1]`;
-  switch (field.scope) {
-    case 'span':
-      return first('attrs');
-    case 'resource':
-      return first('resource_attrs');
-    case 'instrumentation':
-      return first('scope_attrs');
-    case 'none': {
-      // The span's attribute, else the resource's (an empty value counts as absent).
-      const span = first('attrs');
-      return `CASE WHEN coalesce((${span}).type, 0) <> 0 THEN ${span} ELSE ${first('resource_attrs')} END`;
-    }
-  }
+/** The element the engine picks as a list of at most one (empty when there is none), or null when `opts.absent` says none has it. */
+function elementList(field: Extract<FetchField, { type: 'attribute' }>, opts: CompileOptions): string | null {
+  const first = (scope: 'span' | 'resource' | 'instrumentation') =>
+    opts.absent?.(scope, field.name) === true ? null : `list_filter(${LIST_OF[scope]}, lambda a: a.key = ${sqlString(field.name)})[1:1]`;
+  if (field.scope !== 'none') return first(field.scope);
+  const span = first('span');
+  const resource = first('resource');
+  if (span === null || resource === null) return span ?? resource;
+  // The span's attribute, else the resource's (an empty value counts as absent).
+  return `list_concat(list_filter(${span}, lambda x: coalesce(x.type, 0) <> 0), ${resource})[1:1]`;
 }
+
+/** The attribute element the engine picks (the first with the key), as a STRUCT of the attrs list, or NULL. */
+export function attributeLookup(field: Extract<FetchField, { type: 'attribute' }>, opts: CompileOptions = {}): string {
+  return lookup(field, opts) ?? `NULL::${ATTRS_TYPE.slice(0, -2)}`;
+}
+
+/** attributeLookup, or null when `opts.absent` says no row has the attribute in any scope it is read from. */
+function lookup(field: Extract<FetchField, { type: 'attribute' }>, opts: CompileOptions): string | null {
+  const first = (scope: 'span' | 'resource' | 'instrumentation') =>
+    opts.absent?.(scope, field.name) === true ? null : `list_filter(${LIST_OF[scope]}, lambda a: a.key = ${sqlString(field.name)})[1]`;
+  if (field.scope !== 'none') return first(field.scope);
+  // The span's attribute, else the resource's (an empty value counts as absent).
+  const span = first('span');
+  const resource = first('resource');
+  if (span === null || resource === null) return span ?? resource;
+  return `CASE WHEN coalesce((${span}).type, 0) <> 0 THEN ${span} ELSE ${resource} END`;
+}
+
+const LIST_OF = { span: 'attrs', resource: 'resource_attrs', instrumentation: 'scope_attrs' } as const;
+/** Lists are only ever read through these. */
+const LIST_READ = /\blist_filter\(/;
 
 function numberSql(v: Val): string | null {
   if (v.t === 'int' || v.t === 'duration') return `${v.v}`;
@@ -110,9 +155,16 @@ function numberSql(v: Val): string | null {
 
 function stringSql(column: string, op: string, v: Val): string {
   if (v.t !== 'string') return 'FALSE';
-  if (op === '=~') return `regexp_full_match(${column}, ${sqlString(v.v)})`;
-  if (op === '!~') return `NOT regexp_full_match(${column}, ${sqlString(v.v)})`;
+  if (op === '=~') return regexSql(column, v.v);
+  if (op === '!~') return `NOT ${regexSql(column, v.v)}`;
   return `${column} ${SQL_OP[op]} ${sqlString(v.v)}`;
+}
+
+/** A full match, its literal prefix tested first (DuckDB runs the regex only on rows the prefix keeps). */
+function regexSql(column: string, pattern: string): string {
+  const { prefix } = literalPrefix(pattern);
+  const full = `regexp_full_match(${column}, ${sqlString(pattern)})`;
+  return prefix === '' ? full : `(starts_with(${column}, ${sqlString(prefix)}) AND ${full})`;
 }
 
 /** An integer column against a number: as integers, unless the literal is a float. */

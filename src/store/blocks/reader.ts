@@ -3,7 +3,7 @@
 import type { StoredSpan } from '../../otlp/model.js';
 import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
 import type { RowGroupRange } from './meta.js';
-import { rowToStoredSpan, SPAN_COLUMNS, type SpanRow } from './row-codec.js';
+import { rowToStoredSpan, SLIM_SPAN_COLUMNS, slimRowToStoredSpan, SPAN_COLUMNS, type SlimSpanRow, type SpanRow } from './row-codec.js';
 import { sqlString } from './schema.js';
 
 /**
@@ -19,43 +19,77 @@ export async function readTraceSpans(engine: DuckEngine, partPath: string, trace
 }
 
 /**
- * SPAN_COLUMNS without what a query that looks only at a span's own fields needs:
- * attribute, event and link lists are read as empty, and the resource's attributes
- * as its service.name alone (the service_name column). Reading the lists is most of a
- * lookup's cost: a row of scalars decodes several times faster. A span whose
- * service_name is NULL (no string service.name) is marked `no_service`: its resource
- * must be read whole to tell what it has instead.
+ * What a query that looks only at a span's own fields reads of it: the fields TraceQL can
+ * ask about (IDs, times, name, kind, status, scope name and version) and the resource's
+ * service.name (the service_name column; see slimRowToStoredSpan). The
+ * rest reads as empty: attribute, event and link lists, trace state, flags, dropped counts
+ * and schema URLs. Reading the lists is most of a lookup's cost, and each further column
+ * is a decompression of every row group a trace is in. A span whose service_name is NULL
+ * (no string service.name) must have its resource read whole to tell what it has instead.
  */
-const SLIM_COLUMNS =
-  'trace_id, span_id, parent_span_id, start_unix_nano, duration_nano, name, kind, status_code, status_message, trace_state, flags, ' +
-  'NULL AS attrs, dropped_attributes_count, NULL AS events, dropped_events_count, NULL AS links, dropped_links_count, ' +
-  "CASE WHEN service_name IS NULL THEN NULL ELSE [{'key': 'service.name', 'type': 1, 'str': service_name, 'int': NULL::BIGINT, 'dbl': NULL::DOUBLE, 'bool': NULL::BOOLEAN}] END AS resource_attrs, " +
-  'resource_dropped_attributes_count, resource_schema_url, ' +
-  'scope_name, scope_version, NULL AS scope_attrs, scope_dropped_attributes_count, scope_schema_url, service_name IS NULL AS no_service';
+const SLIM_COLUMNS = `${SLIM_SPAN_COLUMNS}, service_name`;
 
 const TRACE_ID_32_RE = /^[0-9a-f]{32}$/;
 
 /**
- * The spans of several traces in one part, in one query. DuckDB evaluates the IN list on
- * the trace_id column first and decodes the other columns only around matching rows, so
- * the cost grows with the traces found rather than with the part. `slim` reads
- * SLIM_COLUMNS (for queries that look at nothing else); traces with a span that has no
- * string service.name are then read whole.
+ * The spans of several traces in several parts, in one query per set of columns the parts
+ * need (usually one): a statement costs milliseconds before it reads a row. DuckDB evaluates
+ * the IN list on the trace_id column first (skipping row groups whose range holds none of
+ * the IDs) and decodes the other columns only around matching rows, so the cost grows with
+ * the traces found rather than with the parts. `slim` reads SLIM_COLUMNS (for queries that
+ * look at nothing else; traces with a span that has no string service.name are then read
+ * whole), `no-events` all but the event and link lists.
  */
-export async function readTracesSpans(engine: DuckEngine, partPath: string, traceIdsHex: readonly string[], slim: boolean, query?: QueryContext): Promise<StoredSpan[]> {
-  for (const id of traceIdsHex) if (!TRACE_ID_32_RE.test(id)) throw new Error(`not a padded lowercase trace ID: ${id}`);
-  if (traceIdsHex.length === 0) return [];
-  const read = async (columns: string, ids: readonly string[]) =>
-    engine.all<SpanRow & { no_service?: boolean } & Record<string, unknown>>(
-      `SELECT ${columns} FROM read_parquet(${sqlString(partPath)}) WHERE trace_id IN (${ids.map(sqlString).join(', ')})`,
-      undefined,
-      query,
-    );
-  if (!slim) return (await read(await lookupColumns(engine, partPath), traceIdsHex)).map(rowToStoredSpan);
-  let rows = await read(SLIM_COLUMNS, traceIdsHex);
-  const whole = new Set(rows.filter((r) => r.no_service === true).map((r) => r.trace_id));
-  if (whole.size > 0) rows = [...rows.filter((r) => !whole.has(r.trace_id)), ...(await read(await lookupColumns(engine, partPath), [...whole]))];
-  return rows.map(rowToStoredSpan);
+export async function readTracesSpans(
+  engine: DuckEngine,
+  reads: ReadonlyArray<{ path: string; traceIdsHex: readonly string[] }>,
+  columns: 'slim' | 'no-events' | 'all',
+  query?: QueryContext,
+): Promise<StoredSpan[]> {
+  for (const r of reads) for (const id of r.traceIdsHex) if (!TRACE_ID_32_RE.test(id)) throw new Error(`not a padded lowercase trace ID: ${id}`);
+  const select = async <R extends Record<string, unknown>>(columns: string, paths: readonly string[], ids: readonly string[]) =>
+    ids.length === 0 ? [] : engine.all<R>(`SELECT ${columns} FROM read_parquet(${fileList(paths)}) WHERE trace_id IN (${ids.map(sqlString).join(', ')})`, undefined, query);
+  const idsOf = (rs: ReadonlyArray<{ traceIdsHex: readonly string[] }>) => [...new Set(rs.flatMap((r) => r.traceIdsHex))];
+  const whole = async (rs: ReadonlyArray<{ path: string; traceIdsHex: readonly string[] }>): Promise<SpanRow[]> => {
+    const byColumns = new Map<string, Array<{ path: string; traceIdsHex: readonly string[] }>>();
+    for (const r of rs) {
+      let list = await lookupColumns(engine, r.path);
+      if (columns === 'no-events') list = withoutLists(list, ['events', 'links']);
+      const group = byColumns.get(list);
+      if (group) group.push(r);
+      else byColumns.set(list, [r]);
+    }
+    const rows: SpanRow[] = [];
+    for (const [list, group] of byColumns) {
+      rows.push(
+        ...(await select<SpanRow & Record<string, unknown>>(
+          list,
+          group.map((r) => r.path),
+          idsOf(group),
+        )),
+      );
+    }
+    return rows;
+  };
+  if (columns !== 'slim') return (await whole(reads)).map(rowToStoredSpan);
+  const rows = await select<SlimSpanRow & { service_name: string | null } & Record<string, unknown>>(
+    SLIM_COLUMNS,
+    reads.map((r) => r.path),
+    idsOf(reads),
+  );
+  const noService = new Set(rows.filter((r) => r.service_name === null).map((r) => r.trace_id));
+  const out = rows.filter((r) => !noService.has(r.trace_id)).map((r) => slimRowToStoredSpan(r, r.service_name!));
+  if (noService.size > 0) {
+    const again = reads.map((r) => ({ path: r.path, traceIdsHex: r.traceIdsHex.filter((id) => noService.has(id)) })).filter((r) => r.traceIdsHex.length > 0);
+    out.push(...(await whole(again)).map(rowToStoredSpan));
+  }
+  return out;
+}
+
+/** `columns` (SPAN_COLUMNS or a subset) with these list columns read as empty. */
+function withoutLists(columns: string, lists: readonly string[]): string {
+  for (const list of lists) columns = columns.replace(new RegExp(`(^|, )${list}(?=,|$)`), `$1NULL AS ${list}`);
+  return columns;
 }
 
 /** The list columns of SPAN_COLUMNS: a lookup skips those a part holds no element of. */
@@ -85,7 +119,7 @@ async function lookupColumns(engine: DuckEngine, partPath: string): Promise<stri
     const under = leaves.filter((l) => l.path_in_schema.split(',')[0]!.trim() === list);
     // Without statistics, or with any non-null value, the column is read.
     const empty = under.length > 0 && under.every((l) => l.stats_null_count !== null && l.num_values !== null && l.stats_null_count === l.num_values);
-    if (empty) columns = columns.replace(new RegExp(`(^|, )${list}(?=,|$)`), `$1NULL AS ${list}`);
+    if (empty) columns = withoutLists(columns, [list]);
   }
   if (cache.size >= LOOKUP_COLUMN_CACHE_SIZE) cache.delete(cache.keys().next().value!);
   cache.set(partPath, columns);

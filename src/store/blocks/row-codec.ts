@@ -255,6 +255,52 @@ export function rowToStoredSpan(r: SpanRow): StoredSpan {
   };
 }
 
+/** What reader.ts reads of a span for queries about a span's own fields alone. */
+export const SLIM_SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, start_unix_nano, duration_nano, name, kind, status_code, status_message, scope_name, scope_version';
+
+export type SlimSpanRow = Pick<
+  SpanRow,
+  'trace_id' | 'span_id' | 'parent_span_id' | 'start_unix_nano' | 'duration_nano' | 'name' | 'kind' | 'status_code' | 'status_message' | 'scope_name' | 'scope_version'
+>;
+
+/** Resources of slim spans by service name: all a slim span's resource says, shared by its service's spans. */
+const slimResources = new Map<string, StoredSpan['resource']>();
+
+/** A span of SLIM_SPAN_COLUMNS, its resource's attributes its service.name alone; what was not read is empty. */
+export function slimRowToStoredSpan(r: SlimSpanRow, serviceName: string): StoredSpan {
+  let resource = slimResources.get(serviceName);
+  if (resource === undefined) {
+    resource = { attributes: [{ key: 'service.name', value: { type: 'string', value: serviceName } }], droppedAttributesCount: 0 };
+    // Bounded: names come from data.
+    if (slimResources.size >= 1024) slimResources.clear();
+    slimResources.set(serviceName, resource);
+  }
+  return {
+    resource,
+    resourceSchemaUrl: '',
+    scope: { name: r.scope_name, version: r.scope_version, attributes: [], droppedAttributesCount: 0 },
+    scopeSchemaUrl: '',
+    span: {
+      traceId: new Uint8Array(Buffer.from(r.trace_id, 'hex')),
+      spanId: r.span_id,
+      traceState: '',
+      parentSpanId: r.parent_span_id,
+      flags: 0,
+      name: r.name,
+      kind: r.kind as SpanKind,
+      startTimeUnixNano: r.start_unix_nano,
+      endTimeUnixNano: r.start_unix_nano + r.duration_nano,
+      attributes: [],
+      droppedAttributesCount: 0,
+      events: [],
+      droppedEventsCount: 0,
+      links: [],
+      droppedLinksCount: 0,
+      status: { code: r.status_code as StatusCode, message: r.status_message },
+    },
+  };
+}
+
 function decodeAttrs(attrs: AttrRow[] | null): KeyValue[] {
   return (attrs ?? []).map((a) => ({ key: a.key, value: decodeValue(a) }));
 }

@@ -27,11 +27,19 @@ export interface Condition {
 /** Conditions on one span, combined with and/or. */
 export type SpanFilter = { type: 'condition'; condition: Condition } | { type: 'and' | 'or'; args: SpanFilter[] };
 
+export type AggregateFn = 'count' | 'avg' | 'min' | 'max' | 'sum';
+
 /**
  * Over a trace's spans: `some` holds when one span meets its filter (`null`: any span);
+ * `aggregate` when `fn(field)` over the spans meeting its filter (exactly the spans the
+ * engine selects; at least one) compares with `value` as the engine compares it (a
+ * pipeline's `{ kind = server } | avg(duration) > 100ms`; `field` null for count());
  * `and` / `or` combine such tests, each looking for its own span.
  */
-export type TraceFilter = { type: 'some'; filter: SpanFilter | null } | { type: 'and' | 'or'; args: TraceFilter[] };
+export type TraceFilter =
+  | { type: 'some'; filter: SpanFilter | null }
+  | { type: 'aggregate'; filter: SpanFilter | null; fn: AggregateFn; field: FetchField | null; op: CompareOp; value: Val }
+  | { type: 'and' | 'or'; args: TraceFilter[] };
 
 /** Unix nanoseconds; `end` exclusive; either end open. */
 export interface FetchRange {
@@ -45,8 +53,8 @@ export interface FetchLimits {
   pacer?: Pacer | undefined;
   /** 0 = no limit. */
   maxBytesInspected: number;
-  /** The error to throw once more than maxBytesInspected would be read (`bytes` so far, or planned). */
-  overLimit: (bytes: number) => Error;
+  /** The error to throw once more than maxBytesInspected would be read (`bytes` so far, or planned: the blocks to read, before reading). */
+  overLimit: (bytes: number, planned?: boolean) => Error;
 }
 
 /**
@@ -65,11 +73,20 @@ export interface FetchTracesRequest extends FetchRange, FetchLimits {
   /** Trace duration bounds, inclusive. */
   minTraceDurationNano?: bigint | undefined;
   maxTraceDurationNano?: bigint | undefined;
-  /** What the second pass reads of each span: its own fields and service.name, or everything. */
-  secondPass: 'span-fields' | 'all';
+  /**
+   * What the second pass reads of each span: its own fields and service.name; those and the
+   * attributes of the span, its resource and scope (no events or links); or everything.
+   */
+  secondPass: 'span-fields' | 'attributes' | 'all';
   /** Traces wanted: the first batch read is this size (the caller stops iterating when it has enough). */
   limit: number;
   order: 'most-recent-first' | 'none';
+  /**
+   * Most recent first: asked before each read, the key below which the caller wants no more
+   * traces (it has enough newer ones), or undefined while it wants more. The iteration ends
+   * at the first candidate below it, without reading it.
+   */
+  keyFloor?: (() => bigint | undefined) | undefined;
 }
 
 export interface FetchedTrace {

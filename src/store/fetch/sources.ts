@@ -11,10 +11,13 @@ export interface SpanSources {
   heads(tenant: string): Promise<Head[]>;
   /** Per trace the tenant's heads hold, its summary in each head holding it. */
   headTraceSummaries(tenant: string, pacer?: Pacer): Promise<Map<string, HeadTraceSummary[]>>;
-  /** Whole traces from heads and blocks together, de-duplicated; `slim` reads only span fields and service.name. */
+  /**
+   * Whole traces from heads and blocks together, de-duplicated; `slim` reads only span fields
+   * and service.name from blocks, `noEvents` all but events and links.
+   */
   findTraces(
     tenant: string,
     traceIdsHex: readonly string[],
-    opts: { slim?: boolean; pacer?: Pacer | undefined },
+    opts: { slim?: boolean; noEvents?: boolean; pacer?: Pacer | undefined },
   ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }>;
 }

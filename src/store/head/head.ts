@@ -329,6 +329,27 @@ export class Head {
     }
   }
 
+  /** One trace's summary (as traceSummaries gives it), or undefined when the head does not hold it. */
+  traceSummary(traceId: string): HeadTraceSummary | undefined {
+    const t = this.traces.get(traceId);
+    return t && { traceId, startUnixNano: t.startUnixNano, endUnixNano: t.endUnixNano, codes: t.codes, durations: t.durations, resource: t.resource, services: this.services };
+  }
+
+  /**
+   * The trace's spans as encoded protobuf, each with its resource's and scope's, nothing
+   * decoded: a test on these bytes rules a trace out for a fraction of reading it. Views
+   * of the head's memory, valid while it lives. Empty when the head does not hold the trace.
+   */
+  encodedSpans(traceId: string): Array<{ span: Uint8Array; resource: Uint8Array; scope: Uint8Array }> {
+    const trace = this.traces.get(traceId);
+    if (!trace) return [];
+    const out = [];
+    for (let i = 0; i < trace.spans.length; i++) {
+      out.push({ span: this.arena.get(trace.spans[i]!, trace.sizes[i]!), resource: this.resources[trace.resource[i]!]!.bytes, scope: this.scopes[trace.scope[i]!]!.bytes });
+    }
+    return out;
+  }
+
   /** Every trace ID held, sorted. */
   sortedTraceIds(): string[] {
     return [...this.traces.keys()].sort();

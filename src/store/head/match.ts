@@ -24,6 +24,9 @@ export function traceMatches(filter: TraceFilter | null, spans: readonly StoredS
   switch (filter.type) {
     case 'some':
       return filter.filter === null ? spans.length > 0 : spans.some((s) => spanMatches(filter.filter, s));
+    case 'aggregate':
+      // A span meeting its filter must be there; the aggregate itself is left to the engine.
+      return filter.filter === null ? spans.length > 0 : spans.some((s) => spanMatches(filter.filter, s));
     case 'and':
       return filter.args.every((f) => traceMatches(f, spans));
     case 'or':
@@ -106,6 +109,8 @@ export type SummaryTest = (anySpan: (test: (s: SpanFacts) => boolean) => boolean
 export function summaryTest(filter: TraceFilter | null): SummaryTest | null {
   if (filter === null) return null;
   switch (filter.type) {
+    // For an aggregate: a span meeting its filter, at least.
+    case 'aggregate':
     case 'some': {
       const p = filter.filter === null ? null : factTest(filter.filter);
       return p === null ? null : (anySpan) => anySpan(p);
@@ -128,27 +133,54 @@ const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 function factTest(f: SpanFilter): ((s: SpanFacts) => boolean) | null {
   if (f.type !== 'condition') {
     const tests = f.args.map(factTest);
+    // Loops, not every()/some(): these run per span, and a callback allocates each time.
     if (f.type === 'and') {
       const known = tests.filter((t): t is (s: SpanFacts) => boolean => t !== null);
-      return known.length === 0 ? null : (s) => known.every((t) => t(s));
+      if (known.length === 0) return null;
+      if (known.length === 1) return known[0]!;
+      return (s) => {
+        for (const t of known) if (!t(s)) return false;
+        return true;
+      };
     }
     if (tests.some((t) => t === null)) return null;
-    return (s) => tests.some((t) => t!(s));
+    const all = tests as Array<(s: SpanFacts) => boolean>;
+    return (s) => {
+      for (const t of all) if (t(s)) return true;
+      return false;
+    };
   }
+  // Each test runs for every span of every head trace: answers are worked out once, not per span.
   const { field, op, value } = f.condition;
   if (value.t === 'nil') return null;
   if (field.type === 'intrinsic' && (field.name === 'status' || field.name === 'kind')) {
     const words = field.name === 'status' ? STATUS_BY_CODE : KIND_BY_CODE;
-    const pick = field.name === 'status' ? (s: SpanFacts) => s.status : (s: SpanFacts) => s.kind;
-    return (s) => compare(op, { t: field.name, v: words[pick(s)] ?? words[0]! } as Val, value);
+    const holds = words.map((w) => compare(op, { t: field.name, v: w } as Val, value));
+    return field.name === 'status' ? (s) => holds[s.status] ?? holds[0]! : (s) => holds[s.kind] ?? holds[0]!;
   }
   // Summaries keep durations as doubles: exact up to 2^53 ns (104 days); beyond, no narrowing.
   if (field.type === 'intrinsic' && field.name === 'duration' && (value.t === 'duration' || value.t === 'int') && value.v <= MAX_EXACT && value.v >= -MAX_EXACT) {
+    // Integers both: compared as integers, which doubles this small are.
+    const n = Number(value.v);
+    const cmp = NUMBER_OPS[op];
+    if (cmp !== undefined) return (s) => s.durationNano > Number.MAX_SAFE_INTEGER || cmp(s.durationNano, n);
     return (s) => s.durationNano > Number.MAX_SAFE_INTEGER || compare(op, { t: 'duration', v: BigInt(s.durationNano) }, value);
   }
   if (field.type === 'attribute' && field.scope === 'resource' && field.name === 'service.name' && value.t === 'string' && op !== '=~' && op !== '!~') {
     // A resource without a string service.name is not judged here.
+    const v = value.v;
+    if (op === '=') return (s) => s.service === undefined || s.service === v;
+    if (op === '!=') return (s) => s.service === undefined || s.service !== v;
     return (s) => s.service === undefined || compare(op, { t: 'string', v: s.service }, value);
   }
   return null;
 }
+
+const NUMBER_OPS: Partial<Record<string, (a: number, b: number) => boolean>> = {
+  '=': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+};

@@ -15,7 +15,10 @@ import { Store } from '../../../src/store/store.js';
 import { parseTraceQL, validateTraceQL, type PipelineExpr } from '../../../src/query/traceql/index.js';
 import { searchTraces, type SearchRequest } from '../../../src/query/search/execute.js';
 import { tagsToQuery } from '../../../src/query/search/tags.js';
-import { traceCondition } from '../../../src/query/search/pushdown.js';
+import { traceFilterOf } from '../../../src/query/traceql/fetch-request.js';
+import { traceConditionSql } from '../../../src/store/blocks/trace-sql.js';
+
+const traceCondition = (q: PipelineExpr): string | null => traceConditionSql(traceFilterOf(q)).having;
 
 const MS = 1_000_000n;
 const S = 1_000_000_000n;

@@ -1,5 +1,5 @@
 // TraceQL over one trace, in JavaScript: the exact semantics, applied to the
-// candidates the block prefilter (pushdown.ts) and the head let through.
+// traces the store hands over (Store.fetch: those its SQL and head tests let through).
 //
 // A query's result for a trace is a list of spansets; the trace matches when the
 // list is not empty. The first stage of a pipeline sees all the trace's spans as one
