@@ -4,11 +4,11 @@
 // become its requests, the intrinsics Tempo lists are added, and the work runs within
 // the query's budget.
 import type { Store } from '../../store/store.js';
-import type { Condition, FetchLimits, TagScope as FetchTagScope, TagValue } from '../../store/fetch/request.js';
+import type { Condition, FetchLimits, TagScope as FetchTagScope, TagValuesResult } from '../../store/fetch/request.js';
 import { fetchTargetOf, INTRINSIC_TAG_NAMES, type TagTarget } from './target.js';
 import { QueryBudget } from '../budget.js';
 
-export type { TagValue, TagValueType } from '../../store/fetch/request.js';
+export type { TagValue, TagValueType, TagValuesResult } from '../../store/fetch/request.js';
 
 export type TagScope = FetchTagScope | 'intrinsic';
 export const TAG_SCOPES: readonly TagScope[] = ['resource', 'span', 'event', 'link', 'instrumentation', 'intrinsic'];
@@ -35,12 +35,6 @@ export interface TagNamesResult {
   totalBlocks: number;
 }
 
-export interface TagValuesResult {
-  values: TagValue[];
-  truncated: boolean;
-  inspectedBytes: number;
-  totalBlocks: number;
-}
 
 export async function tagNames(store: Store, tenant: string, scopes: readonly TagScope[], q: TagQuery): Promise<TagNamesResult> {
   const attributeScopes = scopes.filter((s): s is FetchTagScope => s !== 'intrinsic');

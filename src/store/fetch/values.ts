@@ -5,7 +5,7 @@
 // `!= nil` with a nil literal, an existence test, looks at it: existenceTest). Values of kinds that do not compare
 // (string with number, status with kind, …) are simply unequal and unordered:
 // `{ .x != 5 }` does not match a string `.x`.
-import type { AnyValue } from '../../otlp/model.js';
+import type { AnyValue, KeyValue, StoredSpan } from '../../otlp/model.js';
 import { compileRe2, Re2SyntaxError, type Re2Pattern } from '../../regex/re2.js';
 import type { KindValue, StatusValue } from './span-enums.js';
 
@@ -122,4 +122,26 @@ export function compare(op: CompareOp, a: Val, b: Val): boolean {
 
 export function toNumber(v: Val): number | undefined {
   return isNumeric(v) ? Number(v.v) : undefined;
+}
+
+/** The value of the first attribute with the key (the one TraceQL reads), nil when there is none. */
+export function attributeValue(attrs: readonly KeyValue[], key: string): Val {
+  for (const kv of attrs) if (kv.key === key) return fromAnyValue(kv.value);
+  return NIL;
+}
+
+/** A span's attribute by scope; unscoped (`none`) is the span's, else the resource's. */
+export function spanAttributeValue(s: StoredSpan, scope: 'span' | 'resource' | 'none' | 'instrumentation', key: string): Val {
+  switch (scope) {
+    case 'span':
+      return attributeValue(s.span.attributes, key);
+    case 'resource':
+      return attributeValue(s.resource.attributes, key);
+    case 'instrumentation':
+      return attributeValue(s.scope.attributes, key);
+    case 'none': {
+      const v = attributeValue(s.span.attributes, key);
+      return v.t !== 'nil' ? v : attributeValue(s.resource.attributes, key);
+    }
+  }
 }

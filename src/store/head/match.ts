@@ -6,9 +6,9 @@
 // `summaryTest` answers from the head's per-span summaries (service, kind, status,
 // duration: Head.traceSummaries) without decoding a span: true whenever the filter may
 // hold, so it only ever narrows.
-import type { AnyValue, KeyValue, SpanEvent, StoredSpan } from '../../otlp/model.js';
+import type { SpanEvent, StoredSpan } from '../../otlp/model.js';
 import type { Condition, SpanFilter, TraceFilter } from '../fetch/request.js';
-import { compare, existenceTest, fromAnyValue, KIND_BY_CODE, NIL, STATUS_BY_CODE, type Val } from '../fetch/values.js';
+import { compare, existenceTest, KIND_BY_CODE, NIL, spanAttributeValue, STATUS_BY_CODE, type Val } from '../fetch/values.js';
 
 /** Whether the span meets the filter (null: every span). */
 export function spanMatches(filter: SpanFilter | null, s: StoredSpan): boolean {
@@ -51,26 +51,8 @@ function holds(f: SpanFilter, s: StoredSpan, event: SpanEvent | undefined): bool
   }
 }
 
-function lookup(attrs: readonly KeyValue[], key: string): Val {
-  for (const kv of attrs) if (kv.key === key) return fromAnyValue(kv.value as AnyValue);
-  return NIL;
-}
-
 function valueOf({ field }: Condition, s: StoredSpan, event: SpanEvent | undefined): Val {
-  if (field.type === 'attribute') {
-    switch (field.scope) {
-      case 'span':
-        return lookup(s.span.attributes, field.name);
-      case 'resource':
-        return lookup(s.resource.attributes, field.name);
-      case 'instrumentation':
-        return lookup(s.scope.attributes, field.name);
-      case 'none': {
-        const v = lookup(s.span.attributes, field.name);
-        return v.t !== 'nil' ? v : lookup(s.resource.attributes, field.name);
-      }
-    }
-  }
+  if (field.type === 'attribute') return spanAttributeValue(s, field.scope, field.name);
   const sp = s.span;
   switch (field.name) {
     case 'name':

@@ -4,7 +4,7 @@
 // A query's result for a trace is a list of spansets; the trace matches when the
 // list is not empty. The first stage of a pipeline sees all the trace's spans as one
 // spanset; each later stage maps spansets to spansets.
-import type { KeyValue, SpanEvent, SpanLink } from '../../../otlp/model.js';
+import type { SpanEvent, SpanLink } from '../../../otlp/model.js';
 import { toHex } from '../../../otlp/model.js';
 import type {
   Attribute,
@@ -18,7 +18,7 @@ import type {
 } from '../ast.js';
 import { printField } from '../printer.js';
 import type { EvalSpan, EvalTrace } from './trace.js';
-import { arith, compare, existenceTest, fromAnyValue, fromStatic, KIND_BY_CODE, NIL, STATUS_BY_CODE, toNumber, valKey, type Val } from './values.js';
+import { arith, attributeValue, compare, existenceTest, fromStatic, spanAttributeValue, KIND_BY_CODE, NIL, STATUS_BY_CODE, toNumber, valKey, type Val } from './values.js';
 
 export interface Spanset {
   spans: EvalSpan[];
@@ -329,28 +329,14 @@ function isNilLiteral(e: FieldExpr): boolean {
   return e.type === 'static' && e.valueType === 'nil';
 }
 
-function lookup(attrs: readonly KeyValue[], name: string): Val {
-  for (const kv of attrs) if (kv.key === name) return fromAnyValue(kv.value);
-  return NIL;
-}
-
 function attribute(a: Attribute, ctx: Ctx): Val {
-  const s = ctx.span.stored;
   switch (a.scope) {
-    case 'span':
-      return lookup(s.span.attributes, a.name);
-    case 'resource':
-      return lookup(s.resource.attributes, a.name);
-    case 'none': {
-      const v = lookup(s.span.attributes, a.name);
-      return v.t !== 'nil' ? v : lookup(s.resource.attributes, a.name);
-    }
     case 'event':
-      return ctx.event ? lookup(ctx.event.attributes, a.name) : NIL;
+      return ctx.event ? attributeValue(ctx.event.attributes, a.name) : NIL;
     case 'link':
-      return ctx.link ? lookup(ctx.link.attributes, a.name) : NIL;
-    case 'instrumentation':
-      return lookup(s.scope.attributes, a.name);
+      return ctx.link ? attributeValue(ctx.link.attributes, a.name) : NIL;
+    default:
+      return spanAttributeValue(ctx.span.stored, a.scope, a.name);
   }
 }
 

@@ -4,7 +4,7 @@
 import type { Static } from '../ast.js';
 import { isNumeric, NIL, type Val } from '../../../store/fetch/values.js';
 
-export { compare, existenceTest, fromAnyValue, KIND_BY_CODE, NIL, STATUS_BY_CODE, toNumber, type CompareOp, type Val } from '../../../store/fetch/values.js';
+export { attributeValue, compare, existenceTest, fromAnyValue, spanAttributeValue, KIND_BY_CODE, NIL, STATUS_BY_CODE, toNumber, type CompareOp, type Val } from '../../../store/fetch/values.js';
 
 export function fromStatic(s: Static): Val {
   switch (s.valueType) {
