@@ -267,6 +267,11 @@ export class Store {
     return run;
   }
 
+  /** True once close() has begun: reads may fail from then on, and callers can say why. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
   tenantIds(): string[] {
     return [...this.tenants.keys()];
   }

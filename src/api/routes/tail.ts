@@ -193,6 +193,11 @@ function startTail(
       matched = result.traces;
     } catch (err) {
       if (ended) return;
+      // The store closes before the API server on shutdown: a poll caught in between ends the tail as the shutdown it is.
+      if (store.closing) {
+        tail.end('shutdown');
+        return;
+      }
       if (err instanceof QueryLimitError || err instanceof QueryQueueFullError) {
         // Too costly or too busy this time (a burst of traffic): say so and try again next poll.
         send(res, 'error', { status: err instanceof QueryLimitError ? err.status : err.statusCode, message: err.message });
