@@ -4,10 +4,10 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SkeinConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
+import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
 import { dedupeSpans } from '../otlp/assemble.js';
 import { TenantStore } from './tenant-store.js';
-import type { Head, HeadTraceSummary } from './head/head.js';
+import type { Head } from './head/head.js';
 import { BlockStore } from './blocks/block-store.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
@@ -145,7 +145,6 @@ export class Store {
     return {
       blocks: this.blocks,
       heads: (tenant) => this.heads(tenant),
-      headTraceSummaries: (tenant, pacer) => this.headTraceSummaries(tenant, pacer),
       findTraces: (tenant, ids, opts) => this.findTraces(tenant, ids, opts),
     };
   }
@@ -202,19 +201,6 @@ export class Store {
     return { traces, inspectedBytes };
   }
 
-  /**
-   * The tenant's traces in memory (head and heads being cut) that overlap the range, decoded one
-   * trace at a time. A trace may also be in a block: the sealed head stays queryable until its
-   * block is visible, so readers tolerate duplicates. A query's `pacer` is given a turn after each trace.
-   */
-  async *scanHead(tenant: string, range: { startUnixNano?: bigint; endUnixNano?: bigint } = {}, pacer?: Pacer): AsyncGenerator<TraceSpans & { bytes: number }> {
-    const ts = this.tenants.get(tenant);
-    if (!ts) return;
-    for (const trace of (await ts).scan(range)) {
-      yield trace;
-      await pacer?.pace(trace.spans.length);
-    }
-  }
 
   /** The tenant's head and heads being cut into blocks (none for a tenant never written to). */
   async heads(tenant: string): Promise<Head[]> {
@@ -222,17 +208,7 @@ export class Store {
     return ts ? (await ts).heads() : [];
   }
 
-  /** Per trace the tenant's head holds, its summary in each head holding it (Head.traceSummaries). */
-  async headTraceSummaries(tenant: string, pacer?: Pacer): Promise<Map<string, HeadTraceSummary[]>> {
-    const ts = this.tenants.get(tenant);
-    return ts ? (await ts).headTraceSummaries(pacer) : new Map();
-  }
 
-  /** Traces the tenant's head holds, with their time bounds (empty for a tenant never written to). */
-  async headTraceBounds(tenant: string): Promise<Map<string, { startUnixNano: bigint; endUnixNano: bigint }>> {
-    const ts = this.tenants.get(tenant);
-    return ts ? (await ts).headTraceBounds() : new Map();
-  }
 
   /** Cuts the heads of one tenant (or all) into blocks; resolves when they are durable. */
   async flush(tenant?: string): Promise<void> {

@@ -2,14 +2,13 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
 import { decodeTracesDataKeepingWire, encodeTracesDataFromParts } from '../otlp/protobuf.js';
-import { Head, encodedBatchOf, type HeadTraceSummary } from './head/head.js';
+import { Head, encodedBatchOf } from './head/head.js';
 import { Wal, type SyncPolicy } from '../lib/wal/wal.js';
 import type { BlockStore } from './blocks/block-store.js';
 import { writeCutBlock } from './cut-block.js';
 import type { Quarantine } from './quarantine.js';
 import { storeMetrics } from './metrics.js';
 import { collectAfterCut } from './memory.js';
-import type { Pacer } from './pacer.js';
 
 export interface TenantStoreOptions {
   tenant: string;
@@ -130,37 +129,7 @@ export class TenantStore {
     for (const head of [this.head, ...this.sealed.map((s) => s.head)]) yield* head.scan(range);
   }
 
-  /** Head.traceSummaries of the head and the heads being cut, grouped by trace (a trace may sit in several). */
-  async headTraceSummaries(pacer?: Pacer): Promise<Map<string, HeadTraceSummary[]>> {
-    const out = new Map<string, HeadTraceSummary[]>();
-    let n = 0;
-    for (const head of [this.head, ...this.sealed.map((s) => s.head)]) {
-      for (const t of head.traceSummaries()) {
-        // An await per trace costs more than the trace: the pacer is asked every few dozen.
-        if (++n % 64 === 0) await pacer?.pace(64);
-        const seen = out.get(t.traceId);
-        if (seen) seen.push(t);
-        else out.set(t.traceId, [t]);
-      }
-    }
-    return out;
-  }
 
-  /** Trace IDs and time bounds held in memory (head and heads being cut), merged per trace. */
-  headTraceBounds(): Map<string, { startUnixNano: bigint; endUnixNano: bigint }> {
-    const out = new Map<string, { startUnixNano: bigint; endUnixNano: bigint }>();
-    for (const head of [this.head, ...this.sealed.map((s) => s.head)]) {
-      for (const t of head.traceBounds()) {
-        const seen = out.get(t.traceId);
-        if (!seen) out.set(t.traceId, { startUnixNano: t.startUnixNano, endUnixNano: t.endUnixNano });
-        else {
-          if (t.startUnixNano < seen.startUnixNano) seen.startUnixNano = t.startUnixNano;
-          if (t.endUnixNano > seen.endUnixNano) seen.endUnixNano = t.endUnixNano;
-        }
-      }
-    }
-    return out;
-  }
 
   /**
    * Cuts the head into a block and resolves when the block is durable and visible

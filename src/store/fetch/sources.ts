@@ -2,15 +2,13 @@
 // and the blocks. Store hands this to the fetch modules; the query side never sees it.
 import type { StoredSpan } from '../../otlp/model.js';
 import type { BlockStore } from '../blocks/block-store.js';
-import type { Head, HeadTraceSummary } from '../head/head.js';
+import type { Head } from '../head/head.js';
 import type { Pacer } from '../pacer.js';
 
 export interface SpanSources {
   readonly blocks: BlockStore;
   /** The tenant's head and heads being cut into blocks (none for a tenant never written to). */
   heads(tenant: string): Promise<Head[]>;
-  /** Per trace the tenant's heads hold, its summary in each head holding it. */
-  headTraceSummaries(tenant: string, pacer?: Pacer): Promise<Map<string, HeadTraceSummary[]>>;
   /**
    * Whole traces from heads and blocks together, de-duplicated; `slim` reads only span fields
    * and service.name from blocks, `noEvents` all but events and links.
