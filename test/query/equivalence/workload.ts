@@ -6,6 +6,7 @@
 // unscoped `.key` has to choose. Every span carries a unique `span.seq`, which makes
 // the set of spans a query selects observable through search, metrics and tag values.
 import type { AnyValue, KeyValue, ResourceSpans, Span } from '../../../src/otlp/model.js';
+import { mulberry32 } from '../../../bench/prng.js';
 
 const MS = 1_000_000n;
 const S = 1_000_000_000n;
@@ -46,18 +47,6 @@ export interface Workload {
   /** Unix seconds: every span starts strictly inside (startSec, endSec). */
   startSec: number;
   endSec: number;
-}
-
-/** mulberry32: small, seedable, the same sequence on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Attribute values written as OTLP AnyValues. A double is marked so that 7 and 7.0 stay apart.
@@ -136,7 +125,7 @@ const DOUBLES = [-2.5, 0, 0.25, 1.5, 7, 41.9, 42, 1e300, -0.5];
 const EVENT_NAMES = ['exception', 'retry', 'cache.miss'];
 
 export function buildWorkload(opts: { seed: number; traces: number; nowMs: number }): Workload {
-  const rnd = prng(opts.seed);
+  const rnd = mulberry32(opts.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const chance = (p: number): boolean => rnd() < p;
   // Whole minutes, half an hour back: far from both edges of the query range.
