@@ -15,6 +15,10 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: readonly string[]
   { env: 'SKEIN_OTLP_HTTP_ADDR', path: ['receivers', 'otlp', 'protocols', 'http', 'endpoint'] },
   { env: 'SKEIN_HTTP_ADDR', path: ['server', 'http_listen_address'] },
   { env: 'SKEIN_LOG_LEVEL', path: ['server', 'log_level'] },
+  { env: 'SKEIN_S3_BUCKET', path: ['storage', 's3', 'bucket'] },
+  { env: 'SKEIN_S3_ENDPOINT', path: ['storage', 's3', 'endpoint'] },
+  { env: 'SKEIN_CLUSTER_ADVERTISE_HOST', path: ['cluster', 'advertise_host'] },
+  { env: 'SKEIN_CLUSTER_DNS_NAME', path: ['cluster', 'dns', 'name'] },
 ];
 
 export interface LoadOptions {

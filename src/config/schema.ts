@@ -133,6 +133,42 @@ export const configSchema = z
       .strictObject({
         /** Data directory: WAL and blocks live under it, each under its tenant. */
         path: z.string().min(1).default('./data'),
+        /**
+         * Where blocks live: `local` under `path`, or `s3`, an S3-compatible bucket (AWS S3, MinIO,
+         * Ceph RGW, R2, GCS's S3 API) that several instances can share. The WAL is always local.
+         */
+        backend: z.enum(['local', 's3']).default('local'),
+        /** The bucket, with `backend: s3`. Credentials left empty come from the AWS SDK's chain (environment, shared files, instance roles). */
+        s3: z
+          .strictObject({
+            bucket: z.string().default(''),
+            /** Empty: AWS S3 for `region`; otherwise the service's URL, e.g. http://127.0.0.1:9000 for MinIO. */
+            endpoint: z.string().default('').refine((v) => v === '' || /^https?:\/\/[^/]+/.test(v), 'expected an http:// or https:// URL'),
+            region: z.string().default('us-east-1'),
+            /** Keys are `<prefix>/<tenant>/<blockId>/…`; empty puts tenants at the top of the bucket. */
+            prefix: z.string().default('').refine((v) => !v.startsWith('/') && !v.endsWith('/'), 'no leading or trailing /'),
+            /** Path-style URLs (`endpoint/bucket/key`), which MinIO and most self-hosted stores need. */
+            force_path_style: z.boolean().default(false),
+            access_key_id: z.string().default(''),
+            secret_access_key: z.string().default(''),
+            /** Parts of a multipart upload; a block part larger than this is uploaded in several. */
+            part_size: bytes.prefault('16MiB'),
+          })
+          .prefault({}),
+        /** With a remote backend: a local disk cache of footers, blooms, indexes and row groups read from the bucket. */
+        cache: z
+          .strictObject({
+            /** Empty: `<path>/cache`. */
+            path: z.string().default(''),
+            /** Least recently used objects go first beyond this. */
+            max_bytes: bytes.prefault('10GiB'),
+          })
+          .prefault({}),
+        /**
+         * How often the list of blocks is read again from the backend, so that blocks other
+         * instances wrote become queryable: the consistency window of a cluster.
+         */
+        blocklist_poll_interval: duration.prefault('15s'),
         /** Blocks whose newest span ended longer ago than this are deleted. */
         retention: duration.prefault('14d'),
         wal: z
@@ -186,6 +222,46 @@ export const configSchema = z
             min_input_blocks: z.number().int().min(2).default(4),
           })
           .prefault({}),
+      })
+      .prefault({}),
+    /**
+     * Several instances sharing one bucket (docs/scale-out.md): spans are routed by trace ID to
+     * the instance that owns it, queries fan out to every peer's head. Off while no peer is listed.
+     */
+    cluster: z
+      .strictObject({
+        /** Instances that receive spans, as `{ otlp_grpc, http }` addresses; this one among them. */
+        peers: z.array(z.strictObject({ otlp_grpc: hostPort, http: hostPort })).default([]),
+        /** Peers from DNS as well (a Kubernetes headless service): A records, or SRV records whose port is the OTLP gRPC port. */
+        dns: z
+          .strictObject({
+            name: z.string().default(''),
+            record: z.enum(['A', 'SRV']).default('A'),
+            /** With A records: the peers' OTLP gRPC port. */
+            otlp_grpc_port: z.number().int().min(1).max(65535).default(4317),
+            /** The peers' API port (internal head queries). */
+            http_port: z.number().int().min(1).max(65535).default(3200),
+          })
+          .prefault({}),
+        /** How often DNS is asked again. */
+        resolve_interval: duration.prefault('30s'),
+        /**
+         * The host other instances reach this one at: with the listen ports, it names this instance in
+         * the peer list. Empty: the host of receivers.otlp.protocols.grpc.endpoint.
+         */
+        advertise_host: z.string().default(''),
+        /**
+         * Which instance runs compaction and retention: `lease` (whoever holds a lease object in the
+         * bucket, taken with a conditional write: AWS S3, MinIO, R2; see docs/scale-out.md), or the
+         * OTLP gRPC address of one peer.
+         */
+        compactor: z.string().default('lease'),
+        /** A lease not renewed for this long can be taken by another instance. */
+        lease_duration: duration.prefault('60s'),
+        /** Spans for another instance wait in an on-disk queue per peer, at most this many batches each; beyond it ingest refuses (retryable). */
+        forward_queue_batches: z.number().int().positive().default(10000),
+        /** A peer that has not answered a query part by then is skipped and the answer marked partial. */
+        peer_query_timeout: duration.prefault('10s'),
       })
       .prefault({}),
     /** The web UI served at `/`. */
@@ -249,6 +325,16 @@ export const configSchema = z
         code: 'custom',
         path: ['pipeline', 'processors', lateRedaction],
         message: `"${procs[lateRedaction]}" must come before "${procs[firstSampler]}": tail sampling keeps waiting spans on disk, and connectors observe them before sampling, so credentials would reach both`,
+      });
+    }
+    if (c.storage.backend === 's3' && c.storage.s3.bucket === '') {
+      ctx.addIssue({ code: 'custom', path: ['storage', 's3', 'bucket'], message: 'storage.backend is s3: name the bucket' });
+    }
+    if ((c.cluster.peers.length > 0 || c.cluster.dns.name !== '') && c.storage.backend !== 's3') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cluster'],
+        message: 'a cluster shares its blocks through a bucket: set storage.backend: s3 (instances on local disks would each see only their own blocks)',
       });
     }
     if (c.pipeline.exporters.filter((n) => typeOf(n) === STORE_EXPORTER).length > 1) {

@@ -1,0 +1,20 @@
+// The instances of a cluster as each one sees them (docs/scale-out.md). A peer is named by
+// the OTLP gRPC address the others forward its spans to; its HTTP address answers the
+// internal head queries.
+
+export interface Peer {
+  /** The OTLP gRPC address, `host:port`: unique in a cluster, and the peer's place on the ring. */
+  readonly id: string;
+  readonly otlpGrpc: string;
+  readonly http: string;
+}
+
+/** Who is in the cluster now: a static list, DNS, or both, re-resolved periodically. */
+export interface Membership {
+  /** This instance as the others name it. */
+  readonly self: Peer;
+  /** Every peer, this one included, sorted by id. */
+  peers(): readonly Peer[];
+  /** Called after the set of peers changed; returns the unsubscribe. */
+  onChange(listener: (peers: readonly Peer[]) => void): () => void;
+}
