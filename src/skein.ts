@@ -5,6 +5,11 @@
 //   collector  receivers → pipeline → forwarding exporters; no store (a gateway)
 //   store      receivers → memory_limiter and redaction only → store; query API
 //              (behind a collector that already sampled and batched)
+//   ingester   receivers → pipeline → store; the routes its peers ask, no query API or UI
+//   querier    a store that only reads (blocks, and the peers' heads); query API and UI;
+//              no receivers, pipeline or WAL
+// In a cluster (cluster.peers), the stores that answer queries ask the other peers for
+// their part of each (cluster/peer-queries.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
@@ -21,6 +26,8 @@ import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-
 import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
 import type { Target } from './config/targets.js';
+import { PeerQueries } from './cluster/peer-queries.js';
+import { staticMembership } from './cluster/static-membership.js';
 
 /** The collector's work that a store behind a collector leaves to it. */
 const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
@@ -46,11 +53,17 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     if (target !== 'collector') {
       // Loaded only here: a collector never opens the storage engine.
       const { Store } = await import('./store/store.js');
-      store = await Store.open({ storage: config.storage, limits: config.limits, logger });
+      const remote = peerQueries(config, logger, target);
+      if (remote) closers.push(async () => remote.close());
+      store = await Store.open({ storage: config.storage, limits: config.limits, logger, remote, ...(target === 'querier' && { role: 'querier' as const }) });
       const opened = store;
       closers.push(() => opened.close());
       ctx.store = store;
       store.start();
+    }
+    if (target === 'querier') {
+      ctx.ready = true;
+      return { addresses: { http, otlpGrpc: '', otlpHttp: '' }, close: closeAll, unwrittenSpans: async () => 0 };
     }
     const pipeline: Pipeline = buildPipeline({
       config,
@@ -103,4 +116,20 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     await closeAll().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The other peers' parts of queries, for a store that answers queries in a cluster (an
+ * ingester's store answers only its peers, so it asks none).
+ */
+function peerQueries(config: SkeinConfig, logger: Logger, target: Target): PeerQueries | undefined {
+  if (config.cluster.peers.length === 0 || target === 'ingester') return undefined;
+  const membership = staticMembership(config);
+  if (target !== 'querier' && !membership.peers().some((p) => p.id === membership.self.id)) {
+    logger.warn(
+      { self: membership.self.id, peers: membership.peers().map((p) => p.id) },
+      'cluster.peers does not list this instance by its name: set cluster.advertise_host so that it does not ask itself for its part of queries',
+    );
+  }
+  return new PeerQueries({ membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) });
 }
