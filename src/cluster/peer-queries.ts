@@ -128,12 +128,12 @@ class PeerClient implements RemotePeer {
 
 /** The body of a fetch call: the request's data, its scope, and the time its query has left. */
 function fetchBody(req: FetchTracesRequest | FetchAggregateRequest | FetchTagNamesRequest | FetchTagValuesRequest, scope: PeerScope): string {
-  const { pacer, overLimit: _overLimit, ...data } = req as FetchTracesRequest;
+  // The closures stay here: the peer makes its own pacer and limit error from the data, and
+  // keyFloor's part is played by reading the peer's stream lazily and leaving it at the floor.
+  const { pacer, overLimit: _overLimit, keyFloor: _keyFloor, ...data } = req as FetchTracesRequest;
   const deadlineMs = pacer?.deadlineMs;
   const timeoutMs = deadlineMs === undefined || !Number.isFinite(deadlineMs) ? NO_DEADLINE_MS : Math.min(NO_DEADLINE_MS, Math.max(1, Math.ceil(deadlineMs - Date.now())));
-  // keyFloor is a closure too: the peer's stream is read lazily instead, and left when the floor is reached.
-  const { keyFloor: _keyFloor, ...rest } = data;
-  const message: PeerFetch = { scope, timeoutMs, request: rest as FetchData };
+  const message: PeerFetch = { scope, timeoutMs, request: data as FetchData };
   return encodeTagged(message);
 }
 
