@@ -18,7 +18,7 @@ import {
   type PeerFetch,
   type StreamLine,
 } from '../../src/cluster/codec.js';
-import type { StoredSpan } from '../../src/otlp/model.js';
+import { toHex, type StoredSpan } from '../../src/otlp/model.js';
 import type { Condition, TraceFilter } from '../../src/store/fetch/request.js';
 import { newSpanId as randomSpanId, newTraceId as randomTraceId } from '../helpers/spans.js';
 
@@ -167,6 +167,9 @@ describe('peer fetch requests', () => {
   });
 });
 
+/** Spans in span-ID order: grouping them under resources and scopes orders them by start time, then span ID. */
+const bySpanId = (spans: readonly StoredSpan[]): StoredSpan[] => [...spans].sort((a, b) => (toHex(a.span.spanId) < toHex(b.span.spanId) ? -1 : 1));
+
 describe('spans and answers', () => {
   const traceId = newTraceId();
   const spanId = newSpanId();
@@ -210,7 +213,7 @@ describe('spans and answers', () => {
     assert.ok('trace' in got);
     assert.equal(got.trace.key, line.trace.key);
     assert.equal(got.trace.traceId, line.trace.traceId);
-    assert.deepEqual(decodeSpans(got.trace.spans), spans);
+    assert.deepEqual(bySpanId(decodeSpans(got.trace.spans)), bySpanId(spans));
   });
 
   test('the end and error lines', () => {
@@ -229,7 +232,7 @@ describe('spans and answers', () => {
     assert.throws(() => readPeerTraceLookup(decodeTagged(encodeTagged({ ...lookup, traceId: 'xyz' }))), /traceId/);
     const answer = readPeerTraceAnswer(decodeTagged(encodeTagged({ spans: encodeSpans(spans), inspectedBytes: 12 })));
     assert.equal(answer.inspectedBytes, 12);
-    assert.deepEqual(decodeSpans(answer.spans), spans);
+    assert.deepEqual(bySpanId(decodeSpans(answer.spans)), bySpanId(spans));
   });
 
   test('tag answers', () => {
