@@ -43,14 +43,14 @@ export class Ring {
 
   /** The share of the circle each peer owns (what fraction of random trace IDs it gets). */
   shares(): Map<string, number> {
-    const out = new Map<string, number>();
+    const positions = new Map<string, number>();
     const n = this.positions.length;
     for (let i = 0; i < n; i++) {
       // Point i owns the positions after the point before it, up to and including its own.
       const arc = i === 0 ? this.positions[0]! + RING_POSITIONS - this.positions[n - 1]! : this.positions[i]! - this.positions[i - 1]!;
-      out.set(this.owners[i]!, (out.get(this.owners[i]!) ?? 0) + arc / RING_POSITIONS);
+      positions.set(this.owners[i]!, (positions.get(this.owners[i]!) ?? 0) + arc);
     }
-    return out;
+    return new Map([...positions].map(([id, count]) => [id, count / RING_POSITIONS]));
   }
 
   private ownerAt(pos: number): string | undefined {
