@@ -5,6 +5,11 @@
 //   collector  receivers → pipeline → forwarding exporters; no store (a gateway)
 //   store      receivers → memory_limiter and redaction only → store; query API
 //              (behind a collector that already sampled and batched)
+//
+// In a cluster (cluster.peers, cluster.dns), an instance that takes spans in
+// routes them by trace to their owner (src/cluster/router.ts, before the
+// connectors) and forwards the others' shares; it closes receivers, then
+// re-routing, pipeline, forwarders, membership, store and API, in that order.
 import type { FastifyInstance } from 'fastify';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
@@ -25,6 +30,7 @@ import { ClusterMembership, clusterConfigured, selfPeer } from './cluster/member
 import { Forwarders } from './cluster/forwarders.js';
 import { Router } from './cluster/router.js';
 import type { TracesConsumer } from './pipeline/consumer.js';
+import type { Peer } from './cluster/peer.js';
 
 /** The collector's work that a store behind a collector leaves to it. */
 const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
@@ -155,11 +161,14 @@ async function joinCluster(config: SkeinConfig, http: string, target: Target, lo
       const r = router;
       if (!f || !r) return async () => undefined;
       f.rerouteThrough(r);
-      const unsubscribe = membership.onChange((peers) => {
+      const follow = (peers: readonly Peer[]) => {
         // Forwarders first, so a peer that joined has one by the time the ring names it.
         f.update(peers);
         r.setPeers(peers);
-      });
+      };
+      const unsubscribe = membership.onChange(follow);
+      // A change while the pipeline started had no listener yet.
+      follow(membership.peers());
       return async () => {
         unsubscribe();
         await f.stopRerouting();

@@ -103,7 +103,7 @@ class Forwarder {
 
 export class Forwarders {
   private readonly active = new Map<string, Forwarder>();
-  /** Queue folders being re-routed, by peer id (or folder name for leftovers), with the way to stop each. */
+  /** Queues of peers that left, being re-routed, by peer id, with the way to stop each. */
   private readonly retiring = new Map<string, { done: Promise<void>; stop: AbortController }>();
   private reroute: TracesConsumer | undefined;
   private whenRerouting: () => void = () => undefined;
@@ -114,9 +114,15 @@ export class Forwarders {
   /** Starts a forwarder for every peer but this instance (each replays what its queue kept from the last run). */
   static async start(opts: ForwardersOptions, peers: readonly Peer[]): Promise<Forwarders> {
     const forwarders = new Forwarders(opts);
-    forwarders.update(peers);
-    await Promise.all([...forwarders.active.values()].map((f) => f.starting));
-    await forwarders.retireLeftovers();
+    try {
+      forwarders.update(peers);
+      // A queue that cannot be opened fails the start, naming its folder.
+      await Promise.all([...forwarders.active.values()].map((f) => f.starting));
+      await forwarders.retireLeftovers();
+    } catch (err) {
+      await forwarders.close();
+      throw err;
+    }
     return forwarders;
   }
 

@@ -89,8 +89,7 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function startCluster(peers: Peer[], queueBatches: number): Promise<Cluster> {
-  const dataDir = tempDir();
+async function startCluster(peers: Peer[], queueBatches: number, dataDir = tempDir()): Promise<Cluster> {
   const config = validateConfig(
     parseYamlText(`
 storage: { path: ${JSON.stringify(dataDir)} }
@@ -221,6 +220,41 @@ describe('router and forwarders', () => {
       assert.equal(cluster.forwarders.forwarderFor(peers[2]!.id), undefined);
     } finally {
       await cluster.close();
+    }
+  });
+});
+
+describe('queues left by a previous run', () => {
+  test('a queue kept on disk for a peer no longer in the cluster is re-routed at the next start', async () => {
+    const b = new RecordingGrpcServer();
+    const c = new RecordingGrpcServer();
+    const peers = [SELF, peer(await b.start()), peer(await c.start())];
+    c.answer = () => ({ code: GrpcCode.UNAVAILABLE, details: 'down' });
+    try {
+      const ring = new Ring(peers.map((p) => p.id));
+      let traceId: Uint8Array;
+      do traceId = newTraceId();
+      while (ring.owner(traceId) !== peers[2]!.id);
+      const batch = mixedBatch([traceId]);
+      const first = await startCluster(peers, 10);
+      await first.pipeline.consumer.consume('acme', batch);
+      await first.close();
+      assert.ok(existsSync(peerQueueDir(first.dataDir, peers[2]!.id)), 'the undelivered batch stays queued on disk');
+
+      // The same data directory, c gone from the peers.
+      const remaining = [SELF, peers[1]!];
+      const second = await startCluster(remaining, 10, first.dataDir);
+      try {
+        const newOwner = new Ring(remaining.map((p) => p.id)).owner(traceId);
+        const arrived = () => (newOwner === SELF.id ? second.stored.flatMap((s) => placed(s.batch)) : b.requests.flatMap((r) => placed(r.batch)));
+        await waitFor('the queued batch at the trace\'s new owner', () => placed(batch).every((s) => arrived().some((a) => a.spanId === s.spanId)), 60_000);
+        await waitFor('the old queue folder to go', () => !existsSync(peerQueueDir(first.dataDir, peers[2]!.id)));
+      } finally {
+        await second.close();
+      }
+    } finally {
+      b.stop();
+      c.stop();
     }
   });
 });
