@@ -5,6 +5,11 @@
 //   collector  receivers → pipeline → forwarding exporters; no store (a gateway)
 //   store      receivers → memory_limiter and redaction only → store; query API
 //              (behind a collector that already sampled and batched)
+//
+// In a cluster (cluster.peers, cluster.dns), an instance that takes spans in
+// routes them by trace to their owner (src/cluster/router.ts, before the
+// connectors) and forwards the others' shares; it closes receivers, then
+// re-routing, pipeline, forwarders, membership, store and API, in that order.
 import type { FastifyInstance } from 'fastify';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
@@ -21,9 +26,16 @@ import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-
 import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
 import type { Target } from './config/targets.js';
+import { ClusterMembership, clusterConfigured, selfPeer } from './cluster/membership.js';
+import { Forwarders } from './cluster/forwarders.js';
+import { Router } from './cluster/router.js';
+import type { TracesConsumer } from './pipeline/consumer.js';
+import type { Peer } from './cluster/peer.js';
 
 /** The collector's work that a store behind a collector leaves to it. */
 const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
+/** Targets that take spans into a cluster, and so route them by trace to their owners. */
+const ROUTING_TARGETS: ReadonlySet<Target> = new Set(['all', 'ingester', 'store']);
 
 export interface RunningSkein {
   addresses: { http: string; otlpGrpc: string; otlpHttp: string; zipkin?: string };
@@ -52,19 +64,28 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       ctx.store = store;
       store.start();
     }
+    const cluster = clusterConfigured(config.cluster) && target !== 'collector' ? await joinCluster(config, http, target, logger) : undefined;
+    if (cluster) {
+      closers.push(() => cluster.close());
+      ctx.cluster = cluster.api;
+    }
     const pipeline: Pipeline = buildPipeline({
       config,
       logger: logger.child({ component: 'pipeline' }),
       store: store && createStoreExporter(store),
       ...(target === 'store' ? { skipProcessorTypes: LEFT_TO_THE_COLLECTOR } : {}),
+      ...(cluster?.route ? { route: cluster.route } : {}),
     });
     await pipeline.start();
     closers.push(() => pipeline.shutdown());
     ctx.serviceGraph = pipeline.serviceGraph;
     ctx.spanMetrics = pipeline.spanMetrics;
+    // Closed before the pipeline shuts down: re-routing hands batches to it.
+    if (cluster) closers.push(cluster.followMembership());
 
     const ingester = new Ingester({
       consumer: pipeline.consumer,
+      ownedConsumer: pipeline.ownedConsumer,
       admission: new Admission({
         pressure: () => pipeline.refusal(),
         maxInFlightBytes: pipeline.inFlightBudget,
@@ -103,4 +124,59 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     await closeAll().catch(() => undefined);
     throw err;
   }
+}
+
+interface JoinedCluster {
+  api: NonNullable<ApiContext['cluster']>;
+  /** The router's place in the pipeline, on an instance that takes spans in. */
+  route: ((owned: TracesConsumer) => TracesConsumer) | undefined;
+  /** Once the pipeline runs: forwarders and ring follow the membership, queues of peers that left are re-routed. Returns the stop. */
+  followMembership(): () => Promise<void>;
+  /** After the pipeline: forwarders stop (their queues keep the rest on disk), then membership. */
+  close(): Promise<void>;
+}
+
+/**
+ * A cluster (docs/scale-out.md): the peers, and on an instance that takes spans
+ * in, a forwarder per other peer and the router the pipeline places before its
+ * connectors. A querier knows the peers but is none of them.
+ */
+async function joinCluster(config: SkeinConfig, http: string, target: Target, logger: Logger): Promise<JoinedCluster> {
+  const routes = ROUTING_TARGETS.has(target);
+  const membership = await ClusterMembership.start({ cluster: config.cluster, self: selfPeer(config, http, routes), selfIsPeer: routes, logger });
+  let forwarders: Forwarders | undefined;
+  try {
+    if (routes) forwarders = await Forwarders.start({ config, self: membership.self.id, logger }, membership.peers());
+  } catch (err) {
+    await membership.close();
+    throw err;
+  }
+  logger.info({ self: membership.self.id, peers: membership.peers().map((p) => p.id), routing: routes }, 'cluster membership resolved');
+  let router: Router | undefined;
+  const f = forwarders;
+  return {
+    api: { membership, ...(f ? { forwardQueues: () => f.queues() } : {}) },
+    route: f && ((owned) => (router = new Router({ self: membership.self.id, peers: membership.peers(), owned, forwarders: f }))),
+    followMembership() {
+      const r = router;
+      if (!f || !r) return async () => undefined;
+      f.rerouteThrough(r);
+      const follow = (peers: readonly Peer[]) => {
+        // Forwarders first, so a peer that joined has one by the time the ring names it.
+        f.update(peers);
+        r.setPeers(peers);
+      };
+      const unsubscribe = membership.onChange(follow);
+      // A change while the pipeline started had no listener yet.
+      follow(membership.peers());
+      return async () => {
+        unsubscribe();
+        await f.stopRerouting();
+      };
+    },
+    async close() {
+      await f?.close();
+      await membership.close();
+    },
+  };
 }

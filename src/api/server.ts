@@ -13,6 +13,7 @@ import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerUiRoutes } from './routes/ui.js';
 import { registerIngestStatsRoutes } from './routes/ingest-stats.js';
 import { registerTailRoutes } from './routes/tail.js';
+import { registerClusterStatusRoutes } from './routes/cluster-status.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
 
 const requestDuration = new Histogram({
@@ -57,6 +58,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   registerMetricsRoutes(app, ctx, queries);
   registerIngestStatsRoutes(app, ctx);
   registerTailRoutes(app, ctx, queries);
+  registerClusterStatusRoutes(app, ctx);
   registerUiRoutes(app, ctx);
   return app;
 }
