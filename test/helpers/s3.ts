@@ -18,6 +18,8 @@ export interface S3Server {
   endpoint: string;
   port: number;
   bucket: string;
+  /** Where s3rver keeps the objects (remove it once the server is stopped for good). */
+  directory: string;
   /** Stops answering (connections refused) until start() is called again; objects are kept. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -51,6 +53,7 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3S
     endpoint,
     port,
     bucket,
+    directory,
     client,
     async stop() {
       await server?.close();
