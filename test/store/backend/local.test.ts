@@ -30,7 +30,10 @@ test('write, read, readRange, list and delete', () =>
     assert.deepEqual(await b.list('tenant'), ['block-1', 'block-2']);
     assert.deepEqual(await b.list('tenant/block-1'), ['bloom.bin', 'meta.json']);
     assert.deepEqual(await b.list('nobody'), []);
-    assert.equal(await b.localPath('tenant/block-1/bloom.bin'), join(root, 'tenant', 'block-1', 'bloom.bin'));
+    assert.equal(b.directPath('tenant/block-1/bloom.bin'), join(root, 'tenant', 'block-1', 'bloom.bin'));
+    const file = await b.readable('tenant/block-1/bloom.bin');
+    assert.equal(file.path, join(root, 'tenant', 'block-1', 'bloom.bin'), 'the object itself, not a copy');
+    file.release();
 
     await b.write('tenant/block-1/meta.json', Buffer.from('{"a":2}'));
     assert.equal((await b.read('tenant/block-1/meta.json')).toString(), '{"a":2}', 'overwritten whole');
