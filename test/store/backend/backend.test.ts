@@ -123,6 +123,20 @@ describe('s3 backend only', () => {
     await assert.rejects(b.readable('t/b/data-0000.parquet', { size: 7, all: true }), BackendNotFoundError);
   });
 
+  test('readWithEtag gives the entity tag writeIfMatch compares against', async () => {
+    const b = await s3Backend(server);
+    const first = await b.writeIfMatch!('~cluster/lease.json', Buffer.from('{"owner":"a"}'), null);
+    assert.notEqual(first, 'conflict');
+    const read = await b.readWithEtag!('~cluster/lease.json');
+    assert.equal(read.data.toString(), '{"owner":"a"}');
+    assert.equal(read.etag, (first as { etag: string }).etag);
+    const second = await b.writeIfMatch!('~cluster/lease.json', Buffer.from('{"owner":"b"}'), read.etag);
+    assert.notEqual(second, 'conflict');
+    assert.notEqual((second as { etag: string }).etag, read.etag);
+    // s3rver ignores the conditions themselves (If-None-Match, If-Match): a real store answers 412, which is 'conflict'.
+    await assert.rejects(b.readWithEtag!('~cluster/none.json'), BackendNotFoundError);
+  });
+
   test('a file larger than part_size goes up in a multipart upload, and comes back whole', async () => {
     const b = await s3Backend(server, { partSize: 5 * MiB });
     const data = randomBytes(11 * MiB);
