@@ -560,6 +560,7 @@ export class BlockStore {
       bloom = BloomFilter.parse(bytes);
       bloomSize = bytes.byteLength;
     } catch (err) {
+      if (err instanceof BackendError) throw err;
       log.warn({ tenant, blockId, err }, 'bloom filter unreadable; rebuilding it from the block');
       const files = await readableObjects(
         this.opts.backend,
