@@ -141,10 +141,10 @@ export class RangeCache {
   }
 
   private async fetchInto(entry: Entry, [start, end]: Interval): Promise<void> {
-    const body = await this.opts.fetch(entry.key, start, end - start);
     const fh = await open(entry.path, 'r+');
     let at = start;
     try {
+      const body = await this.opts.fetch(entry.key, start, end - start);
       for await (const chunk of body) {
         if (at + chunk.byteLength > end) throw new Error(`object ${JSON.stringify(entry.key)}: more bytes than the range ${start}-${end - 1} asked for`);
         await fh.write(chunk, 0, chunk.byteLength, at);

@@ -214,10 +214,19 @@ export class S3Backend implements Backend {
   private async fetchRange(key: string, offset: number, length: number): Promise<AsyncIterable<Uint8Array>> {
     const out = await this.get('get_range', key, offset, length);
     const body = out.Body as unknown as Readable;
+    const broken = (err: unknown) =>
+      new BackendError(`s3 bucket ${JSON.stringify(this.bucket)} at ${this.where}: get_range ${JSON.stringify(key)}: the response broke off (${describeNetworkError(err)})`, true, {
+        cause: err,
+      });
     return (async function* counted() {
-      for await (const chunk of body) {
-        backendMetrics.receivedBytes.inc((chunk as Uint8Array).byteLength);
-        yield chunk as Uint8Array;
+      try {
+        for await (const chunk of body) {
+          backendMetrics.receivedBytes.inc((chunk as Uint8Array).byteLength);
+          yield chunk as Uint8Array;
+        }
+      } catch (err) {
+        backendMetrics.failures.inc({ operation: 'get_range' });
+        throw broken(err);
       }
     })();
   }
@@ -242,6 +251,8 @@ export class S3Backend implements Backend {
     } catch (err) {
       const name = errorName(err);
       if (name === 'NoSuchKey' || name === 'NotFound') throw new BackendNotFoundError(key);
+      // Reading the local file being uploaded failed: a local I/O error, not the bucket's.
+      if (isLocalFileError(err)) throw err;
       backendMetrics.failures.inc({ operation: op });
       const status = httpStatus(err);
       // No HTTP status: the request never got an answer (refused, reset, timed out).
@@ -262,6 +273,11 @@ function errorName(err: unknown): string {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function isLocalFileError(err: unknown): boolean {
+  const e = err as { syscall?: unknown; path?: unknown } | undefined;
+  return typeof e?.syscall === 'string' && typeof e.path === 'string';
 }
 
 function httpStatus(err: unknown): number | undefined {
