@@ -5,10 +5,12 @@
 // recorded are read whole; compaction reads and replaces blocks in the bucket.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { open } from 'node:fs/promises';
 import type { Counter } from 'prom-client';
 import type { TraceSpans } from '../../../src/otlp/model.js';
 import { BlockStore } from '../../../src/store/blocks/block-store.js';
 import { groupsAdmitting, type BlockMeta } from '../../../src/store/blocks/meta.js';
+import { normalize, subtract } from '../../../src/store/backend/intervals.js';
 import { backendMetrics } from '../../../src/store/backend/metrics.js';
 import { DuckEngine } from '../../../src/store/engine/duckdb.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
@@ -84,6 +86,19 @@ test('a store with an empty cache reads what another wrote: a lookup fetches foo
 
   // The same lookup again: all on disk.
   assert.equal(await receivedBytes(() => reader.store.findTrace(TENANT, id)), 0);
+
+  // DuckDB reads nothing but those ranges: garbage everywhere else in the cached files
+  // (the Parquet magic at the start included) changes nothing.
+  const backend = opened.at(-1)!.fixture.backend;
+  for (const p of parts) {
+    const wanted = normalize([[p.footerOffset!, p.bytes], ...groupsAdmitting(p, [id]).map((j) => [p.rowGroups[j]!.offset!, p.rowGroups[j]!.offset! + p.rowGroups[j]!.length!] as const)]);
+    const file = await backend.readable(`${TENANT}/${meta.blockId}/${p.file}`, { size: p.bytes, ranges: [] });
+    const fh = await open(file.path, 'r+');
+    for (const [start, end] of subtract([[0, p.bytes]], wanted)) await fh.write(Buffer.alloc(end - start, 0xab), 0, end - start, start);
+    await fh.close();
+    file.release();
+  }
+  assert.deepEqual(canonical((await reader.store.findTrace(TENANT, id)).spans), spansOf(traces, id));
 
   // Many traces at once, in every column set, across the parts.
   const ids = traces.filter((_, i) => i % 97 === 0).map((t) => t.traceId);
