@@ -9,6 +9,7 @@ import { dedupeSpans } from '../otlp/assemble.js';
 import { TenantStore } from './tenant-store.js';
 import type { Head } from './head/head.js';
 import { BlockStore } from './blocks/block-store.js';
+import type { Backend } from './backend/backend.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
 import { OverloadError } from '../lib/errors.js';
@@ -62,6 +63,25 @@ function overlaps(spans: readonly StoredSpan[], range: TimeRange): boolean {
   return true;
 }
 
+/**
+ * The backend `storage.backend` names: `local` under `<path>/blocks`, or `s3`, whose SDK
+ * is loaded only then (it is large, and warns about Node versions it will drop).
+ */
+async function openBackend(storage: SkeinConfig['storage']): Promise<Backend> {
+  if (storage.backend === 'local') {
+    const dir = join(storage.path, 'blocks');
+    await mkdir(dir, { recursive: true });
+    return new LocalBackend(dir);
+  }
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  const { S3Backend } = await import('./backend/s3.js');
+  return new S3Backend({
+    s3: storage.s3,
+    stagingDir: join(storage.path, 'blocks-staging'),
+    cache: { dir: join(storage.cache.path === '' ? join(storage.path, 'cache') : storage.cache.path, 'blocks'), maxBytes: storage.cache.max_bytes },
+  });
+}
+
 export class Store {
   private readonly tenants = new Map<string, Promise<TenantStore>>();
   private timers: NodeJS.Timeout[] = [];
@@ -71,6 +91,7 @@ export class Store {
   private constructor(
     private readonly opts: StoreOptions,
     private readonly engine: DuckEngine,
+    private readonly backend: Backend,
     readonly blocks: BlockStore,
     /** Spans no block could hold, per tenant (see quarantine.ts). */
     readonly quarantine: Quarantine,
@@ -80,17 +101,25 @@ export class Store {
   static async open(opts: StoreOptions): Promise<Store> {
     const root = opts.storage.path;
     await mkdir(join(root, 'wal'), { recursive: true });
-    await mkdir(join(root, 'blocks'), { recursive: true });
+    const backend = await openBackend(opts.storage);
     const { memory_limit, threads } = opts.storage.engine;
     const engine = await DuckEngine.open({ memoryLimitBytes: memory_limit, ...(threads > 0 ? { threads } : {}) });
-    const blocks = await BlockStore.open({
-      backend: new LocalBackend(join(root, 'blocks')),
-      engine,
-      rowGroupSpans: opts.storage.block.row_group_spans,
-      logger: opts.logger.child({ component: 'blocks' }),
-    });
+    let blocks: BlockStore;
+    try {
+      blocks = await BlockStore.open({
+        backend,
+        engine,
+        rowGroupSpans: opts.storage.block.row_group_spans,
+        logger: opts.logger.child({ component: 'blocks' }),
+      });
+    } catch (err) {
+      await engine.close();
+      await backend.close?.();
+      throw err;
+    }
+    // Spans no block can hold stay on this instance's disk, whatever the backend.
     const quarantine = new Quarantine(new LocalBackend(join(root, 'quarantine')), opts.logger.child({ component: 'store' }));
-    const store = new Store(opts, engine, blocks, quarantine);
+    const store = new Store(opts, engine, backend, blocks, quarantine);
     for (const tenant of await readdir(join(root, 'wal'))) {
       await store.tenant(tenant);
     }
@@ -277,6 +306,7 @@ export class Store {
     }
     await this.blocks.close();
     await this.engine.close();
+    await this.backend.close?.();
   }
 
   private tenant(tenant: string): Promise<TenantStore> {

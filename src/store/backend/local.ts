@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BackendNotFoundError, keySegments, type Backend } from './backend.js';
+import { BackendNotFoundError, keySegments, type Backend, type ReadableObject } from './backend.js';
 
 /** Names starting with this are the backend's own (temporary files, staging): never keys, never listed. */
 const RESERVED_PREFIX = '~';
@@ -110,7 +110,12 @@ export class LocalBackend implements Backend {
     });
   }
 
-  async localPath(key: string): Promise<string> {
+  /** The object's file itself: it is complete, and nothing is copied or pinned. */
+  async readable(key: string): Promise<ReadableObject> {
+    return { path: this.path(key), release: () => undefined };
+  }
+
+  directPath(key: string): string {
     return this.path(key);
   }
 

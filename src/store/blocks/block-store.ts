@@ -10,16 +10,22 @@
 // Metadata and bloom filters of all blocks stay in memory, so trace-by-ID asks
 // DuckDB only about blocks that may hold the trace. Tag indexes are read when a
 // tag query first needs them and kept in a bounded cache.
+//
+// DuckDB reads parts from local files the backend makes readable at read time
+// (held-parts.ts): with the local backend the objects themselves; with a bucket,
+// cached copies holding what each read needs (the footer and the row groups a
+// lookup reads; whole parts for scans and compaction), pinned while it runs.
 import { randomUUID } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import type { StoredSpan, TraceSpans } from '../../otlp/model.js';
 import { toHex } from '../../otlp/model.js';
 import type { Logger } from '../../telemetry/logger.js';
-import type { Backend } from '../backend/backend.js';
+import { BackendError, type Backend, type ReadableWant } from '../backend/backend.js';
 import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
 import { BloomFilter } from './bloom.js';
 import { mergeParquet, planCompaction } from './compactor.js';
-import { BLOOM_FILE, META_FILE, parseBlockMeta, partFileName, serializeBlockMeta, TAGS_FILE, type BlockMeta } from './meta.js';
+import { HeldParts, partName, readableObjects } from './held-parts.js';
+import { BLOOM_FILE, groupsAdmitting, META_FILE, parseBlockMeta, partFileName, partWant, serializeBlockMeta, TAGS_FILE, type BlockMeta, type BlockPart } from './meta.js';
 import { blockMetrics } from './metrics.js';
 import { readTraceIds, readTraceSpans, readTracesSpans, summarizeParquet } from './reader.js';
 import { expiredBlocks } from './retention.js';
@@ -43,6 +49,7 @@ export interface BlockView {
   blockId: string;
   minStartUnixNano: bigint;
   maxEndUnixNano: bigint;
+  /** `path`: what SQL run on the held engine (HeldBlocks.engine) names the part by; it reads the part from a local file. */
   parts: Array<{ path: string; bytes: number }>;
   /** Bytes of tags.json (0 without one): what answering from the index inspects. */
   tagsBytes: number;
@@ -55,6 +62,7 @@ export interface BlockView {
 /** Blocks kept from deletion until released (BlockStore.acquire). */
 export interface HeldBlocks {
   blocks: BlockView[];
+  /** The engine to read the blocks' parts with: it makes the parts a statement names readable first. */
   engine: DuckEngine;
   release(): void;
 }
@@ -68,8 +76,10 @@ export interface FoundTrace {
 interface LoadedBlock {
   meta: BlockMeta;
   bloom: BloomFilter;
-  /** Where DuckDB reads each of meta.parts, in the same order. */
-  partPaths: string[];
+  /** The backend key of each of meta.parts, in the same order. */
+  partKeys: string[];
+  /** What SQL over held blocks names each part by (partName), in the same order. */
+  partNames: string[];
   /** Parquet parts + bloom.bin + tags.json + meta.json. */
   diskBytes: number;
   /** Lookups reading the block right now: it is deleted only once they are done. */
@@ -78,6 +88,7 @@ interface LoadedBlock {
 }
 
 const TRACE_ID_RE = /^[0-9a-f]{1,32}$/;
+const RESERVED_PREFIX = '~';
 const DEFAULT_TAG_CACHE_BYTES = 32 * 1024 * 1024;
 const NANOS_PER_SECOND = 1_000_000_000n;
 
@@ -100,7 +111,10 @@ export class BlockStore {
   static async open(opts: BlockStoreOptions): Promise<BlockStore> {
     const store = new BlockStore(opts, await opts.backend.stagingDir());
     for (const tenant of await opts.backend.list('')) {
+      // `~` names are Skein's own objects beside the tenants and blocks (backend.ts).
+      if (tenant.startsWith(RESERVED_PREFIX)) continue;
       for (const blockId of await opts.backend.list(tenant)) {
+        if (blockId.startsWith(RESERVED_PREFIX)) continue;
         await store.load(tenant, blockId);
       }
       store.updateGauges(tenant);
@@ -157,7 +171,7 @@ export class BlockStore {
 
     let inspectedBytes = 0;
     const candidates: LoadedBlock[] = [];
-    const reads: string[] = [];
+    const reads: Array<{ key: string; want: ReadableWant }> = [];
     for (const b of this.byTenant.get(tenant) ?? []) {
       const m = b.meta;
       if (from !== undefined && BigInt(m.maxEndUnixNano) < from) continue;
@@ -166,10 +180,10 @@ export class BlockStore {
       let used = false;
       for (const [i, part] of m.parts.entries()) {
         if (id < part.minTraceId || id > part.maxTraceId) continue;
-        const groups = part.rowGroups.filter((g) => g.minTraceId <= id && id <= g.maxTraceId);
+        const groups = groupsAdmitting(part, [id]);
         if (part.rowGroups.length > 0 && groups.length === 0) continue;
-        inspectedBytes += part.rowGroups.length > 0 ? groups.reduce((n, g) => n + g.bytes, 0) : part.bytes;
-        reads.push(b.partPaths[i]!);
+        inspectedBytes += part.rowGroups.length > 0 ? groups.reduce((n, j) => n + part.rowGroups[j]!.bytes, 0) : part.bytes;
+        reads.push({ key: b.partKeys[i]!, want: partWant(part, groups) });
         used = true;
       }
       if (used) candidates.push(b);
@@ -179,7 +193,12 @@ export class BlockStore {
     for (const b of candidates) b.readers++;
     let found: StoredSpan[][];
     try {
-      found = await Promise.all(reads.map((path) => readTraceSpans(this.opts.engine, path, id)));
+      const files = await readableObjects(this.opts.backend, reads);
+      try {
+        found = await Promise.all(files.paths.map((path) => readTraceSpans(this.opts.engine, path, id)));
+      } finally {
+        files.release();
+      }
     } finally {
       for (const b of candidates) this.release(b);
     }
@@ -206,8 +225,9 @@ export class BlockStore {
     traceIdsHex: readonly string[],
     opts: { slim?: boolean; noEvents?: boolean; query?: QueryContext | undefined } = {},
   ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
-    const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0'));
-    const byPart = new Map<string, string[]>();
+    const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0')).sort();
+    /** By part key: the part and the IDs it may hold. */
+    const byPart = new Map<string, { part: BlockPart; ids: string[] }>();
     const groupsRead = new Set<string>();
     let inspectedBytes = 0;
     const candidates = new Set<LoadedBlock>();
@@ -224,19 +244,19 @@ export class BlockStore {
           if (id < part.minTraceId || id > part.maxTraceId) continue;
           const groups = part.rowGroups.flatMap((g, j) => (g.minTraceId <= id && id <= g.maxTraceId ? [j] : []));
           if (part.rowGroups.length > 0 && groups.length === 0) continue;
-          const path = b.partPaths[i]!;
-          if (part.rowGroups.length === 0 && !groupsRead.has(path)) {
-            groupsRead.add(path);
+          const key = b.partKeys[i]!;
+          if (part.rowGroups.length === 0 && !groupsRead.has(key)) {
+            groupsRead.add(key);
             inspectedBytes += part.bytes;
           }
           for (const j of groups) {
-            if (groupsRead.has(`${path}#${j}`)) continue;
-            groupsRead.add(`${path}#${j}`);
+            if (groupsRead.has(`${key}#${j}`)) continue;
+            groupsRead.add(`${key}#${j}`);
             inspectedBytes += part.rowGroups[j]!.bytes;
           }
-          const list = byPart.get(path);
-          if (list) list.push(id);
-          else byPart.set(path, [id]);
+          const entry = byPart.get(key);
+          if (entry) entry.ids.push(id);
+          else byPart.set(key, { part, ids: [id] });
           candidates.add(b);
         }
       }
@@ -245,12 +265,23 @@ export class BlockStore {
     for (const b of candidates) b.readers++;
     let found: StoredSpan[];
     try {
-      found = await readTracesSpans(
-        this.opts.engine,
-        [...byPart].map(([path, partIds]) => ({ path, traceIdsHex: partIds })),
-        opts.slim === true ? 'slim' : opts.noEvents === true ? 'no-events' : 'all',
-        opts.query,
+      // The parts are read together, for all the IDs: DuckDB may read a row group of a
+      // part for any of them, so that is what each part's file must hold.
+      const parts = [...byPart];
+      const files = await readableObjects(
+        this.opts.backend,
+        parts.map(([key, { part }]) => ({ key, want: partWant(part, groupsAdmitting(part, ids)) })),
       );
+      try {
+        found = await readTracesSpans(
+          this.opts.engine,
+          parts.map(([, { ids: partIds }], i) => ({ path: files.paths[i]!, traceIdsHex: partIds })),
+          opts.slim === true ? 'slim' : opts.noEvents === true ? 'no-events' : 'all',
+          opts.query,
+        );
+      } finally {
+        files.release();
+      }
     } finally {
       for (const b of candidates) this.release(b);
     }
@@ -312,20 +343,26 @@ export class BlockStore {
     );
     for (const b of chosen) b.readers++;
     let released = false;
+    // With the local backend the parts' names are their files: nothing to prepare.
+    const remote =
+      this.opts.backend.directPath === undefined
+        ? new HeldParts(this.opts.backend, new Map(chosen.flatMap((b) => b.meta.parts.map((p, i) => [b.partNames[i]!, { key: b.partKeys[i]!, bytes: p.bytes }] as const))))
+        : undefined;
     return {
       blocks: chosen.map((b) => ({
         blockId: b.meta.blockId,
         minStartUnixNano: BigInt(b.meta.minStartUnixNano),
         maxEndUnixNano: BigInt(b.meta.maxEndUnixNano),
-        parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
+        parts: b.meta.parts.map((p, i) => ({ path: b.partNames[i]!, bytes: p.bytes })),
         tagsBytes: b.meta.tags?.bytes ?? 0,
         tags: () => this.tagsOf(b),
         mayHoldTrace: (id: string) => id >= b.meta.minTraceId && id <= b.meta.maxTraceId && b.bloom.mayContain(id),
       })),
-      engine: this.opts.engine,
+      engine: remote ? remote.engine(this.opts.engine) : this.opts.engine,
       release: () => {
         if (released) return;
         released = true;
+        remote?.release();
         for (const b of chosen) this.release(b);
       },
     };
@@ -349,12 +386,16 @@ export class BlockStore {
       if (!plan) return undefined;
       const inputs = plan.map((m) => blocks.find((b) => b.meta.blockId === m.blockId)!);
       const started = process.hrtime.bigint();
-      const merged = await mergeParquet(
-        this.opts.engine,
-        this.stagingDir,
-        inputs.flatMap((b) => b.partPaths),
-        { rowGroupSpans: this.opts.rowGroupSpans },
+      const files = await readableObjects(
+        this.opts.backend,
+        inputs.flatMap((b) => b.meta.parts.map((p, i) => ({ key: b.partKeys[i]!, want: partWant(p, 'all') }))),
       );
+      let merged: string[];
+      try {
+        merged = await mergeParquet(this.opts.engine, this.stagingDir, files.paths, { rowGroupSpans: this.opts.rowGroupSpans });
+      } finally {
+        files.release();
+      }
       const level = Math.max(...inputs.map((b) => b.meta.compactionLevel)) + 1;
       // The output holds exactly the inputs' spans, so its index is the union of theirs;
       // with an input that has none (written before tags.json), the output has none either.
@@ -442,6 +483,7 @@ export class BlockStore {
           spans: p.spanCount,
           bytes: (await stat(p.path)).size,
           rowGroups: p.rowGroups,
+          footerOffset: p.footerOffset,
         })),
       );
       meta = {
@@ -473,7 +515,7 @@ export class BlockStore {
     this.add(tenant, {
       meta,
       bloom,
-      partPaths: await this.partPaths(prefix, meta),
+      ...this.partsOf(prefix, meta),
       diskBytes: meta.sizeBytes + bloomBytes.byteLength + (tagsBytes?.byteLength ?? 0) + metaBytes.byteLength,
       readers: 0,
       onIdle: undefined,
@@ -482,8 +524,9 @@ export class BlockStore {
     return meta;
   }
 
-  private partPaths(prefix: string, meta: BlockMeta): Promise<string[]> {
-    return Promise.all(meta.parts.map((p) => this.opts.backend.localPath(`${prefix}/${p.file}`)));
+  private partsOf(prefix: string, meta: BlockMeta): { partKeys: string[]; partNames: string[] } {
+    const partKeys = meta.parts.map((p) => `${prefix}/${p.file}`);
+    return { partKeys, partNames: partKeys.map((key) => partName(this.opts.backend, key)) };
   }
 
   private async load(tenant: string, blockId: string): Promise<void> {
@@ -503,11 +546,13 @@ export class BlockStore {
       meta = parseBlockMeta(metaBytes);
       if (meta.blockId !== blockId || meta.tenant !== tenant) throw new Error(`meta.json names block ${meta.tenant}/${meta.blockId}`);
     } catch (err) {
+      // The bucket failing is not the block's fault: nothing is skipped for it.
+      if (err instanceof BackendError) throw err;
       // Not ours to delete: it may be a newer format or need a human.
       log.error({ tenant, blockId, err }, 'skipping a block whose meta.json cannot be used');
       return;
     }
-    const partPaths = await this.partPaths(prefix, meta);
+    const parts = this.partsOf(prefix, meta);
     let bloom: BloomFilter;
     let bloomSize: number;
     try {
@@ -515,14 +560,23 @@ export class BlockStore {
       bloom = BloomFilter.parse(bytes);
       bloomSize = bytes.byteLength;
     } catch (err) {
+      if (err instanceof BackendError) throw err;
       log.warn({ tenant, blockId, err }, 'bloom filter unreadable; rebuilding it from the block');
-      bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, partPaths));
+      const files = await readableObjects(
+        this.opts.backend,
+        meta.parts.map((p, i) => ({ key: parts.partKeys[i]!, want: partWant(p, 'all') })),
+      );
+      try {
+        bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, files.paths));
+      } finally {
+        files.release();
+      }
       const bytes = bloom.serialize();
       await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bytes);
       bloomSize = bytes.byteLength;
     }
     const diskBytes = meta.sizeBytes + bloomSize + (meta.tags?.bytes ?? 0) + metaBytes.byteLength;
-    this.add(tenant, { meta, bloom, partPaths, diskBytes, readers: 0, onIdle: undefined }, false);
+    this.add(tenant, { meta, bloom, ...parts, diskBytes, readers: 0, onIdle: undefined }, false);
   }
 
   private add(tenant: string, block: LoadedBlock, gauges = true): void {
