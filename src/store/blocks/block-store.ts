@@ -561,7 +561,6 @@ export class BlockStore {
   /** Moves finished Parquet parts in as a new block: parts, then bloom and tags, then meta.json. */
   private async publish(tenant: string, parquetPaths: readonly string[], compactionLevel: number, tags: TagIndex | undefined): Promise<BlockMeta> {
     const blockId = randomUUID();
-    const prefix = `${tenant}/${blockId}`;
     this.publishing.add(blockId);
     try {
       return await this.publishAs(tenant, blockId, parquetPaths, compactionLevel, tags);
