@@ -136,7 +136,7 @@ export class BlockStore {
   private readonly indexState = new Map<string, { signature: string; builtAt: number }>();
   /** Blocks whose meta.json cannot be used: logged once, not at every refresh. */
   private readonly unusable = new Set<string>();
-  private refreshing: Promise<void> | undefined;
+  private refreshing: { done: Promise<void>; compactor: boolean } | undefined;
   private readonly pollIntervalMs: number;
   private readonly now: () => number;
 
@@ -173,11 +173,20 @@ export class BlockStore {
    * no index younger than three poll intervals, a full listing and every new block's
    * meta.json. The compactor (`compactor: true`) always lists in full, which also finds
    * what sweep() deletes, and writes the index when it changed. Failures are logged and
-   * counted; the next refresh retries. A refresh asked for while one runs shares it.
+   * counted; the next refresh retries. A refresh asked for while one runs shares it, unless
+   * it is the compactor's and the running one is not: it then runs next.
    */
   refresh(opts: { compactor?: boolean } = {}): Promise<void> {
-    this.refreshing ??= this.refreshAll(opts.compactor === true).finally(() => (this.refreshing = undefined));
-    return this.refreshing;
+    const compactor = opts.compactor === true;
+    const running = this.refreshing;
+    if (running && (running.compactor || !compactor)) return running.done;
+    const done: Promise<void> = (running?.done ?? Promise.resolve())
+      .then(() => this.refreshAll(compactor))
+      .finally(() => {
+        if (this.refreshing?.done === done) this.refreshing = undefined;
+      });
+    this.refreshing = { done, compactor };
+    return done;
   }
 
   tenants(): string[] {
@@ -552,7 +561,7 @@ export class BlockStore {
   /** Waits for running compactions and retention; the engine and backend stay open (their owner closes them). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.refreshing;
+    await this.refreshing?.done;
     await Promise.allSettled([...this.maintenance.values()]);
   }
 
@@ -843,7 +852,10 @@ export class BlockStore {
     );
     const last = this.indexState.get(tenant);
     const now = this.now();
-    if (last?.signature === signature && now - last.builtAt < INDEX_REWRITE_POLLS * this.pollIntervalMs) return;
+    if (last?.signature === signature && now - last.builtAt < INDEX_REWRITE_POLLS * this.pollIntervalMs) {
+      blockMetrics.indexAge.set({ tenant }, (now - last.builtAt) / 1000);
+      return;
+    }
     const key = `${tenant}/${INDEX_FILE}`;
     if (blocks.length === 0 && compacted.length === 0) {
       await this.opts.backend.delete(key);
