@@ -16,7 +16,7 @@ import type { SkeinConfig } from './config/schema.js';
 import type { Logger } from './telemetry/logger.js';
 import { createApiServer } from './api/server.js';
 import type { ApiContext } from './api/context.js';
-import type { Store } from './store/store.js';
+import type { Store, StoreOptions } from './store/store.js';
 import { buildPipeline, type Pipeline } from './pipeline/build.js';
 import { createStoreExporter } from './pipeline/exporters/store.js';
 import { Ingester } from './receivers/ingest.js';
@@ -53,12 +53,23 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     for (const close of closers.splice(0).reverse()) await close();
   };
 
+  // This instance as its peers name it; the port is the one listened on once known.
+  const grpcEndpoint = splitHostPort(config.receivers.otlp.protocols.grpc.endpoint);
+  const advertised = config.cluster.advertise_host || grpcEndpoint.host;
+  let self = `${advertised}:${grpcEndpoint.port}`;
+
   try {
     let store: Store | undefined;
     if (target !== 'collector') {
       // Loaded only here: a collector never opens the storage engine.
       const { Store } = await import('./store/store.js');
-      store = await Store.open({ storage: config.storage, limits: config.limits, logger });
+      store = await Store.open({
+        storage: config.storage,
+        limits: config.limits,
+        logger,
+        ...(target === 'querier' && { role: 'querier' }),
+        ...compactorChoice(config, () => self),
+      });
       const opened = store;
       closers.push(() => opened.close());
       ctx.store = store;
@@ -109,7 +120,8 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     const grpc: GrpcServer = createOtlpGrpcReceiver({ ingester, logger });
     const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint);
     closers.push(() => closeGrpc(grpc, config.server.shutdown_timeout));
-    addresses.otlpGrpc = `${splitHostPort(config.receivers.otlp.protocols.grpc.endpoint).host}:${grpcPort}`;
+    addresses.otlpGrpc = `${grpcEndpoint.host}:${grpcPort}`;
+    self = `${advertised}:${grpcPort}`;
     const zipkinConfig = config.receivers.zipkin;
     if (zipkinConfig.enabled) {
       const zipkin: FastifyInstance = createZipkinReceiver({ ingester, logger, parseStringTags: zipkinConfig.parse_string_tags });
@@ -179,4 +191,15 @@ async function joinCluster(config: SkeinConfig, http: string, target: Target, lo
       await membership.close();
     },
   };
+}
+
+/**
+ * Who runs compaction and retention (cluster.compactor): a lone instance always; in a
+ * cluster the one whose OTLP gRPC address is named, or whoever holds the lease.
+ */
+function compactorChoice(config: SkeinConfig, self: () => string): Pick<StoreOptions, 'isCompactor' | 'compactionLease'> {
+  const { cluster } = config;
+  if (cluster.peers.length === 0 && cluster.dns.name === '') return {};
+  if (cluster.compactor === 'lease') return { compactionLease: { holder: self(), durationMs: cluster.lease_duration } };
+  return { isCompactor: () => self() === cluster.compactor };
 }

@@ -3,9 +3,9 @@
 // an S3-compatible backend is one more implementation of it, not a redesign.
 //
 // Keys are '/'-separated paths such as `<tenant>/<blockId>/data.parquet`. Names
-// starting with `~` are never tenants or blocks: they are Skein's own objects on a
-// shared bucket (a tenant's block index, the compaction lease), and the local
-// backend's temporary files, which it refuses as keys.
+// starting with `~` are never tenants or blocks: the store keeps its own objects
+// under them on a shared bucket (`<tenant>/~index.json`, `~cluster/…`), and backends
+// may reserve some for themselves (LocalBackend's `~tmp-…`), which they never list.
 
 /** `length` bytes from `offset`. */
 export type ByteRange = readonly [offset: number, length: number];
@@ -22,9 +22,26 @@ export interface ReadableObject {
   release(): void;
 }
 
+/** One object as a listing describes it. */
+export interface ObjectInfo {
+  /** The whole key, e.g. `<tenant>/<blockId>/meta.json`. */
+  key: string;
+  size: number;
+  /** When the object was last written. */
+  modified: Date;
+}
+
 export interface Backend {
+  /**
+   * True when other processes may read and write the same objects (a bucket several
+   * instances share): a block without meta.json may then be another instance's write
+   * in progress, and a block may be read elsewhere after this process has let it go.
+   */
+  readonly shared: boolean;
   /** Names of the children one level below `prefix` ('' for the top level); [] when there are none. */
   list(prefix: string): Promise<string[]>;
+  /** Every object below `prefix` (at any depth), sorted by key; [] when there are none. */
+  listObjects(prefix: string): Promise<ObjectInfo[]>;
   /** The whole object; throws BackendNotFoundError when it does not exist. */
   read(key: string): Promise<Buffer>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
@@ -53,15 +70,20 @@ export interface Backend {
    * Its leftovers from an earlier process are removed the first time it is asked for.
    */
   stagingDir(): Promise<string>;
-  /** The object and its entity tag (what writeIfMatch compares); BackendNotFoundError when absent. */
-  readWithEtag?(key: string): Promise<{ data: Buffer; etag: string }>;
   /**
-   * Writes the object only if it is still the one read with `etag` (null: only if there is
-   * none): a compare-and-swap for objects several instances update (the compaction lease).
-   * 'conflict' when another writer got there first. A store that ignores the condition
-   * (some S3-compatible servers do) makes this an unconditional write: probe it first.
+   * The object and its version (an opaque string that changes whenever the object is
+   * written: S3's ETag); undefined when there is no object. With writeIfVersion, what
+   * the compaction lease is built on; a backend without them cannot hold one.
    */
-  writeIfMatch?(key: string, data: Uint8Array, etag: string | null): Promise<{ etag: string } | 'conflict'>;
+  readWithVersion?(key: string): Promise<{ data: Buffer; version: string } | undefined>;
+  /**
+   * Writes the whole object only if its current version is `version` (S3's If-Match), or,
+   * with null, only if there is no object (If-None-Match: *); atomically with respect to
+   * every other writeIfVersion of the key. Resolves to the new version when written and to
+   * undefined when the condition did not hold (S3's 412 Precondition Failed, or 409 for a
+   * conditional write racing another); throws on any other failure.
+   */
+  writeIfVersion?(key: string, data: Uint8Array, version: string | null): Promise<string | undefined>;
   /** Releases connections and local files the backend holds. */
   close?(): Promise<void>;
 }

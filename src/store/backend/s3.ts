@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SkeinConfig } from '../../config/schema.js';
-import { BackendError, BackendNotFoundError, keySegments, type Backend, type ReadableObject, type ReadableWant } from './backend.js';
+import { BackendError, BackendNotFoundError, keySegments, type Backend, type ObjectInfo, type ReadableObject, type ReadableWant } from './backend.js';
 import { backendMetrics } from './metrics.js';
 import { RangeCache } from './range-cache.js';
 
@@ -44,6 +44,8 @@ const SOCKET_IDLE_TIMEOUT_MS = 60_000;
 type Operation = 'list' | 'get' | 'get_range' | 'put' | 'upload' | 'delete';
 
 export class S3Backend implements Backend {
+  /** A bucket is there to be shared: other instances may write and read the same blocks. */
+  readonly shared = true;
   private readonly client: S3Client;
   private readonly bucket: string;
   /** Prepended to every key: '' or `<prefix>/`. */
@@ -87,6 +89,24 @@ export class S3Backend implements Backend {
     // A directory placeholder (`x/`) some tools create lists as an empty name.
     names.delete('');
     return [...names].sort();
+  }
+
+  async listObjects(prefix: string): Promise<ObjectInfo[]> {
+    // `prefix/` so that tenant `a` does not take in `ab/…`.
+    const under = this.root + (prefix === '' ? '' : `${keySegments(prefix).join('/')}/`);
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.send('list', prefix, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: under, ContinuationToken: token })),
+      );
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || o.Key.endsWith('/')) continue;
+        out.push({ key: o.Key.slice(this.root.length), size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return out.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
   }
 
   async read(key: string): Promise<Buffer> {
@@ -175,14 +195,20 @@ export class S3Backend implements Backend {
     return this.staging;
   }
 
-  async readWithEtag(key: string): Promise<{ data: Buffer; etag: string }> {
-    const out = await this.get('get', key);
+  async readWithVersion(key: string): Promise<{ data: Buffer; version: string } | undefined> {
+    let out: GetObjectCommandOutput;
+    try {
+      out = await this.get('get', key);
+    } catch (err) {
+      if (err instanceof BackendNotFoundError) return undefined;
+      throw err;
+    }
     const data = Buffer.from(await out.Body!.transformToByteArray());
     backendMetrics.receivedBytes.inc(data.byteLength);
-    return { data, etag: out.ETag ?? '' };
+    return { data, version: out.ETag ?? '' };
   }
 
-  async writeIfMatch(key: string, data: Uint8Array, etag: string | null): Promise<{ etag: string } | 'conflict'> {
+  async writeIfVersion(key: string, data: Uint8Array, version: string | null): Promise<string | undefined> {
     try {
       const out = await this.send('put', key, () =>
         this.client.send(
@@ -191,16 +217,16 @@ export class S3Backend implements Backend {
             Key: this.key(key),
             Body: data,
             ContentLength: data.byteLength,
-            ...(etag === null ? { IfNoneMatch: '*' } : { IfMatch: etag }),
+            ...(version === null ? { IfNoneMatch: '*' } : { IfMatch: version }),
           }),
         ),
       );
       backendMetrics.sentBytes.inc(data.byteLength);
-      return { etag: out.ETag ?? '' };
+      return out.ETag ?? '';
     } catch (err) {
       // 412: the object is not the one expected; 409: a concurrent conditional write won.
       const status = err instanceof BackendError ? httpStatus(err.cause) : undefined;
-      if (status === 412 || status === 409) return 'conflict';
+      if (status === 412 || status === 409) return undefined;
       throw err;
     }
   }

@@ -61,6 +61,13 @@ export interface BlockMeta {
 }
 
 export const META_FILE = 'meta.json';
+
+const BLOCK_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True for a block ID (a UUID): other names beside blocks (`~index.json`, a stray file) are not blocks. */
+export function isBlockId(name: string): boolean {
+  return BLOCK_ID_RE.test(name);
+}
 /** Name of a block's n-th Parquet part. */
 export function partFileName(n: number): string {
   return `data-${String(n).padStart(4, '0')}.parquet`;
@@ -111,7 +118,13 @@ export function serializeBlockMeta(meta: BlockMeta): Uint8Array {
 
 /** Parses and checks a meta.json; throws naming the first problem. */
 export function parseBlockMeta(data: Uint8Array): BlockMeta {
-  const m = JSON.parse(Buffer.from(data).toString('utf8')) as Record<string, unknown>;
+  return checkBlockMeta(JSON.parse(Buffer.from(data).toString('utf8')));
+}
+
+/** Checks a parsed meta.json (or a block index's entry); throws naming the first problem. */
+export function checkBlockMeta(value: unknown): BlockMeta {
+  if (typeof value !== 'object' || value === null) throw new Error('meta.json: expected an object');
+  const m = value as Record<string, unknown>;
   if (m.format !== BLOCK_FORMAT) throw new Error(`unsupported block format ${JSON.stringify(m.format)} (this Skein reads ${BLOCK_FORMAT})`);
   const str = (k: string): string => {
     if (typeof m[k] !== 'string') throw new Error(`meta.json: ${k} must be a string`);

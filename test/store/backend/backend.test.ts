@@ -123,18 +123,28 @@ describe('s3 backend only', () => {
     await assert.rejects(b.readable('t/b/data-0000.parquet', { size: 7, all: true }), BackendNotFoundError);
   });
 
-  test('readWithEtag gives the entity tag writeIfMatch compares against', async () => {
+  test('readWithVersion gives the version writeIfVersion compares against', async () => {
     const b = await s3Backend(server);
-    const first = await b.writeIfMatch!('~cluster/lease.json', Buffer.from('{"owner":"a"}'), null);
-    assert.notEqual(first, 'conflict');
-    const read = await b.readWithEtag!('~cluster/lease.json');
-    assert.equal(read.data.toString(), '{"owner":"a"}');
-    assert.equal(read.etag, (first as { etag: string }).etag);
-    const second = await b.writeIfMatch!('~cluster/lease.json', Buffer.from('{"owner":"b"}'), read.etag);
-    assert.notEqual(second, 'conflict');
-    assert.notEqual((second as { etag: string }).etag, read.etag);
-    // s3rver ignores the conditions themselves (If-None-Match, If-Match): a real store answers 412, which is 'conflict'.
-    await assert.rejects(b.readWithEtag!('~cluster/none.json'), BackendNotFoundError);
+    const first = await b.writeIfVersion!('~cluster/lease.json', Buffer.from('{"owner":"a"}'), null);
+    assert.ok(first !== undefined);
+    const read = await b.readWithVersion!('~cluster/lease.json');
+    assert.equal(read?.data.toString(), '{"owner":"a"}');
+    assert.equal(read?.version, first);
+    const second = await b.writeIfVersion!('~cluster/lease.json', Buffer.from('{"owner":"b"}'), read!.version);
+    assert.ok(second !== undefined);
+    assert.notEqual(second, read!.version);
+    // s3rver ignores the conditions themselves (If-None-Match, If-Match): a real store answers 412, which is undefined.
+    assert.equal(await b.readWithVersion!('~cluster/none.json'), undefined);
+  });
+
+  test('listObjects lists every object below a tenant with its size, and not those of a tenant whose name starts the same', async () => {
+    const b = await s3Backend(server, { prefix: 'objects' });
+    await b.write('ten/blk/meta.json', Buffer.from('{}'));
+    await b.write('ten/blk/data-0000.parquet', Buffer.from('parquet'));
+    await b.write('tenant/blk/meta.json', Buffer.from('{}'));
+    const listed = await b.listObjects('ten');
+    assert.deepEqual(listed.map((o) => [o.key, o.size]), [['ten/blk/data-0000.parquet', 7], ['ten/blk/meta.json', 2]]);
+    assert.ok(listed.every((o) => o.modified.getTime() > 0));
   });
 
   test('a file larger than part_size goes up in a multipart upload, and comes back whole', async () => {
