@@ -62,3 +62,22 @@ export class RssSampler {
     }
   }
 }
+
+/**
+ * Waits until the processes together use less than `maxCores` of a core over two
+ * windows of `windowMs` in a row: background work (block writes, forwarding,
+ * compaction) has finished. Throws after `timeoutMs`.
+ */
+export async function waitUntilIdle(pids: readonly number[], { windowMs = 500, maxCores = 0.05, timeoutMs = 180_000 } = {}): Promise<void> {
+  const total = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const deadline = Date.now() + timeoutMs;
+  let quiet = 0;
+  let before = total();
+  while (quiet < 2) {
+    if (Date.now() > deadline) throw new Error(`the servers (pids ${pids.join(', ')}) were still busy after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const now = total();
+    quiet = now - before < (maxCores * windowMs) / 1000 ? quiet + 1 : 0;
+    before = now;
+  }
+}

@@ -79,10 +79,13 @@ function rejectedIn(body: Buffer, format: 'protobuf' | 'json'): number {
   }
 }
 
-/** POSTs every body to `url` over at most `concurrency` keep-alive connections. */
-export async function postAll(url: string, batch: Batch, format: 'protobuf' | 'json', concurrency: number): Promise<SendResult> {
+/**
+ * POSTs every body to `url` over at most `concurrency` keep-alive connections in flight.
+ * Given several URLs (instances of a cluster), body i goes to url i mod n: round-robin.
+ */
+export async function postAll(url: string | readonly string[], batch: Batch, format: 'protobuf' | 'json', concurrency: number): Promise<SendResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const target = new URL(url);
+  const targets = (typeof url === 'string' ? [url] : url).map((u) => new URL(u));
   const headers = { 'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json' };
   const tally = new Tally();
   try {
@@ -90,7 +93,7 @@ export async function postAll(url: string, batch: Batch, format: 'protobuf' | 'j
       const body = batch.bodies[i]!;
       const spans = batch.spansPerBody[i]!;
       try {
-        const res = await postOnce(agent, target, headers, body);
+        const res = await postOnce(agent, targets[i % targets.length]!, headers, body);
         if (res.status === 200) tally.accept(spans, rejectedIn(res.body, format));
         else tally.refuse(spans, `http_${res.status}`, res.body.toString('utf8'));
       } catch (err) {

@@ -3,6 +3,7 @@
 // interrupted are killed, so that none outlive it.
 import { rmSync } from 'node:fs';
 import { startSkein, tempDir, type SkeinProcess, type StartOptions } from '../test/helpers/skein-process.js';
+import { startCluster, type Cluster, type ClusterOptions } from '../test/helpers/cluster.js';
 
 const running = new Set<SkeinProcess>();
 
@@ -42,6 +43,26 @@ export async function withFreshServer<T>(fn: (server: ServerUnderTest) => Promis
     return await fn(server);
   } finally {
     await stopServer(server);
+  }
+}
+
+/** A fresh cluster (test/helpers/cluster.ts) whose processes the signal handlers kill too. */
+export async function startFreshCluster(opts: ClusterOptions): Promise<Cluster> {
+  const cluster = await startCluster({ timeoutMs: 60_000, ...opts });
+  for (const inst of cluster.instances) running.add(inst.proc!);
+  return cluster;
+}
+
+/** Stops every instance and removes their data directories. */
+export async function stopCluster(cluster: Cluster): Promise<void> {
+  const procs = cluster.instances.map((inst) => inst.proc).filter((p) => p !== undefined);
+  try {
+    await cluster.close();
+  } finally {
+    for (const proc of procs) {
+      running.delete(proc);
+      rmSync(proc.dataDir, { recursive: true, force: true });
+    }
   }
 }
 

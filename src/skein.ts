@@ -8,15 +8,20 @@
 //   ingester   receivers → pipeline → store; the routes its peers ask, no query API or UI
 //   querier    a store that only reads (blocks, and the peers' heads); query API and UI;
 //              no receivers, pipeline or WAL
-// In a cluster (cluster.peers), the stores that answer queries ask the other peers for
-// their part of each (cluster/peer-queries.ts).
+//
+// In a cluster (cluster.peers, cluster.dns), an instance that takes spans in
+// routes them by trace to their owner (src/cluster/router.ts, before the
+// connectors) and forwards the others' shares; it closes receivers, then
+// re-routing, pipeline, forwarders, membership, store and API, in that order.
+// An instance that answers queries asks the other peers for their part of each
+// (src/cluster/peer-queries.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
 import type { Logger } from './telemetry/logger.js';
 import { createApiServer } from './api/server.js';
 import type { ApiContext } from './api/context.js';
-import type { Store } from './store/store.js';
+import type { Store, StoreOptions } from './store/store.js';
 import { buildPipeline, type Pipeline } from './pipeline/build.js';
 import { createStoreExporter } from './pipeline/exporters/store.js';
 import { Ingester } from './receivers/ingest.js';
@@ -26,11 +31,18 @@ import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-
 import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
 import type { Target } from './config/targets.js';
+import { ClusterMembership, clusterConfigured, selfPeer } from './cluster/membership.js';
+import { Forwarders } from './cluster/forwarders.js';
+import { Router } from './cluster/router.js';
+import type { TracesConsumer } from './pipeline/consumer.js';
+import type { Peer } from './cluster/peer.js';
 import { PeerQueries } from './cluster/peer-queries.js';
-import { staticMembership } from './cluster/static-membership.js';
+import type { RemoteSources } from './store/fetch/remote.js';
 
 /** The collector's work that a store behind a collector leaves to it. */
 const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
+/** Targets that take spans into a cluster, and so route them by trace to their owners. */
+const ROUTING_TARGETS: ReadonlySet<Target> = new Set(['all', 'ingester', 'store']);
 
 export interface RunningSkein {
   addresses: { http: string; otlpGrpc: string; otlpHttp: string; zipkin?: string };
@@ -48,20 +60,46 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     for (const close of closers.splice(0).reverse()) await close();
   };
 
+  // This instance as its peers name it; the port is the one listened on once known.
+  const grpcEndpoint = splitHostPort(config.receivers.otlp.protocols.grpc.endpoint);
+  const advertised = config.cluster.advertise_host || grpcEndpoint.host;
+  let self = `${advertised}:${grpcEndpoint.port}`;
+
   try {
     let store: Store | undefined;
+    // The other peers' parts of queries, for a store that answers queries in a cluster (an
+    // ingester's answers only its peers, and asks none). The store opens before the cluster
+    // is joined: until then it has no peer to ask.
+    let peerQueries: PeerQueries | undefined;
+    const remote: RemoteSources | undefined =
+      clusterConfigured(config.cluster) && target !== 'ingester' && target !== 'collector' ? { peers: () => peerQueries?.peers() ?? [] } : undefined;
     if (target !== 'collector') {
       // Loaded only here: a collector never opens the storage engine.
       const { Store } = await import('./store/store.js');
-      const remote = peerQueries(config, logger, target);
-      if (remote) closers.push(async () => remote.close());
-      store = await Store.open({ storage: config.storage, limits: config.limits, logger, remote, ...(target === 'querier' && { role: 'querier' as const }) });
+      store = await Store.open({
+        storage: config.storage,
+        limits: config.limits,
+        logger,
+        remote,
+        ...(target === 'querier' && { role: 'querier' }),
+        ...compactorChoice(config, () => self),
+      });
       const opened = store;
       closers.push(() => opened.close());
       ctx.store = store;
       store.start();
     }
+    const cluster = clusterConfigured(config.cluster) && target !== 'collector' ? await joinCluster(config, http, target, logger) : undefined;
+    if (cluster) {
+      closers.push(() => cluster.close());
+      ctx.cluster = cluster.api;
+      if (remote) {
+        const asked = (peerQueries = new PeerQueries({ membership: cluster.api.membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) }));
+        closers.push(async () => asked.close());
+      }
+    }
     if (target === 'querier') {
+      // No receivers nor pipeline: a querier takes no spans in.
       ctx.ready = true;
       return { addresses: { http, otlpGrpc: '', otlpHttp: '' }, close: closeAll, unwrittenSpans: async () => 0 };
     }
@@ -70,14 +108,18 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       logger: logger.child({ component: 'pipeline' }),
       store: store && createStoreExporter(store),
       ...(target === 'store' ? { skipProcessorTypes: LEFT_TO_THE_COLLECTOR } : {}),
+      ...(cluster?.route ? { route: cluster.route } : {}),
     });
     await pipeline.start();
     closers.push(() => pipeline.shutdown());
     ctx.serviceGraph = pipeline.serviceGraph;
     ctx.spanMetrics = pipeline.spanMetrics;
+    // Closed before the pipeline shuts down: re-routing hands batches to it.
+    if (cluster) closers.push(cluster.followMembership());
 
     const ingester = new Ingester({
       consumer: pipeline.consumer,
+      ownedConsumer: pipeline.ownedConsumer,
       admission: new Admission({
         pressure: () => pipeline.refusal(),
         maxInFlightBytes: pipeline.inFlightBudget,
@@ -101,7 +143,8 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     const grpc: GrpcServer = createOtlpGrpcReceiver({ ingester, logger });
     const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint);
     closers.push(() => closeGrpc(grpc, config.server.shutdown_timeout));
-    addresses.otlpGrpc = `${splitHostPort(config.receivers.otlp.protocols.grpc.endpoint).host}:${grpcPort}`;
+    addresses.otlpGrpc = `${grpcEndpoint.host}:${grpcPort}`;
+    self = `${advertised}:${grpcPort}`;
     const zipkinConfig = config.receivers.zipkin;
     if (zipkinConfig.enabled) {
       const zipkin: FastifyInstance = createZipkinReceiver({ ingester, logger, parseStringTags: zipkinConfig.parse_string_tags });
@@ -118,18 +161,68 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
   }
 }
 
+interface JoinedCluster {
+  api: NonNullable<ApiContext['cluster']>;
+  /** The router's place in the pipeline, on an instance that takes spans in. */
+  route: ((owned: TracesConsumer) => TracesConsumer) | undefined;
+  /** Once the pipeline runs: forwarders and ring follow the membership, queues of peers that left are re-routed. Returns the stop. */
+  followMembership(): () => Promise<void>;
+  /** After the pipeline: forwarders stop (their queues keep the rest on disk), then membership. */
+  close(): Promise<void>;
+}
+
 /**
- * The other peers' parts of queries, for a store that answers queries in a cluster (an
- * ingester's store answers only its peers, so it asks none).
+ * A cluster (docs/scale-out.md): the peers, and on an instance that takes spans
+ * in, a forwarder per other peer and the router the pipeline places before its
+ * connectors. A querier knows the peers but is none of them.
  */
-function peerQueries(config: SkeinConfig, logger: Logger, target: Target): PeerQueries | undefined {
-  if (config.cluster.peers.length === 0 || target === 'ingester') return undefined;
-  const membership = staticMembership(config);
-  if (target !== 'querier' && !membership.peers().some((p) => p.id === membership.self.id)) {
-    logger.warn(
-      { self: membership.self.id, peers: membership.peers().map((p) => p.id) },
-      'cluster.peers does not list this instance by its name: set cluster.advertise_host so that it does not ask itself for its part of queries',
-    );
+async function joinCluster(config: SkeinConfig, http: string, target: Target, logger: Logger): Promise<JoinedCluster> {
+  const routes = ROUTING_TARGETS.has(target);
+  const membership = await ClusterMembership.start({ cluster: config.cluster, self: selfPeer(config, http, routes), selfIsPeer: routes, logger });
+  let forwarders: Forwarders | undefined;
+  try {
+    if (routes) forwarders = await Forwarders.start({ config, self: membership.self.id, logger }, membership.peers());
+  } catch (err) {
+    await membership.close();
+    throw err;
   }
-  return new PeerQueries({ membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) });
+  logger.info({ self: membership.self.id, peers: membership.peers().map((p) => p.id), routing: routes }, 'cluster membership resolved');
+  let router: Router | undefined;
+  const f = forwarders;
+  return {
+    api: { membership, ...(f ? { forwardQueues: () => f.queues() } : {}) },
+    route: f && ((owned) => (router = new Router({ self: membership.self.id, peers: membership.peers(), owned, forwarders: f }))),
+    followMembership() {
+      const r = router;
+      if (!f || !r) return async () => undefined;
+      f.rerouteThrough(r);
+      const follow = (peers: readonly Peer[]) => {
+        // Forwarders first, so a peer that joined has one by the time the ring names it.
+        f.update(peers);
+        r.setPeers(peers);
+      };
+      const unsubscribe = membership.onChange(follow);
+      // A change while the pipeline started had no listener yet.
+      follow(membership.peers());
+      return async () => {
+        unsubscribe();
+        await f.stopRerouting();
+      };
+    },
+    async close() {
+      await f?.close();
+      await membership.close();
+    },
+  };
+}
+
+/**
+ * Who runs compaction and retention (cluster.compactor): a lone instance always; in a
+ * cluster the one whose OTLP gRPC address is named, or whoever holds the lease.
+ */
+function compactorChoice(config: SkeinConfig, self: () => string): Pick<StoreOptions, 'isCompactor' | 'compactionLease'> {
+  const { cluster } = config;
+  if (cluster.peers.length === 0 && cluster.dns.name === '') return {};
+  if (cluster.compactor === 'lease') return { compactionLease: { holder: self(), durationMs: cluster.lease_duration } };
+  return { isCompactor: () => self() === cluster.compactor };
 }

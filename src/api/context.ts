@@ -5,6 +5,8 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ServiceGraphConnector } from '../pipeline/connectors/servicegraph/index.js';
 import type { SpanMetricsConnector } from '../pipeline/connectors/spanmetrics/index.js';
 import type { Target } from '../config/targets.js';
+import type { Membership } from '../cluster/peer.js';
+import type { QueueStats } from '../pipeline/exporters/otlp/metrics.js';
 
 export interface ApiContext {
   config: SkeinConfig;
@@ -16,4 +18,10 @@ export interface ApiContext {
   ready: boolean;
   serviceGraph: ServiceGraphConnector | undefined;
   spanMetrics: SpanMetricsConnector | undefined;
+  /** Set when this instance is part of a cluster (cluster.peers or cluster.dns.name). */
+  cluster?: {
+    membership: Membership;
+    /** The forwarders' queues by peer id, on an instance that routes spans (not a querier). */
+    forwardQueues?: () => ReadonlyMap<string, QueueStats>;
+  };
 }

@@ -1,15 +1,20 @@
 // Renders a validated configuration back into YAML-ready values: durations and
 // sizes as text (`14d`, `4MiB`) rather than the milliseconds and bytes the
 // schema produces. Which leaves are durations or sizes is asked of the schema
-// itself, so this never drifts from it.
+// itself, so this never drifts from it. Secrets are never shown.
 import { configSchema } from './schema.js';
 import { formatDuration } from './units.js';
+
+/** Leaves whose value is a credential: rendered as REDACTED when set. */
+const SECRET_KEYS = new Set(['secret_access_key']);
+export const REDACTED = '<redacted>';
 
 export function renderConfig(config: unknown): unknown {
   return render(config, [], config);
 }
 
 function render(value: unknown, path: string[], root: unknown): unknown {
+  if (SECRET_KEYS.has(path.at(-1) ?? '') && typeof value === 'string' && value !== '') return REDACTED;
   if (Array.isArray(value)) {
     // A list of durations is checked whole: its items may have to increase.
     if (value.length > 0 && value.every((v) => typeof v === 'number')) {

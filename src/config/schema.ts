@@ -151,8 +151,8 @@ export const configSchema = z
             force_path_style: z.boolean().default(false),
             access_key_id: z.string().default(''),
             secret_access_key: z.string().default(''),
-            /** Parts of a multipart upload; a block part larger than this is uploaded in several. */
-            part_size: bytes.prefault('16MiB'),
+            /** Parts of a multipart upload; a block part larger than this is uploaded in several. S3 takes no part under 5MiB. */
+            part_size: bytes.prefault('16MiB').refine((v) => v >= 5 * 1024 * 1024, 'S3 takes multipart upload parts of at least 5MiB'),
           })
           .prefault({}),
         /** With a remote backend: a local disk cache of footers, blooms, indexes and row groups read from the bucket. */
@@ -329,6 +329,13 @@ export const configSchema = z
     }
     if (c.storage.backend === 's3' && c.storage.s3.bucket === '') {
       ctx.addIssue({ code: 'custom', path: ['storage', 's3', 'bucket'], message: 'storage.backend is s3: name the bucket' });
+    }
+    if ((c.storage.s3.access_key_id === '') !== (c.storage.s3.secret_access_key === '')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage', 's3', c.storage.s3.access_key_id === '' ? 'access_key_id' : 'secret_access_key'],
+        message: 'set both access_key_id and secret_access_key, or neither (the AWS SDK then finds credentials in the environment, shared files or an instance role)',
+      });
     }
     if ((c.cluster.peers.length > 0 || c.cluster.dns.name !== '') && c.storage.backend !== 's3') {
       ctx.addIssue({

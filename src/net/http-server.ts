@@ -16,11 +16,16 @@ export function splitHostPort(hostPort: string): { host: string; port: number } 
   return { host: hostPort.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(i + 1)) };
 }
 
+/** `host:port`, with an IPv6 host in brackets (splitHostPort's inverse). */
+export function joinHostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Listens on host:port and returns the address actually bound (port 0 picks one). */
 export async function listenHttp(app: FastifyInstance, hostPort: string): Promise<string> {
   const { host, port } = splitHostPort(hostPort);
   await app.listen({ host, port });
   const addr = app.server.address();
   if (addr === null || typeof addr === 'string') return hostPort;
-  return `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  return joinHostPort(addr.address, addr.port);
 }

@@ -4,6 +4,7 @@
 // processors before the first tail_sampling let through (after redaction, so
 // metrics never carry a credential, and before sampling, so rates are not thinned);
 // when no redaction there masks span names, span metrics check each name themselves.
+// A cluster's router, when one is given, stands right before the connectors.
 import { ConfigError } from '../config/load.js';
 import type { SkeinConfig } from '../config/schema.js';
 import type { ResourceSpans } from '../otlp/model.js';
@@ -26,11 +27,22 @@ export interface PipelineOptions {
   store: TracesConsumer | undefined;
   /** Processor types to leave out (the store target leaves the collector's work to the collector in front). */
   skipProcessorTypes?: ReadonlySet<string>;
+  /**
+   * A cluster's router (src/cluster/router.ts), made around the chain it hands this
+   * instance's own spans to. It stands where connectors observe, before them, so each
+   * span is sampled and observed once, on the instance that owns its trace.
+   */
+  route?: (owned: TracesConsumer) => TracesConsumer;
 }
 
 export interface Pipeline {
   /** Where receivers hand spans. */
   readonly consumer: TracesConsumer;
+  /**
+   * Where receivers hand spans a cluster peer forwarded to this instance, their owner:
+   * the chain after the router, so they are never routed again. Without a router, `consumer`.
+   */
+  readonly ownedConsumer: TracesConsumer;
   readonly serviceGraph: ServiceGraphConnector | undefined;
   readonly spanMetrics: SpanMetricsConnector | undefined;
   /** Exporters connect and replay their queues, then processors start (downstream first). */
@@ -102,8 +114,15 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   }
 
   const processors: Processor[] = [];
+  let owned: TracesConsumer | undefined;
   for (let i = names.length; i >= 0; i--) {
-    if (i === observeAt && connectors.length > 0) next = observing(connectors, next);
+    if (i === observeAt) {
+      if (connectors.length > 0) next = observing(connectors, next);
+      if (opts.route) {
+        owned = next;
+        next = opts.route(owned);
+      }
+    }
     if (i === 0) break;
     const name = names[i - 1]!;
     const factory = PROCESSORS.get(typeOf(name))!;
@@ -116,6 +135,7 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
 
   return {
     consumer,
+    ownedConsumer: owned ?? consumer,
     serviceGraph,
     spanMetrics,
     inFlightBudget: Math.min(Infinity, ...limiters.map((p) => p.spikeBytes ?? Infinity)),

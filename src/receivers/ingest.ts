@@ -46,6 +46,11 @@ const requestsRefused = new Counter({
 
 export interface IngestOptions {
   consumer: TracesConsumer;
+  /**
+   * Where requests a cluster peer forwarded go (`pipeline.ownedConsumer`, after the
+   * router): never routed again. Absent outside a cluster: then they go to `consumer`.
+   */
+  ownedConsumer?: TracesConsumer;
   /** Who comes in under load, and in what order (shared by every receiver); without one, everyone at once. */
   admission?: Admission;
   limits: SpanLimits & { maxRequestBytes: number; retryAfterSeconds: number };
@@ -82,15 +87,17 @@ export class Ingester {
   /**
    * Decodes and ingests a request of `bytes` bytes when its turn comes (see
    * admission.ts); `arrivedAt` is when its headers arrived and `deadline` when
-   * the client stops waiting (Date.now() times).
+   * the client stops waiting (Date.now() times). `forwarded`: a cluster peer
+   * sent it marked x-skein-forwarded (src/lib/forwarded.ts), for this instance to keep.
    */
   async ingest(
     tenant: string,
     transport: Transport,
     decode: () => ResourceSpans[],
-    request: { bytes: number; arrivedAt?: number; deadline?: number },
+    request: { bytes: number; arrivedAt?: number; deadline?: number; forwarded?: boolean },
   ): Promise<IngestOutcome> {
-    const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode));
+    const consumer = request.forwarded === true ? (this.opts.ownedConsumer ?? this.opts.consumer) : this.opts.consumer;
+    const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode, consumer));
     return outcome instanceof OverloadError ? this.refusedByAdmission(transport, outcome) : outcome;
   }
 
@@ -100,7 +107,7 @@ export class Ingester {
     return { kind: 'overloaded', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
   }
 
-  private async decodeAndConsume(tenant: string, transport: Transport, decode: () => ResourceSpans[]): Promise<IngestOutcome> {
+  private async decodeAndConsume(tenant: string, transport: Transport, decode: () => ResourceSpans[], consumer: TracesConsumer): Promise<IngestOutcome> {
     let batch: ResourceSpans[];
     try {
       batch = decode();
@@ -115,7 +122,7 @@ export class Ingester {
     for (const [reason, n] of checked.reasons) spansRefused.inc({ transport, reason }, n);
     if (checked.acceptedSpans > 0) {
       try {
-        await this.opts.consumer.consume(tenant, checked.accepted);
+        await consumer.consume(tenant, checked.accepted);
       } catch (err) {
         return this.refusal(transport, err, checked.acceptedSpans);
       }

@@ -16,6 +16,7 @@ import {
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
 import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
+import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { rawTraceService } from '../otlp/grpc-service.js';
 
@@ -75,6 +76,7 @@ async function exportTraces(ingester: Ingester, call: ServerUnaryCall<Buffer, Bu
     bytes: call.request.length,
     arrivedAt: Number(call.metadata.get(ARRIVED_AT)[0]) || undefined,
     deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+    forwarded: isForwarded(call.metadata.get(FORWARDED_HEADER).map(String)),
   });
   if (outcome.kind === 'accepted') {
     const partial = outcome.rejectedSpans > 0 ? { rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage } : undefined;

@@ -7,6 +7,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
 import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
+import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
 import { status as GrpcCode } from '@grpc/grpc-js';
@@ -80,7 +81,7 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
       tenant.tenant,
       transport,
       () => (encoding === 'protobuf' ? decodeTracesDataKeepingWire(body.bytes) : decodeOtlpJson(body.bytes)),
-      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime },
+      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime, forwarded: isForwarded(req.headers[FORWARDED_HEADER]) },
     );
     return sendOutcome(reply, encoding, outcome);
   });

@@ -73,7 +73,7 @@ export class Quarantine {
     if (known) return known;
     storeMetrics.quarantinedSpans.inc({ tenant }, entry.spans);
     this.logger.error(
-      { tenant, spans: entry.spans, traces: entry.traces, error: entry.error, path: await this.backend.localPath(entry.file) },
+      { tenant, spans: entry.spans, traces: entry.traces, error: entry.error, path: this.backend.directPath?.(entry.file) ?? entry.file },
       'spans quarantined: no block can hold them; every other span of the cut is in a block',
     );
     return entry;

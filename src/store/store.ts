@@ -1,5 +1,7 @@
 // The storage engine: per-tenant WAL and head, shared immutable blocks, and the
-// background jobs that cut, compact and expire them.
+// background jobs that cut, compact and expire them, and poll the block list of a
+// backend other instances share. A querier (role) has no WAL or heads: it reads
+// the blocks others write.
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SkeinConfig } from '../config/schema.js';
@@ -9,6 +11,9 @@ import { dedupeSpans } from '../otlp/assemble.js';
 import { TenantStore } from './tenant-store.js';
 import type { Head } from './head/head.js';
 import { BlockStore, type BlockFilter } from './blocks/block-store.js';
+import { CompactionLease } from './blocks/compaction-lease.js';
+import { blockMetrics } from './blocks/metrics.js';
+import type { Backend } from './backend/backend.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
 import { OverloadError } from '../lib/errors.js';
@@ -42,10 +47,26 @@ export interface StoreOptions {
   /** In a cluster, the other instances: fetches of scope `all` merge their parts in (fetch/merge.ts). */
   remote?: RemoteSources | undefined;
   /**
-   * `querier` (a cluster's read path): no WAL is replayed or written and appends are refused;
-   * the store reads blocks (and, through `remote`, the ingesters' heads) and writes nothing.
+   * `querier`: reads blocks only. No WAL or heads (none is opened or replayed), append
+   * refuses, no head cuts, compaction or retention; the block list is polled. Default `writer`.
    */
-  role?: 'querier' | undefined;
+  role?: 'writer' | 'querier';
+  /**
+   * Whether this instance runs compaction, retention and the sweep, and writes the block
+   * indexes: asked before each maintenance run, each compaction step and each block list
+   * poll. Default: always (a single instance; in a cluster, the composition root answers
+   * for cluster.compactor naming an address). Not together with compactionLease.
+   */
+  isCompactor?: () => boolean | Promise<boolean>;
+  /**
+   * cluster.compactor: lease — the compactor is the holder of a lease object in the backend
+   * (blocks/compaction-lease.ts; holder: this instance's OTLP gRPC address, durationMs:
+   * cluster.lease_duration). open() fails with an error naming cluster.compactor when the
+   * backend does not honour conditional writes.
+   */
+  compactionLease?: { holder: string; durationMs: number };
+  /** Where blocks live. Default: the directory `<storage.path>/blocks`. */
+  backend?: Backend;
 }
 
 export interface TimeRange {
@@ -83,56 +104,121 @@ function overlaps(spans: readonly StoredSpan[], range: TimeRange): boolean {
   return true;
 }
 
+/**
+ * The backend `storage.backend` names: `local` under `<path>/blocks`, or `s3`, whose SDK
+ * is loaded only then (it is large, and warns about Node versions it will drop).
+ */
+async function openBackend(storage: SkeinConfig['storage']): Promise<Backend> {
+  if (storage.backend === 'local') {
+    const dir = join(storage.path, 'blocks');
+    await mkdir(dir, { recursive: true });
+    return new LocalBackend(dir);
+  }
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  const { S3Backend } = await import('./backend/s3.js');
+  return new S3Backend({
+    s3: storage.s3,
+    stagingDir: join(storage.path, 'blocks-staging'),
+    cache: { dir: join(storage.cache.path === '' ? join(storage.path, 'cache') : storage.cache.path, 'blocks'), maxBytes: storage.cache.max_bytes },
+  });
+}
+
 export class Store {
   private readonly tenants = new Map<string, Promise<TenantStore>>();
   private timers: NodeJS.Timeout[] = [];
   private maintenance: Promise<void> = Promise.resolve();
+  private polling: Promise<void> | undefined;
+  /** Whether the last maintenance run found this instance the compactor: one that becomes it first lists the blocks in full. */
+  private wasCompactor = false;
   private closed = false;
 
   private constructor(
     private readonly opts: StoreOptions,
     private readonly engine: DuckEngine,
+    private readonly backend: Backend,
     readonly blocks: BlockStore,
     /** Spans no block could hold, per tenant (see quarantine.ts). */
     readonly quarantine: Quarantine,
+    private readonly lease: CompactionLease | undefined,
   ) {}
 
   /** Opens blocks and replays every tenant's WAL; resolves when replay is done. */
   static async open(opts: StoreOptions): Promise<Store> {
+    if (opts.isCompactor && opts.compactionLease) throw new Error('StoreOptions: isCompactor and compactionLease both choose the compactor; give one');
     const root = opts.storage.path;
-    if (opts.role !== 'querier') await mkdir(join(root, 'wal'), { recursive: true });
-    await mkdir(join(root, 'blocks'), { recursive: true });
+    const querier = opts.role === 'querier';
+    if (!querier) await mkdir(join(root, 'wal'), { recursive: true });
+    const backend = opts.backend ?? (await openBackend(opts.storage));
     const { memory_limit, threads } = opts.storage.engine;
-    const engine = await DuckEngine.open({ memoryLimitBytes: memory_limit, ...(threads > 0 ? { threads } : {}) });
-    const blocks = await BlockStore.open({
-      backend: new LocalBackend(join(root, 'blocks')),
-      engine,
-      rowGroupSpans: opts.storage.block.row_group_spans,
-      logger: opts.logger.child({ component: 'blocks' }),
-    });
+    let engine: DuckEngine | undefined;
+    let blocks: BlockStore;
+    let lease: CompactionLease | undefined;
+    try {
+      lease =
+        opts.compactionLease && !querier
+          ? await CompactionLease.open({ backend, ...opts.compactionLease, logger: opts.logger.child({ component: 'compaction-lease' }) })
+          : undefined;
+      engine = await DuckEngine.open({ memoryLimitBytes: memory_limit, ...(threads > 0 ? { threads } : {}) });
+      blocks = await BlockStore.open({
+        backend,
+        engine,
+        rowGroupSpans: opts.storage.block.row_group_spans,
+        logger: opts.logger.child({ component: 'blocks' }),
+        readOnly: querier,
+        pollIntervalMs: opts.storage.blocklist_poll_interval,
+      });
+    } catch (err) {
+      await lease?.close().catch(() => undefined);
+      await engine?.close();
+      await backend.close?.();
+      throw err;
+    }
+    // Spans no block can hold stay on this instance's disk, whatever the backend.
     const quarantine = new Quarantine(new LocalBackend(join(root, 'quarantine')), opts.logger.child({ component: 'store' }));
-    const store = new Store(opts, engine, blocks, quarantine);
-    if (opts.role === 'querier') return store;
-    for (const tenant of await readdir(join(root, 'wal'))) {
-      await store.tenant(tenant);
+    const store = new Store(opts, engine, backend, blocks, quarantine, lease);
+    if (!querier) {
+      for (const tenant of await readdir(join(root, 'wal'))) {
+        await store.tenant(tenant);
+      }
     }
     return store;
   }
 
-  /** Starts the background jobs: head cuts by size and age, compaction and retention. */
+  /**
+   * Starts the background jobs: head cuts by size and age, compaction and retention (a
+   * writer), the compaction lease, and polls of the block list (a shared backend, or a querier).
+   */
   start(): void {
-    // A querier writes nothing: no heads to cut, no blocks of its own to compact.
-    if (this.opts.role === 'querier') return;
-    const cutTimer = setInterval(() => this.cutDueHeads(), CUT_CHECK_INTERVAL_MS);
-    const maintenanceTimer = setInterval(() => void this.runMaintenance(), this.opts.storage.compaction.interval);
-    cutTimer.unref();
-    maintenanceTimer.unref();
-    this.timers.push(cutTimer, maintenanceTimer);
+    const every = (ms: number, job: () => void): void => {
+      const timer = setInterval(job, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    if (!this.querier) {
+      every(CUT_CHECK_INTERVAL_MS, () => this.cutDueHeads());
+      every(this.opts.storage.compaction.interval, () => void this.runMaintenance());
+    }
+    if (this.backend.shared || this.querier) every(this.opts.storage.blocklist_poll_interval, () => void this.pollBlocks());
+    this.lease?.start();
+  }
+
+  /**
+   * One poll of the block list (also run by the background timer): blocks other instances
+   * wrote become visible, blocks compacted or deleted elsewhere go. The compactor lists in
+   * full and writes the indexes. A poll asked for while one runs shares it.
+   */
+  pollBlocks(): Promise<void> {
+    this.polling ??= (async () => {
+      await this.blocks.refresh({ compactor: await this.isCompactorNow() });
+    })()
+      .catch((err: unknown) => this.opts.logger.warn({ err }, 'block list poll failed; the next poll retries'))
+      .finally(() => (this.polling = undefined));
+    return this.polling;
   }
 
   async append(tenant: string, batch: readonly ResourceSpans[]): Promise<void> {
+    if (this.querier) throw new Error('this instance is a querier (no WAL, no head): it stores no spans; send them to an ingester');
     if (this.closed) throw new OverloadError('skein is shutting down', this.opts.limits.retry_after_seconds);
-    if (this.opts.role === 'querier') throw new Error('this store is a querier\'s (--target querier): it reads blocks and peers\' heads, and stores no spans');
     const ts = await this.tenant(tenant);
     if (ts.memoryBytes > this.opts.limits.max_head_bytes_pending) {
       throw new OverloadError(
@@ -318,9 +404,20 @@ export class Store {
     await Promise.all(targets.map(async (t) => (await t).cut('flush')));
   }
 
-  /** Compaction and retention for every tenant, once (also run by the background timer). */
+  /**
+   * Compaction, retention and the sweep (a shared backend's compacted and abandoned blocks)
+   * for every tenant, once (also run by the background timer); only on the compactor. Stops
+   * between compactions when this instance stops being the compactor (a lost lease).
+   */
   runMaintenance(): Promise<void> {
     const run = this.maintenance.then(async () => {
+      if (!(await this.isCompactorNow())) {
+        this.wasCompactor = false;
+        return;
+      }
+      // Marks and unfinished blocks a previous compactor left are in no index.
+      if (!this.wasCompactor && this.backend.shared) await this.blocks.refresh({ compactor: true });
+      this.wasCompactor = true;
       const { retention, compaction } = this.opts.storage;
       const cutoff = BigInt(Date.now() - retention) * 1_000_000n;
       for (const tenant of this.blocks.tenants()) {
@@ -328,6 +425,7 @@ export class Store {
           await this.blocks.applyRetention(tenant, cutoff);
           while (
             !this.closed &&
+            (await this.isCompactorNow()) &&
             (await this.blocks.compactOnce(tenant, {
               windowMs: compaction.window,
               maxBlockBytes: compaction.max_block_bytes,
@@ -336,6 +434,7 @@ export class Store {
           ) {
             // keep merging while something qualifies
           }
+          await this.blocks.sweep(tenant);
         } catch (err) {
           this.opts.logger.error({ tenant, err }, 'compaction or retention failed; will retry at the next interval');
         }
@@ -343,6 +442,24 @@ export class Store {
     });
     this.maintenance = run.catch(() => undefined);
     return run;
+  }
+
+  /** Whether this instance is the compactor now (StoreOptions.isCompactor, the lease, or always); never a querier. */
+  private async isCompactorNow(): Promise<boolean> {
+    let yes = false;
+    if (!this.querier) {
+      try {
+        yes = this.lease ? this.lease.held() : this.opts.isCompactor ? await this.opts.isCompactor() : true;
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'cannot tell whether this instance is the compactor; not compacting for now');
+      }
+    }
+    blockMetrics.compactor.set(yes ? 1 : 0);
+    return yes;
+  }
+
+  private get querier(): boolean {
+    return this.opts.role === 'querier';
   }
 
   /** True once close() has begun: reads may fail from then on, and callers can say why. */
@@ -372,6 +489,8 @@ export class Store {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.maintenance;
+    await this.polling;
+    await this.lease?.close();
     for (const t of this.tenants.values()) {
       const ts = await t;
       await ts.cut('shutdown').catch((err: unknown) => this.opts.logger.error({ err, tenant: ts.tenant }, 'final cut failed; the WAL keeps the spans'));
@@ -379,6 +498,7 @@ export class Store {
     }
     await this.blocks.close();
     await this.engine.close();
+    await this.backend.close?.();
   }
 
   private tenant(tenant: string): Promise<TenantStore> {

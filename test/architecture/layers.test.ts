@@ -101,6 +101,8 @@ const RULES: Rule[] = [
     breaks: (e) => e.pkg && (e.to === '@duckdb/node-api' || e.to.startsWith('@duckdb/node-api/')) && layerOf(e.from) !== 'store',
   },
   onlyImports(9, 'lib', ['telemetry', 'regex']),
+  // The pipeline and the store take the cluster's parts as injected interfaces; skein.ts composes.
+  onlyImports(10, 'cluster', ['lib', 'config', 'telemetry', 'otlp', 'pipeline', 'store', 'net']),
 ];
 
 function violations(rule: Rule): string[] {
@@ -151,6 +153,11 @@ describe('the rules themselves', () => {
     ['src/store/engine/duckdb.ts', 'pkg:@duckdb/node-api', []],
     ['src/lib/wal/wal.ts', 'src/config/units.ts', ['rule 9']],
     ['src/lib/wal/wal.ts', 'src/telemetry/metrics.ts', []],
+    ['src/cluster/router.ts', 'src/pipeline/consumer.ts', []],
+    ['src/cluster/router.ts', 'src/api/context.ts', ['rule 7', 'rule 10']],
+    ['src/pipeline/build.ts', 'src/cluster/router.ts', ['rule 3']],
+    ['src/store/store.ts', 'src/cluster/peer.ts', ['rule 4']],
+    ['src/api/context.ts', 'src/cluster/peer.ts', []],
   ];
   for (const [from, to, broken] of cases) {
     test(`${from} importing ${to.replace(/^pkg:/, '')}: ${broken.length === 0 ? 'allowed' : broken.join(', ')}`, () => {

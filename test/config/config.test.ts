@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load.js';
-import { renderConfig } from '../../src/config/render.js';
+import { REDACTED, renderConfig } from '../../src/config/render.js';
 import { formatDuration, parseBytes, parseDuration } from '../../src/config/units.js';
 import { tempDir } from '../helpers/skein-process.js';
 
@@ -65,6 +65,23 @@ test('rendered defaults read back to the same configuration', () => {
   assert.equal(rendered.storage.retention, '14d');
   assert.equal(rendered.limits.max_request_bytes, '4MiB');
   assert.deepEqual(validateConfig(parseYaml(JSON.stringify(rendered))), defaults);
+});
+
+test('the S3 secret key is never rendered, and the credentials go in pairs', () => {
+  const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const config = validateConfig({ storage: { backend: 's3', s3: { bucket: 'b', access_key_id: 'AKIDEXAMPLE', secret_access_key: secret } } });
+  const rendered = renderConfig(config) as { storage: { s3: { access_key_id: string; secret_access_key: string } } };
+  assert.equal(rendered.storage.s3.secret_access_key, REDACTED);
+  assert.equal(rendered.storage.s3.access_key_id, 'AKIDEXAMPLE');
+  assert.ok(!toYaml(rendered).includes(secret));
+  // Unset, it renders as it is: there is nothing to hide.
+  assert.equal((renderConfig(validateConfig({})) as typeof rendered).storage.s3.secret_access_key, '');
+  assert.throws(() => validateConfig({ storage: { s3: { access_key_id: 'AKIDEXAMPLE' } } }), (err: Error) => {
+    assert.match(err.message, /storage\.s3\.secret_access_key: set both access_key_id and secret_access_key, or neither/);
+    assert.ok(!err.message.includes('AKIDEXAMPLE'));
+    return true;
+  });
+  assert.throws(() => validateConfig({ storage: { s3: { part_size: '1MiB' } } }), /storage\.s3\.part_size: S3 takes multipart upload parts of at least 5MiB/);
 });
 
 test('pipeline sections: defaults, collector syntax with named instances, and checks naming the key', () => {

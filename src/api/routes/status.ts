@@ -5,6 +5,7 @@ import { SKEIN_VERSION, TEMPO_COMPATIBLE_VERSION } from '../../version.js';
 import type { ApiContext } from '../context.js';
 import { requireStore, tenantOf } from '../params.js';
 import { isDiskFull } from '../../lib/disk-full.js';
+import { BackendError } from '../../store/backend/backend.js';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/ready', async (_req, reply) => {
@@ -42,14 +43,19 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
       try {
         await store.flush(only);
       } catch (err) {
-        if (!isDiskFull(err)) throw err;
+        const unreachable = err instanceof BackendError && err.retryable;
+        if (!isDiskFull(err) && !unreachable) throw err;
         // As ingest answers a full disk: retryable, and nothing acknowledged is lost.
-        ctx.logger.error({ err }, 'flush failed: the disk is full');
+        ctx.logger.error({ err }, unreachable ? 'flush failed: the block storage is unreachable' : 'flush failed: the disk is full');
         return reply
           .code(503)
           .header('retry-after', String(ctx.config.limits.retry_after_seconds))
           .type('text/plain')
-          .send('storage is full: the head could not be written to a block (no space left on device); its spans stay in the write-ahead log until space is freed; retry later');
+          .send(
+            unreachable
+              ? `block storage unavailable: the head could not be written to a block (${err.message}); its spans stay in the write-ahead log; retry later`
+              : 'storage is full: the head could not be written to a block (no space left on device); its spans stay in the write-ahead log until space is freed; retry later',
+          );
       }
       return reply.code(204).send();
     },

@@ -2,28 +2,77 @@
 // Writes go to a temporary file that is fsynced, renamed over the target, and
 // followed by an fsync of the directory, so a crash leaves the old object or the
 // new one and a rename that survives power loss.
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { BackendNotFoundError, keySegments, type Backend } from './backend.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BackendNotFoundError, keySegments, type Backend, type ObjectInfo, type ReadableObject } from './backend.js';
 
-/** Names starting with this are the backend's own (temporary files, staging): never keys, never listed. */
-const RESERVED_PREFIX = '~';
+/**
+ * Names starting with these are the backend's own (temporary files, locks, staging): never
+ * keys, never listed. Other names starting with `~` are keys like any other (the store's
+ * `~index.json`, `~cluster/…`).
+ */
+const RESERVED_PREFIXES = ['~tmp-', '~lock-', '~staging'];
 const STAGING_DIR = '~staging';
+/** A conditional write holds its key's lock for a read and a rename: one older than this was left by a process that died holding it. */
+const STALE_LOCK_MS = 10_000;
+const LOCK_WAIT_MS = 30_000;
 
 export class LocalBackend implements Backend {
+  readonly shared: boolean;
   private staging: Promise<string> | undefined;
 
-  constructor(readonly rootDir: string) {}
+  /**
+   * `shared`: other processes use the same directory (tests standing in for several
+   * instances over one bucket): each process then stages its files in a directory of
+   * its own, and leaves the others' alone.
+   */
+  constructor(
+    readonly rootDir: string,
+    opts: { shared?: boolean } = {},
+  ) {
+    this.shared = opts.shared ?? false;
+  }
 
   async list(prefix: string): Promise<string[]> {
     try {
       const names = await readdir(this.path(prefix, true));
-      return names.filter((n) => !n.startsWith(RESERVED_PREFIX)).sort();
+      return names.filter((n) => !isReserved(n)).sort();
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return [];
       throw err;
     }
+  }
+
+  async listObjects(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string, keyPrefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        // Gone meanwhile (deleted by another process), or not a directory.
+        if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return;
+        throw err;
+      }
+      for (const e of entries) {
+        if (isReserved(e.name)) continue;
+        const key = keyPrefix === '' ? e.name : `${keyPrefix}/${e.name}`;
+        if (e.isDirectory()) {
+          await walk(join(dir, e.name), key);
+          continue;
+        }
+        try {
+          const st = await stat(join(dir, e.name));
+          out.push({ key, size: st.size, modified: st.mtime });
+        } catch (err) {
+          if (!isCode(err, 'ENOENT')) throw err;
+        }
+      }
+    };
+    await walk(this.path(prefix, true), prefix);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async read(key: string): Promise<Buffer> {
@@ -102,6 +151,36 @@ export class LocalBackend implements Backend {
     await fsyncDir(dirname(target));
   }
 
+  async readWithVersion(key: string): Promise<{ data: Buffer; version: string } | undefined> {
+    try {
+      const data = await readFile(this.path(key));
+      return { data, version: versionOf(data) };
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The check and the write happen under the key's lock file, created exclusively
+   * (O_EXCL works across processes), so two conditional writes of a key never
+   * interleave; plain reads need no lock, since every write is a rename. A version
+   * is a digest of the content, as S3's ETag of a single-part upload is.
+   */
+  async writeIfVersion(key: string, data: Uint8Array, version: string | null): Promise<string | undefined> {
+    const target = this.path(key);
+    await this.ensureDir(dirname(target));
+    const unlock = await lockFile(join(dirname(target), `~lock-${basename(target)}`));
+    try {
+      const current = await this.readWithVersion(key);
+      if (version === null ? current !== undefined : current?.version !== version) return undefined;
+      await this.write(key, data);
+      return versionOf(data);
+    } finally {
+      await unlock();
+    }
+  }
+
   async delete(prefix: string): Promise<void> {
     const target = this.path(prefix);
     await rm(target, { recursive: true, force: true });
@@ -110,14 +189,20 @@ export class LocalBackend implements Backend {
     });
   }
 
-  async localPath(key: string): Promise<string> {
+  /** The object's file itself: it is complete, and nothing is copied or pinned. */
+  async readable(key: string): Promise<ReadableObject> {
+    return { path: this.path(key), release: () => undefined };
+  }
+
+  directPath(key: string): string {
     return this.path(key);
   }
 
   stagingDir(): Promise<string> {
     this.staging ??= (async () => {
-      const dir = join(this.rootDir, STAGING_DIR);
-      // Whatever is left there belongs to a process that died mid-write.
+      // Unshared, whatever is left there belongs to a process that died mid-write. Shared,
+      // another process may be writing in its own right now.
+      const dir = join(this.rootDir, this.shared ? `${STAGING_DIR}-${randomBytes(6).toString('hex')}` : STAGING_DIR);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });
       return dir;
@@ -127,7 +212,7 @@ export class LocalBackend implements Backend {
 
   private path(key: string, allowEmpty = false): string {
     const segments = keySegments(key, { allowEmpty });
-    if (segments.some((s) => s.startsWith(RESERVED_PREFIX))) throw new Error(`invalid storage key ${JSON.stringify(key)}: names starting with ${RESERVED_PREFIX} are reserved`);
+    if (segments.some(isReserved)) throw new Error(`invalid storage key ${JSON.stringify(key)}: names starting with ${RESERVED_PREFIXES.join(' ')} are reserved`);
     return join(this.rootDir, ...segments);
   }
 
@@ -142,8 +227,41 @@ export class LocalBackend implements Backend {
   }
 }
 
+function isReserved(name: string): boolean {
+  return RESERVED_PREFIXES.some((p) => name.startsWith(p));
+}
+
 function tempSibling(target: string): string {
-  return join(dirname(target), `${RESERVED_PREFIX}tmp-${randomBytes(6).toString('hex')}`);
+  return join(dirname(target), `~tmp-${randomBytes(6).toString('hex')}`);
+}
+
+function versionOf(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 32);
+}
+
+/** Takes the lock file (exclusive create) and returns its release; breaks a lock left by a dead process. */
+async function lockFile(path: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(path, 'wx')).close();
+      return () => unlink(path);
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
+    }
+    const st = await stat(path).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
+      // Renamed away rather than removed: of several processes breaking it, one succeeds.
+      const broken = tempSibling(path);
+      await rename(path, broken).then(
+        () => rm(broken, { force: true }),
+        () => undefined,
+      );
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`${path} stays locked: a conditional write of its key has not finished for ${LOCK_WAIT_MS} ms`);
+    await sleep(5);
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -10,16 +10,28 @@
 // Metadata and bloom filters of all blocks stay in memory, so trace-by-ID asks
 // DuckDB only about blocks that may hold the trace. Tag indexes are read when a
 // tag query first needs them and kept in a bounded cache.
+//
+// DuckDB reads parts from local files the backend makes readable at read time
+// (held-parts.ts): with the local backend the objects themselves; with a bucket,
+// cached copies holding what each read needs (the footer and the row groups a
+// lookup reads; whole parts for scans and compaction), pinned while it runs.
+//
+// On a shared backend (a bucket several instances use) other instances' blocks
+// appear and go: refresh() reads the block list again (block-index.ts), and
+// compaction marks its inputs compacted.json instead of deleting them, since
+// other instances may still be reading them; sweep() deletes them after a grace.
 import { randomUUID } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import type { StoredSpan, TraceSpans } from '../../otlp/model.js';
 import { toHex } from '../../otlp/model.js';
 import type { Logger } from '../../telemetry/logger.js';
-import type { Backend } from '../backend/backend.js';
+import { BackendError, BackendNotFoundError, type Backend, type ReadableWant } from '../backend/backend.js';
 import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
 import { BloomFilter } from './bloom.js';
+import { COMPACTED_FILE, INDEX_FILE, parseBlockIndex, serializeBlockIndex, serializeCompactedMark } from './block-index.js';
 import { mergeParquet, planCompaction } from './compactor.js';
-import { BLOOM_FILE, META_FILE, parseBlockMeta, partFileName, serializeBlockMeta, TAGS_FILE, type BlockMeta } from './meta.js';
+import { HeldParts, partName, readableObjects } from './held-parts.js';
+import { BLOOM_FILE, groupsAdmitting, isBlockId, META_FILE, parseBlockMeta, partFileName, partWant, serializeBlockMeta, TAGS_FILE, type BlockMeta, type BlockPart } from './meta.js';
 import { blockMetrics } from './metrics.js';
 import { readTraceIds, readTraceSpans, readTracesSpans, summarizeParquet } from './reader.js';
 import { expiredBlocks } from './retention.js';
@@ -36,6 +48,15 @@ export interface BlockStoreOptions {
   logger: Logger;
   /** Bytes of tags.json files whose parsed indexes are kept in memory (least recently used go first). */
   tagCacheBytes?: number;
+  /** Reads only (a querier): no staging directory, no block writes, compaction, retention or deletion. */
+  readOnly?: boolean;
+  /**
+   * storage.blocklist_poll_interval (default 15 s). An index older than three of them is not
+   * trusted, and compacted blocks are deleted two of them and a minute after compaction.
+   */
+  pollIntervalMs?: number;
+  /** The clock (ms since the epoch) grace periods and index ages are measured with. */
+  now?: () => number;
 }
 
 /** A block as tag queries see it: its time range, its parts, and its tag index when it has one. */
@@ -43,6 +64,7 @@ export interface BlockView {
   blockId: string;
   minStartUnixNano: bigint;
   maxEndUnixNano: bigint;
+  /** `path`: what SQL run on the held engine (HeldBlocks.engine) names the part by; it reads the part from a local file. */
   parts: Array<{ path: string; bytes: number }>;
   /** Bytes of tags.json (0 without one): what answering from the index inspects. */
   tagsBytes: number;
@@ -61,6 +83,7 @@ export type BlockFilter = (meta: BlockMeta, publishedAtMs: number | undefined) =
 /** Blocks kept from deletion until released (BlockStore.acquire). */
 export interface HeldBlocks {
   blocks: BlockView[];
+  /** The engine to read the blocks' parts with: it makes the parts a statement names readable first. */
   engine: DuckEngine;
   release(): void;
 }
@@ -74,8 +97,10 @@ export interface FoundTrace {
 interface LoadedBlock {
   meta: BlockMeta;
   bloom: BloomFilter;
-  /** Where DuckDB reads each of meta.parts, in the same order. */
-  partPaths: string[];
+  /** The backend key of each of meta.parts, in the same order. */
+  partKeys: string[];
+  /** What SQL over held blocks names each part by (partName), in the same order. */
+  partNames: string[];
   /** Parquet parts + bloom.bin + tags.json + meta.json. */
   diskBytes: number;
   /** Lookups reading the block right now: it is deleted only once they are done. */
@@ -85,37 +110,101 @@ interface LoadedBlock {
   publishedAtMs?: number;
 }
 
+/** What a listing of a tenant says (refresh()). */
+interface TenantListing {
+  /** Blocks to show: with the meta the index gave, or undefined (read meta.json; a block without one is not shown yet). */
+  blocks: Map<string, BlockMeta | undefined>;
+  /** Blocks marked compacted. */
+  compacted: Set<string>;
+  /** From a full listing: blocks without meta.json, by the time of their newest object (ms). */
+  incomplete?: Map<string, number>;
+  /** From an index: when it was built (ms). */
+  indexBuiltAt?: number;
+}
+
 const TRACE_ID_RE = /^[0-9a-f]{1,32}$/;
 const DEFAULT_TAG_CACHE_BYTES = 32 * 1024 * 1024;
 const NANOS_PER_SECOND = 1_000_000_000n;
+const DEFAULT_POLL_INTERVAL_MS = 15_000;
+/** An index older than this many poll intervals is not trusted: its compactor is gone or failing. */
+const INDEX_STALE_POLLS = 3;
+/** The compactor writes an unchanged index again once it is this many poll intervals old, so it never goes stale. */
+const INDEX_REWRITE_POLLS = 1.5;
+/** On a shared backend, a block without meta.json younger than this may be another instance's write in progress. */
+const INCOMPLETE_BLOCK_GRACE_MS = 3_600_000;
 
 export class BlockStore {
   /** Tenant → its blocks, sorted by minStartUnixNano. */
   private readonly byTenant = new Map<string, LoadedBlock[]>();
-  /** Tenant → the compaction or retention running for it: they run one at a time. */
+  /** Tenant → the compaction, retention, sweep or refresh running for it: they run one at a time. */
   private readonly maintenance = new Map<string, Promise<unknown>>();
   private closed = false;
   private readonly tagCache: TagCache;
+  /**
+   * Tenant → blocks a compaction replaced, by ID: never shown again, deleted by sweep()
+   * once the grace has passed since `since` (when this instance learned of it) and
+   * `block` (this instance's copy, when it had one) has no reader.
+   */
+  private readonly compacted = new Map<string, Map<string, { since: number; block?: LoadedBlock }>>();
+  /** Tenant → blocks without meta.json the last full listing found, by the time of their newest object. */
+  private readonly incomplete = new Map<string, Map<string, number>>();
+  /** Blocks this instance is writing: a refresh must not load them (publish adds them). */
+  private readonly publishing = new Set<string>();
+  /** Tenant → the index as last read or written: it is written again only when the list changed, or as it ages. */
+  private readonly indexState = new Map<string, { signature: string; builtAt: number }>();
+  /** Blocks whose meta.json cannot be used: logged once, not at every refresh. */
+  private readonly unusable = new Set<string>();
+  private refreshing: { done: Promise<void>; compactor: boolean } | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly now: () => number;
 
   private constructor(
     private readonly opts: BlockStoreOptions,
-    private readonly stagingDir: string,
+    private readonly stagingDir: string | undefined,
   ) {
     this.tagCache = new TagCache(opts.tagCacheBytes ?? DEFAULT_TAG_CACHE_BYTES);
+    this.pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.now = opts.now ?? Date.now;
   }
 
-  /** Loads every block's meta.json and bloom.bin, and deletes leftovers of writes a crash interrupted. */
+  /**
+   * Loads every block's meta and bloom filter. On a backend this process has to itself,
+   * first deletes leftovers of writes a crash interrupted (blocks without meta.json); on a
+   * shared one those may be other instances' writes in progress, and sweep() deletes them
+   * only once they are old.
+   */
   static async open(opts: BlockStoreOptions): Promise<BlockStore> {
-    const store = new BlockStore(opts, await opts.backend.stagingDir());
-    for (const tenant of await opts.backend.list('')) {
-      for (const blockId of await opts.backend.list(tenant)) {
-        await store.load(tenant, blockId);
-      }
-      store.updateGauges(tenant);
+    const store = new BlockStore(opts, opts.readOnly === true ? undefined : await opts.backend.stagingDir());
+    if (!opts.backend.shared && opts.readOnly !== true) await store.removeIncompleteBlocks();
+    for (const tenant of await store.listTenants()) {
+      await store.exclusive(tenant, () => store.refreshTenant(tenant, { full: false, writeIndex: false }));
     }
     const blocks = [...store.byTenant.values()].reduce((n, list) => n + list.length, 0);
     opts.logger.info({ tenants: store.byTenant.size, blocks, bytes: store.diskBytes() }, 'blocks opened');
     return store;
+  }
+
+  /**
+   * Reads the block list again, so that blocks other instances wrote become visible and
+   * blocks deleted or compacted elsewhere go (lookups reading them finish first: they hold
+   * their blocks). Per tenant: its index (one read) and a listing of its block IDs, or, with
+   * no index younger than three poll intervals, a full listing and every new block's
+   * meta.json. The compactor (`compactor: true`) always lists in full, which also finds
+   * what sweep() deletes, and writes the index when it changed. Failures are logged and
+   * counted; the next refresh retries. A refresh asked for while one runs shares it, unless
+   * it is the compactor's and the running one is not: it then runs next.
+   */
+  refresh(opts: { compactor?: boolean } = {}): Promise<void> {
+    const compactor = opts.compactor === true;
+    const running = this.refreshing;
+    if (running && (running.compactor || !compactor)) return running.done;
+    const done: Promise<void> = (running?.done ?? Promise.resolve())
+      .then(() => this.refreshAll(compactor))
+      .finally(() => {
+        if (this.refreshing?.done === done) this.refreshing = undefined;
+      });
+    this.refreshing = { done, compactor };
+    return done;
   }
 
   tenants(): string[] {
@@ -132,9 +221,9 @@ export class BlockStore {
    * them and computes nested sets. Resolves when the block is durable and visible.
    */
   async writeBlock(tenant: string, traces: AsyncIterable<TraceSpans> | Iterable<TraceSpans>, opts: { compactionLevel?: number } = {}): Promise<BlockMeta> {
-    this.assertOpen();
+    const stagingDir = this.assertWritable();
     const started = process.hrtime.bigint();
-    const staged = await writeTracesParquet(this.opts.engine, this.stagingDir, traces, { rowGroupSpans: this.opts.rowGroupSpans });
+    const staged = await writeTracesParquet(this.opts.engine, stagingDir, traces, { rowGroupSpans: this.opts.rowGroupSpans });
     const meta = await this.publish(tenant, staged.paths, opts.compactionLevel ?? 0, staged.tags);
     blockMetrics.writeDuration.observe({ tenant, reason: 'flush' }, secondsSince(started));
     return meta;
@@ -145,8 +234,8 @@ export class BlockStore {
    * them: throws what writeBlock would throw for them (see isolate.ts).
    */
   async tryWrite(traces: AsyncIterable<TraceSpans> | Iterable<TraceSpans>): Promise<void> {
-    this.assertOpen();
-    const staged = await writeTracesParquet(this.opts.engine, this.stagingDir, traces, { rowGroupSpans: this.opts.rowGroupSpans });
+    const stagingDir = this.assertWritable();
+    const staged = await writeTracesParquet(this.opts.engine, stagingDir, traces, { rowGroupSpans: this.opts.rowGroupSpans });
     await Promise.all(staged.paths.map((p) => rm(p, { force: true })));
   }
 
@@ -170,7 +259,7 @@ export class BlockStore {
 
     let inspectedBytes = 0;
     const candidates: LoadedBlock[] = [];
-    const reads: string[] = [];
+    const reads: Array<{ key: string; want: ReadableWant }> = [];
     for (const b of this.listed(tenant, keep)) {
       const m = b.meta;
       if (from !== undefined && BigInt(m.maxEndUnixNano) < from) continue;
@@ -179,10 +268,10 @@ export class BlockStore {
       let used = false;
       for (const [i, part] of m.parts.entries()) {
         if (id < part.minTraceId || id > part.maxTraceId) continue;
-        const groups = part.rowGroups.filter((g) => g.minTraceId <= id && id <= g.maxTraceId);
+        const groups = groupsAdmitting(part, [id]);
         if (part.rowGroups.length > 0 && groups.length === 0) continue;
-        inspectedBytes += part.rowGroups.length > 0 ? groups.reduce((n, g) => n + g.bytes, 0) : part.bytes;
-        reads.push(b.partPaths[i]!);
+        inspectedBytes += part.rowGroups.length > 0 ? groups.reduce((n, j) => n + part.rowGroups[j]!.bytes, 0) : part.bytes;
+        reads.push({ key: b.partKeys[i]!, want: partWant(part, groups) });
         used = true;
       }
       if (used) candidates.push(b);
@@ -192,7 +281,12 @@ export class BlockStore {
     for (const b of candidates) b.readers++;
     let found: StoredSpan[][];
     try {
-      found = await Promise.all(reads.map((path) => readTraceSpans(this.opts.engine, path, id)));
+      const files = await readableObjects(this.opts.backend, reads);
+      try {
+        found = await Promise.all(files.paths.map((path) => readTraceSpans(this.opts.engine, path, id)));
+      } finally {
+        files.release();
+      }
     } finally {
       for (const b of candidates) this.release(b);
     }
@@ -219,8 +313,9 @@ export class BlockStore {
     traceIdsHex: readonly string[],
     opts: { slim?: boolean; noEvents?: boolean; query?: QueryContext | undefined } = {},
   ): Promise<{ traces: Map<string, StoredSpan[]>; inspectedBytes: number }> {
-    const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0'));
-    const byPart = new Map<string, string[]>();
+    const ids = [...new Set(traceIdsHex.map((id) => id.toLowerCase()).filter((id) => TRACE_ID_RE.test(id)))].map((id) => id.padStart(32, '0')).sort();
+    /** By part key: the part and the IDs it may hold. */
+    const byPart = new Map<string, { part: BlockPart; ids: string[] }>();
     const groupsRead = new Set<string>();
     let inspectedBytes = 0;
     const candidates = new Set<LoadedBlock>();
@@ -237,19 +332,19 @@ export class BlockStore {
           if (id < part.minTraceId || id > part.maxTraceId) continue;
           const groups = part.rowGroups.flatMap((g, j) => (g.minTraceId <= id && id <= g.maxTraceId ? [j] : []));
           if (part.rowGroups.length > 0 && groups.length === 0) continue;
-          const path = b.partPaths[i]!;
-          if (part.rowGroups.length === 0 && !groupsRead.has(path)) {
-            groupsRead.add(path);
+          const key = b.partKeys[i]!;
+          if (part.rowGroups.length === 0 && !groupsRead.has(key)) {
+            groupsRead.add(key);
             inspectedBytes += part.bytes;
           }
           for (const j of groups) {
-            if (groupsRead.has(`${path}#${j}`)) continue;
-            groupsRead.add(`${path}#${j}`);
+            if (groupsRead.has(`${key}#${j}`)) continue;
+            groupsRead.add(`${key}#${j}`);
             inspectedBytes += part.rowGroups[j]!.bytes;
           }
-          const list = byPart.get(path);
-          if (list) list.push(id);
-          else byPart.set(path, [id]);
+          const entry = byPart.get(key);
+          if (entry) entry.ids.push(id);
+          else byPart.set(key, { part, ids: [id] });
           candidates.add(b);
         }
       }
@@ -258,12 +353,23 @@ export class BlockStore {
     for (const b of candidates) b.readers++;
     let found: StoredSpan[];
     try {
-      found = await readTracesSpans(
-        this.opts.engine,
-        [...byPart].map(([path, partIds]) => ({ path, traceIdsHex: partIds })),
-        opts.slim === true ? 'slim' : opts.noEvents === true ? 'no-events' : 'all',
-        opts.query,
+      // The parts are read together, for all the IDs: DuckDB may read a row group of a
+      // part for any of them, so that is what each part's file must hold.
+      const parts = [...byPart];
+      const files = await readableObjects(
+        this.opts.backend,
+        parts.map(([key, { part }]) => ({ key, want: partWant(part, groupsAdmitting(part, ids)) })),
       );
+      try {
+        found = await readTracesSpans(
+          this.opts.engine,
+          parts.map(([, { ids: partIds }], i) => ({ path: files.paths[i]!, traceIdsHex: partIds })),
+          opts.slim === true ? 'slim' : opts.noEvents === true ? 'no-events' : 'all',
+          opts.query,
+        );
+      } finally {
+        files.release();
+      }
     } finally {
       for (const b of candidates) this.release(b);
     }
@@ -325,20 +431,26 @@ export class BlockStore {
     );
     for (const b of chosen) b.readers++;
     let released = false;
+    // With the local backend the parts' names are their files: nothing to prepare.
+    const remote =
+      this.opts.backend.directPath === undefined
+        ? new HeldParts(this.opts.backend, new Map(chosen.flatMap((b) => b.meta.parts.map((p, i) => [b.partNames[i]!, { key: b.partKeys[i]!, bytes: p.bytes }] as const))))
+        : undefined;
     return {
       blocks: chosen.map((b) => ({
         blockId: b.meta.blockId,
         minStartUnixNano: BigInt(b.meta.minStartUnixNano),
         maxEndUnixNano: BigInt(b.meta.maxEndUnixNano),
-        parts: b.meta.parts.map((p, i) => ({ path: b.partPaths[i]!, bytes: p.bytes })),
+        parts: b.meta.parts.map((p, i) => ({ path: b.partNames[i]!, bytes: p.bytes })),
         tagsBytes: b.meta.tags?.bytes ?? 0,
         tags: () => this.tagsOf(b),
         mayHoldTrace: (id: string) => id >= b.meta.minTraceId && id <= b.meta.maxTraceId && b.bloom.mayContain(id),
       })),
-      engine: this.opts.engine,
+      engine: remote ? remote.engine(this.opts.engine) : this.opts.engine,
       release: () => {
         if (released) return;
         released = true;
+        remote?.release();
         for (const b of chosen) this.release(b);
       },
     };
@@ -347,13 +459,16 @@ export class BlockStore {
   /**
    * One compaction pass for the tenant: among blocks smaller than maxBlockBytes
    * whose spans start in the same window, when at least minInputBlocks share one,
-   * merge them into a block of compactionLevel max(inputs)+1 and delete the inputs.
+   * merge them into a block of compactionLevel max(inputs)+1 and retire the inputs.
    * The output is visible before the inputs go; a crash in between leaves spans in
-   * two blocks, which reads and the next compaction de-duplicate.
+   * two blocks, which reads and the next compaction de-duplicate. On a backend of its
+   * own the inputs are deleted once no lookup reads them; on a shared one they are
+   * marked compacted (compacted.json, and the index) and sweep() deletes them after a
+   * grace, since other instances may be reading them until their next refresh.
    */
   compactOnce(tenant: string, opts: { windowMs: number; maxBlockBytes: number; minInputBlocks: number }): Promise<BlockMeta | undefined> {
     return this.exclusive(tenant, async () => {
-      this.assertOpen();
+      const stagingDir = this.assertWritable();
       const blocks = this.byTenant.get(tenant) ?? [];
       const plan = planCompaction(
         blocks.map((b) => b.meta),
@@ -362,12 +477,16 @@ export class BlockStore {
       if (!plan) return undefined;
       const inputs = plan.map((m) => blocks.find((b) => b.meta.blockId === m.blockId)!);
       const started = process.hrtime.bigint();
-      const merged = await mergeParquet(
-        this.opts.engine,
-        this.stagingDir,
-        inputs.flatMap((b) => b.partPaths),
-        { rowGroupSpans: this.opts.rowGroupSpans },
+      const files = await readableObjects(
+        this.opts.backend,
+        inputs.flatMap((b) => b.meta.parts.map((p, i) => ({ key: b.partKeys[i]!, want: partWant(p, 'all') }))),
       );
+      let merged: string[];
+      try {
+        merged = await mergeParquet(this.opts.engine, stagingDir, files.paths, { rowGroupSpans: this.opts.rowGroupSpans });
+      } finally {
+        files.release();
+      }
       const level = Math.max(...inputs.map((b) => b.meta.compactionLevel)) + 1;
       // The output holds exactly the inputs' spans, so its index is the union of theirs;
       // with an input that has none (written before tags.json), the output has none either.
@@ -379,7 +498,22 @@ export class BlockStore {
       }
       const meta = await this.publish(tenant, merged, level, tags);
       blockMetrics.writeDuration.observe({ tenant, reason: 'compaction' }, secondsSince(started));
-      for (const b of inputs) await this.retire(tenant, b);
+      if (this.opts.backend.shared) {
+        const compactedAt = this.now();
+        // Every mark first: should one fail, no input has left this instance's view, and
+        // the inputs marked already go at the next full listing.
+        for (const b of inputs) {
+          await this.opts.backend.write(`${tenant}/${b.meta.blockId}/${COMPACTED_FILE}`, serializeCompactedMark({ compactedAt: new Date(compactedAt), into: meta.blockId }));
+        }
+        const marks = this.compactedOf(tenant);
+        for (const b of inputs) {
+          this.drop(tenant, b);
+          marks.set(b.meta.blockId, { since: compactedAt, block: b });
+        }
+        await this.syncIndex(tenant);
+      } else {
+        for (const b of inputs) await this.retire(tenant, b);
+      }
       blockMetrics.compactions.inc({ tenant });
       blockMetrics.compactionDuration.observe({ tenant }, secondsSince(started));
       this.opts.logger.info(
@@ -399,9 +533,13 @@ export class BlockStore {
     });
   }
 
-  /** Deletes whole blocks whose newest span ended before the cutoff; returns their IDs. */
+  /**
+   * Deletes whole blocks whose newest span ended before the cutoff; returns their IDs.
+   * Deleted at once, on a shared backend too: their data is past keeping anyway.
+   */
   applyRetention(tenant: string, cutoffUnixNano: bigint): Promise<string[]> {
     return this.exclusive(tenant, async () => {
+      this.assertWritable();
       const blocks = this.byTenant.get(tenant) ?? [];
       const expired = expiredBlocks(
         blocks.map((b) => b.meta),
@@ -415,7 +553,51 @@ export class BlockStore {
         blockMetrics.retentionDeleted.inc({ tenant });
         deleted.push(m.blockId);
       }
-      if (deleted.length > 0) this.opts.logger.info({ tenant, blocks: deleted, cutoffUnixNano: cutoffUnixNano.toString() }, 'retention deleted blocks');
+      if (deleted.length > 0) {
+        this.opts.logger.info({ tenant, blocks: deleted, cutoffUnixNano: cutoffUnixNano.toString() }, 'retention deleted blocks');
+        await this.syncIndex(tenant);
+      }
+      return deleted;
+    });
+  }
+
+  /**
+   * On a shared backend, deletes what compaction and interrupted writes left: blocks
+   * marked compacted at least `2 × poll interval + 1 min` ago (every instance has
+   * dropped them at its next refresh, and had a minute to finish reading) whose lookups
+   * here are done, and blocks without meta.json whose newest object is an hour old (no
+   * write in progress takes that long), as the last full listing found them. The
+   * compactor's job; returns the deleted blocks' IDs.
+   */
+  sweep(tenant: string): Promise<string[]> {
+    return this.exclusive(tenant, async () => {
+      this.assertWritable();
+      if (!this.opts.backend.shared) return [];
+      const now = this.now();
+      const deleted: string[] = [];
+      const marks = this.compacted.get(tenant) ?? new Map<string, { since: number; block?: LoadedBlock }>();
+      for (const [blockId, mark] of marks) {
+        // A lookup still reading it here: the next sweep deletes it.
+        if (now - mark.since < this.compactedGraceMs || (mark.block?.readers ?? 0) > 0) continue;
+        await this.deleteBlock(tenant, blockId);
+        marks.delete(blockId);
+        deleted.push(blockId);
+      }
+      const incomplete = this.incomplete.get(tenant) ?? new Map<string, number>();
+      for (const [blockId, newest] of incomplete) {
+        if (now - newest < INCOMPLETE_BLOCK_GRACE_MS || this.publishing.has(blockId)) continue;
+        incomplete.delete(blockId);
+        const files = await this.opts.backend.list(`${tenant}/${blockId}`);
+        // Finished since the listing: a block after all.
+        if (files.includes(META_FILE)) continue;
+        this.opts.logger.warn({ tenant, blockId, files, lastWritten: new Date(newest).toISOString() }, 'deleting an incomplete block (no meta.json, nothing written to it for an hour)');
+        await this.opts.backend.delete(`${tenant}/${blockId}`);
+        deleted.push(blockId);
+      }
+      if (deleted.length > 0) {
+        this.opts.logger.info({ tenant, blocks: deleted }, 'compacted and incomplete blocks deleted');
+        await this.syncIndex(tenant);
+      }
       return deleted;
     });
   }
@@ -429,6 +611,7 @@ export class BlockStore {
   /** Waits for running compactions and retention; the engine and backend stay open (their owner closes them). */
   async close(): Promise<void> {
     this.closed = true;
+    await this.refreshing?.done;
     await Promise.allSettled([...this.maintenance.values()]);
   }
 
@@ -437,6 +620,15 @@ export class BlockStore {
   /** Moves finished Parquet parts in as a new block: parts, then bloom and tags, then meta.json. */
   private async publish(tenant: string, parquetPaths: readonly string[], compactionLevel: number, tags: TagIndex | undefined): Promise<BlockMeta> {
     const blockId = randomUUID();
+    this.publishing.add(blockId);
+    try {
+      return await this.publishAs(tenant, blockId, parquetPaths, compactionLevel, tags);
+    } finally {
+      this.publishing.delete(blockId);
+    }
+  }
+
+  private async publishAs(tenant: string, blockId: string, parquetPaths: readonly string[], compactionLevel: number, tags: TagIndex | undefined): Promise<BlockMeta> {
     const prefix = `${tenant}/${blockId}`;
     let meta: BlockMeta;
     let bloom: BloomFilter;
@@ -455,6 +647,7 @@ export class BlockStore {
           spans: p.spanCount,
           bytes: (await stat(p.path)).size,
           rowGroups: p.rowGroups,
+          footerOffset: p.footerOffset,
         })),
       );
       meta = {
@@ -486,7 +679,7 @@ export class BlockStore {
     this.add(tenant, {
       meta,
       bloom,
-      partPaths: await this.partPaths(prefix, meta),
+      ...this.partsOf(prefix, meta),
       diskBytes: meta.sizeBytes + bloomBytes.byteLength + (tagsBytes?.byteLength ?? 0) + metaBytes.byteLength,
       readers: 0,
       onIdle: undefined,
@@ -502,32 +695,45 @@ export class BlockStore {
     return keep === undefined ? list : list.filter((b) => keep(b.meta, b.publishedAtMs));
   }
 
-  private partPaths(prefix: string, meta: BlockMeta): Promise<string[]> {
-    return Promise.all(meta.parts.map((p) => this.opts.backend.localPath(`${prefix}/${p.file}`)));
+  private partsOf(prefix: string, meta: BlockMeta): { partKeys: string[]; partNames: string[] } {
+    const partKeys = meta.parts.map((p) => `${prefix}/${p.file}`);
+    return { partKeys, partNames: partKeys.map((key) => partName(this.opts.backend, key)) };
   }
 
-  private async load(tenant: string, blockId: string): Promise<void> {
+  /**
+   * Loads one block: its meta (from meta.json unless the index gave it) and bloom filter.
+   * A block without meta.json is not one yet (or no longer): nothing happens.
+   */
+  private async loadBlock(tenant: string, blockId: string, indexed: BlockMeta | undefined): Promise<void> {
     const prefix = `${tenant}/${blockId}`;
     const log = this.opts.logger;
-    const files = await this.opts.backend.list(prefix);
-    if (!files.includes(META_FILE)) {
-      // meta.json is written last: without it this is a write a crash interrupted.
-      log.warn({ tenant, blockId, files }, 'deleting an incomplete block (no meta.json)');
-      await this.opts.backend.delete(prefix);
-      return;
-    }
     let meta: BlockMeta;
-    let metaBytes: Buffer;
+    let metaBytes: number;
     try {
-      metaBytes = await this.opts.backend.read(`${prefix}/${META_FILE}`);
-      meta = parseBlockMeta(metaBytes);
+      if (indexed) {
+        meta = indexed;
+        metaBytes = serializeBlockMeta(meta).byteLength;
+      } else {
+        let bytes: Buffer;
+        try {
+          bytes = await this.opts.backend.read(`${prefix}/${META_FILE}`);
+        } catch (err) {
+          if (err instanceof BackendNotFoundError) return;
+          throw err;
+        }
+        meta = parseBlockMeta(bytes);
+        metaBytes = bytes.byteLength;
+      }
       if (meta.blockId !== blockId || meta.tenant !== tenant) throw new Error(`meta.json names block ${meta.tenant}/${meta.blockId}`);
     } catch (err) {
+      // The bucket failing is not the block's fault: nothing is skipped for it.
+      if (err instanceof BackendError) throw err;
       // Not ours to delete: it may be a newer format or need a human.
-      log.error({ tenant, blockId, err }, 'skipping a block whose meta.json cannot be used');
+      if (!this.unusable.has(prefix)) log.error({ tenant, blockId, err }, 'skipping a block whose meta.json cannot be used');
+      this.unusable.add(prefix);
       return;
     }
-    const partPaths = await this.partPaths(prefix, meta);
+    const parts = this.partsOf(prefix, meta);
     let bloom: BloomFilter;
     let bloomSize: number;
     try {
@@ -535,14 +741,215 @@ export class BlockStore {
       bloom = BloomFilter.parse(bytes);
       bloomSize = bytes.byteLength;
     } catch (err) {
+      if (err instanceof BackendError) throw err;
       log.warn({ tenant, blockId, err }, 'bloom filter unreadable; rebuilding it from the block');
-      bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, partPaths));
+      const files = await readableObjects(
+        this.opts.backend,
+        meta.parts.map((p, i) => ({ key: parts.partKeys[i]!, want: partWant(p, 'all') })),
+      );
+      try {
+        bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, files.paths));
+      } finally {
+        files.release();
+      }
       const bytes = bloom.serialize();
-      await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bytes);
+      // Repaired in place only where no other instance may be deleting the block meanwhile.
+      if (!this.opts.backend.shared && this.opts.readOnly !== true) await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bytes);
       bloomSize = bytes.byteLength;
     }
-    const diskBytes = meta.sizeBytes + bloomSize + (meta.tags?.bytes ?? 0) + metaBytes.byteLength;
-    this.add(tenant, { meta, bloom, partPaths, diskBytes, readers: 0, onIdle: undefined }, false);
+    const diskBytes = meta.sizeBytes + bloomSize + (meta.tags?.bytes ?? 0) + metaBytes;
+    this.add(tenant, { meta, bloom, ...parts, diskBytes, readers: 0, onIdle: undefined }, false);
+  }
+
+  /** Tenants in the backend, and those known here (all of whose blocks may have gone). */
+  private async listTenants(): Promise<string[]> {
+    const listed = (await this.opts.backend.list('')).filter((name) => !name.startsWith('~'));
+    return [...new Set([...listed, ...this.byTenant.keys()])].sort();
+  }
+
+  private async refreshAll(compactor: boolean): Promise<void> {
+    if (this.closed) return;
+    const started = process.hrtime.bigint();
+    let tenants: string[];
+    try {
+      tenants = await this.listTenants();
+    } catch (err) {
+      blockMetrics.pollFailures.inc();
+      this.opts.logger.warn({ err }, 'block list poll failed: tenants cannot be listed; the next poll retries');
+      return;
+    }
+    for (const tenant of tenants) {
+      if (this.closed) return;
+      try {
+        await this.exclusive(tenant, () => this.refreshTenant(tenant, { full: compactor, writeIndex: compactor }));
+      } catch (err) {
+        blockMetrics.pollFailures.inc();
+        this.opts.logger.warn({ tenant, err }, 'block list poll failed for the tenant; the next poll retries');
+      }
+    }
+    blockMetrics.pollDuration.observe(secondsSince(started));
+  }
+
+  /**
+   * One tenant's refresh (under exclusive(), so never beside its compaction, retention
+   * or sweep): lists, drops what went, loads what came, and with `writeIndex` writes the
+   * index when it changed.
+   */
+  private async refreshTenant(tenant: string, opts: { full: boolean; writeIndex: boolean }): Promise<void> {
+    // Only blocks known before listing began may be dropped for missing from it: one
+    // published meanwhile is missing because it was not there yet.
+    const before = new Set((this.byTenant.get(tenant) ?? []).map((b) => b.meta.blockId));
+    const listing = (!opts.full && this.opts.backend.shared ? await this.indexedListing(tenant) : undefined) ?? (await this.fullListing(tenant));
+    const now = this.now();
+
+    const marks = this.compactedOf(tenant);
+    for (const b of this.byTenant.get(tenant) ?? []) {
+      const blockId = b.meta.blockId;
+      if (!before.has(blockId) || listing.blocks.has(blockId)) continue;
+      this.drop(tenant, b);
+      if (listing.compacted.has(blockId)) marks.set(blockId, { since: now, block: b });
+    }
+    for (const blockId of listing.compacted) if (!marks.has(blockId)) marks.set(blockId, { since: now });
+    // Deleted by now (sweep, here or on an earlier compactor).
+    for (const blockId of marks.keys()) if (!listing.compacted.has(blockId)) marks.delete(blockId);
+    if (listing.incomplete) this.incomplete.set(tenant, listing.incomplete);
+
+    const shown = new Set((this.byTenant.get(tenant) ?? []).map((b) => b.meta.blockId));
+    for (const [blockId, meta] of listing.blocks) {
+      if (shown.has(blockId) || marks.has(blockId) || this.publishing.has(blockId)) continue;
+      try {
+        await this.loadBlock(tenant, blockId, meta);
+      } catch (err) {
+        // Deleted while it was being loaded, or unreadable for now.
+        blockMetrics.pollFailures.inc();
+        this.opts.logger.warn({ tenant, blockId, err }, 'block not loaded; the next poll retries');
+      }
+    }
+    this.updateGauges(tenant);
+    if (listing.indexBuiltAt !== undefined) blockMetrics.indexAge.set({ tenant }, (now - listing.indexBuiltAt) / 1000);
+    if (opts.writeIndex) await this.syncIndex(tenant);
+  }
+
+  /**
+   * The tenant's index and a listing of its block IDs: blocks written since the index was
+   * built are in the listing only (their meta.json is read), blocks deleted since are in
+   * the index only (dropped). Undefined without an index younger than INDEX_STALE_POLLS
+   * poll intervals.
+   */
+  private async indexedListing(tenant: string): Promise<TenantListing | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = await this.opts.backend.read(`${tenant}/${INDEX_FILE}`);
+    } catch (err) {
+      if (err instanceof BackendNotFoundError) {
+        blockMetrics.indexAge.remove({ tenant });
+        return undefined;
+      }
+      throw err;
+    }
+    let index;
+    try {
+      index = parseBlockIndex(bytes);
+    } catch (err) {
+      this.opts.logger.warn({ tenant, err }, 'block index unusable; listing the tenant instead');
+      return undefined;
+    }
+    const builtAt = Date.parse(index.builtAt);
+    if (this.now() - builtAt > INDEX_STALE_POLLS * this.pollIntervalMs) {
+      blockMetrics.indexAge.set({ tenant }, (this.now() - builtAt) / 1000);
+      this.opts.logger.debug({ tenant, builtAt: index.builtAt }, 'block index too old to trust; listing the tenant instead');
+      return undefined;
+    }
+    const indexed = new Map(index.blocks.map((m) => [m.blockId, m]));
+    const compacted = new Set(index.compacted);
+    const listing: TenantListing = { blocks: new Map(), compacted: new Set(), indexBuiltAt: builtAt };
+    for (const blockId of await this.opts.backend.list(tenant)) {
+      if (!isBlockId(blockId)) continue;
+      if (compacted.has(blockId)) listing.compacted.add(blockId);
+      else listing.blocks.set(blockId, indexed.get(blockId));
+    }
+    this.indexState.set(tenant, { signature: indexSignature([...indexed.keys()], index.compacted), builtAt });
+    return listing;
+  }
+
+  /** Every object of the tenant, grouped by block: blocks with meta.json, marked compacted, or incomplete. */
+  private async fullListing(tenant: string): Promise<TenantListing> {
+    const files = new Map<string, { names: Set<string>; newest: number }>();
+    for (const o of await this.opts.backend.listObjects(tenant)) {
+      const [blockId, name] = o.key.slice(tenant.length + 1).split('/');
+      if (blockId === undefined || name === undefined || !isBlockId(blockId)) continue;
+      const entry = files.get(blockId) ?? { names: new Set<string>(), newest: 0 };
+      entry.names.add(name);
+      entry.newest = Math.max(entry.newest, o.modified.getTime());
+      files.set(blockId, entry);
+    }
+    const listing: TenantListing = { blocks: new Map(), compacted: new Set(), incomplete: new Map() };
+    for (const [blockId, { names, newest }] of files) {
+      if (names.has(COMPACTED_FILE)) listing.compacted.add(blockId);
+      else if (names.has(META_FILE)) listing.blocks.set(blockId, undefined);
+      else listing.incomplete!.set(blockId, newest);
+    }
+    return listing;
+  }
+
+  /** Deletes blocks without meta.json: on a backend of this process's own, what a crash interrupted. */
+  private async removeIncompleteBlocks(): Promise<void> {
+    for (const tenant of await this.listTenants()) {
+      for (const blockId of await this.opts.backend.list(tenant)) {
+        if (!isBlockId(blockId)) continue;
+        const prefix = `${tenant}/${blockId}`;
+        const files = await this.opts.backend.list(prefix);
+        if (files.includes(META_FILE)) continue;
+        // meta.json is written last: without it this is a write a crash interrupted.
+        this.opts.logger.warn({ tenant, blockId, files }, 'deleting an incomplete block (no meta.json)');
+        await this.opts.backend.delete(prefix);
+      }
+    }
+  }
+
+  /**
+   * Writes the tenant's index when what this instance sees differs from it, or it nears
+   * the age at which others stop trusting it; deletes it once the tenant has no block.
+   * Only the compactor calls this (through refresh, compaction, retention and sweep).
+   */
+  private async syncIndex(tenant: string): Promise<void> {
+    if (!this.opts.backend.shared) return;
+    const blocks = (this.byTenant.get(tenant) ?? []).map((b) => b.meta);
+    const compacted = [...this.compactedOf(tenant).keys()].sort();
+    const signature = indexSignature(
+      blocks.map((m) => m.blockId),
+      compacted,
+    );
+    const last = this.indexState.get(tenant);
+    const now = this.now();
+    if (last?.signature === signature && now - last.builtAt < INDEX_REWRITE_POLLS * this.pollIntervalMs) {
+      blockMetrics.indexAge.set({ tenant }, (now - last.builtAt) / 1000);
+      return;
+    }
+    const key = `${tenant}/${INDEX_FILE}`;
+    if (blocks.length === 0 && compacted.length === 0) {
+      await this.opts.backend.delete(key);
+      this.indexState.delete(tenant);
+      blockMetrics.indexAge.remove({ tenant });
+      return;
+    }
+    await this.opts.backend.write(key, serializeBlockIndex({ format: 1, builtAt: new Date(now).toISOString(), blocks, compacted }));
+    this.indexState.set(tenant, { signature, builtAt: now });
+    blockMetrics.indexAge.set({ tenant }, 0);
+  }
+
+  private compactedOf(tenant: string): Map<string, { since: number; block?: LoadedBlock }> {
+    let marks = this.compacted.get(tenant);
+    if (!marks) {
+      marks = new Map();
+      this.compacted.set(tenant, marks);
+    }
+    return marks;
+  }
+
+  /** How long a compacted block stays: every instance drops it within a poll interval, and gets another and a minute to finish reading it. */
+  private get compactedGraceMs(): number {
+    return 2 * this.pollIntervalMs + 60_000;
   }
 
   private add(tenant: string, block: LoadedBlock, gauges = true): void {
@@ -555,16 +962,25 @@ export class BlockStore {
     if (gauges) this.updateGauges(tenant);
   }
 
-  /** Removes a block from view, waits for the lookups reading it, then deletes it (meta.json first). */
-  private async retire(tenant: string, block: LoadedBlock): Promise<void> {
+  /** Removes a block from view: lookups that hold it keep reading it, new ones do not see it. */
+  private drop(tenant: string, block: LoadedBlock): void {
     this.byTenant.set(
       tenant,
       (this.byTenant.get(tenant) ?? []).filter((b) => b !== block),
     );
     this.updateGauges(tenant);
     this.tagCache.delete(block.meta.blockId);
+  }
+
+  /** Removes a block from view, waits for the lookups reading it, then deletes it. */
+  private async retire(tenant: string, block: LoadedBlock): Promise<void> {
+    this.drop(tenant, block);
     if (block.readers > 0) await new Promise<void>((resolve) => (block.onIdle = resolve));
-    const prefix = `${tenant}/${block.meta.blockId}`;
+    await this.deleteBlock(tenant, block.meta.blockId);
+  }
+
+  private async deleteBlock(tenant: string, blockId: string): Promise<void> {
+    const prefix = `${tenant}/${blockId}`;
     // Without meta.json first, a crash mid-delete could leave a visible block missing its data.
     await this.opts.backend.delete(`${prefix}/${META_FILE}`);
     await this.opts.backend.delete(prefix);
@@ -618,9 +1034,17 @@ export class BlockStore {
     );
   }
 
-  private assertOpen(): void {
+  /** The staging directory, when the store may write. */
+  private assertWritable(): string {
     if (this.closed) throw new Error('the block store is closed');
+    if (this.stagingDir === undefined) throw new Error('the block store is read-only (a querier): it writes, compacts and deletes no blocks');
+    return this.stagingDir;
   }
+}
+
+/** What an index says, in a form that compares equal exactly when two indexes list the same blocks. */
+function indexSignature(blockIds: readonly string[], compacted: readonly string[]): string {
+  return `${[...blockIds].sort().join(',')}|${[...compacted].sort().join(',')}`;
 }
 
 /** Parsed tag indexes by block ID, least recently used dropped first once over `maxBytes` of files. */

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { emptyResource, emptyScope, toHex, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
 import { decodeSpan } from '../../otlp/protobuf.js';
 import { isDiskFull } from '../../lib/disk-full.js';
+import { BackendError } from '../backend/backend.js';
 
 /** Failures no row is to blame for: the disk, the file system or the process ran out of something. */
 const ENVIRONMENT_MESSAGES = [
@@ -18,11 +19,12 @@ const ENVIRONMENT_MESSAGES = [
 
 /**
  * Whether a failed block write is the environment's doing, not the data's: a system
- * error (it carries an errno code such as ENOSPC or EIO) or a DuckDB error of the
- * I/O, memory or interruption kind. Those are retried with every span kept.
+ * error (it carries an errno code such as ENOSPC or EIO), a DuckDB error of the
+ * I/O, memory or interruption kind, or the backend failing a request (the bucket
+ * unreachable or refusing). Those are retried with every span kept.
  */
 export function isEnvironmentFailure(err: unknown): boolean {
-  if (isDiskFull(err)) return true;
+  if (isDiskFull(err) || err instanceof BackendError) return true;
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return true;
   const message = err instanceof Error ? err.message : String(err);

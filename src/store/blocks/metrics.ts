@@ -41,6 +41,28 @@ export const blockMetrics = {
     labelNames: ['tenant'],
     registers: [registry],
   }),
+  pollDuration: new Histogram({
+    name: 'skein_blocklist_poll_duration_seconds',
+    help: 'Time of one block list poll over every tenant (storage.blocklist_poll_interval).',
+    buckets: JOB_BUCKETS,
+    registers: [registry],
+  }),
+  pollFailures: new Counter({
+    name: 'skein_blocklist_poll_failures_total',
+    help: 'Block list polls that failed for a tenant (or for the list of tenants), and blocks a poll could not load; the next poll retries.',
+    registers: [registry],
+  }),
+  indexAge: new Gauge({
+    name: 'skein_blocklist_index_age_seconds',
+    help: "Age of the tenant's block index when it was last read or written (a shared backend); beyond three poll intervals it is not used.",
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+  compactor: new Gauge({
+    name: 'skein_compactor',
+    help: 'Whether this instance runs compaction and retention now (1) or not (0): one instance of a cluster does (cluster.compactor).',
+    registers: [registry],
+  }),
   retentionDeleted: new Counter({
     name: 'skein_retention_deleted_blocks_total',
     help: 'Blocks deleted because all their spans were older than the retention period.',

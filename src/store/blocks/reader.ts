@@ -132,6 +132,8 @@ export interface PartSummary {
   minTraceId: string;
   maxTraceId: string;
   rowGroups: RowGroupRange[];
+  /** Start of what follows the last row group (BlockPart.footerOffset). */
+  footerOffset: number;
 }
 
 export interface ParquetSummary {
@@ -158,8 +160,12 @@ export async function summarizeParquet(engine: DuckEngine, paths: readonly strin
     `SELECT filename AS file, count(*) AS spans, min(trace_id) AS min_trace, max(trace_id) AS max_trace
      FROM read_parquet(${files}, filename = true) GROUP BY filename`,
   );
-  const groups = await engine.all<{ file: string; rows: bigint; bytes: bigint; min_trace: string | null; max_trace: string | null }>(
+  // A column chunk starts at its dictionary page when it has one (an offset of 0 is a
+  // writer saying it has none), and its compressed size counts every page of it.
+  const chunkStart = 'CASE WHEN dictionary_page_offset > 0 THEN least(dictionary_page_offset, data_page_offset) ELSE data_page_offset END';
+  const groups = await engine.all<{ file: string; rows: bigint; bytes: bigint; start: bigint; end: bigint; min_trace: string | null; max_trace: string | null }>(
     `SELECT file_name AS file, any_value(row_group_num_rows) AS rows, sum(total_compressed_size) AS bytes,
+            min(${chunkStart}) AS start, max(${chunkStart} + total_compressed_size) AS end,
             max(CASE WHEN path_in_schema = 'trace_id' THEN stats_min_value END) AS min_trace,
             max(CASE WHEN path_in_schema = 'trace_id' THEN stats_max_value END) AS max_trace
      FROM parquet_metadata(${files}) GROUP BY file_name, row_group_id ORDER BY file_name, row_group_id`,
@@ -174,20 +180,23 @@ export async function summarizeParquet(engine: DuckEngine, paths: readonly strin
     parts: paths.map((path) => {
       const f = perFile.find((x) => x.file === path);
       if (!f) throw new Error(`${path} holds no spans`);
+      const mine = groups.filter((g) => g.file === path);
       return {
         path,
         spanCount: Number(f.spans),
         minTraceId: f.min_trace,
         maxTraceId: f.max_trace,
-        rowGroups: groups
-          .filter((g) => g.file === path)
-          .map((g) => ({
-            // A row group without statistics could hold any ID.
-            minTraceId: g.min_trace ?? '',
-            maxTraceId: g.max_trace ?? 'g',
-            spans: Number(g.rows),
-            bytes: Number(g.bytes),
-          })),
+        rowGroups: mine.map((g) => ({
+          // A row group without statistics could hold any ID.
+          minTraceId: g.min_trace ?? '',
+          maxTraceId: g.max_trace ?? 'g',
+          spans: Number(g.rows),
+          bytes: Number(g.bytes),
+          offset: Number(g.start),
+          length: Number(g.end - g.start),
+        })),
+        // DuckDB writes bloom filters and the footer after the last row group.
+        footerOffset: mine.reduce((n, g) => Math.max(n, Number(g.end)), 0),
       };
     }),
   };

@@ -151,6 +151,22 @@ export class DuckEngine {
     });
   }
 
+  /**
+   * This engine, with the SQL of each statement given to `rewrite` first (and awaited):
+   * for readers whose SQL names files that must be made ready before DuckDB opens them
+   * (block parts in a bucket, fetched into a local cache). It shares this engine's
+   * connections and lanes, and closing it closes nothing: this engine's owner does.
+   */
+  rewriting(rewrite: (sql: string) => Promise<string>): DuckEngine {
+    const base = this;
+    const view = Object.create(base) as DuckEngine;
+    view.run = async (sql, params) => base.run(await rewrite(sql), params);
+    view.all = async <T extends Row = Row>(sql: string, params?: readonly SqlValue[], query?: QueryContext): Promise<T[]> =>
+      base.all<T>(await rewrite(sql), params, query);
+    view.close = async () => undefined;
+    return view;
+  }
+
   /** Waits for running queries, then releases DuckDB and its spill directory. */
   async close(): Promise<void> {
     if (this.closed) return;

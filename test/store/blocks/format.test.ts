@@ -43,3 +43,27 @@ test('every SQL example in docs/block-format.md runs and returns rows', async ()
     await h.dispose();
   }
 });
+
+test('meta.json gives each row group its byte span and each part its footer offset: together they cover the file', async () => {
+  const h = await openHarness({ rowGroupSpans: 2048 });
+  try {
+    const meta = await h.store.writeBlock('single-tenant', generateTraces(1500, { seed: 3 }));
+    for (const part of meta.parts) {
+      assert.ok(part.rowGroups.length > 1);
+      // After the 4-byte magic, row group after row group, then the footer region to the end.
+      let at = 4;
+      for (const g of part.rowGroups) {
+        assert.equal(g.offset, at);
+        assert.ok(g.length! >= g.bytes && g.length! > 0);
+        at += g.length!;
+      }
+      assert.equal(part.footerOffset, at);
+      assert.ok(part.footerOffset! < part.bytes);
+      const file = await readFile(join(h.dir, 'single-tenant', meta.blockId, part.file));
+      assert.equal(file.length, part.bytes);
+      assert.equal(file.subarray(-4).toString(), 'PAR1');
+    }
+  } finally {
+    await h.dispose();
+  }
+});

@@ -14,7 +14,7 @@ import type { TracesConsumer } from '../../consumer.js';
 import { persistentQueueDir, resolveTarget, type ExportTarget, type OtlpExporterConfig } from './config.js';
 import { GrpcExportClient } from './grpc-client.js';
 import { HttpExportClient } from './http-client.js';
-import { exporterMetrics, reportQueue, type FailureReason } from './metrics.js';
+import { exporterMetrics, reportQueue, type FailureReason, type QueueStats } from './metrics.js';
 import { PersistentQueue } from './persistent-queue.js';
 import { MemoryQueue, entryProtobuf, type QueueEntry, type SendingQueue } from './queue.js';
 import type { ExportClient, ExportOutcome, ExportRequest } from './responses.js';
@@ -45,9 +45,14 @@ export class OtlpExporter implements TracesConsumer {
   private stopping: Promise<void> | undefined;
   private unreport: (() => void) | undefined;
 
+  /**
+   * `options.queueDir`: where the persistent queue lives, for an exporter that is not
+   * one of the pipeline's (the cluster's forwarders keep theirs under the cluster's folder).
+   */
   constructor(
     private readonly config: OtlpExporterConfig,
     private readonly ctx: ComponentContext,
+    options: { queueDir?: string } = {},
   ) {
     const target = resolveTarget(config);
     if ('error' in target) throw new Error(`exporter ${ctx.name}: ${target.path.join('.')}: ${target.error}`);
@@ -55,10 +60,14 @@ export class OtlpExporter implements TracesConsumer {
     this.logger = ctx.logger.child({ exporter: ctx.name });
     const q = config.sending_queue;
     if (q.enabled) {
-      this.queue = q.persistent
-        ? new PersistentQueue({ dir: persistentQueueDir(ctx.dataDir, ctx.name), capacity: q.queue_size, logger: this.logger, walLabel: `exporter:${ctx.name}` })
-        : new MemoryQueue(q.queue_size);
+      const dir = options.queueDir ?? persistentQueueDir(ctx.dataDir, ctx.name);
+      this.queue = q.persistent ? new PersistentQueue({ dir, capacity: q.queue_size, logger: this.logger, walLabel: `exporter:${ctx.name}` }) : new MemoryQueue(q.queue_size);
     }
+  }
+
+  /** Batches held now (waiting or being sent) and the most the queue holds. */
+  queueStats(): QueueStats {
+    return { size: this.queue?.size ?? this.directSends.size, capacity: this.queue?.capacity ?? 0 };
   }
 
   /** Opens the connection (reading TLS files) and the queue (replaying the persistent one), then starts sending. */
@@ -79,7 +88,7 @@ export class OtlpExporter implements TracesConsumer {
     }
     this.client = client;
     this.state = 'started';
-    this.unreport = reportQueue(this.ctx.name, () => ({ size: this.queue?.size ?? this.directSends.size, capacity: this.queue?.capacity ?? 0 }));
+    this.unreport = reportQueue(this.ctx.name, () => this.queueStats());
     const q = this.config.sending_queue;
     if (this.queue) for (let i = 0; i < q.num_consumers; i++) this.consumers.push(this.runConsumer(this.queue, client));
     this.logger.info(
