@@ -41,9 +41,9 @@ after(async () => {
 });
 
 /** A block store on the bucket under `prefix`, with a cache of its own (empty). */
-async function openStore(prefix?: string): Promise<{ store: BlockStore; prefix: string }> {
+async function openStore(prefix?: string, now?: () => number): Promise<{ store: BlockStore; prefix: string }> {
   const fixture = await openS3Backend(server, prefix === undefined ? {} : { prefix });
-  const store = await BlockStore.open({ backend: fixture.backend, engine, rowGroupSpans: ROW_GROUP_SPANS, logger: silentLogger });
+  const store = await BlockStore.open({ backend: fixture.backend, engine, rowGroupSpans: ROW_GROUP_SPANS, logger: silentLogger, ...(now && { now }) });
   opened.push({ store, fixture });
   return { store, prefix: fixture.prefix };
 }
@@ -158,16 +158,22 @@ test('a block written before row-group byte spans were recorded is fetched whole
   assert.equal(fetched, part.bytes);
 });
 
-test('compaction reads its inputs from the bucket and replaces them there', async () => {
-  const { store, prefix } = await openStore();
+test('compaction reads its inputs from the bucket, marks them compacted there, and the sweep deletes them after the grace', async () => {
+  const clock = { now: Date.now() };
+  const { store, prefix } = await openStore(undefined, () => clock.now);
   const batches = [1, 2, 3].map((seed) => generateTraces(300, { seed: 100 + seed }));
   for (const b of batches) await store.writeBlock(TENANT, b);
   const before = store.blocks(TENANT).map((m) => m.blockId);
   const out = await store.compactOnce(TENANT, { windowMs: 24 * 3_600_000, maxBlockBytes: 1 << 30, minInputBlocks: 3 });
   assert.ok(out);
   assert.equal(out.spanCount, batches.reduce((n, b) => n + b.reduce((m, t) => m + t.spans.length, 0), 0));
-  const left = new Set((await server.keys(`${prefix}/${TENANT}/`)).map((k) => k.split('/')[2]));
-  assert.deepEqual([...left], [out.blockId], `inputs ${before.join(', ')} are gone from the bucket`);
+  const blocksInBucket = async () => new Set((await server.keys(`${prefix}/${TENANT}/`)).map((k) => k.split('/')[2]).filter((name) => !name!.startsWith('~')));
+  // Other instances may still read the inputs until their next poll: each is marked, not deleted.
+  assert.deepEqual([...(await blocksInBucket())].sort(), [out.blockId, ...before].sort());
+  for (const id of before) assert.ok((await server.keys(`${prefix}/${TENANT}/${id}/compacted.json`)).length === 1, `${id} is marked compacted`);
+  clock.now += 24 * 3_600_000;
+  await store.sweep(TENANT);
+  assert.deepEqual([...(await blocksInBucket())], [out.blockId], `inputs ${before.join(', ')} are gone from the bucket`);
   const reader = await openStore(prefix);
   const id = batches[1]![17]!.traceId;
   assert.deepEqual(canonical((await reader.store.findTrace(TENANT, id)).spans), spansOf(batches[1]!, id));
