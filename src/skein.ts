@@ -5,11 +5,16 @@
 //   collector  receivers → pipeline → forwarding exporters; no store (a gateway)
 //   store      receivers → memory_limiter and redaction only → store; query API
 //              (behind a collector that already sampled and batched)
+//   ingester   receivers → pipeline → store; the routes its peers ask, no query API or UI
+//   querier    a store that only reads (blocks, and the peers' heads); query API and UI;
+//              no receivers, pipeline or WAL
 //
 // In a cluster (cluster.peers, cluster.dns), an instance that takes spans in
 // routes them by trace to their owner (src/cluster/router.ts, before the
 // connectors) and forwards the others' shares; it closes receivers, then
 // re-routing, pipeline, forwarders, membership, store and API, in that order.
+// An instance that answers queries asks the other peers for their part of each
+// (src/cluster/peer-queries.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
@@ -31,6 +36,8 @@ import { Forwarders } from './cluster/forwarders.js';
 import { Router } from './cluster/router.js';
 import type { TracesConsumer } from './pipeline/consumer.js';
 import type { Peer } from './cluster/peer.js';
+import { PeerQueries } from './cluster/peer-queries.js';
+import type { RemoteSources } from './store/fetch/remote.js';
 
 /** The collector's work that a store behind a collector leaves to it. */
 const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
@@ -60,6 +67,12 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
 
   try {
     let store: Store | undefined;
+    // The other peers' parts of queries, for a store that answers queries in a cluster (an
+    // ingester's answers only its peers, and asks none). The store opens before the cluster
+    // is joined: until then it has no peer to ask.
+    let peerQueries: PeerQueries | undefined;
+    const remote: RemoteSources | undefined =
+      clusterConfigured(config.cluster) && target !== 'ingester' && target !== 'collector' ? { peers: () => peerQueries?.peers() ?? [] } : undefined;
     if (target !== 'collector') {
       // Loaded only here: a collector never opens the storage engine.
       const { Store } = await import('./store/store.js');
@@ -67,6 +80,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
         storage: config.storage,
         limits: config.limits,
         logger,
+        remote,
         ...(target === 'querier' && { role: 'querier' }),
         ...compactorChoice(config, () => self),
       });
@@ -79,6 +93,15 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     if (cluster) {
       closers.push(() => cluster.close());
       ctx.cluster = cluster.api;
+      if (remote) {
+        const asked = (peerQueries = new PeerQueries({ membership: cluster.api.membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) }));
+        closers.push(async () => asked.close());
+      }
+    }
+    if (target === 'querier') {
+      // No receivers nor pipeline: a querier takes no spans in.
+      ctx.ready = true;
+      return { addresses: { http, otlpGrpc: '', otlpHttp: '' }, close: closeAll, unwrittenSpans: async () => 0 };
     }
     const pipeline: Pipeline = buildPipeline({
       config,

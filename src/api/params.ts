@@ -17,13 +17,25 @@ export function tenantOf(req: FastifyRequest, reply: FastifyReply): string | und
   return t.tenant;
 }
 
-/** The store, or a 503 while the WAL is being replayed (501 on an instance that runs none). */
-export function requireStore(ctx: ApiContext, reply: FastifyReply): Store | undefined {
+/**
+ * The store, or a 503 while the WAL is being replayed (501 on an instance that runs none).
+ * `for`: `query`, the public query API, which an ingester does not serve (its heads are
+ * one part of a cluster's answer, which the queriers put together); `store`, the store's
+ * own operations and the internal routes its peers ask (any instance with a store).
+ */
+export function requireStore(ctx: ApiContext, reply: FastifyReply, purpose: 'query' | 'store' = 'query'): Store | undefined {
   if (ctx.target === 'collector') {
     reply
       .code(501)
       .type('text/plain')
       .send('this instance runs --target collector: it forwards spans and stores none; query the instance its exporters send to');
+    return undefined;
+  }
+  if (ctx.target === 'ingester' && purpose === 'query') {
+    reply
+      .code(501)
+      .type('text/plain')
+      .send("this instance runs --target ingester: it stores spans and answers its peers, not queries; query a querier (or an instance of --target all), which asks every ingester's head");
     return undefined;
   }
   if (!ctx.store) {

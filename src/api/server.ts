@@ -13,6 +13,7 @@ import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerUiRoutes } from './routes/ui.js';
 import { registerIngestStatsRoutes } from './routes/ingest-stats.js';
 import { registerTailRoutes } from './routes/tail.js';
+import { registerClusterRoutes } from './routes/cluster-fetch.js';
 import { registerClusterStatusRoutes } from './routes/cluster-status.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
 
@@ -58,7 +59,9 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   registerMetricsRoutes(app, ctx, queries);
   registerIngestStatsRoutes(app, ctx);
   registerTailRoutes(app, ctx, queries);
+  registerClusterRoutes(app, ctx);
   registerClusterStatusRoutes(app, ctx);
-  registerUiRoutes(app, ctx);
+  // An ingester serves no queries (requireStore answers 501 on their routes), so no UI either.
+  if (ctx.target !== 'ingester') registerUiRoutes(app, ctx);
   return app;
 }

@@ -1,8 +1,9 @@
-// Trace by ID: gather the spans from every source (head, blocks), de-duplicate,
+// Trace by ID: gather the spans from every source (heads, blocks, a cluster's peers), de-duplicate,
 // regroup them under their resources and scopes, and apply Tempo's size limit.
 import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
 import { groupSpans, spanSizeBytes } from '../otlp/assemble.js';
 import type { Store, TimeRange } from '../store/store.js';
+import type { PartialAnswer } from '../store/fetch/request.js';
 
 export interface TraceResult {
   batch: ResourceSpans[];
@@ -12,21 +13,30 @@ export interface TraceResult {
   truncated: { totalBytes: number; limit: number } | undefined;
 }
 
+/** The trace, or (undefined) none was found; `partial` when some peers did not answer, so it may exist there. */
+export interface TraceLookup {
+  result: TraceResult | undefined;
+  partial: PartialAnswer | undefined;
+}
+
 export async function findTraceById(
   store: Store,
   tenant: string,
   traceId: string,
   range: TimeRange,
   maxBytesPerTrace: number,
-): Promise<TraceResult | undefined> {
+): Promise<TraceLookup> {
   const found = await store.findTrace(tenant, traceId, range);
-  if (found.spans.length === 0) return undefined;
+  if (found.spans.length === 0) return { result: undefined, partial: found.partial };
   const kept = keepWithinLimit(found.spans, maxBytesPerTrace);
   return {
-    batch: groupSpans(kept.spans),
-    spanCount: kept.spans.length,
-    inspectedBytes: found.inspectedBytes,
-    truncated: kept.spans.length < found.spans.length ? { totalBytes: kept.totalBytes, limit: maxBytesPerTrace } : undefined,
+    result: {
+      batch: groupSpans(kept.spans),
+      spanCount: kept.spans.length,
+      inspectedBytes: found.inspectedBytes,
+      truncated: kept.spans.length < found.spans.length ? { totalBytes: kept.totalBytes, limit: maxBytesPerTrace } : undefined,
+    },
+    partial: found.partial,
   };
 }
 

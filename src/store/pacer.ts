@@ -5,6 +5,8 @@
 import type { QueryContext } from './engine/duckdb.js';
 
 export interface Pacer extends QueryContext {
+  /** Date.now() after which the query gives up: the peers asked for their part (RemoteSources) are given the same. */
+  readonly deadlineMs?: number;
   /** Counts `units` of work (spans) and, when the query's slice is spent, yields to the event loop; throws past the deadline. */
   pace(units?: number): Promise<void>;
 }

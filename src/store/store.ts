@@ -10,7 +10,7 @@ import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
 import { dedupeSpans } from '../otlp/assemble.js';
 import { TenantStore } from './tenant-store.js';
 import type { Head } from './head/head.js';
-import { BlockStore } from './blocks/block-store.js';
+import { BlockStore, type BlockFilter } from './blocks/block-store.js';
 import { CompactionLease } from './blocks/compaction-lease.js';
 import { blockMetrics } from './blocks/metrics.js';
 import type { Backend } from './backend/backend.js';
@@ -24,13 +24,17 @@ import type {
   FetchAggregateRequest,
   FetchedTraces,
   FetchRequest,
+  FetchScope,
   FetchTagNamesRequest,
   FetchTagValuesRequest,
   FetchTracesRequest,
+  PartialAnswer,
   TagNamesResult,
   TagValuesResult,
 } from './fetch/request.js';
-import type { SpanSources } from './fetch/sources.js';
+import { blocksWhere, type BlockReads, type SpanSources } from './fetch/sources.js';
+import type { RemotePeer, RemoteSources, RemoteTraces } from './fetch/remote.js';
+import { mergeTagNames, mergeTagValues, mergeTraces, PeerFailures } from './fetch/merge.js';
 import { fetchTraces } from './fetch/traces.js';
 import { fetchAggregate } from './fetch/aggregate.js';
 import { fetchTagNames, fetchTagValues } from './fetch/tags.js';
@@ -40,6 +44,8 @@ export interface StoreOptions {
   storage: SkeinConfig['storage'];
   limits: SkeinConfig['limits'];
   logger: Logger;
+  /** In a cluster, the other instances: fetches of scope `all` merge their parts in (fetch/merge.ts). */
+  remote?: RemoteSources | undefined;
   /**
    * `querier`: reads blocks only. No WAL or heads (none is opened or replayed), append
    * refuses, no head cuts, compaction or retention; the block list is polled. Default `writer`.
@@ -71,9 +77,19 @@ export interface TimeRange {
 export interface FoundTrace {
   spans: StoredSpan[];
   inspectedBytes: number;
+  /** Set when some peers did not answer: spans they hold may be missing. */
+  partial?: PartialAnswer | undefined;
 }
 
 const CUT_CHECK_INTERVAL_MS = 1000;
+/**
+ * Scope `recent` reads the blocks this process published within two block-list polls and
+ * this margin: every other instance has listed them by then (a poll, plus one that was
+ * running when the block appeared, plus its reads).
+ */
+const RECENT_MARGIN_MS = 30_000;
+/** Scope `head` reads no block. */
+const NO_BLOCK: BlockFilter = () => false;
 
 function overlaps(spans: readonly StoredSpan[], range: TimeRange): boolean {
   if (spans.length === 0) return false;
@@ -217,34 +233,112 @@ export class Store {
   /**
    * The only way queries read spans (store/fetch/request.ts): traces that may match a
    * filter, a metrics first stage, or tag names and values, from heads and blocks alike.
+   * `scope` (request.ts FetchScope) narrows where spans are looked for; with `all` in a
+   * cluster, the other peers' parts are merged in (fetch/merge.ts): their heads and recent
+   * blocks for traces and tags, their heads only for an aggregate (the blocks are
+   * aggregated here, from the bucket every instance shares, so no span counts twice).
    */
-  fetch(tenant: string, request: FetchTracesRequest): FetchedTraces;
-  fetch(tenant: string, request: FetchAggregateRequest): Promise<AggregateResult>;
-  fetch(tenant: string, request: FetchTagNamesRequest): Promise<TagNamesResult>;
-  fetch(tenant: string, request: FetchTagValuesRequest): Promise<TagValuesResult>;
-  fetch(tenant: string, request: FetchRequest): FetchedTraces | Promise<AggregateResult | TagNamesResult | TagValuesResult> {
+  fetch(tenant: string, request: FetchTracesRequest, scope?: FetchScope): FetchedTraces;
+  fetch(tenant: string, request: FetchAggregateRequest, scope?: FetchScope): Promise<AggregateResult>;
+  fetch(tenant: string, request: FetchTagNamesRequest, scope?: FetchScope): Promise<TagNamesResult>;
+  fetch(tenant: string, request: FetchTagValuesRequest, scope?: FetchScope): Promise<TagValuesResult>;
+  fetch(tenant: string, request: FetchRequest, scope: FetchScope = 'all'): FetchedTraces | Promise<AggregateResult | TagNamesResult | TagValuesResult> {
+    const sources = this.sources(scope);
+    const peers = this.peersFor(scope);
     switch (request.kind) {
-      case 'traces':
-        return fetchTraces(this.sources, tenant, request);
+      case 'traces': {
+        if (peers.length === 0) return fetchTraces(sources, tenant, request);
+        const remote = peers.map((p) => p.traces(tenant, request, 'recent'));
+        return mergeTraces(fetchTraces(sources, tenant, request), remote, { order: request.order, dedupe: true, keyFloor: request.keyFloor });
+      }
       case 'aggregate':
-        return fetchAggregate(this.sources, tenant, request);
+        return peers.length === 0 ? fetchAggregate(sources, tenant, request) : this.aggregateWithPeers(sources, peers, tenant, request);
       case 'tag-names':
-        return fetchTagNames(this.sources, tenant, request);
+        return peers.length === 0 ? fetchTagNames(sources, tenant, request) : this.tagNamesWithPeers(sources, peers, tenant, request);
       case 'tag-values':
-        return fetchTagValues(this.sources, tenant, request);
+        return peers.length === 0 ? fetchTagValues(sources, tenant, request) : this.tagValuesWithPeers(sources, peers, tenant, request);
     }
   }
 
-  /** What the fetch modules read (heads and blocks), kept from the query side. */
-  private get sources(): SpanSources {
+  /** What the fetch modules read in a scope (heads and blocks), kept from the query side. */
+  private sources(scope: FetchScope): SpanSources {
     return {
-      blocks: this.blocks,
+      blocks: this.blocksIn(scope),
       heads: (tenant) => this.heads(tenant),
+      // Traces found are read whole, whatever the scope (request.ts FetchScope).
       findTraces: (tenant, ids, opts) => this.findTraces(tenant, ids, opts),
     };
   }
 
-  async findTrace(tenant: string, traceIdHex: string, range: TimeRange = {}): Promise<FoundTrace> {
+  private blocksIn(scope: FetchScope): BlockReads {
+    return scope === 'all' ? this.blocks : blocksWhere(this.blocks, this.blockFilter(scope));
+  }
+
+  /** The blocks a scope narrower than `all` reads. */
+  private blockFilter(scope: 'head' | 'recent'): BlockFilter {
+    if (scope === 'head') return NO_BLOCK;
+    const since = Date.now() - (2 * this.opts.storage.blocklist_poll_interval + RECENT_MARGIN_MS);
+    return (_meta, publishedAtMs) => publishedAtMs !== undefined && publishedAtMs >= since;
+  }
+
+  /** The peers whose parts a fetch of this scope merges: none but for `all`, which a peer is never asked. */
+  private peersFor(scope: FetchScope): readonly RemotePeer[] {
+    return scope === 'all' ? (this.opts.remote?.peers() ?? []) : [];
+  }
+
+  private async aggregateWithPeers(sources: SpanSources, peers: readonly RemotePeer[], tenant: string, request: FetchAggregateRequest): Promise<AggregateResult> {
+    // Asked first, so that the peers read their heads while the blocks are aggregated here.
+    const remote = peers.map((p) => p.headTraces(tenant, request));
+    let local: AggregateResult;
+    try {
+      local = await fetchAggregate(sources, tenant, request);
+    } catch (err) {
+      await Promise.all(remote.map(cancel));
+      throw err;
+    }
+    return { ...local, traces: mergeTraces(local.traces, remote, { order: 'none', dedupe: false }) };
+  }
+
+  private async tagNamesWithPeers(sources: SpanSources, peers: readonly RemotePeer[], tenant: string, request: FetchTagNamesRequest): Promise<TagNamesResult> {
+    const failures = new PeerFailures();
+    const [local, remote] = await Promise.all([
+      fetchTagNames(sources, tenant, request),
+      failures.settle(peers.map((p) => p.tagNames(tenant, request, 'recent'))),
+    ]);
+    return mergeTagNames(request, [local, ...remote], failures.partial);
+  }
+
+  private async tagValuesWithPeers(sources: SpanSources, peers: readonly RemotePeer[], tenant: string, request: FetchTagValuesRequest): Promise<TagValuesResult> {
+    const failures = new PeerFailures();
+    const [local, remote] = await Promise.all([
+      fetchTagValues(sources, tenant, request),
+      failures.settle(peers.map((p) => p.tagValues(tenant, request, 'recent'))),
+    ]);
+    return mergeTagValues(request, [local, ...remote], failures.partial);
+  }
+
+  /**
+   * The spans of one trace, de-duplicated by span ID: from the heads, the blocks the scope
+   * reads and, with `all` in a cluster, the peers' heads and recent blocks. With `all` the
+   * trace must overlap the range as a whole; a narrower scope gives what it holds of a trace
+   * that does (its caller judges the whole).
+   */
+  async findTrace(tenant: string, traceIdHex: string, range: TimeRange = {}, scope: FetchScope = 'all'): Promise<FoundTrace> {
+    const failures = new PeerFailures();
+    const [local, remote] = await Promise.all([
+      this.findLocalTrace(tenant, traceIdHex, range, scope),
+      failures.settle(this.peersFor(scope).map((p) => p.findTrace(tenant, traceIdHex, range, 'recent'))),
+    ]);
+    const spans = [...local.spans, ...remote.flatMap((r) => r.spans)];
+    const inspectedBytes = remote.reduce((n, r) => n + r.inspectedBytes, local.inspectedBytes);
+    const partial = failures.partial;
+    // Blocks are chosen by their own time range; the trace itself must overlap too,
+    // so the answer does not depend on which block a trace happened to land in.
+    if (scope === 'all' && !overlaps(spans, range)) return { spans: [], inspectedBytes, ...(partial && { partial }) };
+    return { spans: dedupeSpans(spans), inspectedBytes, ...(partial && { partial }) };
+  }
+
+  private async findLocalTrace(tenant: string, traceIdHex: string, range: TimeRange, scope: FetchScope): Promise<{ spans: StoredSpan[]; inspectedBytes: number }> {
     const spans: StoredSpan[] = [];
     let inspectedBytes = 0;
     const ts = this.tenants.get(tenant);
@@ -256,13 +350,12 @@ export class Store {
       spans.push(...head.spans);
       inspectedBytes += head.bytes;
     }
-    const fromBlocks = await this.blocks.findTrace(tenant, traceIdHex, range);
-    spans.push(...fromBlocks.spans);
-    inspectedBytes += fromBlocks.inspectedBytes;
-    // Blocks are chosen by their own time range; the trace itself must overlap too,
-    // so the answer does not depend on which block a trace happened to land in.
-    if (!overlaps(spans, range)) return { spans: [], inspectedBytes };
-    return { spans: dedupeSpans(spans), inspectedBytes };
+    if (scope !== 'head') {
+      const fromBlocks = await this.blocks.findTrace(tenant, traceIdHex, range, scope === 'all' ? undefined : this.blockFilter(scope));
+      spans.push(...fromBlocks.spans);
+      inspectedBytes += fromBlocks.inspectedBytes;
+    }
+    return { spans, inspectedBytes };
   }
 
   /**
@@ -440,4 +533,9 @@ export class Store {
     // Failures are logged and counted by the tenant store; the next check retries.
     await ts.cut(reason).catch(() => undefined);
   }
+}
+
+/** Ends a peer's call that will not be read. */
+async function cancel(r: RemoteTraces): Promise<void> {
+  await r[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
 }

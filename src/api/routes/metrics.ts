@@ -15,6 +15,7 @@ import {
   UnsupportedMetricsError,
 } from '../../query/metrics/index.js';
 import type { ApiContext } from '../context.js';
+import { partialFields } from '../partial.js';
 import { badRequest, clientGone, requireStore, tenantOf } from '../params.js';
 
 interface MetricsQueryString {
@@ -60,7 +61,7 @@ export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, que
       const body = instant
         ? queryInstantJson(result.series, result.stats)
         : queryRangeJson(result.series, result.stats, params.timeline, params.exemplars);
-      return reply.type('application/json').send(body);
+      return reply.type('application/json').send({ ...body, ...partialFields(result.stats.partial, 'metrics') });
     } catch (err) {
       if (err instanceof MetricsLimitError) return reply.code(err.status).type('text/plain').send(err.message);
       if (err instanceof UnsupportedMetricsError) return badRequest(reply, err.message);

@@ -9,6 +9,7 @@ import type { QueryAdmission } from '../../query/admission.js';
 import { searchResponseJson } from '../../query/search/response.js';
 import { tagsToQuery } from '../../query/search/tags.js';
 import type { ApiContext } from '../context.js';
+import { partialFields } from '../partial.js';
 import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 interface SearchQuery {
@@ -102,7 +103,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
         ),
         cancelled,
       );
-      return reply.type('application/json').send(searchResponseJson(result.traces, result.metrics, query, spss));
+      return reply.type('application/json').send({ ...searchResponseJson(result.traces, result.metrics, query, spss), ...partialFields(result.partial, 'search') });
     } catch (err) {
       if (err instanceof QueryLimitError) return reply.code(err.status).type('text/plain').send(err.message);
       throw err;

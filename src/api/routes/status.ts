@@ -33,7 +33,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     method: ['GET', 'POST'],
     url: '/flush',
     handler: async (req, reply) => {
-      const store = requireStore(ctx, reply);
+      const store = requireStore(ctx, reply, 'store');
       if (!store) return reply;
       let only: string | undefined;
       if (req.headers['x-scope-orgid'] !== undefined) {

@@ -23,6 +23,7 @@ import type { QueryAdmission } from '../../query/admission.js';
 import { QueryBudget } from '../../query/budget.js';
 import { QueryLimitError } from '../../query/search/execute.js';
 import type { ApiContext } from '../context.js';
+import { partialFields } from '../partial.js';
 import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 interface TagsRequest {
@@ -68,7 +69,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     const r = await admitted(p, reply, (q) => tagNames(p.store, p.tenant, scopes, q));
     if (!r) return reply;
     const all = [...new Set(r.scopes.flatMap((s) => s.tags))].sort();
-    return { tagNames: all, ...marker(r.truncated), metrics: metrics(r) };
+    return { tagNames: all, ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 
   app.get<TagsRequest>('/api/v2/search/tags', async (req, reply) => {
@@ -81,7 +82,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     // Asked for everything, scopes that hold no names are left out (resource and span
     // stay, so a client always finds them).
     const scopes = scope.scopes ? r.scopes : r.scopes.filter((s) => s.tags.length > 0 || s.name === 'resource' || s.name === 'span');
-    return { scopes, ...marker(r.truncated), metrics: metrics(r) };
+    return { scopes, ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 
   app.get<ValuesRequest>('/api/search/tag/:name/values', async (req, reply) => {
@@ -92,7 +93,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     if (!p) return reply;
     const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenant, { type: 'legacy', name }, q));
     if (!r) return reply;
-    return { tagValues: r.values.map((v) => v.value), ...marker(r.truncated), metrics: metrics(r) };
+    return { tagValues: r.values.map((v) => v.value), ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 
   app.get<ValuesRequest>('/api/v2/search/tag/:name/values', async (req, reply) => {
@@ -104,7 +105,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     if (!p) return reply;
     const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenant, target, q));
     if (!r) return reply;
-    return { tagValues: r.values, ...marker(r.truncated), metrics: metrics(r) };
+    return { tagValues: r.values, ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 }
 

@@ -3,8 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { encodeOtlpJson } from '../../otlp/json.js';
 import { encodeTraceByIdResponse, encodeTracesData } from '../../otlp/protobuf.js';
 import { parseTraceId } from '../../query/trace-id.js';
-import { findTraceById, type TraceResult } from '../../query/trace-by-id.js';
+import { findTraceById, type TraceLookup, type TraceResult } from '../../query/trace-by-id.js';
+import type { PartialAnswer } from '../../store/fetch/request.js';
 import type { ApiContext } from '../context.js';
+import { partialFields } from '../partial.js';
 import { badRequest, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
 
 const PROTOBUF = 'application/protobuf';
@@ -19,7 +21,9 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: ApiContext): void
     const lookup = await lookupTrace(req, reply, ctx);
     if (!lookup) return reply;
     const { result } = lookup;
-    if (!result) return reply.code(404).type('text/plain').send('trace not found');
+    if (!result) return notFound(reply, lookup.partial);
+    // v1's body is the trace alone: a partial answer is only counted.
+    partialFields(lookup.partial, 'trace');
     if (result.truncated) {
       return reply
         .code(422)
@@ -37,24 +41,29 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: ApiContext): void
   app.get<TraceParams>('/api/v2/traces/:traceId', async (req, reply) => {
     const lookup = await lookupTrace(req, reply, ctx);
     if (!lookup) return reply;
-    const { result } = lookup;
-    if (!result) return reply.code(404).type('text/plain').send('trace not found');
-    const message = result.truncated
-      ? `trace exceeds max size (max bytes: ${result.truncated.limit}, trace bytes: ${result.truncated.totalBytes}); returned the first ${result.spanCount} spans`
-      : '';
+    const { result, partial } = lookup;
+    if (!result) return notFound(reply, partial);
+    const message = [
+      result.truncated &&
+        `trace exceeds max size (max bytes: ${result.truncated.limit}, trace bytes: ${result.truncated.totalBytes}); returned the first ${result.spanCount} spans`,
+      partialFields(partial, 'trace').message,
+    ]
+      .filter((m) => typeof m === 'string' && m !== '')
+      .join('; ');
+    const isPartial = result.truncated !== undefined || partial !== undefined;
     if (wantsProtobuf(req)) {
       return reply.type(PROTOBUF).send(
         Buffer.from(
           encodeTraceByIdResponse({
             trace: encodeTracesData(result.batch),
             inspectedBytes: result.inspectedBytes,
-            partial: result.truncated !== undefined,
+            partial: isPartial,
             message,
           }),
         ),
       );
     }
-    return reply.type('application/json').send(v2Json(result, message));
+    return reply.type('application/json').send(v2Json(result, isPartial, message));
   });
 }
 
@@ -62,7 +71,7 @@ async function lookupTrace(
   req: FastifyRequest<TraceParams>,
   reply: FastifyReply,
   ctx: ApiContext,
-): Promise<{ result: TraceResult | undefined } | undefined> {
+): Promise<TraceLookup | undefined> {
   const store = requireStore(ctx, reply);
   if (!store) return undefined;
   const tenant = tenantOf(req, reply);
@@ -74,8 +83,16 @@ async function lookupTrace(
   }
   const range = parseUnixSecondsRange(req.query, reply);
   if (!range) return undefined;
-  const result = await findTraceById(store, tenant, id.traceId, range, ctx.config.limits.max_bytes_per_trace);
-  return { result };
+  return findTraceById(store, tenant, id.traceId, range, ctx.config.limits.max_bytes_per_trace);
+}
+
+/** 404; when some peers did not answer, the trace may be theirs, and the message says so. */
+function notFound(reply: FastifyReply, partial: PartialAnswer | undefined): FastifyReply {
+  const { message } = partialFields(partial, 'trace');
+  return reply
+    .code(404)
+    .type('text/plain')
+    .send(message === undefined ? 'trace not found' : `trace not found; ${message}`);
 }
 
 function wantsProtobuf(req: FastifyRequest): boolean {
@@ -83,10 +100,10 @@ function wantsProtobuf(req: FastifyRequest): boolean {
   return accept.includes(PROTOBUF) || accept.includes('application/x-protobuf');
 }
 
-function v2Json(result: TraceResult, message: string): Record<string, unknown> {
+function v2Json(result: TraceResult, partial: boolean, message: string): Record<string, unknown> {
   return {
     trace: encodeOtlpJson(result.batch, { ids: 'base64' }),
     metrics: { inspectedBytes: String(result.inspectedBytes) },
-    ...(result.truncated && { status: 'PARTIAL', message }),
+    ...(partial && { status: 'PARTIAL', message }),
   };
 }

@@ -8,7 +8,7 @@
 // Loops over traces pace themselves and enforce query.timeout (QueryBudget), and the
 // store's DuckDB queries are interrupted at the deadline.
 import type { Store } from '../../store/store.js';
-import type { FetchedTraces, FetchLimits } from '../../store/fetch/request.js';
+import type { FetchedTraces, FetchLimits, PartialAnswer } from '../../store/fetch/request.js';
 import type { StoredSpan } from '../../otlp/model.js';
 import type { MetricsPipeline, MetricsQuery } from '../traceql/ast.js';
 import { evaluateQuery, fieldValue } from '../traceql/engine/evaluate.js';
@@ -45,6 +45,8 @@ export interface MetricsStats {
   totalBlocks: number;
   /** How the block part ran: `sql` (one aggregate), `spans` (evaluator) or `none` (no blocks). */
   blockPath: 'sql' | 'spans' | 'none';
+  /** Set when some cluster peers did not answer: spans they hold are not counted. */
+  partial?: PartialAnswer | undefined;
 }
 
 export interface MetricsResult {
@@ -114,6 +116,7 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
   budget.check();
   stats.inspectedBytes = traces.stats.inspectedBytes;
   stats.totalBlocks = traces.stats.totalBlocks;
+  if (traces.stats.partial) stats.partial = traces.stats.partial;
   if (plan === null) stats.blockPath = stats.totalBlocks > 0 ? 'spans' : 'none';
   return stage;
 }

@@ -12,7 +12,7 @@
 // every few milliseconds, and query.timeout is enforced there, inside the evaluation of a
 // trace, and by interrupting the store's reads in flight.
 import type { Store } from '../../store/store.js';
-import type { FetchTracesRequest } from '../../store/fetch/request.js';
+import type { FetchTracesRequest, PartialAnswer } from '../../store/fetch/request.js';
 import type { PipelineExpr } from '../traceql/ast.js';
 import { conditionsOf, traceFilterOf } from '../traceql/fetch-request.js';
 import { evaluateQuery, type Spanset } from '../traceql/engine/evaluate.js';
@@ -51,6 +51,8 @@ export interface SearchMetrics {
 export interface SearchResult {
   traces: MatchedTrace[];
   metrics: SearchMetrics;
+  /** Set when some cluster peers did not answer: matches they hold may be missing. */
+  partial?: PartialAnswer | undefined;
 }
 
 /** A query refused for exceeding one of the `query:` limits; `status` is the HTTP status to answer. */
@@ -175,6 +177,6 @@ async function search(store: Store, req: SearchRequest, options: { maxBytesText:
     while (at > 0 && newerFirst(matched[at - 1]!, m) > 0) at--;
     matched.splice(at, 0, m);
   }
-  const { inspectedTraces, inspectedBytes, totalBlocks } = fetched.stats;
-  return { traces: matched.slice(0, req.limit), metrics: { inspectedTraces, inspectedBytes, totalBlocks } };
+  const { inspectedTraces, inspectedBytes, totalBlocks, partial } = fetched.stats;
+  return { traces: matched.slice(0, req.limit), metrics: { inspectedTraces, inspectedBytes, totalBlocks }, ...(partial && { partial }) };
 }

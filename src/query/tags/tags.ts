@@ -4,7 +4,7 @@
 // become its requests, the intrinsics Tempo lists are added, and the work runs within
 // the query's budget.
 import type { Store } from '../../store/store.js';
-import type { Condition, FetchLimits, TagScope as FetchTagScope, TagValuesResult } from '../../store/fetch/request.js';
+import type { Condition, FetchLimits, PartialAnswer, TagScope as FetchTagScope, TagValuesResult } from '../../store/fetch/request.js';
 import { fetchTargetOf, INTRINSIC_TAG_NAMES, type TagTarget } from './target.js';
 import { QueryBudget } from '../budget.js';
 
@@ -33,6 +33,8 @@ export interface TagNamesResult {
   truncated: boolean;
   inspectedBytes: number;
   totalBlocks: number;
+  /** Set when some cluster peers did not answer: names they hold may be missing. */
+  partial?: PartialAnswer | undefined;
 }
 
 

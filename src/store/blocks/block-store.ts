@@ -74,6 +74,12 @@ export interface BlockView {
   mayHoldTrace(traceIdHex: string): boolean;
 }
 
+/**
+ * Which blocks a read looks at (Store.fetch's scopes): by their meta and when this process
+ * published them (Date.now(); undefined for blocks it loaded rather than wrote).
+ */
+export type BlockFilter = (meta: BlockMeta, publishedAtMs: number | undefined) => boolean;
+
 /** Blocks kept from deletion until released (BlockStore.acquire). */
 export interface HeldBlocks {
   blocks: BlockView[];
@@ -100,6 +106,8 @@ interface LoadedBlock {
   /** Lookups reading the block right now: it is deleted only once they are done. */
   readers: number;
   onIdle: (() => void) | undefined;
+  /** Date.now() when this process published the block (written or compacted here); undefined when loaded. */
+  publishedAtMs?: number;
 }
 
 /** What a listing of a tenant says (refresh()). */
@@ -234,9 +242,14 @@ export class BlockStore {
   /**
    * Spans of one trace from every block that may hold it (time range overlap when
    * given, in unix seconds as Tempo's start/end; then trace-ID range; then bloom),
-   * merged and de-duplicated by span ID.
+   * merged and de-duplicated by span ID. `keep` narrows the blocks looked at.
    */
-  async findTrace(tenant: string, traceIdHex: string, range: { startUnixSec?: number; endUnixSec?: number } = {}): Promise<FoundTrace> {
+  async findTrace(
+    tenant: string,
+    traceIdHex: string,
+    range: { startUnixSec?: number; endUnixSec?: number } = {},
+    keep?: BlockFilter,
+  ): Promise<FoundTrace> {
     const lower = traceIdHex.toLowerCase();
     if (!TRACE_ID_RE.test(lower)) return { spans: [], inspectedBytes: 0, blocksSearched: 0 };
     const id = lower.padStart(32, '0');
@@ -247,7 +260,7 @@ export class BlockStore {
     let inspectedBytes = 0;
     const candidates: LoadedBlock[] = [];
     const reads: Array<{ key: string; want: ReadableWant }> = [];
-    for (const b of this.byTenant.get(tenant) ?? []) {
+    for (const b of this.listed(tenant, keep)) {
       const m = b.meta;
       if (from !== undefined && BigInt(m.maxEndUnixNano) < from) continue;
       if (until !== undefined && BigInt(m.minStartUnixNano) >= until) continue;
@@ -408,10 +421,10 @@ export class BlockStore {
   /**
    * withBlocks for a reader that cannot wrap its reads in one call (an iteration its
    * consumer may leave at any point): the blocks stay until `release()`, which must be
-   * called exactly once.
+   * called exactly once. `keep` narrows the blocks chosen.
    */
-  acquire(tenant: string, range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined }): HeldBlocks {
-    const chosen = (this.byTenant.get(tenant) ?? []).filter(
+  acquire(tenant: string, range: { startUnixNano?: bigint | undefined; endUnixNano?: bigint | undefined }, keep?: BlockFilter): HeldBlocks {
+    const chosen = this.listed(tenant, keep).filter(
       (b) =>
         (range.startUnixNano === undefined || BigInt(b.meta.maxEndUnixNano) >= range.startUnixNano) &&
         (range.endUnixNano === undefined || BigInt(b.meta.minStartUnixNano) < range.endUnixNano),
@@ -670,9 +683,16 @@ export class BlockStore {
       diskBytes: meta.sizeBytes + bloomBytes.byteLength + (tagsBytes?.byteLength ?? 0) + metaBytes.byteLength,
       readers: 0,
       onIdle: undefined,
+      publishedAtMs: Date.now(),
     });
     if (tags !== undefined && tagsBytes !== undefined) this.tagCache.set(blockId, Promise.resolve(tags), tagsBytes.byteLength);
     return meta;
+  }
+
+  /** The tenant's blocks (sorted by minStartUnixNano) that `keep` accepts; all of them without it. */
+  private listed(tenant: string, keep: BlockFilter | undefined): LoadedBlock[] {
+    const list = this.byTenant.get(tenant) ?? [];
+    return keep === undefined ? list : list.filter((b) => keep(b.meta, b.publishedAtMs));
   }
 
   private partsOf(prefix: string, meta: BlockMeta): { partKeys: string[]; partNames: string[] } {

@@ -6,6 +6,24 @@ import type { StoredSpan } from '../../otlp/model.js';
 import type { Pacer } from '../pacer.js';
 import type { CompareOp, Val } from './values.js';
 
+/**
+ * Which of a store's spans a fetch reads. `all` (the default): everything this instance
+ * holds, and in a cluster every other peer's part too (RemoteSources). The rest are what
+ * a peer answers for another (never asking further): `head`, its heads only (spans no
+ * block holds yet); `recent`, its heads and the blocks this process published lately,
+ * which the other instances may not have listed yet (Store.fetch says how lately). A scope
+ * chooses where spans are looked for (block scans, tag scans, trace by ID); traces found
+ * are still read whole, from every block, so each is judged over all its spans.
+ */
+export type FetchScope = 'all' | 'head' | 'recent';
+
+/** Some peers did not answer (an error, or cluster.peer_query_timeout): their spans are missing from the answer. */
+export interface PartialAnswer {
+  /** The peers left out, by id. */
+  peers: string[];
+  message: string;
+}
+
 /** Intrinsics a condition can test on one span, without the rest of its trace. */
 export type SpanIntrinsic = 'name' | 'status' | 'statusMessage' | 'kind' | 'duration' | 'instrumentation:name' | 'instrumentation:version' | 'event:name';
 
@@ -100,6 +118,8 @@ export interface FetchStats {
   inspectedBytes: number;
   inspectedTraces: number;
   totalBlocks: number;
+  /** Set (by the end of the iteration) when some peers' traces are missing. */
+  partial?: PartialAnswer | undefined;
 }
 
 /** An iteration over fetched traces; breaking out of it releases the blocks it holds. */
@@ -188,6 +208,7 @@ export interface TagNamesResult {
   truncated: boolean;
   inspectedBytes: number;
   totalBlocks: number;
+  partial?: PartialAnswer | undefined;
 }
 
 export interface TagValuesResult {
@@ -195,6 +216,7 @@ export interface TagValuesResult {
   truncated: boolean;
   inspectedBytes: number;
   totalBlocks: number;
+  partial?: PartialAnswer | undefined;
 }
 
 export type FetchRequest = FetchTracesRequest | FetchAggregateRequest | FetchTagNamesRequest | FetchTagValuesRequest;

@@ -19,7 +19,7 @@ import { targetReader } from './tag-targets.js';
 export async function fetchTagNames(sources: SpanSources, tenant: string, req: FetchTagNamesRequest): Promise<TagNamesResult> {
   const scopes = [...new Set(req.scopes)];
   if (scopes.length === 0) return { scopes: [], truncated: false, inspectedBytes: 0, totalBlocks: 0 };
-  const found = new Map(scopes.map((s) => [s, new Bounded<string>(req, (n) => n, (n) => Buffer.byteLength(n), compareStrings)]));
+  const found = new Map(scopes.map((s) => [s, tagNameSet(req)]));
   const addLists = (lists: string[][]) =>
     lists.forEach((names, i) => {
       const set = found.get(scopes[i]!)!;
@@ -89,12 +89,7 @@ export async function fetchTagNames(sources: SpanSources, tenant: string, req: F
 
 export async function fetchTagValues(sources: SpanSources, tenant: string, req: FetchTagValuesRequest): Promise<TagValuesResult> {
   const reader = targetReader(req.target);
-  const set = new Bounded<TagValue>(
-    req,
-    (v) => `${v.type}\u0000${v.value}`,
-    (v) => Buffer.byteLength(v.value),
-    (a, b) => compareStrings(a.value, b.value) || compareStrings(a.type, b.type),
-  );
+  const set = tagValueSet(req);
   const add = (v: TagValue) => set.add(v);
   const addAll = (values: readonly TagValue[]) => values.forEach(add);
   const sel = selection(req);
@@ -114,6 +109,21 @@ export async function fetchTagValues(sources: SpanSources, tenant: string, req: 
   ]);
   const { items, cut } = set.result();
   return { values: items, truncated: cut, inspectedBytes: inspected.bytes, totalBlocks: blocks };
+}
+
+/** Tag names of one scope as an answer keeps them: the first in order, within the request's limits. */
+export function tagNameSet(limits: { limit: number; maxBytes: number }): Bounded<string> {
+  return new Bounded<string>(limits, (n) => n, (n) => Buffer.byteLength(n), compareStrings);
+}
+
+/** Tag values as an answer keeps them: the first in order (by value, then type), within the request's limits. */
+export function tagValueSet(limits: { limit: number; maxBytes: number }): Bounded<TagValue> {
+  return new Bounded<TagValue>(
+    limits,
+    (v) => `${v.type}\u0000${v.value}`,
+    (v) => Buffer.byteLength(v.value),
+    (a, b) => compareStrings(a.value, b.value) || compareStrings(a.type, b.type),
+  );
 }
 
 /** The request's range and conditions; every condition must hold. */
