@@ -231,6 +231,19 @@ async function waitUntilComplete(what: string, instances: readonly ClusterInstan
   });
 }
 
+/** Until no instance has a batch waiting in its queue to a peer (GET /api/skein/cluster). */
+async function forwardingDrained(instances: readonly ClusterInstance[]): Promise<void> {
+  await waitFor('every forward queue to empty', async () => {
+    for (const inst of instances) {
+      const res = await fetch(`${inst.url}/api/skein/cluster`);
+      if (res.status !== 200) return false;
+      const body = (await res.json()) as { peers: Array<{ forwardQueue: { batches: number } | null }> };
+      if (body.peers.some((p) => (p.forwardQueue?.batches ?? 0) > 0)) return false;
+    }
+    return true;
+  });
+}
+
 async function flush(inst: ClusterInstance, timeoutMs = 30_000): Promise<number | 'no answer'> {
   try {
     const res = await fetch(`${inst.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
@@ -525,6 +538,11 @@ describe('a cluster of three instances sharing one bucket', () => {
           for (const inst of cluster.instances) assert.equal(await flush(inst), 204, `round ${round}: POST /flush on instance ${inst.index}`);
           for (const key of await blockMetaKeys(cluster.s3)) written.add(key);
         }
+        // Spans an instance forwarded reach their owner's head after its flush may have run:
+        // once every forward queue is empty, one more flush puts all of them in blocks.
+        await forwardingDrained(cluster.instances);
+        for (const inst of cluster.instances) assert.equal(await flush(inst), 204, `final POST /flush on instance ${inst.index}`);
+        for (const key of await blockMetaKeys(cluster.s3)) written.add(key);
       } finally {
         await Promise.all(exporters.map((e) => e.shutdown()));
       }
