@@ -30,6 +30,7 @@ import type {
   TagValuesResult,
   TraceFilter,
 } from '../store/fetch/request.js';
+import { TAG_INTRINSICS } from '../store/fetch/request.js';
 import type { PeerScope } from '../store/fetch/remote.js';
 import type { CompareOp, KindValue, StatusValue, Val } from '../store/fetch/values.js';
 
@@ -251,18 +252,6 @@ const STATUS_VALUES = ['error', 'ok', 'unset'] as const satisfies readonly Statu
 const KIND_VALUES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const satisfies readonly KindValue[];
 const TAG_SCOPES = ['span', 'resource', 'event', 'link', 'instrumentation'] as const satisfies readonly TagScope[];
 const TAG_VALUE_TYPES = ['string', 'int', 'float', 'bool', 'duration', 'keyword'] as const satisfies readonly TagValueType[];
-const TAG_INTRINSICS = [
-  'name',
-  'statusMessage',
-  'rootName',
-  'rootServiceName',
-  'instrumentation:name',
-  'instrumentation:version',
-  'event:name',
-  'status',
-  'kind',
-] as const satisfies ReadonlyArray<Extract<TagTarget, { type: 'intrinsic' }>['name']>;
-
 // Each list names every word of its type: a word added to a type and not here fails to compile.
 type Missing<T, L extends readonly unknown[]> = Exclude<T, L[number]>;
 const complete: [
@@ -274,7 +263,6 @@ const complete: [
   Missing<KindValue, typeof KIND_VALUES>,
   Missing<TagScope, typeof TAG_SCOPES>,
   Missing<TagValueType, typeof TAG_VALUE_TYPES>,
-  Missing<Extract<TagTarget, { type: 'intrinsic' }>['name'], typeof TAG_INTRINSICS>,
 ] extends never[] ? true : false = true;
 void complete;
 

@@ -30,6 +30,7 @@ import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { startS3Server, type S3Server } from '../helpers/s3.js';
 import { reservePorts } from '../helpers/ports.js';
 import { waitFor } from '../helpers/poll.js';
+import { metricsText, metricValue } from '../helpers/metrics-text.js';
 
 /** Errors kept, traces marked test.keep=yes kept (the routing test's), nothing else. */
 const SAMPLING = `
@@ -52,22 +53,7 @@ interface Instance {
   id: string;
 }
 
-async function metricsText(skein: SkeinProcess): Promise<string> {
-  const res = await fetch(`${skein.url}/metrics`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
 
-/** Sum of a metric's samples whose labels include all of `labels` (0 when there is none). */
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 async function metric(skein: SkeinProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
   return metricValue(await metricsText(skein), name, labels);

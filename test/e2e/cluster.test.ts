@@ -33,6 +33,7 @@ import { expectedSpan } from '../helpers/sdk.js';
 import { plainBatch, plainSpans } from '../helpers/compare.js';
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
 import { waitFor } from '../helpers/poll.js';
+import { inParallel } from '../helpers/parallel.js';
 
 /** Each test's last-resort bound (its waits fail first, saying what they waited for): a missing piece never hangs the suite. */
 const TEST_TIMEOUT_MS = 300_000;
@@ -182,20 +183,6 @@ function checkSpans(traceId: string, got: readonly string[], acked: ReadonlySet<
   return undefined;
 }
 
-/** Runs `fn` over items a few at a time. */
-async function inParallel<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, width = 8): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 /**
  * Waits until, on every given instance, every trace in the ledger's acknowledged set

@@ -25,6 +25,7 @@ import { plainBatch, plainSpans } from '../helpers/compare.js';
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
 import { waitFor } from '../helpers/poll.js';
 import { TRACE_EXPORT_PATH, passBytes, rawTraceService } from '../../src/otlp/grpc-service.js';
+import { metricsText } from '../helpers/metrics-text.js';
 
 /** The downstream's answer for a trace: its spans, or undefined while it has none. */
 async function getTrace(skein: SkeinProcess, traceId: string, tenant?: string): Promise<ResourceSpans[] | undefined> {
@@ -49,11 +50,6 @@ async function waitForTrace(skein: SkeinProcess, traceId: string, expected: Arra
   assert.deepEqual(last, expected, `trace ${traceId} as the downstream returns it`);
 }
 
-async function metricsText(skein: SkeinProcess): Promise<string> {
-  const res = await fetch(`${skein.url}/metrics`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
 
 /** The value of one series (exact label set as printed), or undefined when it is absent. */
 function metric(text: string, series: string): number | undefined {

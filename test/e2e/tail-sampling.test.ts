@@ -30,6 +30,8 @@ import { CLI_PATH, startSkein, tempDir, type SkeinProcess } from '../helpers/ske
 import { expectedSpan } from '../helpers/sdk.js';
 import { plainBatch, plainSpans } from '../helpers/compare.js';
 import { waitFor } from '../helpers/poll.js';
+import { inParallel } from '../helpers/parallel.js';
+import { metricsText, metricValue } from '../helpers/metrics-text.js';
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'skein.production.yaml');
 const PROCESSOR = 'tail_sampling';
@@ -142,20 +144,6 @@ async function storedSpanIds(skein: SkeinProcess, traceId: string): Promise<stri
   return batch.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => toHex(s.spanId)))).sort();
 }
 
-/** Runs `fn` over items, a few at a time (the server answers faster than one round trip at a time). */
-async function inParallel<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, width = 16): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 /** Which traces the server has, with their span IDs. */
 async function storedTraces(skein: SkeinProcess, ids: readonly string[]): Promise<Map<string, string[]>> {
@@ -171,22 +159,7 @@ function spanIdsOf(t: SentTrace): string[] {
   return t.spans.map((s) => s.spanContext().spanId).sort();
 }
 
-async function metricsText(skein: SkeinProcess): Promise<string> {
-  const res = await fetch(`${skein.url}/metrics`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
 
-/** Sum of a metric's samples whose labels include all of `labels` (0 when there is none). */
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 /** Waits until the sampler holds nothing: every trace it has received is decided. */
 async function waitUntilAllDecided(skein: SkeinProcess): Promise<void> {

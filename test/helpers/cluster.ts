@@ -4,8 +4,8 @@
 // SKEIN_*_ADDR environment overrides, as a container would, and its own data
 // directory (its WAL), so it can be SIGKILLed and started again on the same
 // ports and directory. The e2e cluster tests and the cluster benchmark share it.
-import { createServer, type Server } from 'node:net';
 import { parse, stringify } from 'yaml';
+import { reservePorts } from './ports.js';
 import { startS3Server, type S3Server } from './s3.js';
 import { startSkein, tempDir, type SkeinProcess } from './skein-process.js';
 
@@ -62,32 +62,6 @@ export interface Cluster {
 
 /** Time a SIGTERMed instance gets before it is killed, so that a stuck shutdown never hangs a test. */
 const STOP_GRACE_MS = 15_000;
-
-/**
- * `count` free loopback ports: servers on 127.0.0.1:0 held open together (so the
- * ports differ), then closed. Another process could take one before Skein binds
- * it; on a test machine that race is rare, and start-up then fails loudly.
- */
-export async function reservePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((s) => {
-      const address = s.address();
-      if (address === null || typeof address === 'string') throw new Error('a reserved port has no TCP address');
-      return address.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
-}
 
 /** Deep merge of config mappings: `over`'s plain objects merge into `base`'s, anything else replaces. */
 export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

@@ -1,7 +1,7 @@
 // Which tag a values request is about: a TraceQL identifier on v2
 // (`resource.service.name`, `span.http.route`, `.foo`, `name`, `span:status`),
 // a bare attribute name on v1 (`service.name`).
-import type { TagScope, TagTarget as FetchTagTarget } from '../../store/fetch/request.js';
+import { TAG_INTRINSICS, type TagIntrinsic, type TagScope, type TagTarget as FetchTagTarget } from '../../store/fetch/request.js';
 import { parseTraceQL, TraceQLError, type Intrinsic } from '../traceql/index.js';
 
 export type AttributeTagScope = TagScope | 'none';
@@ -49,18 +49,7 @@ export function parseTagTarget(text: string): TagTarget | { error: string } {
   };
 }
 
-type ListedIntrinsic = Extract<FetchTagTarget, { type: 'intrinsic' }>['name'];
-const LISTED_INTRINSICS = new Set<string>([
-  'name',
-  'statusMessage',
-  'rootName',
-  'rootServiceName',
-  'instrumentation:name',
-  'instrumentation:version',
-  'event:name',
-  'status',
-  'kind',
-] satisfies ListedIntrinsic[]);
+const LISTED_INTRINSICS: ReadonlySet<string> = new Set(TAG_INTRINSICS);
 
 /**
  * What the store is asked for, or undefined for an intrinsic whose values are not listed:
@@ -68,7 +57,7 @@ const LISTED_INTRINSICS = new Set<string>([
  */
 export function fetchTargetOf(target: TagTarget): FetchTagTarget | undefined {
   if (target.type !== 'intrinsic') return target;
-  return LISTED_INTRINSICS.has(target.name) ? { type: 'intrinsic', name: target.name as ListedIntrinsic } : undefined;
+  return LISTED_INTRINSICS.has(target.name) ? { type: 'intrinsic', name: target.name as TagIntrinsic } : undefined;
 }
 
 /**

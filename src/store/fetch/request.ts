@@ -188,11 +188,25 @@ export interface TagValue {
   value: string;
 }
 
+/** Intrinsics whose values tag queries list, as a value: requests from the API and from peers are checked against it. */
+export const TAG_INTRINSICS = [
+  'name',
+  'statusMessage',
+  'rootName',
+  'rootServiceName',
+  'instrumentation:name',
+  'instrumentation:version',
+  'event:name',
+  'status',
+  'kind',
+] as const;
+export type TagIntrinsic = (typeof TAG_INTRINSICS)[number];
+
 /** What tag's values are wanted. `legacy` is Tempo's v1 bare name: string values of span and resource attributes (and span names for `name`). */
 export type TagTarget =
   | { type: 'attribute'; scope: TagScope | 'none'; name: string }
   | { type: 'legacy'; name: string }
-  | { type: 'intrinsic'; name: 'name' | 'statusMessage' | 'rootName' | 'rootServiceName' | 'instrumentation:name' | 'instrumentation:version' | 'event:name' | 'status' | 'kind' };
+  | { type: 'intrinsic'; name: TagIntrinsic };
 
 /** Distinct values of one tag, among spans in the range meeting every condition. */
 export interface FetchTagValuesRequest extends FetchRange, FetchLimits {
