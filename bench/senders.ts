@@ -81,11 +81,23 @@ function rejectedIn(body: Buffer, format: 'protobuf' | 'json'): number {
 
 /**
  * POSTs every body to `url` over at most `concurrency` keep-alive connections in flight.
- * Given several URLs (instances of a cluster), body i goes to url i mod n: round-robin.
+ * Given several URLs (instances of a cluster), body i goes to url `targetOf[i]`, or
+ * without `targetOf` to url i mod n: round-robin.
  */
-export async function postAll(url: string | readonly string[], batch: Batch, format: 'protobuf' | 'json', concurrency: number): Promise<SendResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+export async function postAll(
+  url: string | readonly string[],
+  batch: Batch,
+  format: 'protobuf' | 'json',
+  concurrency: number,
+  targetOf?: readonly number[],
+): Promise<SendResult> {
   const targets = (typeof url === 'string' ? [url] : url).map((u) => new URL(u));
+  if (targetOf !== undefined) {
+    if (targetOf.length !== batch.bodies.length) throw new Error(`targetOf has ${targetOf.length} entries for ${batch.bodies.length} bodies`);
+    const stray = targetOf.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= targets.length);
+    if (stray !== -1) throw new Error(`targetOf[${stray}] is ${targetOf[stray]}, not the index of one of the ${targets.length} URLs`);
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const headers = { 'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json' };
   const tally = new Tally();
   try {
@@ -93,7 +105,7 @@ export async function postAll(url: string | readonly string[], batch: Batch, for
       const body = batch.bodies[i]!;
       const spans = batch.spansPerBody[i]!;
       try {
-        const res = await postOnce(agent, targets[i % targets.length]!, headers, body);
+        const res = await postOnce(agent, targets[targetOf?.[i] ?? i % targets.length]!, headers, body);
         if (res.status === 200) tally.accept(spans, rejectedIn(res.body, format));
         else tally.refuse(spans, `http_${res.status}`, res.body.toString('utf8'));
       } catch (err) {

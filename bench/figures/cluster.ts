@@ -9,6 +9,11 @@
 //   with POST /flush into blocks in the bucket, and every process is idle again:
 //   the sustained figure of BENCHMARK.md. s3rver runs in the bench process; its CPU
 //   is not counted.
+// - The same three instances, each span sent straight to its trace's owner, as a
+//   collector's loadbalancing exporter (routing_key traceID, the same ring) in front
+//   of the cluster sends them: each workload body split by owner before the clock
+//   starts, each share encoded on its own. What the cluster costs without the
+//   forwarding hop; the instances' router must have forwarded (next to) nothing.
 // - Trace by ID from the bucket, p50 and p99 over random stored IDs, sequential:
 //   cold (a fresh instance with an empty cache on the bucket the first one filled)
 //   and warm (the same IDs again), against the same IDs on local disk (second pass).
@@ -21,7 +26,7 @@ import { rmSync } from 'node:fs';
 import { makeFigure, type BenchContext } from '../figure.js';
 import { Rng } from '../prng.js';
 import { cpuSeconds, waitUntilIdle } from '../proc-stats.js';
-import { postAll, type SendResult } from '../senders.js';
+import { postAll, type Batch, type SendResult } from '../senders.js';
 import { scrapeSum } from '../server-metrics.js';
 import { startFreshCluster, startFreshServer, stopCluster, stopServer, type ServerUnderTest } from '../server-under-test.js';
 import { median, percentile, roundTo } from '../stats.js';
@@ -29,24 +34,42 @@ import { getTrace } from '../trace-response.js';
 import { referenceRequests } from '../workload-cache.js';
 import type { GeneratedRequests } from '../workload.js';
 import { CONNECTIONS } from './ingest.js';
+import { Ring } from '../../src/cluster/ring.js';
+import { splitByOwner } from '../../src/cluster/router.js';
+import { countSpans } from '../../src/otlp/model.js';
+import { decodeTracesData, encodeTracesData } from '../../src/otlp/protobuf.js';
+import { metricsText, metricValue } from '../../test/helpers/metrics-text.js';
 import { startS3Server, type S3Server } from '../../test/helpers/s3.js';
 
 /** The S3 backend's counter of bytes read from the bucket. Change it here if the backend names it otherwise. */
 export const BUCKET_READ_BYTES_METRIC = 'skein_s3_read_bytes_total';
 const STORED_SPANS_METRIC = 'skein_spans_stored_total';
 const BLOCKS_METRIC = 'skein_blocks';
+/** The router's count of spans it handed on, by `decision` (`owned` or `forwarded`). */
+const ROUTED_SPANS_METRIC = 'skein_cluster_routed_spans_total';
+/** Sent to their owners, at most this share of the spans may still be forwarded, or the setup is not what it says. */
+const MAX_FORWARDED_BY_OWNER = 0.01;
 const CLUSTER_SIZE = 3;
 const LOOKUP_SEED = 11;
 /** Issue 11's targets, quoted beside the figures. */
 const TARGETS = { ingestRatio: 0.8, warmP99Ratio: 2, coldP99Ratio: 5 } as const;
 
-const INGEST_SETUPS = ['one-local', 'one-s3', 'three-s3'] as const;
+const INGEST_SETUPS = ['one-local', 'one-s3', 'three-s3', 'three-s3-by-owner'] as const;
 type IngestSetup = (typeof INGEST_SETUPS)[number];
 
 interface IngestRun {
   send: SendResult;
   serverCpuSeconds: number;
   storedSpans: number;
+  /** Spans the instances' routers forwarded to another (three-instance setups). */
+  forwardedSpans?: number;
+}
+
+/** Bodies each bound for one instance: `targetOf[i]` is the index of body i's instance. */
+interface RoutedBatch extends Batch {
+  bodies: Uint8Array[];
+  spansPerBody: number[];
+  targetOf: number[];
 }
 
 interface LookupPass {
@@ -104,7 +127,17 @@ export async function runCluster(ctx: BenchContext, spans: number, lookups: numb
           const cluster = await startFreshCluster({ size: CLUSTER_SIZE, s3, pollInterval: '15s' });
           try {
             const servers = cluster.instances.map((inst) => ({ proc: inst.proc!, pid: inst.proc!.child.pid! }));
-            ingest.set(setup, await measureIngest(ctx, servers, workload));
+            // The ring is over the instances' addresses, new each round: split before the clock starts.
+            const byOwner = setup === 'three-s3-by-owner' ? bodiesByOwner(ctx, workload, cluster.instances.map((inst) => inst.grpcAddr)) : undefined;
+            const run = await measureIngest(ctx, servers, byOwner ?? workload, byOwner?.targetOf);
+            run.forwardedSpans = await forwardedSpans(servers);
+            if (byOwner && run.forwardedSpans > run.send.acceptedSpans * MAX_FORWARDED_BY_OWNER) {
+              throw new Error(
+                `three-s3-by-owner: the instances forwarded ${run.forwardedSpans} of ${run.send.acceptedSpans} spans sent to their owners ` +
+                  `(${ROUTED_SPANS_METRIC}{decision="forwarded"}), more than ${MAX_FORWARDED_BY_OWNER * 100} %: the bench's ring does not match the cluster's`,
+              );
+            }
+            ingest.set(setup, run);
           } finally {
             await stopCluster(cluster);
           }
@@ -130,9 +163,10 @@ function emitFigures(ctx: BenchContext, rounds: readonly Round[], workload: Gene
     ctx.emit(
       makeFigure(ctx, `cluster.ingest.${setup}.cpu-efficiency`, 'spans/server-CPU-s', runs.map(perCpu), {
         ...common,
-        instances: setup === 'three-s3' ? CLUSTER_SIZE : 1,
+        instances: setup.startsWith('three-') ? CLUSTER_SIZE : 1,
         backend: setup === 'one-local' ? 'local' : 's3',
         sentRoundRobin: setup === 'three-s3',
+        sentToOwner: setup === 'three-s3-by-owner',
         measured: 'CPU of every Skein process from the first request until every span was stored at its owner, POST /flush answered on each, and all were idle',
         acceptedSpans: runs.map((r) => r.send.acceptedSpans),
         refusedSpans: runs.map((r) => r.send.refusedSpans),
@@ -140,6 +174,9 @@ function emitFigures(ctx: BenchContext, rounds: readonly Round[], workload: Gene
         storedSpans: runs.map((r) => r.storedSpans),
         serverCpuSeconds: runs.map((r) => roundTo(r.serverCpuSeconds, 3)),
         wallSecondsSending: runs.map((r) => roundTo(r.send.wallSeconds, 3)),
+        ...(setup.startsWith('three-') ? { forwardedSpans: runs.map((r) => r.forwardedSpans) } : {}),
+        // Split by owner, a body becomes one per owner among its spans: more, smaller requests.
+        ...(setup === 'three-s3-by-owner' ? { requests: runs.map((r) => r.send.requests) } : {}),
       }),
     );
   }
@@ -151,6 +188,16 @@ function emitFigures(ctx: BenchContext, rounds: readonly Round[], workload: Gene
       target: `>= ${TARGETS.ingestRatio} (within 20 % of one instance)`,
       reached: median(ingestRatios) >= TARGETS.ingestRatio,
       threeVsOneLocal: rounds.map((r) => roundTo(perCpu(r.ingest.get('three-s3')!) / perCpu(r.ingest.get('one-local')!), 3)),
+    }),
+  );
+  const byOwnerRatios = rounds.map((r) => perCpu(r.ingest.get('three-s3-by-owner')!) / perCpu(r.ingest.get('one-s3')!));
+  ctx.emit(
+    makeFigure(ctx, 'cluster.ingest.three-by-owner-vs-one-s3', 'ratio', byOwnerRatios, {
+      ...common,
+      measured: "per round: spans per server CPU-second of three instances, each span sent to its trace's owner, over one instance, both on a bucket",
+      target: `>= ${TARGETS.ingestRatio} (within 20 % of one instance)`,
+      reached: median(byOwnerRatios) >= TARGETS.ingestRatio,
+      byOwnerVsRoundRobin: rounds.map((r) => roundTo(perCpu(r.ingest.get('three-s3-by-owner')!) / perCpu(r.ingest.get('three-s3')!), 3)),
     }),
   );
 
@@ -222,14 +269,15 @@ function s3Config(s3: S3Server): string {
 }
 
 /**
- * Sends the workload (round-robin over the servers) and waits until it is stored,
- * flushed and the servers are idle; the servers' CPU over all of it.
+ * Sends the bodies (round-robin over the servers, or body i to server `targetOf[i]`)
+ * and waits until they are stored, flushed and the servers are idle; the servers'
+ * CPU over all of it.
  */
-async function measureIngest(ctx: BenchContext, servers: readonly ServerUnderTest[], workload: GeneratedRequests): Promise<IngestRun> {
+async function measureIngest(ctx: BenchContext, servers: readonly ServerUnderTest[], bodies: Batch, targetOf?: readonly number[]): Promise<IngestRun> {
   const pids = servers.map((s) => s.pid);
   const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpu0 = cpu();
-  const send = await postAll(servers.map((s) => `${s.proc.otlpHttpUrl}/v1/traces`), workload, 'protobuf', CONNECTIONS);
+  const send = await postAll(servers.map((s) => `${s.proc.otlpHttpUrl}/v1/traces`), bodies, 'protobuf', CONNECTIONS, targetOf);
   if (send.acceptedSpans === 0) throw new Error(`the servers accepted no spans: ${send.refusalSamples.join('; ')}`);
   // Spans a receiver forwarded are stored at their owner: wait until every accepted span is somewhere.
   const storedSpans = await waitForStored(servers, send.acceptedSpans);
@@ -243,6 +291,38 @@ async function measureIngest(ctx: BenchContext, servers: readonly ServerUnderTes
   const serverCpuSeconds = cpu() - cpu0;
   ctx.log(`  ${servers.length} instance(s): ${send.acceptedSpans} spans accepted, ${storedSpans} stored, ${serverCpuSeconds.toFixed(2)} server CPU-s`);
   return { send, serverCpuSeconds, storedSpans };
+}
+
+/**
+ * The workload as a loadbalancing exporter in front of the cluster sends it: each body's
+ * spans split by their trace's owner on the ring of `peerIds` (the router's own split),
+ * each share encoded as one body for that owner, in the workload's order.
+ */
+function bodiesByOwner(ctx: BenchContext, workload: GeneratedRequests, peerIds: readonly string[]): RoutedBatch {
+  const t0 = performance.now();
+  const ring = new Ring(peerIds);
+  const out: RoutedBatch = { bodies: [], spansPerBody: [], targetOf: [] };
+  for (const body of workload.bodies) {
+    for (const [owner, share] of splitByOwner(decodeTracesData(body), ring, peerIds[0]!)) {
+      out.bodies.push(encodeTracesData(share));
+      out.spansPerBody.push(countSpans(share));
+      out.targetOf.push(peerIds.indexOf(owner));
+    }
+  }
+  const spans = out.spansPerBody.reduce((a, b) => a + b, 0);
+  if (spans !== workload.spanCount) throw new Error(`split by owner, the workload's ${workload.spanCount} spans became ${spans}`);
+  const perOwner = peerIds.map((_, i) => out.spansPerBody.reduce((sum, n, j) => (out.targetOf[j] === i ? sum + n : sum), 0));
+  ctx.log(`  split ${workload.bodies.length} bodies into ${out.bodies.length} by owner (spans per owner ${perOwner.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return out;
+}
+
+/** Spans the servers' routers forwarded to another instance, summed; fails when the metric is missing. */
+async function forwardedSpans(servers: readonly ServerUnderTest[]): Promise<number> {
+  const texts = await Promise.all(servers.map((s) => metricsText(s.proc)));
+  if (!texts.some((t) => t.includes(`${ROUTED_SPANS_METRIC}{`))) {
+    throw new Error(`no instance reports ${ROUTED_SPANS_METRIC} on /metrics (bench/figures/cluster.ts ROUTED_SPANS_METRIC): cannot tell what was forwarded`);
+  }
+  return texts.reduce((sum, t) => sum + metricValue(t, ROUTED_SPANS_METRIC, { decision: 'forwarded' }), 0);
 }
 
 async function waitForStored(servers: readonly ServerUnderTest[], accepted: number, timeoutMs = 180_000): Promise<number> {
