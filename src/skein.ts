@@ -32,8 +32,8 @@ import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
 import type { Target } from './config/targets.js';
 import { ClusterMembership, clusterConfigured, selfPeer } from './cluster/membership.js';
-import { Forwarders } from './cluster/forwarders.js';
-import { Router } from './cluster/router.js';
+import type { Forwarders } from './cluster/forwarders.js';
+import type { Router } from './cluster/router.js';
 import type { TracesConsumer } from './pipeline/consumer.js';
 import type { Peer } from './cluster/peer.js';
 import { PeerQueries } from './cluster/peer-queries.js';
@@ -177,6 +177,11 @@ interface JoinedCluster {
  * connectors. A querier knows the peers but is none of them.
  */
 async function joinCluster(config: SkeinConfig, http: string, target: Target, logger: Logger): Promise<JoinedCluster> {
+  // Loaded only here: an instance outside a cluster never loads the cluster's modules.
+  const [{ Forwarders }, { Router }] = await Promise.all([
+    import('./cluster/forwarders.js'),
+    import('./cluster/router.js'),
+  ]);
   const routes = ROUTING_TARGETS.has(target);
   const membership = await ClusterMembership.start({ cluster: config.cluster, self: selfPeer(config, http, routes), selfIsPeer: routes, logger });
   let forwarders: Forwarders | undefined;
