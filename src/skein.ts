@@ -31,12 +31,11 @@ import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-
 import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
 import type { Target } from './config/targets.js';
-import { ClusterMembership, clusterConfigured, selfPeer } from './cluster/membership.js';
+import { clusterConfigured, type Peer } from './cluster/peer.js';
 import type { Forwarders } from './cluster/forwarders.js';
 import type { Router } from './cluster/router.js';
 import type { TracesConsumer } from './pipeline/consumer.js';
-import type { Peer } from './cluster/peer.js';
-import { PeerQueries } from './cluster/peer-queries.js';
+import type { PeerQueries } from './cluster/peer-queries.js';
 import type { RemoteSources } from './store/fetch/remote.js';
 
 /** The collector's work that a store behind a collector leaves to it. */
@@ -94,6 +93,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       closers.push(() => cluster.close());
       ctx.cluster = cluster.api;
       if (remote) {
+        const { PeerQueries } = await import('./cluster/peer-queries.js');
         const asked = (peerQueries = new PeerQueries({ membership: cluster.api.membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) }));
         closers.push(async () => asked.close());
       }
@@ -178,7 +178,8 @@ interface JoinedCluster {
  */
 async function joinCluster(config: SkeinConfig, http: string, target: Target, logger: Logger): Promise<JoinedCluster> {
   // Loaded only here: an instance outside a cluster never loads the cluster's modules.
-  const [{ Forwarders }, { Router }] = await Promise.all([
+  const [{ ClusterMembership, selfPeer }, { Forwarders }, { Router }] = await Promise.all([
+    import('./cluster/membership.js'),
     import('./cluster/forwarders.js'),
     import('./cluster/router.js'),
   ]);

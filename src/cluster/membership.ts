@@ -29,10 +29,6 @@ export interface MembershipOptions {
   resolver?: DnsResolver;
 }
 
-/** True when the cluster section names any peer: then this instance is part of a cluster. */
-export function clusterConfigured(cluster: ClusterConfig): boolean {
-  return cluster.peers.length > 0 || cluster.dns.name !== '';
-}
 
 /**
  * This instance as the others name it: `advertise_host` (default: the OTLP

@@ -1,6 +1,7 @@
 // The instances of a cluster as each one sees them (docs/scale-out.md). A peer is named by
 // the OTLP gRPC address the others forward its spans to; its HTTP address answers the
 // internal head queries.
+import type { SkeinConfig } from '../config/schema.js';
 
 export interface Peer {
   /** The OTLP gRPC address, `host:port`: unique in a cluster, and the peer's place on the ring. */
@@ -17,4 +18,9 @@ export interface Membership {
   peers(): readonly Peer[];
   /** Called after the set of peers changed; returns the unsubscribe. */
   onChange(listener: (peers: readonly Peer[]) => void): () => void;
+}
+
+/** True when the cluster section names any peer: then this instance is part of a cluster. */
+export function clusterConfigured(cluster: SkeinConfig['cluster']): boolean {
+  return cluster.peers.length > 0 || cluster.dns.name !== '';
 }

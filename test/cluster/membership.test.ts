@@ -9,7 +9,8 @@ import dns2 from 'dns2';
 import { configSchema, type SkeinConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/config/load.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { ClusterMembership, clusterConfigured, selfPeer } from '../../src/cluster/membership.js';
+import { ClusterMembership, selfPeer } from '../../src/cluster/membership.js';
+import { clusterConfigured } from '../../src/cluster/peer.js';
 import { systemResolver } from '../../src/cluster/dns.js';
 import type { Peer } from '../../src/cluster/peer.js';
 
