@@ -15,7 +15,7 @@
 import { Counter } from 'prom-client';
 import { OverloadError } from '../lib/errors.js';
 import type { ResourceSpans, Span } from '../otlp/model.js';
-import { countSpans } from '../otlp/model.js';
+import { countSpans, sameBytes } from '../otlp/model.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
 import { BatchSubset } from '../pipeline/processors/tail-sampling/batch-subset.js';
 import { registry } from '../telemetry/metrics.js';
@@ -123,10 +123,4 @@ function regroupUpTo(batch: ResourceSpans[], stop: Span, owner: string): Map<str
     }
   }
   return new Map([[owner, subset]]);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

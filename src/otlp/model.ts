@@ -157,6 +157,13 @@ export const TRACE_ID_BYTES = 16;
 export const SPAN_ID_BYTES = 8;
 
 /** Lowercase hex of an ID (what every API edge and the block files use). */
+/** Byte-for-byte equality of two IDs (no hex strings made to compare them). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function toHex(id: Uint8Array): string {
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
 }

@@ -8,7 +8,7 @@
 //
 // The collector's translator ignores `shared`; this is where Skein differs.
 import { createHash } from 'node:crypto';
-import { toHex } from '../model.js';
+import { sameBytes, toHex } from '../model.js';
 import type { ZipkinSpan } from './span.js';
 
 const NO_BYTES: Uint8Array = new Uint8Array(0);
@@ -39,10 +39,4 @@ function sharedKey(z: ZipkinSpan, id: Uint8Array): string {
 function ownIdOf(z: ZipkinSpan): Uint8Array {
   const digest = createHash('sha256').update('zipkin-shared-span').update(z.traceId).update(z.id).digest();
   return new Uint8Array(digest.subarray(0, 8));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
