@@ -14,6 +14,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  type _Object,
   type GetObjectCommandOutput,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
@@ -95,17 +96,10 @@ export class S3Backend implements Backend {
     // `prefix/` so that tenant `a` does not take in `ab/…`.
     const under = this.root + (prefix === '' ? '' : `${keySegments(prefix).join('/')}/`);
     const out: ObjectInfo[] = [];
-    let token: string | undefined;
-    do {
-      const page: ListObjectsV2CommandOutput = await this.send('list', prefix, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: under, ContinuationToken: token })),
-      );
-      for (const o of page.Contents ?? []) {
-        if (!o.Key || o.Key.endsWith('/')) continue;
-        out.push({ key: o.Key.slice(this.root.length), size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
-      }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    for (const o of await this.objectsUnder(prefix, under)) {
+      if (!o.Key || o.Key.endsWith('/')) continue;
+      out.push({ key: o.Key.slice(this.root.length), size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
+    }
     return out.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
   }
 
@@ -154,15 +148,7 @@ export class S3Backend implements Backend {
 
   async delete(prefix: string): Promise<void> {
     const exact = this.key(prefix);
-    const keys = [exact];
-    let token: string | undefined;
-    do {
-      const page: ListObjectsV2CommandOutput = await this.send('list', prefix, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${exact}/`, ContinuationToken: token })),
-      );
-      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    const keys = [exact, ...(await this.objectsUnder(prefix, `${exact}/`)).flatMap((o) => (o.Key ? [o.Key] : []))];
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
       const out = await this.send('delete', prefix, () =>
@@ -286,6 +272,20 @@ export class S3Backend implements Backend {
       const what = status === undefined ? `unreachable (${describeNetworkError(err)})` : `answered ${status} ${name}: ${messageOf(err)}`;
       throw new BackendError(`s3 bucket ${JSON.stringify(this.bucket)} at ${this.where}: ${op} ${JSON.stringify(key)}: ${what}`, retryable, { cause: err });
     }
+  }
+
+  /** Every object whose key starts with `under` (a full bucket key), page after page; `prefix` names the request in errors. */
+  private async objectsUnder(prefix: string, under: string): Promise<_Object[]> {
+    const out: _Object[] = [];
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.send('list', prefix, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: under, ContinuationToken: token })),
+      );
+      out.push(...(page.Contents ?? []));
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return out;
   }
 
   private key(key: string): string {
