@@ -125,14 +125,16 @@ test('retention deletes expired blocks from the bucket, and only those', async (
     assert.equal((await flush(skein)).status, 204);
   }
   const cutoff = now - 2n * HOUR_NS;
-  const left = await waitFor('retention to delete the old blocks from the bucket', async () => {
+  const blockDirs = async () => new Set((await s3.keys(`${prefix}/${TENANT}/`)).map((k) => k.split('/')[2]!).filter((name) => !name.startsWith('~')));
+  // A block goes meta.json first, its data after: the deletion is over once its directory is gone too.
+  const left = await waitFor('retention to delete the old blocks from the bucket, data included', async () => {
     const blocks = await bucketBlocks(prefix);
-    return [...blocks.values()].every((end) => end >= cutoff) && blocks;
+    if (![...blocks.values()].every((end) => end >= cutoff)) return false;
+    return (await blockDirs()).size === blocks.size && blocks;
   });
   assert.equal(left.size, recent.length);
   // Nothing of the deleted blocks is left behind, data included (beside them: the tenant's ~index.json).
-  const dirs = new Set((await s3.keys(`${prefix}/${TENANT}/`)).map((k) => k.split('/')[2]!).filter((name) => !name.startsWith('~')));
-  assert.deepEqual([...dirs].sort(), [...left.keys()].sort());
+  assert.deepEqual([...(await blockDirs())].sort(), [...left.keys()].sort());
   for (const t of old) assert.equal((await fetch(`${skein.url}/api/traces/${toHex(t.traceId)}`)).status, 404);
   for (const t of recent) assert.equal((await fetch(`${skein.url}/api/traces/${toHex(t.traceId)}`)).status, 200);
 });
