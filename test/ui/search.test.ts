@@ -92,11 +92,12 @@ describe('search page', () => {
       await editor.click();
       await editor.pressSequentially('{ resource.serv');
       const list = page.getByTestId('tql-suggestions');
-      await list.getByText('resource.service.name', { exact: true }).waitFor();
+      await list.getByRole('option', { selected: true }).getByText('resource.service.name', { exact: true }).waitFor();
       await editor.press('Tab');
       assert.equal(await editor.inputValue(), '{ resource.service.name');
       await editor.pressSequentially(' = "pay');
-      await list.getByText('payment', { exact: true }).waitFor();
+      // Tab takes the highlighted suggestion, so wait until that is the one the typed prefix leaves.
+      await list.getByRole('option', { selected: true }).getByText('payment', { exact: true }).waitFor();
       await screenshot(page, 'search-traceql-autocomplete');
       await editor.press('Tab');
       assert.equal(await editor.inputValue(), '{ resource.service.name = "payment"');

@@ -141,7 +141,10 @@ export function TraceQLEditor(props: {
   const [active, setActive] = useState(0);
   const [ctx, setCtx] = useState<Context | undefined>();
   const [localProblem, setLocalProblem] = useState<QueryProblem | undefined>();
-  const valueCache = useRef(new Map<string, Suggestion[]>());
+  // One request per attribute, shared by every keystroke that arrives while it is in flight.
+  const valueCache = useRef(new Map<string, Promise<Suggestion[]>>());
+  // Only the newest keystroke's suggestions are shown: an older lookup that answers late is dropped.
+  const refreshSeq = useRef(0);
 
   useEffect(() => {
     getJson<TagScopes>('/api/v2/search/tags')
@@ -176,6 +179,7 @@ export function TraceQLEditor(props: {
   };
 
   const refresh = async (text: string, caret: number, force = false): Promise<void> => {
+    const seq = ++refreshSeq.current;
     const c = contextAt(text, caret);
     setCtx(c);
     setActive(0);
@@ -187,20 +191,20 @@ export function TraceQLEditor(props: {
       if (attr === 'status' || attr === 'span:status') list = STATUS_VALUES.map((v) => ({ label: v, insert: v }));
       else if (attr === 'kind' || attr === 'span:kind') list = KIND_VALUES.map((v) => ({ label: v, insert: v }));
       else {
-        list = valueCache.current.get(attr);
-        if (!list) {
-          try {
-            const values = await tagValues(attr);
-            list = values.map((v) => ({
+        let pending = valueCache.current.get(attr);
+        if (!pending) {
+          pending = tagValues(attr).then(
+            (values) => values.map((v) => ({
               label: v.value,
               insert: v.type === 'string' ? JSON.stringify(v.value) : v.value,
               detail: v.type,
-            }));
-          } catch {
-            list = [];
-          }
-          valueCache.current.set(attr, list);
+            })),
+            () => [],
+          );
+          valueCache.current.set(attr, pending);
         }
+        list = await pending;
+        if (seq !== refreshSeq.current) return;
       }
       setSuggestions(list.filter((s) => s.label.toLowerCase().startsWith(partial) && (quoted || s.label !== c.word)).slice(0, 50));
       return;
