@@ -20,6 +20,7 @@ import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
 import type { Logger } from './telemetry/logger.js';
 import { createApiServer } from './api/server.js';
+import { createAuth } from './auth/index.js';
 import type { ApiContext } from './api/context.js';
 import type { Store, StoreOptions } from './store/store.js';
 import { buildPipeline, type Pipeline } from './pipeline/build.js';
@@ -51,10 +52,11 @@ export interface RunningSkein {
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
-  const ctx: ApiContext = { config, logger, target, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
+  const auth = await createAuth(config, logger);
+  const ctx: ApiContext = { config, logger, target, auth, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
   const api = createApiServer(ctx);
   const http = await listenHttp(api, config.server.http_listen_address);
-  const closers: Array<() => Promise<unknown>> = [() => api.close()];
+  const closers: Array<() => Promise<unknown>> = [() => auth.close(), () => api.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
   };
@@ -137,17 +139,17 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       logger: logger.child({ component: 'receiver' }),
     });
     const addresses: RunningSkein['addresses'] = { http, otlpGrpc: '', otlpHttp: '' };
-    const otlpHttp = createOtlpHttpReceiver({ ingester, logger });
+    const otlpHttp = createOtlpHttpReceiver({ ingester, logger, authenticator: auth.forListener('otlp_http') });
     addresses.otlpHttp = await listenHttp(otlpHttp, config.receivers.otlp.protocols.http.endpoint);
     closers.push(() => otlpHttp.close());
-    const grpc: GrpcServer = createOtlpGrpcReceiver({ ingester, logger });
+    const grpc: GrpcServer = createOtlpGrpcReceiver({ ingester, logger, authenticator: auth.forListener('otlp_grpc') });
     const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint);
     closers.push(() => closeGrpc(grpc, config.server.shutdown_timeout));
     addresses.otlpGrpc = `${grpcEndpoint.host}:${grpcPort}`;
     self = `${advertised}:${grpcPort}`;
     const zipkinConfig = config.receivers.zipkin;
     if (zipkinConfig.enabled) {
-      const zipkin: FastifyInstance = createZipkinReceiver({ ingester, logger, parseStringTags: zipkinConfig.parse_string_tags });
+      const zipkin: FastifyInstance = createZipkinReceiver({ ingester, logger, authenticator: auth.forListener('zipkin'), parseStringTags: zipkinConfig.parse_string_tags });
       addresses.zipkin = await listenHttp(zipkin, zipkinConfig.endpoint);
       closers.push(() => zipkin.close());
     }

@@ -7,11 +7,14 @@ import type { SpanMetricsConnector } from '../pipeline/connectors/spanmetrics/in
 import type { Target } from '../config/targets.js';
 import type { Membership } from '../cluster/peer.js';
 import type { QueueStats } from '../pipeline/exporters/otlp/metrics.js';
+import type { Auth } from '../auth/authenticator.js';
 
 export interface ApiContext {
   config: SkeinConfig;
   logger: Logger;
   target: Target;
+  /** Who may call which route (src/auth/access.ts). */
+  auth: Auth;
   /** Unset until WAL replay has finished, and always with `--target collector`. */
   store: Store | undefined;
   /** True once every receiver listens (then /ready turns 200). */

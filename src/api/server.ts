@@ -16,6 +16,7 @@ import { registerTailRoutes } from './routes/tail.js';
 import { registerClusterRoutes } from './routes/cluster-fetch.js';
 import { registerClusterStatusRoutes } from './routes/cluster-status.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
+import { installAccessControl } from '../auth/access.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -27,6 +28,12 @@ const requestDuration = new Histogram({
 
 export function createApiServer(ctx: ApiContext): FastifyInstance {
   const app = createHttpServer(ctx.logger.child({ component: 'api' }), { bodyLimit: 1024 * 1024 });
+  installAccessControl(app, {
+    authenticator: ctx.auth.forListener('api'),
+    metricsAccess: ctx.config.auth.metrics,
+    logger: ctx.logger.child({ component: 'auth' }),
+    listener: 'api',
+  });
 
   app.addHook('onResponse', async (req, reply) => {
     requestDuration.observe(

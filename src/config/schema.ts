@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { byteSize, durationMs } from './zod-units.js';
 import { componentSection, pipelineSchema, typeOf } from '../pipeline/config.js';
 import { connectorSchemas, exporterSchemas, processorSchemas, STORE_EXPORTER } from '../pipeline/registry.js';
+import { authSchema, overridesSchema, tlsSchema } from './security-schema.js';
+import { peerTlsSchema } from '../pipeline/exporters/otlp/config.js';
 
 const duration = durationMs;
 const bytes = byteSize;
@@ -16,7 +18,7 @@ export const hostPort = z.string().refine((v) => {
 }, 'expected host:port, e.g. 127.0.0.1:4317');
 
 const endpoint = (addr: string) =>
-  z.strictObject({ endpoint: hostPort.default(addr) }).prefault({});
+  z.strictObject({ endpoint: hostPort.default(addr), tls: tlsSchema }).prefault({});
 
 export const configSchema = z
   .strictObject({
@@ -27,6 +29,8 @@ export const configSchema = z
         log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
         /** Time allowed for in-flight work when the process is asked to stop. */
         shutdown_timeout: duration.prefault('10s'),
+        /** TLS on the API/UI listener (mTLS with client_ca_file); absent: plain HTTP. */
+        tls: tlsSchema,
       })
       .prefault({}),
     receivers: z
@@ -48,6 +52,7 @@ export const configSchema = z
             endpoint: hostPort.default('127.0.0.1:9411'),
             /** Tags that read as numbers or booleans become typed attributes. */
             parse_string_tags: z.boolean().default(false),
+            tls: tlsSchema,
           })
           .prefault({}),
       })
@@ -262,8 +267,17 @@ export const configSchema = z
         forward_queue_batches: z.number().int().positive().default(10000),
         /** A peer that has not answered a query part by then is skipped and the answer marked partial. */
         peer_query_timeout: duration.prefault('10s'),
+        /**
+         * How this instance connects to its peers' OTLP gRPC and API listeners when they use TLS
+         * (the exporters' tls settings); peers authenticate with auth.peer_token.
+         */
+        tls: peerTlsSchema.prefault({ insecure: true }),
       })
       .prefault({}),
+    /** Authentication and rights, per listener (docs/security.md). Off while no mode is configured. */
+    auth: authSchema,
+    /** Per-tenant limits, Tempo's overrides (docs/security.md). */
+    overrides: overridesSchema,
     /** The web UI served at `/`. */
     ui: z
       .strictObject({

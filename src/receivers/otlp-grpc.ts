@@ -15,7 +15,8 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
-import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
+import { authorizeExport } from '../auth/grpc.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { rawTraceService } from '../otlp/grpc-service.js';
@@ -23,6 +24,7 @@ import { rawTraceService } from '../otlp/grpc-service.js';
 export interface OtlpGrpcOptions {
   ingester: Ingester;
   logger: Logger;
+  authenticator: Authenticator;
 }
 
 export function createOtlpGrpcReceiver(opts: OtlpGrpcOptions): Server {
@@ -34,7 +36,7 @@ export function createOtlpGrpcReceiver(opts: OtlpGrpcOptions): Server {
   });
   server.addService(rawTraceService, {
     Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-      void exportTraces(ingester, call, callback);
+      void exportTraces(opts, call, callback);
     },
   });
   return server;
@@ -64,19 +66,19 @@ function refuseWhenOverloaded(ingester: Ingester): ServerInterceptor {
     });
 }
 
-async function exportTraces(ingester: Ingester, call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
-  const headerValues = call.metadata.get(TENANT_HEADER).map(String);
-  const tenant = tenantFromHeader(headerValues.length > 1 ? headerValues : headerValues[0]);
-  if ('error' in tenant) {
-    ingester.refusedRequest('grpc', 'invalid_tenant');
-    return callback({ code: GrpcCode.INVALID_ARGUMENT, details: tenant.error });
+async function exportTraces(opts: OtlpGrpcOptions, call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
+  const { ingester } = opts;
+  const access = await authorizeExport(opts.authenticator, call.metadata, opts.logger);
+  if ('code' in access) {
+    ingester.refusedRequest('grpc', access.code === GrpcCode.INVALID_ARGUMENT ? 'invalid_tenant' : 'unauthorized');
+    return callback({ code: access.code, details: access.details });
   }
   const deadline = call.getDeadline();
-  const outcome = await ingester.ingest(tenant.tenant, 'grpc', () => decodeTracesDataKeepingWire(call.request), {
+  const outcome = await ingester.ingest(access.tenant, 'grpc', () => decodeTracesDataKeepingWire(call.request), {
     bytes: call.request.length,
     arrivedAt: Number(call.metadata.get(ARRIVED_AT)[0]) || undefined,
     deadline: deadline instanceof Date ? deadline.getTime() : deadline,
-    forwarded: isForwarded(call.metadata.get(FORWARDED_HEADER).map(String)),
+    forwarded: access.principal.peer && isForwarded(call.metadata.get(FORWARDED_HEADER).map(String)),
   });
   if (outcome.kind === 'accepted') {
     const partial = outcome.rejectedSpans > 0 ? { rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage } : undefined;

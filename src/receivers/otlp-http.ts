@@ -6,7 +6,8 @@ import { createHttpServer } from '../net/http-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
-import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
+import { installAccessControl, singleTenant } from '../auth/access.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
@@ -23,12 +24,23 @@ const MEDIA_TYPES: Record<string, BodyEncoding> = {
 export interface OtlpHttpOptions {
   ingester: Ingester;
   logger: Logger;
+  authenticator: Authenticator;
 }
 
 export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
   const { ingester } = opts;
   // Compressed bodies are bounded by the same limit as decompressed ones.
   const app = createHttpServer(opts.logger.child({ component: 'otlp-http' }), { bodyLimit: ingester.maxRequestBytes });
+  installAccessControl(app, {
+    authenticator: opts.authenticator,
+    metricsAccess: 'admin',
+    logger: opts.logger.child({ component: 'auth' }),
+    listener: 'otlp_http',
+    respond: (req, reply, status, message) => {
+      ingester.refusedRequest(encodingOf(req) === 'protobuf' ? 'http_protobuf' : 'http_json', status === 400 ? 'invalid_tenant' : 'unauthorized');
+      return sendStatus(reply, encodingOf(req) ?? 'json', status, status === 401 ? GrpcCode.UNAUTHENTICATED : status === 403 ? GrpcCode.PERMISSION_DENIED : GrpcCode.INVALID_ARGUMENT, message);
+    },
+  });
 
   // Keep bodies as bytes: decoding depends on Content-Type and Content-Encoding,
   // which the route checks itself to answer with OTLP's status bodies.
@@ -53,7 +65,7 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
     return undefined;
   };
 
-  app.post('/v1/traces', { onRequest: refuseEarly }, async (req, reply) => {
+  app.post('/v1/traces', { onRequest: refuseEarly, config: { access: 'write' } }, async (req, reply) => {
     const encoding = encodingOf(req);
     if (encoding === undefined) {
       ingester.refusedRequest('http_json', 'unsupported_media_type');
@@ -66,11 +78,6 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
       );
     }
     const transport = encoding === 'protobuf' ? 'http_protobuf' : 'http_json';
-    const tenant = tenantFromHeader(req.headers[TENANT_HEADER]);
-    if ('error' in tenant) {
-      ingester.refusedRequest(transport, 'invalid_tenant');
-      return sendStatus(reply, encoding, 400, GrpcCode.INVALID_ARGUMENT, tenant.error);
-    }
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const body = await decompress(raw, req.headers['content-encoding'], ingester.maxRequestBytes);
     if ('error' in body) {
@@ -78,10 +85,10 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
       return sendStatus(reply, encoding, body.status, GrpcCode.INVALID_ARGUMENT, body.error);
     }
     const outcome = await ingester.ingest(
-      tenant.tenant,
+      singleTenant(req),
       transport,
       () => (encoding === 'protobuf' ? decodeTracesDataKeepingWire(body.bytes) : decodeOtlpJson(body.bytes)),
-      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime, forwarded: isForwarded(req.headers[FORWARDED_HEADER]) },
+      { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime, forwarded: req.principal.peer && isForwarded(req.headers[FORWARDED_HEADER]) },
     );
     return sendOutcome(reply, encoding, outcome);
   });

@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHttpServer } from '../net/http-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeZipkinV2Json, decodeZipkinV2Proto, type ZipkinDecodeOptions } from '../otlp/zipkin.js';
-import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
+import { installAccessControl, singleTenant } from '../auth/access.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
 
@@ -26,6 +27,7 @@ const MEDIA_TYPES: Record<string, BodyEncoding> = {
 export interface ZipkinReceiverOptions {
   ingester: Ingester;
   logger: Logger;
+  authenticator: Authenticator;
   /** Tags that read as numbers or booleans become typed attributes (the collector's `parse_string_tags`). Default false. */
   parseStringTags?: boolean;
 }
@@ -36,6 +38,16 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
   const decodeOptions: ZipkinDecodeOptions = { parseStringTags: opts.parseStringTags ?? false };
   // Compressed bodies are bounded by the same limit as decompressed ones.
   const app = createHttpServer(logger, { bodyLimit: ingester.maxRequestBytes });
+  installAccessControl(app, {
+    authenticator: opts.authenticator,
+    metricsAccess: 'admin',
+    logger: opts.logger.child({ component: 'auth' }),
+    listener: 'zipkin',
+    respond: (_req, reply, status, message) => {
+      ingester.refusedRequest('zipkin', status === 400 ? 'invalid_tenant' : 'unauthorized');
+      return sendText(reply, status, message);
+    },
+  });
 
   // Keep bodies as bytes: decoding depends on Content-Type and Content-Encoding,
   // which the route checks itself to answer with Zipkin's plain-text errors.
@@ -58,7 +70,7 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
     return refused ? sendOutcome(reply, refused) : undefined;
   };
 
-  app.post(ZIPKIN_SPANS_PATH, { onRequest: refuseEarly }, async (req, reply) => {
+  app.post(ZIPKIN_SPANS_PATH, { onRequest: refuseEarly, config: { access: 'write' } }, async (req, reply) => {
     const encoding = encodingOf(req);
     if (encoding === undefined) {
       ingester.refusedRequest('zipkin', 'unsupported_media_type');
@@ -68,11 +80,7 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
         `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/json (Zipkin v2 JSON) or application/x-protobuf`,
       );
     }
-    const tenant = tenantFromHeader(req.headers[TENANT_HEADER]);
-    if ('error' in tenant) {
-      ingester.refusedRequest('zipkin', 'invalid_tenant');
-      return sendText(reply, 400, tenant.error);
-    }
+    const tenant = singleTenant(req);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const body = await decompress(raw, req.headers['content-encoding'], ingester.maxRequestBytes);
     if ('error' in body) {
@@ -80,14 +88,14 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
       return sendText(reply, body.status, body.error);
     }
     const outcome = await ingester.ingest(
-      tenant.tenant,
+      tenant,
       'zipkin',
       () => (encoding === 'json' ? decodeZipkinV2Json(body.bytes, decodeOptions) : decodeZipkinV2Proto(body.bytes, decodeOptions)),
       { bytes: body.bytes.length, arrivedAt: Date.now() - reply.elapsedTime },
     );
     if (outcome.kind === 'accepted' && outcome.rejectedSpans > 0) {
       logger.warn(
-        { tenant: tenant.tenant, acceptedSpans: outcome.acceptedSpans, rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage },
+        { tenant, acceptedSpans: outcome.acceptedSpans, rejectedSpans: outcome.rejectedSpans, errorMessage: outcome.errorMessage },
         'zipkin request partly refused; Zipkin has no partial-success answer, so the client got 202',
       );
     }
@@ -95,7 +103,7 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
   });
 
   // Zipkin v1 (JSON or Thrift) is a different span model; say so rather than a bare 404.
-  app.post('/api/v1/spans', async (_req, reply) => {
+  app.post('/api/v1/spans', { config: { access: 'public' } }, async (_req, reply) => {
     ingester.refusedRequest('zipkin', 'unsupported_api');
     return sendText(reply, 404, `Zipkin v1 is not supported: send Zipkin v2 spans to POST ${ZIPKIN_SPANS_PATH}`);
   });

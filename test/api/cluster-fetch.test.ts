@@ -19,6 +19,7 @@ import { Store } from '../../src/store/store.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { waitFor } from '../helpers/poll.js';
 import { batchOf, newTraceId, span, str } from '../helpers/spans.js';
+import { OPEN_AUTH } from '../../src/auth/index.js';
 
 const S = 1_000_000_000n;
 const T0 = 1_700_000_000n * S;
@@ -35,6 +36,7 @@ const ctx = (target: ApiContext['target']): ApiContext => ({
   config: loadConfig({ env: {}, overrides: [{ path: ['storage', 'path'], value: join(dir, 'store') }] }),
   logger: silentLogger,
   target,
+  auth: OPEN_AUTH,
   store,
   ready: true,
   serviceGraph: undefined,

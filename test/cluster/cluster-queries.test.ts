@@ -27,6 +27,7 @@ import { Store } from '../../src/store/store.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { batchOf, newTraceId, postProtobuf, span, str } from '../helpers/spans.js';
+import { OPEN_AUTH } from '../../src/auth/index.js';
 
 const S = 1_000_000_000n;
 /** A minute ago: inside the metrics API's default range (the last hour) and the search's (all time). */
@@ -112,7 +113,7 @@ before(async () => {
   peers = [self, { id: 'b:4317', otlpGrpc: 'b:4317', http: new URL(b.url).host }];
   const membership: Membership = { self, peers: () => peers, onChange: () => () => undefined };
   const remote = new PeerQueries({ membership, timeoutMs: config().cluster.peer_query_timeout, logger: silentLogger });
-  const ctx: ApiContext = { config: config(), logger: silentLogger, target: 'all', store: undefined, ready: true, serviceGraph: undefined, spanMetrics: undefined };
+  const ctx: ApiContext = { config: config(), logger: silentLogger, target: 'all', auth: OPEN_AUTH, store: undefined, ready: true, serviceGraph: undefined, spanMetrics: undefined };
   ctx.store = await openA(remote);
   const app = createApiServer(ctx);
   a = { ctx, app, url: `http://${await listenHttp(app, '127.0.0.1:0')}`, remote };

@@ -17,6 +17,7 @@ import type { TracesConsumer } from '../../src/pipeline/consumer.js';
 import type { ResourceSpans } from '../../src/otlp/model.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
+import { OPEN_AUTHENTICATOR } from '../../src/auth/index.js';
 
 const LIMITS = {
   maxAttributeValueLength: 1024,
@@ -61,9 +62,9 @@ describe('forwarded requests', () => {
   let httpUrl: string;
 
   before(async () => {
-    grpc = createOtlpGrpcReceiver({ ingester, logger: silentLogger });
+    grpc = createOtlpGrpcReceiver({ ingester, logger: silentLogger, authenticator: OPEN_AUTHENTICATOR });
     grpcAddress = `127.0.0.1:${await listenGrpc(grpc, '127.0.0.1:0')}`;
-    http = createOtlpHttpReceiver({ ingester, logger: silentLogger });
+    http = createOtlpHttpReceiver({ ingester, logger: silentLogger, authenticator: OPEN_AUTHENTICATOR });
     httpUrl = `http://${await listenHttp(http, '127.0.0.1:0')}`;
   });
 

@@ -13,6 +13,7 @@ import { OverloadError } from '../../src/lib/errors.js';
 import { WalWriteError } from '../../src/lib/wal/wal.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { registry } from '../../src/telemetry/metrics.js';
+import { OPEN_AUTHENTICATOR } from '../../src/auth/index.js';
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 const RETRY_AFTER_SECONDS = 3;
@@ -51,7 +52,7 @@ const ingester = new Ingester({
   },
   logger,
 });
-const app: FastifyInstance = createZipkinReceiver({ ingester, logger });
+const app: FastifyInstance = createZipkinReceiver({ ingester, logger, authenticator: OPEN_AUTHENTICATOR });
 
 after(() => app.close());
 

@@ -50,7 +50,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): vo
   // Read as text: tags are revived by decodeTagged, and a malformed body is a 400 naming its field.
   app.addContentTypeParser(PEER_CONTENT_TYPE, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  app.post<{ Body: string }>(PEER_FETCH_PATH, async (req, reply) => {
+  app.post<{ Body: string }>(PEER_FETCH_PATH, { config: { access: 'peer' } }, async (req, reply) => {
     const store = requireStore(ctx, reply, 'store');
     if (!store) return reply;
     const tenant = tenantOf(req, reply);
@@ -80,7 +80,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): vo
     }
   });
 
-  app.post<{ Body: string }>(PEER_TRACE_PATH, async (req, reply) => {
+  app.post<{ Body: string }>(PEER_TRACE_PATH, { config: { access: 'peer' } }, async (req, reply) => {
     const store = requireStore(ctx, reply, 'store');
     if (!store) return reply;
     const tenant = tenantOf(req, reply);

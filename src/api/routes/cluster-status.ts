@@ -6,7 +6,7 @@ import { Ring } from '../../cluster/ring.js';
 import type { ApiContext } from '../context.js';
 
 export function registerClusterStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/skein/cluster', async (_req, reply) => {
+  app.get('/api/skein/cluster', { config: { access: 'admin' } }, async (_req, reply) => {
     const cluster = ctx.cluster;
     if (!cluster) {
       return reply.code(404).type('text/plain').send('this instance is not part of a cluster: cluster.peers and cluster.dns.name are empty');

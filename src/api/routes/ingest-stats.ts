@@ -66,7 +66,7 @@ export async function readIngestStats(ctx: ApiContext, app: FastifyInstance): Pr
 }
 
 export function registerIngestStatsRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/skein/ingest-stats', async (_req, reply) => {
+  app.get('/api/skein/ingest-stats', { config: { access: 'read', tenants: 'any' } }, async (_req, reply) => {
     reply.header('cache-control', 'no-store');
     return readIngestStats(ctx, app);
   });

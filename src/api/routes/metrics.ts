@@ -68,6 +68,6 @@ export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, que
       throw err;
     }
   };
-  app.get<MetricsQueryString>('/api/metrics/query_range', handle(false));
-  app.get<MetricsQueryString>('/api/metrics/query', handle(true));
+  app.get<MetricsQueryString>('/api/metrics/query_range', { config: { access: 'read', tenants: 'several' } }, handle(false));
+  app.get<MetricsQueryString>('/api/metrics/query', { config: { access: 'read', tenants: 'several' } }, handle(true));
 }

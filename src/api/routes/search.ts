@@ -19,7 +19,7 @@ interface SearchQuery {
 const POSITIVE_INT_RE = /^\d+$/;
 
 export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, queries: QueryAdmission): void {
-  app.get<SearchQuery>('/api/search', async (req, reply) => {
+  app.get<SearchQuery>('/api/search', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
     const tenant = tenantOf(req, reply);

@@ -22,7 +22,7 @@ export function registerSkeinRoutes(app: FastifyInstance, ctx: ApiContext): void
   rangeRoute(app, '/api/skein/operations', 'spanmetrics', () => ctx.spanMetrics, (metrics, { start, end, tenant }) => ({
     operations: metrics.operations(start, end, tenant),
   }));
-  app.get('/api/skein/quarantine', async (req, reply) => {
+  app.get('/api/skein/quarantine', { config: { access: 'read' } }, async (req, reply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
     const tenant = tenantOf(req, reply);
@@ -40,7 +40,7 @@ function rangeRoute<C>(
   source: () => C | undefined,
   figures: (c: C, scope: Scope) => Record<string, unknown>,
 ): void {
-  app.get<RangeQuery>(url, async (req, reply) => {
+  app.get<RangeQuery>(url, { config: { access: 'read', tenants: 'any' } }, async (req, reply) => {
     const c = source();
     if (!c) return notConfigured(reply, connector);
     const scope = scopeOf(req, reply);

@@ -8,7 +8,7 @@ import { isDiskFull } from '../../lib/disk-full.js';
 import { BackendError } from '../../store/backend/backend.js';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/ready', async (_req, reply) => {
+  app.get('/ready', { config: { access: 'public' } }, async (_req, reply) => {
     if (!ctx.ready) {
       const why = ctx.target !== 'collector' && !ctx.store ? 'replaying the write-ahead log' : 'starting the pipeline';
       return reply.code(503).type('text/plain').send(`not ready: ${why}`);
@@ -16,9 +16,9 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     return reply.type('text/plain').send('ready');
   });
 
-  app.get('/api/echo', async (_req, reply) => reply.type('text/plain').send('echo'));
+  app.get('/api/echo', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/plain').send('echo'));
 
-  app.get('/api/status/buildinfo', async () => ({
+  app.get('/api/status/buildinfo', { config: { access: 'public' } }, async () => ({
     version: TEMPO_COMPATIBLE_VERSION,
     revision: process.env['SKEIN_REVISION'] ?? `skein-${SKEIN_VERSION}`,
     branch: 'main',
@@ -32,6 +32,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
   app.route({
     method: ['GET', 'POST'],
     url: '/flush',
+    config: { access: 'admin', tenants: 'any' },
     handler: async (req, reply) => {
       const store = requireStore(ctx, reply, 'store');
       if (!store) return reply;
@@ -61,7 +62,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     },
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { access: 'metrics', tenants: 'any' } }, async (_req, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 }

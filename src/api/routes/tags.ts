@@ -59,7 +59,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     }
   };
 
-  app.get<TagsRequest>('/api/search/tags', async (req, reply) => {
+  app.get<TagsRequest>('/api/search/tags', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const scope = scopeParam(req.query['scope'], false);
     if ('error' in scope) return badRequest(reply, scope.error);
     const p = prepare(ctx, req, reply, false);
@@ -72,7 +72,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     return { tagNames: all, ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 
-  app.get<TagsRequest>('/api/v2/search/tags', async (req, reply) => {
+  app.get<TagsRequest>('/api/v2/search/tags', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const scope = scopeParam(req.query['scope'], true);
     if ('error' in scope) return badRequest(reply, scope.error);
     const p = prepare(ctx, req, reply, true);
@@ -85,7 +85,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     return { scopes, ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 
-  app.get<ValuesRequest>('/api/search/tag/:name/values', async (req, reply) => {
+  app.get<ValuesRequest>('/api/search/tag/:name/values', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const name = tagNameParam(req.params.name);
     if (typeof name !== 'string') return badRequest(reply, name.error);
     if (name === '') return badRequest(reply, 'invalid tag name "": expected an attribute name such as service.name');
@@ -96,7 +96,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     return { tagValues: r.values.map((v) => v.value), ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 
-  app.get<ValuesRequest>('/api/v2/search/tag/:name/values', async (req, reply) => {
+  app.get<ValuesRequest>('/api/v2/search/tag/:name/values', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const name = tagNameParam(req.params.name);
     if (typeof name !== 'string') return badRequest(reply, name.error);
     const target: TagTarget | { error: string } = parseTagTarget(name);

@@ -79,7 +79,7 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext, querie
     for (const t of [...open]) t.end('shutdown');
   });
 
-  app.get<TailQuery>('/api/skein/tail', async (req, reply) => {
+  app.get<TailQuery>('/api/skein/tail', { config: { access: 'read' } }, async (req, reply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
     const tenant = tenantOf(req, reply);
@@ -115,7 +115,7 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext, querie
     if (res.destroyed) tail.end('client closed');
   });
 
-  app.delete<{ Params: { id: string } }>('/api/skein/tail/:id', async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/skein/tail/:id', { config: { access: 'read' } }, async (req, reply) => {
     const tenant = tenantOf(req, reply);
     if (!tenant) return reply;
     const tail = [...open].find((t) => t.id === req.params.id && t.tenant === tenant);

@@ -17,7 +17,7 @@ interface TraceParams {
 }
 
 export function registerTraceRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get<TraceParams>('/api/traces/:traceId', async (req, reply) => {
+  app.get<TraceParams>('/api/traces/:traceId', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const lookup = await lookupTrace(req, reply, ctx);
     if (!lookup) return reply;
     const { result } = lookup;
@@ -38,7 +38,7 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: ApiContext): void
     return reply.type('application/json').send({ resourceSpans, batches: resourceSpans });
   });
 
-  app.get<TraceParams>('/api/v2/traces/:traceId', async (req, reply) => {
+  app.get<TraceParams>('/api/v2/traces/:traceId', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const lookup = await lookupTrace(req, reply, ctx);
     if (!lookup) return reply;
     const { result, partial } = lookup;

@@ -65,7 +65,7 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Skein</title>
 export function registerUiRoutes(app: FastifyInstance, ctx: ApiContext, dir: string = UI_DIR): void {
   const assets = loadAssets(dir);
 
-  app.get('/api/skein/ui-config', async () => ({
+  app.get('/api/skein/ui-config', { config: { access: 'public' } }, async () => ({
     version: SKEIN_VERSION,
     logsUrlTemplate: ctx.config.ui.logs_url_template,
     hotPaths: ctx.config.ui.hot_paths,
@@ -106,6 +106,6 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ApiContext, dir: str
 
   // find-my-way prefers static and parametric routes over a wildcard, so this
   // only sees paths no API route claims.
-  app.get('/', handler);
-  app.get('/*', handler);
+  app.get('/', { config: { access: 'public' } }, handler);
+  app.get('/*', { config: { access: 'public' } }, handler);
 }

@@ -39,7 +39,8 @@ const headers = z.record(z.string(), z.string()).superRefine((map, ctx) => {
   }
 });
 
-const tls = z.strictObject({
+/** How an OTLP client (an exporter, a cluster peer) connects over TLS. */
+export const peerTlsSchema = z.strictObject({
   /** gRPC without an http(s):// scheme: true for plaintext. */
   insecure: z.boolean().default(false),
   /** Encrypt, but do not verify the server's certificate chain and name. */
@@ -90,7 +91,7 @@ const common = {
   endpoint: z.string().min(1).optional(),
   /** HTTP only: the full URL to POST traces to (takes precedence over endpoint). */
   traces_endpoint: z.string().min(1).optional(),
-  tls: tls.prefault({}),
+  tls: peerTlsSchema.prefault({}),
   /** Sent with every request; an X-Scope-OrgID here overrides the batch's tenant. Values are never logged. */
   headers: headers.default({}),
   compression: z.enum(['gzip', 'none']).default('gzip'),
@@ -129,7 +130,7 @@ export const otlpHttpExporterSchema: z.ZodType<OtlpExporterConfig, unknown> = ot
   .transform(({ encoding, ...rest }): OtlpExporterConfig => ({ ...rest, protocol: encoding === 'json' ? 'http/json' : 'http/protobuf' }))
   .superRefine(checkTarget);
 
-export type TlsSettings = z.output<typeof tls>;
+export type TlsSettings = z.output<typeof peerTlsSchema>;
 
 export type ExportTarget =
   | {

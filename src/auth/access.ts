@@ -1,0 +1,119 @@
+// Every HTTP route says who may call it (`config.access`), and one hook enforces it:
+// a route that says nothing is refused at start-up, so none can be added without a check.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TENANT_HEADER } from '../lib/tenant.js';
+import { isFailure, type Authenticator } from './authenticator.js';
+import { NOBODY, OPEN_ACCESS, type Principal } from './principal.js';
+import { resolveTenants } from './tenancy.js';
+import type { Right } from '../config/security-schema.js';
+import type { Logger } from '../telemetry/logger.js';
+import { countRefusal } from './metrics.js';
+
+/**
+ * `public`: anyone (health, the UI's static files, the sign-in routes). `write` / `read` / `admin`:
+ * a credential with that right. `peer`: a cluster peer only. `metrics`: as auth.metrics says.
+ */
+export type Access = 'public' | Right | 'peer' | 'metrics';
+
+/**
+ * How a route takes its tenants from X-Scope-OrgID. `one` (the default): exactly one, the
+ * credential's own when there is no header. `several`: `a|b` allowed. `any`: `a|b` allowed,
+ * and without a header every tenant the credential allows (`*` for an unrestricted one).
+ */
+export type TenantScope = 'one' | 'several' | 'any';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    tenants?: TenantScope;
+  }
+  interface FastifyRequest {
+    /** Who sent the request; OPEN_ACCESS on a listener that does not authenticate. */
+    principal: Principal;
+    /** The tenants the request acts for, checked against the principal (see TenantScope). */
+    tenants: readonly string[] | '*';
+  }
+}
+
+export interface AccessOptions {
+  authenticator: Authenticator;
+  /** Who may read /metrics when the listener authenticates. */
+  metricsAccess: 'open' | 'read' | 'admin';
+  logger: Logger;
+  listener: string;
+  /** The session cookie's name, on the API listener. */
+  sessionCookie?: string;
+  /** Sends a refusal in the listener's own error format (OTLP's Status body); default plain text. */
+  respond?: (req: FastifyRequest, reply: FastifyReply, status: number, message: string) => FastifyReply;
+}
+
+export function installAccessControl(app: FastifyInstance, opts: AccessOptions): void {
+  const { authenticator } = opts;
+  // Fastify wants reference-typed decorations set per request: the hook sets both on every one.
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('tenants', null as unknown as readonly string[]);
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined) {
+      const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
+      throw new Error(`route ${methods} ${route.url} declares no access (config.access): say who may call it`);
+    }
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    const open = authenticator.modes.length === 0;
+    req.principal = open ? OPEN_ACCESS : NOBODY;
+    req.tenants = open ? '*' : [];
+    const config = req.routeOptions.config;
+    const declared = config.access;
+    // An unmatched URL has no route: the not-found handler answers it.
+    if (declared === undefined || declared === 'public') return;
+    const access = declared === 'metrics' ? (opts.metricsAccess === 'open' ? 'public' : opts.metricsAccess) : declared;
+    if (access === 'public') return;
+
+    let principal = OPEN_ACCESS;
+    if (!open) {
+      const session = opts.sessionCookie ? cookieValue(req.headers.cookie, opts.sessionCookie) : undefined;
+      const result = await authenticator.authenticate({ authorization: req.headers.authorization, session });
+      if (isFailure(result)) return refuse(req, reply, opts, result.status, result.message, undefined);
+      principal = result;
+    }
+    if (access === 'peer' ? !principal.peer : !principal.rights.has(access)) {
+      const message = access === 'peer' ? 'this route answers cluster peers only' : `this credential lacks the ${access} right`;
+      return refuse(req, reply, opts, 403, message, principal);
+    }
+    req.principal = principal;
+    const scope = config.tenants ?? 'one';
+    const header = req.headers[TENANT_HEADER];
+    if (scope === 'any' && (header === undefined || header === '')) {
+      req.tenants = principal.tenants;
+      return;
+    }
+    const resolved = resolveTenants(header, principal, scope !== 'one');
+    if ('status' in resolved) return refuse(req, reply, opts, resolved.status, resolved.message, principal);
+    req.tenants = resolved.tenants;
+  });
+}
+
+function refuse(req: FastifyRequest, reply: FastifyReply, opts: AccessOptions, status: 400 | 401 | 403, message: string, principal: Principal | undefined): FastifyReply {
+  countRefusal(opts.listener, status);
+  // The subject names who was refused; the credential itself is never logged.
+  opts.logger.info({ listener: opts.listener, route: req.routeOptions.url, status, subject: principal?.subject, reason: message }, 'request refused');
+  if (status === 401) for (const c of opts.authenticator.challenges()) reply.header('www-authenticate', c);
+  if (opts.respond) return opts.respond(req, reply, status, message);
+  return reply.code(status).type('text/plain').send(message);
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+/** The tenant of a request to a route whose TenantScope is `one` (the hook has checked there is exactly one). */
+export function singleTenant(req: FastifyRequest): string {
+  const t = req.tenants;
+  if (t === '*' || t.length !== 1) throw new Error(`route ${req.routeOptions.url} acts for one tenant, but the request resolved to ${t === '*' ? 'every tenant' : t.join('|')}`);
+  return t[0]!;
+}
