@@ -17,6 +17,7 @@ import { registerClusterRoutes } from './routes/cluster-fetch.js';
 import { registerClusterStatusRoutes } from './routes/cluster-status.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
 import { installAccessControl } from '../auth/access.js';
+import { SESSION_COOKIE } from '../auth/sessions.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -33,6 +34,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
     metricsAccess: ctx.config.auth.metrics,
     logger: ctx.logger.child({ component: 'auth' }),
     listener: 'api',
+    sessionCookie: SESSION_COOKIE,
   });
 
   app.addHook('onResponse', async (req, reply) => {

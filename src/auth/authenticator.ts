@@ -1,6 +1,7 @@
 // What a listener asks of authentication: turn a request's credential into a Principal.
 import type { AuthMode, Listener } from '../config/security-schema.js';
 import type { Principal } from './principal.js';
+import type { Sessions } from './sessions.js';
 
 /** 401: no usable credential (missing, malformed, unknown, expired); 403: a valid one without the right. */
 export interface AuthFailure {
@@ -27,6 +28,8 @@ export interface Authenticator {
 /** Authentication for every listener of one process, built from the config's `auth` section. */
 export interface Auth {
   forListener(listener: Listener): Authenticator;
+  /** The web UI's sign-ins (API listener); undefined while nothing authenticates. */
+  readonly sessions: Sessions | undefined;
   /** Stops watching token and htpasswd files and refreshing keys. */
   close(): Promise<void>;
 }

@@ -77,7 +77,7 @@ function onlyImports(n: number, layer: string, allowed: string[], extra: { allow
 
 const RULES: Rule[] = [
   onlyImports(1, 'otlp', []),
-  onlyImports(2, 'receivers', ['otlp', 'pipeline', 'lib', 'config', 'telemetry', 'net', 'regex', 'version.ts']),
+  onlyImports(2, 'receivers', ['otlp', 'pipeline', 'auth', 'lib', 'config', 'telemetry', 'net', 'regex', 'version.ts']),
   onlyImports(3, 'pipeline', ['otlp', 'store', 'lib', 'config', 'telemetry', 'regex', 'net', 'version.ts']),
   onlyImports(4, 'store', ['otlp', 'lib', 'config', 'telemetry', 'regex']),
   onlyImports(5, 'query', ['otlp', 'lib', 'config', 'telemetry', 'regex'], {
@@ -85,7 +85,7 @@ const RULES: Rule[] = [
     allows: (to) => to === 'src/store/store.ts' || to.startsWith('src/store/fetch/'),
     text: 'and of the store only src/store/store.ts and src/store/fetch/**',
   }),
-  onlyImports(6, 'api', ['query', 'store', 'pipeline', 'cluster', 'otlp', 'lib', 'config', 'telemetry', 'net', 'regex', 'version.ts', 'ui']),
+  onlyImports(6, 'api', ['query', 'store', 'pipeline', 'cluster', 'auth', 'otlp', 'lib', 'config', 'telemetry', 'net', 'regex', 'version.ts', 'ui']),
   {
     id: 'rule 7',
     name: 'rule 7: only src/cli/** and src/skein.ts (the composition root) import src/api/** or src/skein.ts',
@@ -103,6 +103,8 @@ const RULES: Rule[] = [
   onlyImports(9, 'lib', ['telemetry', 'regex']),
   // The pipeline and the store take the cluster's parts as injected interfaces; skein.ts composes.
   onlyImports(10, 'cluster', ['lib', 'config', 'telemetry', 'otlp', 'pipeline', 'store', 'net']),
+  // Who may do what: credentials, principals and tenant checks, used by every listener.
+  onlyImports(11, 'auth', ['lib', 'config', 'telemetry', 'net']),
 ];
 
 function violations(rule: Rule): string[] {
