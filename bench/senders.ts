@@ -4,6 +4,7 @@
 // sending is timed, and the sender does as little work as it can, since on a
 // small machine it shares the cores with the server.
 import http from 'node:http';
+import https from 'node:https';
 import * as grpc from '@grpc/grpc-js';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { rawTraceService } from '../src/otlp/grpc-service.js';
@@ -79,26 +80,36 @@ function rejectedIn(body: Buffer, format: 'protobuf' | 'json'): number {
   }
 }
 
-/**
- * POSTs every body to `url` over at most `concurrency` keep-alive connections in flight.
- * Given several URLs (instances of a cluster), body i goes to url `targetOf[i]`, or
- * without `targetOf` to url i mod n: round-robin.
- */
+/** What a sender adds for a listener that authenticates or speaks TLS. */
+export interface SendOptions {
+  /** Body i goes to url `targetOf[i]` (several URLs: instances of a cluster); without it, url i mod n. */
+  targetOf?: readonly number[];
+  /** Sent with every request (e.g. authorization, x-scope-orgid). */
+  headers?: Record<string, string>;
+  /** The CA that signed an https:// receiver's certificate (gRPC: TLS when given). */
+  ca?: Buffer;
+}
+
+/** POSTs every body to `url` over at most `concurrency` keep-alive connections in flight. */
 export async function postAll(
   url: string | readonly string[],
   batch: Batch,
   format: 'protobuf' | 'json',
   concurrency: number,
-  targetOf?: readonly number[],
+  opts: SendOptions = {},
 ): Promise<SendResult> {
+  const { targetOf } = opts;
   const targets = (typeof url === 'string' ? [url] : url).map((u) => new URL(u));
   if (targetOf !== undefined) {
     if (targetOf.length !== batch.bodies.length) throw new Error(`targetOf has ${targetOf.length} entries for ${batch.bodies.length} bodies`);
     const stray = targetOf.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= targets.length);
     if (stray !== -1) throw new Error(`targetOf[${stray}] is ${targetOf[stray]}, not the index of one of the ${targets.length} URLs`);
   }
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const headers = { 'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json' };
+  const agent =
+    targets[0]!.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ...(opts.ca ? { ca: opts.ca } : {}) })
+      : new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const headers = { ...opts.headers, 'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json' };
   const tally = new Tally();
   try {
     const wall = await drain(batch.bodies.length, concurrency, async (i) => {
@@ -119,14 +130,14 @@ export async function postAll(
 }
 
 export function postOnce(
-  agent: http.Agent,
+  agent: http.Agent | https.Agent,
   target: URL,
   headers: Record<string, string>,
   body: Uint8Array,
 ): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { agent, method: 'POST', hostname: target.hostname, port: target.port, path: target.pathname, headers: { ...headers, 'content-length': body.byteLength } },
+    const req = (agent instanceof https.Agent ? https : http).request(
+      { agent, protocol: target.protocol, method: 'POST', hostname: target.hostname, port: target.port, path: target.pathname, headers: { ...headers, 'content-length': body.byteLength } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -143,13 +154,15 @@ export function postOnce(
 const TraceServiceClient = grpc.makeGenericClientConstructor(rawTraceService, 'opentelemetry.proto.collector.trace.v1.TraceService');
 
 /** Calls Export with every body, `concurrency` calls in flight, each worker on its own HTTP/2 connection. */
-export async function exportAllGrpc(address: string, batch: Batch, concurrency: number): Promise<SendResult> {
+export async function exportAllGrpc(address: string, batch: Batch, concurrency: number, opts: SendOptions = {}): Promise<SendResult> {
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(opts.headers ?? {})) metadata.set(k, v);
   // grpc-js shares one connection between channels with equal options unless
   // each uses its own subchannel pool: that is how we get N connections.
   const clients = Array.from(
     { length: concurrency },
     () =>
-      new TraceServiceClient(address, grpc.credentials.createInsecure(), {
+      new TraceServiceClient(address, opts.ca ? grpc.credentials.createSsl(opts.ca) : grpc.credentials.createInsecure(), {
         'grpc.use_local_subchannel_pool': 1,
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
       }),
@@ -163,7 +176,7 @@ export async function exportAllGrpc(address: string, batch: Batch, concurrency: 
       const client = clients[worker]!;
       await new Promise<void>((resolve) => {
         const payload = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-        (client['Export'] as (req: Buffer, cb: (err: grpc.ServiceError | null, res?: Buffer) => void) => void)(payload, (err, res) => {
+        (client['Export'] as (req: Buffer, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: Buffer) => void) => void)(payload, metadata, (err, res) => {
           if (err) tally.refuse(spans, `grpc_${grpc.status[err.code] ?? err.code}`, err.details || err.message);
           else tally.accept(spans, rejectedIn(res ?? Buffer.alloc(0), 'protobuf'));
           resolve();

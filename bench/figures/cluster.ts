@@ -277,7 +277,7 @@ async function measureIngest(ctx: BenchContext, servers: readonly ServerUnderTes
   const pids = servers.map((s) => s.pid);
   const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpu0 = cpu();
-  const send = await postAll(servers.map((s) => `${s.proc.otlpHttpUrl}/v1/traces`), bodies, 'protobuf', CONNECTIONS, targetOf);
+  const send = await postAll(servers.map((s) => `${s.proc.otlpHttpUrl}/v1/traces`), bodies, 'protobuf', CONNECTIONS, { targetOf });
   if (send.acceptedSpans === 0) throw new Error(`the servers accepted no spans: ${send.refusalSamples.join('; ')}`);
   // Spans a receiver forwarded are stored at their owner: wait until every accepted span is somewhere.
   const storedSpans = await waitForStored(servers, send.acceptedSpans);
