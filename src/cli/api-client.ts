@@ -67,7 +67,10 @@ export async function getFromServer(opts: ServerOptions, path: string, expected:
   const url = new URL(`${baseUrl(server).href.replace(/\/+$/, '')}${path}`);
   const headers: Record<string, string> = {};
   if (opts.tenant) headers['x-scope-orgid'] = opts.tenant;
-  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+  if (opts.token) {
+    if (!/^[\x21-\x7e]+$/.test(opts.token)) throw new CliError('--token (or SKEIN_TOKEN) must be printable ASCII without spaces: the token alone, without "Bearer"');
+    headers['authorization'] = `Bearer ${opts.token}`;
+  }
   if ((opts.certFile ? 1 : 0) + (opts.keyFile ? 1 : 0) === 1) throw new CliError('--cert-file and --key-file go together: a client certificate and its key');
   const https = url.protocol === 'https:';
   const tls = https ? { ca: readPem('--ca-file', opts.caFile), cert: readPem('--cert-file', opts.certFile), key: readPem('--key-file', opts.keyFile) } : {};
@@ -85,7 +88,9 @@ export async function getFromServer(opts: ServerOptions, path: string, expected:
     throw new CliError(`cannot reach ${server}: ${describeFailure(err)}`);
   });
 
-  const reason = res.body.trim();
+  // Skein never quotes a credential back; a proxy in front of it might.
+  const body = opts.token ? res.body.replaceAll(opts.token, '[redacted]') : res.body;
+  const reason = body.trim();
   if (res.status === 401) {
     throw new CliError(
       opts.token
@@ -94,7 +99,7 @@ export async function getFromServer(opts: ServerOptions, path: string, expected:
     );
   }
   if (res.status === 403) throw new CliError(`${server} refused the request (403)${reason ? `: ${reason}` : ''}`);
-  if ((res.status < 200 || res.status > 299) && !expected.includes(res.status)) throw new CliError(`${server} answered ${res.status}: ${res.body}`);
+  if ((res.status < 200 || res.status > 299) && !expected.includes(res.status)) throw new CliError(`${server} answered ${res.status}: ${body}`);
   return { status: res.status, body: res.body };
 }
 

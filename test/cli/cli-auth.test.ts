@@ -87,6 +87,10 @@ describe('skein commands with credentials', () => {
     assert.equal(wrong.stderr.trim(), `skein: ${skein.url} refused the token (401): the bearer token is not valid here`);
     assertNoToken(wrong, WRONG);
 
+    const spaced = await runCli(['tags', '--server', skein.url], { SKEIN_TOKEN: `Bearer ${READER_A}` });
+    assert.equal(spaced.stderr.trim(), 'skein: --token (or SKEIN_TOKEN) must be printable ASCII without spaces: the token alone, without "Bearer"');
+    assertNoToken(spaced, READER_A);
+
     const writeOnly = await runCli(['tags', '--server', skein.url, '--tenant', 'team-a'], { SKEIN_TOKEN: WRITER_A });
     assert.equal(writeOnly.code, 1);
     assert.equal(writeOnly.stderr.trim(), `skein: ${skein.url} refused the request (403): this credential lacks the read right`);
