@@ -2,6 +2,8 @@
 // variable). A bad value never stops the service: the OpenTelemetry
 // specification asks SDKs to fall back to the default, and the kit says
 // which variable was wrong and what it used instead.
+import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 
@@ -66,6 +68,38 @@ function urlVar(env: NodeJS.ProcessEnv, name: string, problems: string[]): strin
   return undefined;
 }
 
+/** The signal-specific variable when set, else the generic one (the exporters' order). */
+function tracesVar(env: NodeJS.ProcessEnv, suffix: string): { name: string; value: string | undefined } {
+  const specific = `OTEL_EXPORTER_OTLP_TRACES_${suffix}`;
+  const name = nonEmpty(env, specific) !== undefined ? specific : `OTEL_EXPORTER_OTLP_${suffix}`;
+  return { name, value: nonEmpty(env, name) };
+}
+
+/**
+ * The exporters read the certificate variables themselves, and one they cannot use is only
+ * reported to OpenTelemetry's diagnostic logger, silent by default: the kit says so instead.
+ */
+function checkTlsFiles(env: NodeJS.ProcessEnv, url: string, problems: string[]): void {
+  const files = ['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY'].map((suffix) => tracesVar(env, suffix));
+  for (const { name, value } of files) {
+    if (value === undefined) continue;
+    if (!url.startsWith('https:')) {
+      problems.push(`${name} is set but the endpoint ${url} is not https://; it has no effect`);
+      continue;
+    }
+    try {
+      accessSync(resolve(value), constants.R_OK);
+    } catch (err) {
+      problems.push(`${name}=${JSON.stringify(value)} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); the exporter sends without it`);
+    }
+  }
+  const [, cert, key] = files;
+  if (url.startsWith('https:') && (cert!.value === undefined) !== (key!.value === undefined)) {
+    const [given, missing] = cert!.value === undefined ? [key!, cert!] : [cert!, key!];
+    problems.push(`${given.name} is set without ${missing.name}: a client certificate needs both`);
+  }
+}
+
 export function settingsFromEnv(input: SettingsInput, env: NodeJS.ProcessEnv = process.env): TracingSettings {
   const problems: string[] = [];
   const protocolName = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
@@ -92,6 +126,7 @@ export function settingsFromEnv(input: SettingsInput, env: NodeJS.ProcessEnv = p
     'a positive whole number of milliseconds',
     problems,
   );
+  checkTlsFiles(env, url, problems);
   const ratioFallback = input.sampleRatio ?? 1;
   const sampleRatio = numberVar(env, 'OTEL_TRACES_SAMPLER_ARG', ratioFallback, (n) => n >= 0 && n <= 1, 'a ratio between 0 and 1', problems);
   const scheduledDelayMillis = numberVar(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, (n) => Number.isInteger(n) && n > 0, 'a positive whole number of milliseconds', problems);

@@ -1,6 +1,7 @@
 // @skein/instrument: tracing for a Node.js service in one call (initTracing),
 // built on the OpenTelemetry JS SDK. docs/instrumentation.md explains it.
 export { initTracing, OutageLoggingExporter, INSTRUMENTATION_NAME, ATTR_DEPLOYMENT_ENVIRONMENT, type Tracing, type TracingOptions } from './tracing.js';
+export { type ExportTls } from './transport.js';
 export { settingsFromEnv, DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, type TracingSettings, type ExportSettings, type OtlpProtocol } from './config.js';
 export {
   maskEmail,

@@ -1,9 +1,6 @@
 // initTracing: the one call a service makes at start-up.
 import { propagation, trace, type Tracer } from '@opentelemetry/api';
 import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -18,6 +15,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { settingsFromEnv, type ExportSettings, type TracingSettings } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_DENIED_ATTRIBUTE_KEYS, DenyListSpanExporter } from './privacy.js';
+import { exportCredentials, headerSecrets, otlpExporter, redact, type ExportTls } from './transport.js';
 
 /** The stable semantic convention's older name, which the issue and most dashboards use. */
 export const ATTR_DEPLOYMENT_ENVIRONMENT = 'deployment.environment';
@@ -32,6 +30,18 @@ export interface TracingOptions {
   sampleRatio?: number;
   /** More attribute keys never to export, added to DEFAULT_DENIED_ATTRIBUTE_KEYS. */
   deniedAttributeKeys?: readonly string[];
+  /**
+   * Sent with every export, as HTTP headers or gRPC metadata: a credential and the tenant, e.g.
+   * `{ authorization: \`Bearer ${token}\`, 'x-scope-orgid': 'team-a' }`. Added to
+   * OTEL_EXPORTER_OTLP_HEADERS (read by the exporter); a name given here wins. Never logged.
+   */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * PEM files for an https:// endpoint: the CA to trust, a client certificate and key (mTLS).
+   * Given here, they replace OTEL_EXPORTER_OTLP_CERTIFICATE, …_CLIENT_CERTIFICATE and
+   * …_CLIENT_KEY (read by the exporter) as a whole.
+   */
+  tls?: ExportTls;
   /** Where the kit reports a bad variable or an unreachable collector; default a logger of its own. */
   logger?: Pick<Logger, 'warn' | 'info'>;
   /** Extra span processors (tests: an in-memory exporter), run before the batch exporter. */
@@ -63,10 +73,12 @@ export const INSTRUMENTATION_NAME = '@skein/instrument';
 export class OutageLoggingExporter implements SpanExporter {
   private failing = false;
 
+  /** `secrets`: header values to keep out of the warning, should an error quote one. */
   constructor(
     private readonly inner: SpanExporter,
     private readonly target: ExportSettings,
     private readonly logger: Pick<Logger, 'warn' | 'info'>,
+    private readonly secrets: readonly string[] = [],
   ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -74,7 +86,7 @@ export class OutageLoggingExporter implements SpanExporter {
       if (result.code !== ExportResultCode.SUCCESS && !this.failing) {
         this.failing = true;
         this.logger.warn(
-          { event: 'otel.export.failed', endpoint: this.target.url, protocol: this.target.protocol, error: result.error?.message ?? 'unknown error', spans: spans.length },
+          { event: 'otel.export.failed', endpoint: this.target.url, protocol: this.target.protocol, error: redact(result.error?.message ?? 'unknown error', this.secrets), spans: spans.length },
           'cannot export spans to the collector; they are dropped until it answers again (not logged again until then)',
         );
       } else if (result.code === ExportResultCode.SUCCESS && this.failing) {
@@ -91,18 +103,6 @@ export class OutageLoggingExporter implements SpanExporter {
 
   forceFlush(): Promise<void> {
     return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-}
-
-function otlpExporter(target: ExportSettings): SpanExporter {
-  const config = { url: target.url, timeoutMillis: target.timeoutMillis };
-  switch (target.protocol) {
-    case 'grpc':
-      return new GrpcExporter(config);
-    case 'http/protobuf':
-      return new ProtoExporter(config);
-    case 'http/json':
-      return new JsonExporter(config);
   }
 }
 
@@ -157,8 +157,11 @@ export function initTracing(options: TracingOptions): Tracing {
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }));
 
+  const problems: string[] = [];
+  const credentials = exportCredentials(settings.export, options.headers, options.tls, problems);
+  for (const problem of problems) logger.warn({ event: 'otel.config.invalid' }, problem);
   const exporter = new DenyListSpanExporter(
-    new OutageLoggingExporter(options.exporter ?? otlpExporter(settings.export), settings.export, logger),
+    new OutageLoggingExporter(options.exporter ?? otlpExporter(settings.export, credentials), settings.export, logger, headerSecrets(options.headers ?? {}, [env, process.env])),
     [...DEFAULT_DENIED_ATTRIBUTE_KEYS, ...(options.deniedAttributeKeys ?? [])],
   );
   const provider = new NodeTracerProvider({

@@ -3,10 +3,11 @@
 // (/etc/grafana/provisioning by default): data sources from datasources/*.yaml,
 // dashboard providers from dashboards/*.yaml, which name the folder of the
 // dashboard JSON. docs/deploy.md walks through it.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { CredentialError, datasourceAuth, literal, type CredentialFlags, type DatasourceAuth } from './grafana-credentials.js';
 
 export const TEMPO_UID = 'skein-tempo';
 export const LOKI_UID = 'skein-loki';
@@ -31,6 +32,8 @@ export interface ProvisionOptions {
   hotPaths: string[];
   /** The Loki label holding a log line's service name. */
   lokiServiceLabel: string;
+  /** How the Tempo data source authenticates to Skein; none by default. */
+  auth?: DatasourceAuth;
 }
 
 export interface ProvisionFile {
@@ -40,6 +43,8 @@ export interface ProvisionFile {
 }
 
 export class ProvisionError extends Error {}
+
+const DATASOURCES_FILE = 'datasources/skein.yaml';
 
 function httpUrl(flag: string, value: string): string {
   let u: URL;
@@ -58,15 +63,6 @@ function uid(flag: string, value: string): string {
   return value;
 }
 
-/**
- * Grafana expands $VAR and ${VAR} from its environment in provisioning files;
- * $$ stands for a literal $. Every ${__…} Grafana must see as a template
- * variable is written through this.
- */
-function literal(text: string): string {
-  return text.replaceAll('$', () => '$$');
-}
-
 const tempoRef = { type: 'tempo', uid: TEMPO_UID };
 
 function datasources(o: ProvisionOptions): unknown {
@@ -80,7 +76,9 @@ function datasources(o: ProvisionOptions): unknown {
       access: 'proxy',
       url: o.skeinUrl,
       editable: false,
+      ...o.auth?.fields,
       jsonData: {
+        ...o.auth?.jsonData,
         tracesToLogsV2: {
           datasourceUid: lokiUid,
           // Log lines may be written a little before the span starts or after it ends.
@@ -112,6 +110,7 @@ function datasources(o: ProvisionOptions): unknown {
         // Skein answers search and metrics over HTTP only (it reports Tempo 2.1.0, before streaming).
         streamingEnabled: { search: false, metrics: false },
       },
+      ...(o.auth && Object.keys(o.auth.secureJsonData).length > 0 ? { secureJsonData: o.auth.secureJsonData } : {}),
     },
   ];
   if (o.lokiUid === undefined) {
@@ -293,11 +292,24 @@ function serviceMapDashboard(o: ProvisionOptions): unknown {
 }
 
 function prometheusScrape(o: ProvisionOptions): string {
-  const target = new URL(o.skeinUrl).host;
+  const url = new URL(o.skeinUrl);
+  const job: Record<string, unknown> = { job_name: 'skein', scrape_interval: '15s', metrics_path: '/metrics' };
+  if (url.protocol === 'https:') job['scheme'] = 'https';
+  // The file paths are Prometheus's, not Grafana's: the credential is not copied here.
+  if (o.auth?.caFile !== undefined) job['tls_config'] = { ca_file: o.auth.caFile };
+  if (o.auth?.scheme === 'bearer') job['authorization'] = { type: 'Bearer', credentials_file: '/etc/prometheus/skein-token' };
+  if (o.auth?.scheme === 'basic') job['basic_auth'] = { username: 'prometheus', password_file: '/etc/prometheus/skein-password' };
+  job['static_configs'] = [{ targets: [url.host] }];
   return [
     '# Add this job to prometheus.yml (scrape_configs:) so that the Prometheus data source',
     "# Grafana uses for Tempo's service map holds Skein's service-graph and span metrics.",
-    toYaml({ scrape_configs: [{ job_name: 'skein', scrape_interval: '15s', metrics_path: '/metrics', static_configs: [{ targets: [target] }] }] }),
+    ...(o.auth?.scheme
+      ? [
+          '# Skein asks for a credential: give Prometheus one of its own that may read /metrics',
+          '# (auth.metrics, docs/security.md), in the file named below; check the names and paths.',
+        ]
+      : []),
+    toYaml({ scrape_configs: [job] }),
   ].join('\n');
 }
 
@@ -314,7 +326,7 @@ function lokiSnippet(): string {
 export function provisioningFiles(o: ProvisionOptions): ProvisionFile[] {
   const files: ProvisionFile[] = [
     {
-      path: 'datasources/skein.yaml',
+      path: DATASOURCES_FILE,
       content: `# Written by skein grafana provision. Grafana expands environment variables in this file, so every dollar sign meant for Grafana itself is doubled.\n${toYaml(datasources(o), { lineWidth: 0 })}`,
     },
     { path: 'dashboards/skein.yaml', content: `# Written by skein grafana provision.\n${toYaml(dashboardProviders(o))}` },
@@ -325,7 +337,7 @@ export function provisioningFiles(o: ProvisionOptions): ProvisionFile[] {
   return files;
 }
 
-export interface ProvisionFlags {
+export interface ProvisionFlags extends CredentialFlags {
   out: string;
   skeinUrl: string;
   lokiUrl: string;
@@ -337,7 +349,14 @@ export interface ProvisionFlags {
   lokiServiceLabel: string;
 }
 
-export function provision(flags: ProvisionFlags): string[] {
+export interface Provisioned {
+  /** Every file written, data sources first. */
+  paths: string[];
+  /** The file holding a credential in clear (mode 0600), if any. */
+  privateFile: string | undefined;
+}
+
+export function provision(flags: ProvisionFlags): Provisioned {
   const out = resolve(flags.out);
   let isDir = false;
   try {
@@ -353,8 +372,16 @@ export function provision(flags: ProvisionFlags): string[] {
   }
   const dashboardsPath = flags.dashboardsPath ?? join(out, 'dashboards', 'skein');
   if (!dashboardsPath.startsWith('/')) throw new ProvisionError(`--dashboards-path ${JSON.stringify(dashboardsPath)} must be absolute: Grafana resolves it on its own host`);
+  const skeinUrl = httpUrl('--skein-url', flags.skeinUrl);
+  let auth: DatasourceAuth;
+  try {
+    auth = datasourceAuth(flags, skeinUrl.startsWith('https:'));
+  } catch (err) {
+    if (err instanceof CredentialError) throw new ProvisionError(err.message);
+    throw err;
+  }
   const files = provisioningFiles({
-    skeinUrl: httpUrl('--skein-url', flags.skeinUrl),
+    skeinUrl,
     lokiUrl: httpUrl('--loki-url', flags.lokiUrl),
     prometheusUrl: httpUrl('--prometheus-url', flags.prometheusUrl),
     lokiUid: flags.lokiUid === undefined ? undefined : uid('--loki-uid', flags.lokiUid),
@@ -362,13 +389,19 @@ export function provision(flags: ProvisionFlags): string[] {
     dashboardsPath,
     hotPaths,
     lokiServiceLabel: flags.lokiServiceLabel,
+    auth,
   });
-  const written: string[] = [];
+  const written: Provisioned = { paths: [], privateFile: undefined };
   for (const f of files) {
     const path = join(out, f.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, f.content);
-    written.push(path);
+    if (auth.holdsSecret && f.path === DATASOURCES_FILE) {
+      // A credential in clear: readable by its owner only, even when the file was there before.
+      chmodSync(path, 0o600);
+      written.privateFile = path;
+    }
+    written.paths.push(path);
   }
   return written;
 }
@@ -387,9 +420,24 @@ export function registerGrafanaCommands(program: Command, fail: (message: string
     .option('--dashboards-path <dir>', "where Grafana will read the dashboard JSON (default <out>/dashboards/skein)")
     .option('--hot-path <span-name>', 'a span name to give a table of recent traces (repeatable; default the reference service\'s four)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--loki-service-label <label>', 'the Loki label holding the service name', 'service_name')
+    .option('--token <token>', "a bearer token (read right) Grafana sends to Skein, written to the data source's secureJsonData")
+    .option('--token-env <var>', "instead of --token: the variable of Grafana's environment holding the token, expanded by Grafana")
+    .option('--tenant <id>', "the tenant Grafana reads (X-Scope-OrgID); a|b for several")
+    .option('--ca-file <file>', "PEM file of the CA that signed Skein's certificate (https:// --skein-url)")
+    .option('--cert-file <file>', 'PEM client certificate Grafana presents to Skein (mTLS)')
+    .option('--key-file <file>', "the client certificate's PEM key")
+    .option('--basic-auth-user <user>', 'basic auth instead of a token: the user')
+    .option('--basic-auth-password <password>', "the user's password, written to secureJsonData")
+    .option('--basic-auth-password-env <var>', "instead of --basic-auth-password: the variable of Grafana's environment holding it")
     .action((opts: ProvisionFlags) => {
       try {
-        for (const path of provision(opts)) console.log(path);
+        const { paths, privateFile } = provision(opts);
+        for (const path of paths) console.log(path);
+        if (privateFile !== undefined) {
+          console.error(
+            `${privateFile} holds a credential and is readable by its owner only: make Grafana's user its owner (chown), or pass the secret through Grafana's environment (--token-env, --basic-auth-password-env)`,
+          );
+        }
       } catch (err) {
         if (err instanceof ProvisionError) throw fail(err.message);
         throw err;

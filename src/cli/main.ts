@@ -15,6 +15,8 @@ import { renderSearchTable, type SearchTraceJson } from './search-table.js';
 import { renderQuarantineTable, type QuarantineAnswerJson } from './quarantine-table.js';
 import { parseDuration } from '../config/units.js';
 import { registerGrafanaCommands } from './grafana.js';
+import { getFromServer, withServerOptions, type ServerOptions } from './api-client.js';
+import { CliError } from './cli-error.js';
 
 const program = new Command('skein').description('Skein: a distributed-tracing backend').version(SKEIN_VERSION);
 
@@ -83,17 +85,12 @@ config
     console.log(`${file}: valid`);
   });
 
-program
-  .command('query')
-  .argument('<traceId>', 'trace ID in hex')
-  .description('print a trace as a tree')
-  .option('--server <url>', 'Skein query API', `http://${process.env['SKEIN_HTTP_ADDR'] ?? '127.0.0.1:3200'}`)
-  .option('--tenant <id>', 'tenant (X-Scope-OrgID)')
+withServerOptions(program.command('query').argument('<traceId>', 'trace ID in hex').description('print a trace as a tree'))
   .option('--json', 'print the trace as OTLP/JSON instead')
-  .action(async (traceIdText: string, opts: { server: string; tenant?: string; json?: boolean }) => {
+  .action(async (traceIdText: string, opts: ServerOptions & { json?: boolean }) => {
     const id = parseTraceId(traceIdText);
     if ('error' in id) throw new CliError(id.error);
-    const res = await getFromServer(opts.server, `/api/traces/${id.traceId}`, opts.tenant, [404]);
+    const res = await getFromServer(opts, `/api/traces/${id.traceId}`, [404]);
     if (res.status === 404) throw new CliError(`trace ${id.traceId} not found`);
     const body = res.body;
     const batch = decodeOtlpJson(body, { ids: 'base64' });
@@ -104,23 +101,19 @@ program
     }
   });
 
-program
-  .command('tags')
-  .description('list tag names by scope (what TraceQL autocomplete offers), or the values of one tag')
+withServerOptions(program.command('tags').description('list tag names by scope (what TraceQL autocomplete offers), or the values of one tag'))
   .option('--scope <scope>', 'only this scope: resource, span, event, link, instrumentation or intrinsic')
   .option('--values <name>', 'list the values of this tag instead, a TraceQL identifier: resource.service.name, span.http.route, name, status …')
   .option('-q, --query <traceql>', 'only names or values on spans this spanset filter matches, e.g. { resource.service.name = "cart" }')
-  .option('--server <url>', 'Skein query API', `http://${process.env['SKEIN_HTTP_ADDR'] ?? '127.0.0.1:3200'}`)
-  .option('--tenant <id>', 'tenant (X-Scope-OrgID)')
   .option('--json', 'print the JSON answer of the API instead')
-  .action(async (opts: { scope?: string; values?: string; query?: string; server: string; tenant?: string; json?: boolean }) => {
+  .action(async (opts: ServerOptions & { scope?: string; values?: string; query?: string; json?: boolean }) => {
     const params = new URLSearchParams();
     if (opts.scope !== undefined && opts.values === undefined) params.set('scope', opts.scope);
     if (opts.query !== undefined) params.set('q', opts.query);
     // The API decodes a tag name twice, as Grafana encodes it.
     const path =
       opts.values !== undefined ? `/api/v2/search/tag/${encodeURIComponent(encodeURIComponent(opts.values))}/values` : '/api/v2/search/tags';
-    const { body } = await getFromServer(opts.server, `${path}${params.size > 0 ? `?${params}` : ''}`, opts.tenant);
+    const { body } = await getFromServer(opts, `${path}${params.size > 0 ? `?${params}` : ''}`);
     if (opts.json) {
       console.log(JSON.stringify(JSON.parse(body), null, 2));
       return;
@@ -141,55 +134,36 @@ program
     if (lines.length > 0) console.log(lines.join('\n'));
   });
 
-program
-  .command('search')
-  .argument('<query>', 'TraceQL, e.g. \'{ resource.service.name = "cart" && status = error }\'')
-  .description('list the most recent traces matching a TraceQL query')
+withServerOptions(
+  program
+    .command('search')
+    .argument('<query>', 'TraceQL, e.g. \'{ resource.service.name = "cart" && status = error }\'')
+    .description('list the most recent traces matching a TraceQL query'),
+)
   .option('--since <duration>', 'how far back to search', '1h')
   .option('--limit <n>', 'most traces to list (server default when not given)')
-  .option('--server <url>', 'Skein query API', `http://${process.env['SKEIN_HTTP_ADDR'] ?? '127.0.0.1:3200'}`)
-  .option('--tenant <id>', 'tenant (X-Scope-OrgID)')
   .option('--json', 'print the API response as JSON instead')
-  .action(async (query: string, opts: { since: string; limit?: string; server: string; tenant?: string; json?: boolean }) => {
+  .action(async (query: string, opts: ServerOptions & { since: string; limit?: string; json?: boolean }) => {
     const sinceMs = parseDuration(opts.since);
     if (sinceMs === undefined || sinceMs <= 0) throw new CliError(`invalid --since ${JSON.stringify(opts.since)}: expected a duration such as 15m, 1h or 2d`);
     const end = Math.floor(Date.now() / 1000);
     const params = new URLSearchParams({ q: query, start: String(end - Math.ceil(sinceMs / 1000)), end: String(end) });
     if (opts.limit !== undefined) params.set('limit', opts.limit);
-    const { body } = await getFromServer(opts.server, `/api/search?${params}`, opts.tenant);
+    const { body } = await getFromServer(opts, `/api/search?${params}`);
     const result = JSON.parse(body) as { traces: SearchTraceJson[] };
     console.log(opts.json ? JSON.stringify(result, null, 2) : renderSearchTable(result.traces));
   });
 
 const quarantine = program.command('quarantine').description('spans no block could hold, kept aside by head cuts (docs/api.md)');
-quarantine
-  .command('list')
-  .description("list the tenant's quarantine objects, newest first: ID, time, spans, error")
-  .option('--server <url>', 'Skein query API', `http://${process.env['SKEIN_HTTP_ADDR'] ?? '127.0.0.1:3200'}`)
-  .option('--tenant <id>', 'tenant (X-Scope-OrgID)')
+withServerOptions(quarantine.command('list').description("list the tenant's quarantine objects, newest first: ID, time, spans, error"))
   .option('--json', 'print the JSON answer of the API instead')
-  .action(async (opts: { server: string; tenant?: string; json?: boolean }) => {
-    const { body } = await getFromServer(opts.server, '/api/skein/quarantine', opts.tenant);
+  .action(async (opts: ServerOptions & { json?: boolean }) => {
+    const { body } = await getFromServer(opts, '/api/skein/quarantine');
     const answer = JSON.parse(body) as QuarantineAnswerJson;
     console.log(opts.json ? JSON.stringify(answer, null, 2) : renderQuarantineTable(answer));
   });
 
 registerGrafanaCommands(program, (message) => new CliError(message));
-
-class CliError extends Error {}
-
-/**
- * GETs a path of the query API as the tenant. A status other than 2xx (or one of
- * `expected`) and an unreachable server are CliErrors saying so.
- */
-async function getFromServer(server: string, path: string, tenant: string | undefined, expected: number[] = []): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${server.replace(/\/$/, '')}${path}`, { headers: tenant ? { 'X-Scope-OrgID': tenant } : {} }).catch((err: Error) => {
-    throw new CliError(`cannot reach ${server}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
-  });
-  const body = await res.text();
-  if (!res.ok && !expected.includes(res.status)) throw new CliError(`${server} answered ${res.status}: ${body}`);
-  return { status: res.status, body };
-}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

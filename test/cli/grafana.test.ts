@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
@@ -16,12 +16,13 @@ import { parse as parseYaml } from 'yaml';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLogger, initTracing, withSpan } from '@skein/instrument';
 import { CLI_PATH, startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
+import { makeClientTestCerts } from '../helpers/client-certs.js';
 
 const run = promisify(execFile);
 
-async function skein(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function skein(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -270,6 +271,74 @@ describe('skein grafana provision', () => {
     assert.deepEqual(panels.filter((p) => p['type'] === 'table').map((p) => p['targets'][0].query), ['{ name = "checkout" }']);
   });
 
+  test('credentials: the Tempo data source sends the token and the tenant as headers, trusts the CA and presents the client certificate; the secrets only in secureJsonData, the file 0600, nothing printed', async () => {
+    const certs = await makeClientTestCerts();
+    const dir = tempDir('skein-grafana-');
+    // A `$` in a token must reach Grafana as written, not as a variable of its environment.
+    const token = 'grafana-read-token-$HOME-0123456789';
+    const r = await skein(
+      ['grafana', 'provision', '--out', dir, '--skein-url', 'https://skein.internal:3200', '--token', token, '--tenant', 'team-a|team-b',
+        '--ca-file', certs.caFile, '--cert-file', certs.clientCertFile, '--key-file', certs.clientKeyFile],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(token) && !r.stderr.includes('0123456789'), 'the token is not printed');
+    const file = join(dir, 'datasources/skein.yaml');
+    assert.match(r.stderr, new RegExp(`^${file} holds a credential and is readable by its owner only`));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+
+    const byUid = checkDatasources(grafanaInterpolate(parseYaml(readFileSync(file, 'utf8')), { HOME: 'WRONG' }) as Obj);
+    const tempo = byUid.get('skein-tempo')!;
+    assert.equal(tempo['url'], 'https://skein.internal:3200');
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(tempo['jsonData'] as Obj).filter(([k]) => /^(httpHeaderName|tls)/.test(k))),
+      { httpHeaderName1: 'Authorization', httpHeaderName2: 'X-Scope-OrgID', tlsAuthWithCACert: true, tlsAuth: true },
+    );
+    assert.deepEqual(tempo['secureJsonData'], {
+      httpHeaderValue1: `Bearer ${token}`,
+      httpHeaderValue2: 'team-a|team-b',
+      tlsCACert: readFileSync(certs.caFile, 'utf8'),
+      tlsClientCert: readFileSync(certs.clientCertFile, 'utf8'),
+      tlsClientKey: readFileSync(certs.clientKeyFile, 'utf8'),
+    });
+    for (const ds of byUid.values()) if (ds['uid'] !== 'skein-tempo') assert.equal(ds['secureJsonData'], undefined, `${ds['uid']} gets no credential`);
+    // The token is in the data source file once, and in no other file.
+    const secret = '0123456789';
+    assert.equal(readFileSync(file, 'utf8').split(secret).length - 1, 1);
+    const others = [join(dir, 'dashboards/skein.yaml'), join(dir, 'dashboards/skein/skein-service-map.json'), join(dir, 'prometheus/skein-scrape.yaml')];
+    for (const f of others) assert.ok(!readFileSync(f, 'utf8').includes(secret), `${f} holds no token`);
+    assert.deepEqual(readdirSync(join(dir, 'datasources')), ['skein.yaml']);
+
+    // Prometheus scrapes Skein over https with the CA, and a token of its own from a file.
+    const [job] = (parseYaml(readFileSync(join(dir, 'prometheus/skein-scrape.yaml'), 'utf8')) as Obj)['scrape_configs'] as Obj[];
+    assert.equal(job!['scheme'], 'https');
+    assert.deepEqual(job!['tls_config'], { ca_file: certs.caFile });
+    assert.deepEqual(job!['authorization'], { type: 'Bearer', credentials_file: '/etc/prometheus/skein-token' });
+  });
+
+  test("credentials from Grafana's environment: --token-env and --basic-auth-password-env write references Grafana expands, and no secret", async () => {
+    const bearer = tempDir('skein-grafana-');
+    const r = await skein(['grafana', 'provision', '--out', bearer, '--token-env', 'SKEIN_GRAFANA_TOKEN', '--tenant', 'team-a']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const file = join(bearer, 'datasources/skein.yaml');
+    assert.notEqual(statSync(file).mode & 0o077, 0, 'no secret: the file keeps the usual mode');
+    const tempo = checkDatasources(grafanaInterpolate(parseYaml(readFileSync(file, 'utf8')), { SKEIN_GRAFANA_TOKEN: 'from-grafana-env' }) as Obj).get('skein-tempo')!;
+    assert.deepEqual(tempo['secureJsonData'], { httpHeaderValue1: 'Bearer from-grafana-env', httpHeaderValue2: 'team-a' });
+    assert.equal(tempo['jsonData'].httpHeaderName1, 'Authorization');
+    assert.equal(tempo['jsonData'].httpHeaderName2, 'X-Scope-OrgID');
+
+    const basic = tempDir('skein-grafana-');
+    const b = await skein(['grafana', 'provision', '--out', basic, '--basic-auth-user', 'grafana', '--basic-auth-password-env', 'SKEIN_GRAFANA_PASSWORD']);
+    assert.equal(b.code, 0, b.stderr);
+    const ds = checkDatasources(grafanaInterpolate(parseYaml(readFileSync(join(basic, 'datasources/skein.yaml'), 'utf8')), { SKEIN_GRAFANA_PASSWORD: 'pw' }) as Obj).get('skein-tempo')!;
+    assert.equal(ds['basicAuth'], true);
+    assert.equal(ds['basicAuthUser'], 'grafana');
+    assert.deepEqual(ds['secureJsonData'], { basicAuthPassword: 'pw' });
+    const [job] = (parseYaml(readFileSync(join(basic, 'prometheus/skein-scrape.yaml'), 'utf8')) as Obj)['scrape_configs'] as Obj[];
+    assert.equal(job!['scheme'], undefined);
+    assert.deepEqual(Object.keys(job!['basic_auth']), ['username', 'password_file']);
+  });
+
   test('bad options are refused with what is wrong, and nothing is written', async () => {
     const file = join(tempDir('skein-grafana-'), 'a-file');
     writeFileSync(file, 'x');
@@ -281,6 +350,18 @@ describe('skein grafana provision', () => {
       [['--out', tempDir(), '--loki-uid', 'has spaces'], /--loki-uid "has spaces" is not a Grafana UID/],
       [['--out', tempDir(), '--dashboards-path', 'relative/dir'], /--dashboards-path "relative\/dir" must be absolute/],
       [['--out', tempDir(), '--loki-service-label', 'service.name'], /--loki-service-label "service.name" is not a Loki label name/],
+      [['--out', tempDir(), '--token', 'a-token-of-16-chars', '--token-env', 'T'], /give --token or --token-env, not both/],
+      [['--out', tempDir(), '--token', 'Bearer abc'], /--token must be printable ASCII without spaces/],
+      [['--out', tempDir(), '--token-env', '1TOKEN'], /--token-env "1TOKEN" is not an environment variable name/],
+      [['--out', tempDir(), '--token', 'a-token-of-16-chars', '--basic-auth-user', 'u', '--basic-auth-password', 'p'], /a bearer token and basic auth both use the Authorization header/],
+      [['--out', tempDir(), '--basic-auth-user', 'u'], /--basic-auth-user needs one of --basic-auth-password or --basic-auth-password-env/],
+      [['--out', tempDir(), '--basic-auth-password', 'p'], /--basic-auth-password needs --basic-auth-user/],
+      [['--out', tempDir(), '--tenant', 'team a'], /--tenant "team a": X-Scope-OrgID: invalid tenant ID "team a"/],
+      [['--out', tempDir(), '--tenant', 'a||b'], /--tenant "a\|\|b": an empty tenant ID/],
+      [['--out', tempDir(), '--ca-file', '/etc/hostname'], /--ca-file is for an https:\/\/ --skein-url/],
+      [['--out', tempDir(), '--skein-url', 'https://skein:3200', '--ca-file', '/nonexistent/ca.pem'], /--ca-file \/nonexistent\/ca.pem: cannot read it \(ENOENT\)/],
+      [['--out', tempDir(), '--skein-url', 'https://skein:3200', '--ca-file', CLI_PATH], /--ca-file .*main\.js is not a PEM certificate/],
+      [['--out', tempDir(), '--skein-url', 'https://skein:3200', '--cert-file', CLI_PATH], /--cert-file and --key-file go together/],
     ];
     const results = await Promise.all(cases.map(([args]) => skein(['grafana', 'provision', ...args])));
     for (const [i, [args, message]] of cases.entries()) {
@@ -288,6 +369,7 @@ describe('skein grafana provision', () => {
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');
+      if (args[0] === '--out' && args[1] !== file) assert.deepEqual(readdirSync(args[1]!), [], `${args.join(' ')}: nothing written`);
     }
   });
 });

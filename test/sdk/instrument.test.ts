@@ -107,6 +107,21 @@ describe('settings from the environment', () => {
       'OTEL_BSP_MAX_EXPORT_BATCH_SIZE=4096 is larger than the queue (2048); using 2048',
     ]);
   });
+
+  test('certificate variables the exporter would ignore silently are reported: unreadable, for an http:// endpoint, a client certificate without its key', () => {
+    const https = { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://skein.example:4317' };
+    assert.deepEqual(settingsFromEnv({ serviceName: 's' }, { ...https, OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' }).problems, [
+      'OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem" cannot be read (ENOENT); the exporter sends without it',
+    ]);
+    assert.deepEqual(
+      settingsFromEnv({ serviceName: 's' }, { ...https, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: '/dev/null', OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: '' }).problems,
+      ['OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is set without OTEL_EXPORTER_OTLP_CLIENT_KEY: a client certificate needs both'],
+    );
+    assert.deepEqual(settingsFromEnv({ serviceName: 's' }, { OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: '/dev/null' }).problems, [
+      'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE is set but the endpoint http://localhost:4317 is not https://; it has no effect',
+    ]);
+    assert.deepEqual(settingsFromEnv({ serviceName: 's' }, { ...https, OTEL_EXPORTER_OTLP_CERTIFICATE: '/dev/null' }).problems, []);
+  });
 });
 
 describe('initTracing with an in-memory exporter', () => {
@@ -161,6 +176,40 @@ describe('initTracing with an in-memory exporter', () => {
     assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), ['sampled.child']);
     assert.equal(exporter.getFinishedSpans()[0]!.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
     await tracing.shutdown();
+  });
+
+  test('headers and TLS files the exporter cannot use are left out with a warning naming them, never a value', async () => {
+    const out = capture();
+    const tracing = initTracing({
+      serviceName: 'unit',
+      serviceVersion: '1',
+      exporter: new InMemorySpanExporter(),
+      logger: createLogger({ name: 'unit', format: 'json', destination: out.stream }),
+      headers: { 'bad header': 'secret-one', authorization: 'Bearer secret\ntwo', 'x-scope-orgid': 'team-a' },
+      tls: { caFile: '/nonexistent/ca.pem' },
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://skein.example:4317' },
+    });
+    await tracing.shutdown();
+    const warnings = out.records().filter((r) => r['event'] === 'otel.config.invalid').map((r) => r['msg']);
+    assert.deepEqual(warnings, [
+      'headers: "bad header" is not a header name the exporter can send (letters, digits, - _ .); left out',
+      'headers: the value of "authorization" has characters a header cannot carry (printable ASCII only); left out',
+      'tls.caFile="/nonexistent/ca.pem" cannot be read (ENOENT); exporting without it',
+    ]);
+    const http = capture();
+    const plain = initTracing({
+      serviceName: 'unit',
+      serviceVersion: '1',
+      exporter: new InMemorySpanExporter(),
+      logger: createLogger({ name: 'unit', format: 'json', destination: http.stream }),
+      tls: { certFile: '/dev/null' },
+      env: {},
+    });
+    await plain.shutdown();
+    assert.deepEqual(
+      http.records().map((r) => r['msg']),
+      ['tls is set but the endpoint http://localhost:4317 is not https://: spans are sent without TLS'],
+    );
   });
 
   test('OTEL_SDK_DISABLED=true registers nothing: spans are no-ops and nothing is exported', async () => {
