@@ -9,8 +9,9 @@
 // matches, ordered by start time (newest first) and then trace ID.
 //
 // Several tenants' traces come as one stream (Store.fetch), each judged within its tenant; a
-// trace ID matched in two tenants is one entry holding both parts, as Tempo's federated
-// search combines them.
+// trace ID matched in two tenants is one entry holding the parts matched, as Tempo's
+// federated search combines them. Each part is read in its own place in the stream, so with
+// a limit reached, a part starting before the last entry kept is not read into it.
 //
 // Every loop over traces and spans paces itself (QueryBudget): the event loop gets a turn
 // every few milliseconds, and query.timeout is enforced there, inside the evaluation of a
