@@ -236,7 +236,17 @@ function routeSpecs(): Record<string, RouteSpec> {
     'GET /api/skein/ui-config': betaGet('/api/skein/ui-config'),
     'GET /': betaGet('/'),
     'GET /*': betaGet('/search'),
-    'GET /metrics': betaGet('/metrics'),
+    'GET /metrics': {
+      request: { method: 'GET', path: '/metrics' },
+      asBeta: async () => {
+        const a = expectStatus(await call({ method: 'GET', path: '/metrics' }, TOKENS.beta), [200], 'metrics');
+        assert.match(a.text, new RegExp(`^skein_spans_stored_total\\{tenant="${BETA}"\\} ${betaSpans}$`, 'm'), "beta's own per-tenant series");
+        assert.match(a.text, new RegExp(`^traces_spanmetrics_calls_total\\{tenant="${BETA}",service="beta-storefront"`, 'm'), "the tenant-labelled connector's series of beta");
+        assert.doesNotMatch(a.text, /^traces_service_graph_request_total\{/m, "the unlabelled connector's series mix tenants: none shown");
+        assert.match(a.text, /^process_resident_memory_bytes /m, 'series of no tenant');
+        return [a];
+      },
+    },
     'GET /api/traces/:traceId': {
       request: { method: 'GET', path: `/api/traces/${alphaTrace}` },
       asBeta: async () => [
