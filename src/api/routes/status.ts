@@ -61,10 +61,12 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     },
   });
 
-  // auth.metrics `read`: the caller's tenants' series only (tenant-metrics.ts); `open` and
-  // `admin`: everything, as without authentication.
+  // auth.metrics `read`: a credential restricted to some tenants sees their series only
+  // (tenant-metrics.ts; X-Scope-OrgID may narrow them); `open` and `admin`, and a listener
+  // without authentication: everything, as before authentication existed.
   app.get('/metrics', { config: { access: 'metrics', tenants: 'any' } }, async (req, reply) => {
-    const tenants = ctx.config.auth.metrics === 'read' ? req.tenants : '*';
+    const restricted = ctx.config.auth.metrics === 'read' && req.principal.tenants !== '*';
+    const tenants = restricted ? req.tenants : '*';
     return reply.type(registry.contentType).send(tenants === '*' ? await registry.metrics() : await metricsTextFor(tenants));
   });
 }
