@@ -19,7 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { SkeinConfig } from './config/schema.js';
 import type { Logger } from './telemetry/logger.js';
-import { createApiServer } from './api/server.js';
+import { apiRoutes, createApiServer, type ApiRoute } from './api/server.js';
 import { createAuth } from './auth/index.js';
 import type { ApiContext } from './api/context.js';
 import type { Store, StoreOptions } from './store/store.js';
@@ -49,12 +49,15 @@ export interface RunningSkein {
   close(): Promise<void>;
   /** Spans not yet written to a block (0 without a store): what the WAL replays if the process stops now. */
   unwrittenSpans(): Promise<number>;
+  /** Every route of the query API's router (the tenant-isolation test calls each). */
+  apiRoutes(): readonly ApiRoute[];
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
   const auth = await createAuth(config, logger);
   const ctx: ApiContext = { config, logger, target, auth, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
   const api = createApiServer(ctx);
+  const routes = (): readonly ApiRoute[] => apiRoutes(api);
   const http = await listenHttp(api, config.server.http_listen_address);
   const closers: Array<() => Promise<unknown>> = [() => auth.close(), () => api.close()];
   const closeAll = async (): Promise<void> => {
@@ -103,7 +106,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     if (target === 'querier') {
       // No receivers nor pipeline: a querier takes no spans in.
       ctx.ready = true;
-      return { addresses: { http, otlpGrpc: '', otlpHttp: '' }, close: closeAll, unwrittenSpans: async () => 0 };
+      return { addresses: { http, otlpGrpc: '', otlpHttp: '' }, close: closeAll, unwrittenSpans: async () => 0, apiRoutes: routes };
     }
     const pipeline: Pipeline = buildPipeline({
       config,
@@ -156,7 +159,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     ctx.ready = true;
     // Closed in reverse: receivers first, so every request already accepted
     // goes through the pipeline before the store makes its last cut.
-    return { addresses, close: closeAll, unwrittenSpans: async () => (store ? store.unwrittenSpans() : 0) };
+    return { addresses, close: closeAll, unwrittenSpans: async () => (store ? store.unwrittenSpans() : 0), apiRoutes: routes };
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;

@@ -1,20 +1,10 @@
 // Request parameters shared by the API routes, each refused with a 400 that names it.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Store, TimeRange } from '../store/store.js';
-import { tenantFromHeader, TENANT_HEADER } from '../lib/tenant.js';
 import type { ApiContext } from './context.js';
 
 export function badRequest(reply: FastifyReply, message: string): FastifyReply {
   return reply.code(400).type('text/plain').send(message);
-}
-
-export function tenantOf(req: FastifyRequest, reply: FastifyReply): string | undefined {
-  const t = tenantFromHeader(req.headers[TENANT_HEADER]);
-  if ('error' in t) {
-    badRequest(reply, t.error);
-    return undefined;
-  }
-  return t.tenant;
 }
 
 /**

@@ -16,7 +16,7 @@ import { registerTailRoutes } from './routes/tail.js';
 import { registerClusterRoutes } from './routes/cluster-fetch.js';
 import { registerClusterStatusRoutes } from './routes/cluster-status.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
-import { installAccessControl } from '../auth/access.js';
+import { installAccessControl, type Access, type TenantScope } from '../auth/access.js';
 import { SESSION_COOKIE } from '../auth/sessions.js';
 
 const requestDuration = new Histogram({
@@ -27,6 +27,22 @@ const requestDuration = new Histogram({
   registers: [registry],
 });
 
+/** A route as the API's router holds it, with what it declared (auth/access.ts). */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  access: Access | undefined;
+  tenants: TenantScope | undefined;
+}
+
+/** The routes of each API server, in the order registered (tests start several in one process). */
+const routeLists = new WeakMap<FastifyInstance, ApiRoute[]>();
+
+/** Every route the API server's router holds, as registered: the isolation test calls each. */
+export function apiRoutes(app: FastifyInstance): readonly ApiRoute[] {
+  return routeLists.get(app) ?? [];
+}
+
 export function createApiServer(ctx: ApiContext): FastifyInstance {
   const app = createHttpServer(ctx.logger.child({ component: 'api' }), { bodyLimit: 1024 * 1024 });
   installAccessControl(app, {
@@ -35,6 +51,11 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
     logger: ctx.logger.child({ component: 'auth' }),
     listener: 'api',
     sessionCookie: SESSION_COOKIE,
+  });
+  const routes: ApiRoute[] = [];
+  routeLists.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, access: route.config?.access, tenants: route.config?.tenants });
   });
 
   app.addHook('onResponse', async (req, reply) => {

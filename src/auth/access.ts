@@ -117,3 +117,10 @@ export function singleTenant(req: FastifyRequest): string {
   if (t === '*' || t.length !== 1) throw new Error(`route ${req.routeOptions.url} acts for one tenant, but the request resolved to ${t === '*' ? 'every tenant' : t.join('|')}`);
   return t[0]!;
 }
+
+/** The tenants of a request to a route whose TenantScope is `one` or `several`: always named (only `any` may mean every tenant). */
+export function namedTenants(req: FastifyRequest): readonly string[] {
+  const t = req.tenants;
+  if (t === '*' || t.length === 0) throw new Error(`route ${req.routeOptions.url} acts for named tenants, but the request resolved to ${t === '*' ? 'every tenant' : 'none'}`);
+  return t;
+}

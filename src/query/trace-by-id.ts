@@ -1,9 +1,10 @@
-// Trace by ID: gather the spans from every source (heads, blocks, a cluster's peers), de-duplicate,
+// Trace by ID: gather the spans from every source (heads, blocks, a cluster's peers) of each tenant asked
+// for (Tempo's `a|b` merges a trace's spans in every tenant), de-duplicate,
 // regroup them under their resources and scopes, and apply Tempo's size limit.
 import type { ResourceSpans, StoredSpan } from '../otlp/model.js';
 import { groupSpans, spanSizeBytes } from '../otlp/assemble.js';
 import type { Store, TimeRange } from '../store/store.js';
-import type { PartialAnswer } from '../store/fetch/request.js';
+import type { PartialAnswer, Tenants } from '../store/fetch/request.js';
 
 export interface TraceResult {
   batch: ResourceSpans[];
@@ -21,12 +22,12 @@ export interface TraceLookup {
 
 export async function findTraceById(
   store: Store,
-  tenant: string,
+  tenants: Tenants,
   traceId: string,
   range: TimeRange,
   maxBytesPerTrace: number,
 ): Promise<TraceLookup> {
-  const found = await store.findTrace(tenant, traceId, range);
+  const found = await store.findTrace(tenants, traceId, range);
   if (found.spans.length === 0) return { result: undefined, partial: found.partial };
   const kept = keepWithinLimit(found.spans, maxBytesPerTrace);
   return {

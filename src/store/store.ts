@@ -31,10 +31,20 @@ import type {
   PartialAnswer,
   TagNamesResult,
   TagValuesResult,
+  Tenants,
 } from './fetch/request.js';
 import { blocksWhere, type BlockReads, type SpanSources } from './fetch/sources.js';
 import type { RemotePeer, RemoteSources, RemoteTraces } from './fetch/remote.js';
-import { mergeTagNames, mergeTagValues, mergeTraces, PeerFailures } from './fetch/merge.js';
+import {
+  mergeTagNames,
+  mergeTagValues,
+  mergeTenantAggregates,
+  mergeTenantTagNames,
+  mergeTenantTagValues,
+  mergeTenantTraces,
+  mergeTraces,
+  PeerFailures,
+} from './fetch/merge.js';
 import { fetchTraces } from './fetch/traces.js';
 import { fetchAggregate } from './fetch/aggregate.js';
 import { fetchTagNames, fetchTagValues } from './fetch/tags.js';
@@ -237,12 +247,18 @@ export class Store {
    * cluster, the other peers' parts are merged in (fetch/merge.ts): their heads and recent
    * blocks for traces and tags, their heads only for an aggregate (the blocks are
    * aggregated here, from the bucket every instance shares, so no span counts twice).
+   * Several tenants (request.ts Tenants) are each fetched so, and their parts merged.
    */
-  fetch(tenant: string, request: FetchTracesRequest, scope?: FetchScope): FetchedTraces;
-  fetch(tenant: string, request: FetchAggregateRequest, scope?: FetchScope): Promise<AggregateResult>;
-  fetch(tenant: string, request: FetchTagNamesRequest, scope?: FetchScope): Promise<TagNamesResult>;
-  fetch(tenant: string, request: FetchTagValuesRequest, scope?: FetchScope): Promise<TagValuesResult>;
-  fetch(tenant: string, request: FetchRequest, scope: FetchScope = 'all'): FetchedTraces | Promise<AggregateResult | TagNamesResult | TagValuesResult> {
+  fetch(tenants: Tenants, request: FetchTracesRequest, scope?: FetchScope): FetchedTraces;
+  fetch(tenants: Tenants, request: FetchAggregateRequest, scope?: FetchScope): Promise<AggregateResult>;
+  fetch(tenants: Tenants, request: FetchTagNamesRequest, scope?: FetchScope): Promise<TagNamesResult>;
+  fetch(tenants: Tenants, request: FetchTagValuesRequest, scope?: FetchScope): Promise<TagValuesResult>;
+  fetch(tenants: Tenants, request: FetchRequest, scope: FetchScope = 'all'): FetchedTraces | Promise<AggregateResult | TagNamesResult | TagValuesResult> {
+    if (typeof tenants !== 'string') return tenants.length === 1 ? this.fetchTenant(tenants[0]!, request, scope) : this.fetchTenants(tenants, request, scope);
+    return this.fetchTenant(tenants, request, scope);
+  }
+
+  private fetchTenant(tenant: string, request: FetchRequest, scope: FetchScope): FetchedTraces | Promise<AggregateResult | TagNamesResult | TagValuesResult> {
     const sources = this.sources(scope);
     const peers = this.peersFor(scope);
     switch (request.kind) {
@@ -258,6 +274,34 @@ export class Store {
       case 'tag-values':
         return peers.length === 0 ? fetchTagValues(sources, tenant, request) : this.tagValuesWithPeers(sources, peers, tenant, request);
     }
+  }
+
+  /** Several tenants read as one: each tenant's part, merged (fetch/merge.ts). */
+  private fetchTenants(tenants: readonly string[], request: FetchRequest, scope: FetchScope): FetchedTraces | Promise<AggregateResult | TagNamesResult | TagValuesResult> {
+    switch (request.kind) {
+      case 'traces':
+        return mergeTenantTraces(
+          tenants.map((t) => this.fetch(t, request, scope)),
+          { order: request.order, keyFloor: request.keyFloor },
+        );
+      case 'aggregate':
+        return this.aggregateTenants(tenants, request, scope);
+      case 'tag-names':
+        return Promise.all(tenants.map((t) => this.fetch(t, request, scope))).then((parts) => mergeTenantTagNames(request, parts));
+      case 'tag-values':
+        return Promise.all(tenants.map((t) => this.fetch(t, request, scope))).then((parts) => mergeTenantTagValues(request, parts));
+    }
+  }
+
+  private async aggregateTenants(tenants: readonly string[], request: FetchAggregateRequest, scope: FetchScope): Promise<AggregateResult> {
+    const settled = await Promise.allSettled(tenants.map((t) => this.fetch(t, request, scope)));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      // The others' traces will not be read: end their peers' calls and free their blocks.
+      await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? abandon(r.value.traces) : undefined)));
+      throw failed.reason;
+    }
+    return mergeTenantAggregates(settled.map((r) => (r as PromiseFulfilledResult<AggregateResult>).value));
   }
 
   /** What the fetch modules read in a scope (heads and blocks), kept from the query side. */
@@ -319,18 +363,23 @@ export class Store {
 
   /**
    * The spans of one trace, de-duplicated by span ID: from the heads, the blocks the scope
-   * reads and, with `all` in a cluster, the peers' heads and recent blocks. With `all` the
-   * trace must overlap the range as a whole; a narrower scope gives what it holds of a trace
-   * that does (its caller judges the whole).
+   * reads and, with `all` in a cluster, the peers' heads and recent blocks; of each tenant
+   * given. With `all` the trace must overlap the range as a whole; a narrower scope gives
+   * what it holds of a trace that does (its caller judges the whole).
    */
-  async findTrace(tenant: string, traceIdHex: string, range: TimeRange = {}, scope: FetchScope = 'all'): Promise<FoundTrace> {
+  async findTrace(tenants: Tenants, traceIdHex: string, range: TimeRange = {}, scope: FetchScope = 'all'): Promise<FoundTrace> {
     const failures = new PeerFailures();
-    const [local, remote] = await Promise.all([
-      this.findLocalTrace(tenant, traceIdHex, range, scope),
-      failures.settle(this.peersFor(scope).map((p) => p.findTrace(tenant, traceIdHex, range, 'recent'))),
-    ]);
-    const spans = [...local.spans, ...remote.flatMap((r) => r.spans)];
-    const inspectedBytes = remote.reduce((n, r) => n + r.inspectedBytes, local.inspectedBytes);
+    const parts = await Promise.all(
+      (typeof tenants === 'string' ? [tenants] : tenants).map(async (tenant) => {
+        const [local, remote] = await Promise.all([
+          this.findLocalTrace(tenant, traceIdHex, range, scope),
+          failures.settle(this.peersFor(scope).map((p) => p.findTrace(tenant, traceIdHex, range, 'recent'))),
+        ]);
+        return [local, ...remote];
+      }),
+    );
+    const spans = parts.flat().flatMap((p) => p.spans);
+    const inspectedBytes = parts.flat().reduce((n, p) => n + p.inspectedBytes, 0);
     const partial = failures.partial;
     // Blocks are chosen by their own time range; the trace itself must overlap too,
     // so the answer does not depend on which block a trace happened to land in.
@@ -532,6 +581,18 @@ export class Store {
   private async cutQuietly(ts: TenantStore, reason: 'size' | 'age'): Promise<void> {
     // Failures are logged and counted by the tenant store; the next check retries.
     await ts.cut(reason).catch(() => undefined);
+  }
+}
+
+/**
+ * Ends a stream that will not be read: a merged one starts its peers' calls when it is made,
+ * and ends them (and frees its blocks) only once iterated, so it is iterated and left.
+ */
+async function abandon(traces: FetchedTraces): Promise<void> {
+  try {
+    for await (const _ of traces) break;
+  } catch {
+    // Its failure is no longer anyone's concern.
   }
 }
 

@@ -33,7 +33,8 @@ import { formatDuration } from '../../config/units.js';
 import { QueryBudget, QueryCancelledError } from '../../query/budget.js';
 import type { FetchedTraces, FetchLimits } from '../../store/fetch/request.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, clientGone, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, requireStore } from '../params.js';
+import { singleTenant } from '../../auth/access.js';
 
 /** The request's byte limit, reached here: the asker throws its own limit error for it. */
 class OverLimitError extends Error {
@@ -53,8 +54,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Body: string }>(PEER_FETCH_PATH, { config: { access: 'peer' } }, async (req, reply) => {
     const store = requireStore(ctx, reply, 'store');
     if (!store) return reply;
-    const tenant = tenantOf(req, reply);
-    if (!tenant) return reply;
+    const tenant = singleTenant(req);
     const msg = parse(reply, req.body, readPeerFetch);
     if (!msg) return reply;
     const budget = budgetFor(msg.timeoutMs, reply);
@@ -83,8 +83,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Body: string }>(PEER_TRACE_PATH, { config: { access: 'peer' } }, async (req, reply) => {
     const store = requireStore(ctx, reply, 'store');
     if (!store) return reply;
-    const tenant = tenantOf(req, reply);
-    if (!tenant) return reply;
+    const tenant = singleTenant(req);
     const lookup: PeerTraceLookup | undefined = parse(reply, req.body, readPeerTraceLookup);
     if (!lookup) return reply;
     const found = await store.findTrace(tenant, lookup.traceId, { startUnixSec: lookup.startUnixSec, endUnixSec: lookup.endUnixSec }, lookup.scope);

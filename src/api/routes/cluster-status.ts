@@ -6,7 +6,8 @@ import { Ring } from '../../cluster/ring.js';
 import type { ApiContext } from '../context.js';
 
 export function registerClusterStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/skein/cluster', { config: { access: 'admin' } }, async (_req, reply) => {
+  // The instance's own view, no tenant's data: any admin may read it, whichever tenants it acts for.
+  app.get('/api/skein/cluster', { config: { access: 'admin', tenants: 'any' } }, async (_req, reply) => {
     const cluster = ctx.cluster;
     if (!cluster) {
       return reply.code(404).type('text/plain').send('this instance is not part of a cluster: cluster.peers and cluster.dns.name are empty');

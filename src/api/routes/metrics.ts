@@ -2,7 +2,7 @@
 // by() group) and GET /api/metrics/query (one value per group over the whole range).
 // Parameters are read in src/query/metrics/request.ts, each refusal a 400 naming it;
 // limits of the `query:` section answer 400, 413, 422 or 429.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatDuration } from '../../config/units.js';
 import type { QueryAdmission } from '../../query/admission.js';
 import {
@@ -16,18 +16,17 @@ import {
 } from '../../query/metrics/index.js';
 import type { ApiContext } from '../context.js';
 import { partialFields } from '../partial.js';
-import { badRequest, clientGone, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, requireStore } from '../params.js';
+import { namedTenants } from '../../auth/access.js';
 
 interface MetricsQueryString {
   Querystring: Record<string, string | undefined>;
 }
 
 export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, queries: QueryAdmission): void {
-  const handle = (instant: boolean) => async (req: { query: Record<string, string | undefined>; headers: Record<string, unknown> }, reply: FastifyReply) => {
+  const handle = (instant: boolean) => async (req: FastifyRequest<MetricsQueryString>, reply: FastifyReply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
-    const tenant = tenantOf(req as Parameters<typeof tenantOf>[0], reply);
-    if (!tenant) return reply;
     const limits = ctx.config.query;
     const params = parseMetricsParams(req.query, BigInt(Date.now()) * 1_000_000n, instant);
     if ('error' in params) return badRequest(reply, params.error);
@@ -46,7 +45,7 @@ export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, que
     try {
       const result = await queries.run(deadlineMs, () => metricsTimeout(timeoutText), () =>
         runMetricsQuery(store, {
-          tenant,
+          tenants: namedTenants(req),
           query: params.query,
           timeline: params.timeline,
           exemplars: params.exemplars,

@@ -10,7 +10,8 @@ import { searchResponseJson } from '../../query/search/response.js';
 import { tagsToQuery } from '../../query/search/tags.js';
 import type { ApiContext } from '../context.js';
 import { partialFields } from '../partial.js';
-import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, parseUnixSecondsRange, requireStore } from '../params.js';
+import { namedTenants } from '../../auth/access.js';
 
 interface SearchQuery {
   Querystring: Record<string, string | undefined>;
@@ -22,8 +23,6 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
   app.get<SearchQuery>('/api/search', { config: { access: 'read', tenants: 'several' } }, async (req, reply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
-    const tenant = tenantOf(req, reply);
-    if (!tenant) return reply;
     const q = req.query;
     const limits = ctx.config.query;
 
@@ -87,7 +86,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
         searchTraces(
           store,
           {
-            tenant,
+            tenants: namedTenants(req),
             query,
             startUnixNano: range.startUnixSec !== undefined ? BigInt(range.startUnixSec) * 1_000_000_000n : undefined,
             // `end` is a whole second: spans starting anywhere in it are in range.

@@ -1,10 +1,12 @@
 // Skein's own read API for its web UI: the service graph and per-operation RED
 // figures the connectors keep, for a time range (unix seconds, default the
-// last hour), scoped to the caller's tenant when X-Scope-OrgID is sent; and the
+// last hour), for the request's tenants (X-Scope-OrgID, `a|b`; without it every
+// tenant the credential allows, all of them with no authentication); and the
 // tenant's quarantine (spans no block could hold, src/store/quarantine.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { parseUnixSecondsRange, requireStore } from '../params.js';
+import { singleTenant } from '../../auth/access.js';
 
 interface RangeQuery {
   Querystring: { start?: string; end?: string };
@@ -15,18 +17,17 @@ const DEFAULT_RANGE_SECONDS = 3600;
 const MAX_QUARANTINE_LISTED = 1000;
 
 export function registerSkeinRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  rangeRoute(app, '/api/skein/service-graph', 'servicegraph', () => ctx.serviceGraph, (graph, { start, end, tenant }) => ({
-    nodes: graph.nodes(start, end, tenant),
-    edges: graph.edges(start, end, tenant),
+  rangeRoute(app, '/api/skein/service-graph', 'servicegraph', () => ctx.serviceGraph, (graph, { start, end, tenants }) => ({
+    nodes: graph.nodes(start, end, tenants),
+    edges: graph.edges(start, end, tenants),
   }));
-  rangeRoute(app, '/api/skein/operations', 'spanmetrics', () => ctx.spanMetrics, (metrics, { start, end, tenant }) => ({
-    operations: metrics.operations(start, end, tenant),
+  rangeRoute(app, '/api/skein/operations', 'spanmetrics', () => ctx.spanMetrics, (metrics, { start, end, tenants }) => ({
+    operations: metrics.operations(start, end, tenants),
   }));
   app.get('/api/skein/quarantine', { config: { access: 'read' } }, async (req, reply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
-    const tenant = tenantOf(req, reply);
-    if (tenant === undefined) return reply;
+    const tenant = singleTenant(req);
     const objects = await store.quarantine.list(tenant);
     return { tenant, total: objects.length, objects: objects.slice(0, MAX_QUARANTINE_LISTED) };
   });
@@ -55,24 +56,20 @@ interface Scope {
   /** The range as asked for (or defaulted), echoed in the answer. */
   startUnixSec: number;
   endUnixSec: number;
-  tenant: string | undefined;
+  /** undefined: every tenant. */
+  tenants: readonly string[] | undefined;
 }
 
 function scopeOf(req: FastifyRequest<RangeQuery>, reply: FastifyReply): Scope | undefined {
   const range = parseUnixSecondsRange(req.query, reply);
   if (!range) return undefined;
-  let tenant: string | undefined;
-  if (req.headers['x-scope-orgid'] !== undefined) {
-    tenant = tenantOf(req, reply);
-    if (tenant === undefined) return undefined;
-  }
   // `end` is a whole second: everything inside it is in range. The answer
   // echoes `end` as asked, not the exclusive bound queried.
   const endMs = range.endUnixSec !== undefined ? (range.endUnixSec + 1) * 1000 : Date.now();
   const startMs = range.startUnixSec !== undefined ? range.startUnixSec * 1000 : endMs - DEFAULT_RANGE_SECONDS * 1000;
   const endUnixSec = range.endUnixSec ?? Math.floor(endMs / 1000);
   const startUnixSec = range.startUnixSec ?? Math.floor(startMs / 1000);
-  return { start: new Date(startMs), end: new Date(endMs), startUnixSec, endUnixSec, tenant };
+  return { start: new Date(startMs), end: new Date(endMs), startUnixSec, endUnixSec, tenants: req.tenants === '*' ? undefined : req.tenants };
 }
 
 function notConfigured(reply: FastifyReply, connector: string): FastifyReply {

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { registry } from '../../telemetry/metrics.js';
 import { SKEIN_VERSION, TEMPO_COMPATIBLE_VERSION } from '../../version.js';
 import type { ApiContext } from '../context.js';
-import { requireStore, tenantOf } from '../params.js';
+import { requireStore } from '../params.js';
+import { metricsTextFor } from '../tenant-metrics.js';
 import { isDiskFull } from '../../lib/disk-full.js';
 import { BackendError } from '../../store/backend/backend.js';
 
@@ -28,7 +29,8 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
   }));
 
   // As Tempo's ingester: cut the head into a block now, answer once it is durable.
-  // With X-Scope-OrgID only that tenant is flushed, without it every tenant.
+  // The request's tenants are flushed (X-Scope-OrgID, `a|b`); without the header every
+  // tenant the credential allows (all of them with no authentication).
   app.route({
     method: ['GET', 'POST'],
     url: '/flush',
@@ -36,13 +38,10 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     handler: async (req, reply) => {
       const store = requireStore(ctx, reply, 'store');
       if (!store) return reply;
-      let only: string | undefined;
-      if (req.headers['x-scope-orgid'] !== undefined) {
-        only = tenantOf(req, reply);
-        if (only === undefined) return reply;
-      }
+      const tenants = req.tenants;
       try {
-        await store.flush(only);
+        if (tenants === '*') await store.flush();
+        else await Promise.all(tenants.map((t) => store.flush(t)));
       } catch (err) {
         const unreachable = err instanceof BackendError && err.retryable;
         if (!isDiskFull(err) && !unreachable) throw err;
@@ -62,7 +61,12 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     },
   });
 
-  app.get('/metrics', { config: { access: 'metrics', tenants: 'any' } }, async (_req, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics());
+  // auth.metrics `read`: a credential restricted to some tenants sees their series only
+  // (tenant-metrics.ts; X-Scope-OrgID may narrow them); `open` and `admin`, and a listener
+  // without authentication: everything, as before authentication existed.
+  app.get('/metrics', { config: { access: 'metrics', tenants: 'any' } }, async (req, reply) => {
+    const restricted = ctx.config.auth.metrics === 'read' && req.principal.tenants !== '*';
+    const tenants = restricted ? req.tenants : '*';
+    return reply.type(registry.contentType).send(tenants === '*' ? await registry.metrics() : await metricsTextFor(tenants));
   });
 }

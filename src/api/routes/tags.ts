@@ -24,7 +24,8 @@ import { QueryBudget } from '../../query/budget.js';
 import { QueryLimitError } from '../../query/search/execute.js';
 import type { ApiContext } from '../context.js';
 import { partialFields } from '../partial.js';
-import { badRequest, clientGone, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { badRequest, clientGone, parseUnixSecondsRange, requireStore } from '../params.js';
+import { namedTenants } from '../../auth/access.js';
 
 interface TagsRequest {
   Querystring: Record<string, string | undefined>;
@@ -39,7 +40,8 @@ const COUNT_RE = /^\d{1,9}$/;
 
 interface Prepared {
   store: Store;
-  tenant: string;
+  /** One, or several read as one (X-Scope-OrgID `a|b`): their names and values together. */
+  tenants: readonly string[];
   query: TagQuery;
 }
 
@@ -66,7 +68,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     if (!p) return reply;
     // Without a scope, v1 lists attribute names of spans and resources in one list, as Tempo's does.
     const scopes = scope.scopes ?? ['span', 'resource'];
-    const r = await admitted(p, reply, (q) => tagNames(p.store, p.tenant, scopes, q));
+    const r = await admitted(p, reply, (q) => tagNames(p.store, p.tenants, scopes, q));
     if (!r) return reply;
     const all = [...new Set(r.scopes.flatMap((s) => s.tags))].sort();
     return { tagNames: all, ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
@@ -77,7 +79,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     if ('error' in scope) return badRequest(reply, scope.error);
     const p = prepare(ctx, req, reply, true);
     if (!p) return reply;
-    const r = await admitted(p, reply, (q) => tagNames(p.store, p.tenant, scope.scopes ?? TAG_SCOPES, q));
+    const r = await admitted(p, reply, (q) => tagNames(p.store, p.tenants, scope.scopes ?? TAG_SCOPES, q));
     if (!r) return reply;
     // Asked for everything, scopes that hold no names are left out (resource and span
     // stay, so a client always finds them).
@@ -91,7 +93,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     if (name === '') return badRequest(reply, 'invalid tag name "": expected an attribute name such as service.name');
     const p = prepare(ctx, req, reply, false);
     if (!p) return reply;
-    const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenant, { type: 'legacy', name }, q));
+    const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenants, { type: 'legacy', name }, q));
     if (!r) return reply;
     return { tagValues: r.values.map((v) => v.value), ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
@@ -103,18 +105,16 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     if ('error' in target) return badRequest(reply, target.error);
     const p = prepare(ctx, req, reply, true);
     if (!p) return reply;
-    const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenant, target, q));
+    const r = await admitted(p, reply, (q) => tagValues(p.store, p.tenants, target, q));
     if (!r) return reply;
     return { tagValues: r.values, ...marker(r.truncated), metrics: metrics(r), ...partialFields(r.partial, 'tags') };
   });
 }
 
-/** Store, tenant, range, limit and (v2) q's conditions; undefined after answering an error. */
+/** Store, tenants, range, limit and (v2) q's conditions; undefined after answering an error. */
 function prepare(ctx: ApiContext, req: FastifyRequest<TagsRequest>, reply: FastifyReply, withQ: boolean): Prepared | undefined {
   const store = requireStore(ctx, reply);
   if (!store) return undefined;
-  const tenant = tenantOf(req, reply);
-  if (!tenant) return undefined;
   const { max_tag_values: maxValues, max_tag_values_bytes: maxBytes } = ctx.config.query;
   let limit = maxValues;
   const limitText = req.query['limit'];
@@ -141,7 +141,7 @@ function prepare(ctx: ApiContext, req: FastifyRequest<TagsRequest>, reply: Fasti
   }
   return {
     store,
-    tenant,
+    tenants: namedTenants(req),
     query: {
       startUnixNano: range.startUnixSec !== undefined ? BigInt(range.startUnixSec) * NANOS_PER_SECOND : undefined,
       // `end` is a whole second: spans starting anywhere in it are in range.

@@ -14,7 +14,9 @@
 // closed EventSource does not always close its connection right away (a
 // browser may keep reading it a while to reuse it, a proxy may hold it), and
 // until the server sees it go the tail holds one of the max_clients places; the
-// UI sends this when it stops a tail.
+// UI sends this when it stops a tail. A tail belongs to the tenant and the
+// principal that opened it: anyone else's DELETE finds no such tail (404), and
+// a reconnection replaces only its own.
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { formatDuration } from '../../config/units.js';
@@ -24,7 +26,8 @@ import { QueryQueueFullError, type QueryAdmission } from '../../query/admission.
 import { searchResponseJson } from '../../query/search/response.js';
 import type { Store } from '../../store/store.js';
 import type { ApiContext } from '../context.js';
-import { badRequest, requireStore, tenantOf } from '../params.js';
+import { badRequest, requireStore } from '../params.js';
+import { singleTenant } from '../../auth/access.js';
 
 interface TailQuery {
   Querystring: { q?: string; id?: string };
@@ -57,9 +60,19 @@ export function parseTailQuery(text: string | undefined): PipelineExpr | string 
 
 interface Tail {
   end(reason: string): void;
-  /** The client's name for it (`id`), if it gave one, and its tenant: only that tenant may end it. */
+  /** The client's name for it (`id`), if it gave one, and whose it is: only its owner may end or replace it. */
   readonly id: string | undefined;
-  readonly tenant: string;
+  readonly owner: TailOwner;
+}
+
+/** The tenant a tail reads and the principal (by subject) that opened it. */
+interface TailOwner {
+  tenant: string;
+  subject: string;
+}
+
+function ownedBy(t: Tail, id: string, owner: TailOwner): boolean {
+  return t.id === id && t.owner.tenant === owner.tenant && t.owner.subject === owner.subject;
 }
 
 /** The tails open on each API server (tests start several in one process). */
@@ -82,14 +95,13 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext, querie
   app.get<TailQuery>('/api/skein/tail', { config: { access: 'read' } }, async (req, reply) => {
     const store = requireStore(ctx, reply);
     if (!store) return reply;
-    const tenant = tenantOf(req, reply);
-    if (!tenant) return reply;
+    const owner: TailOwner = { tenant: singleTenant(req), subject: req.principal.subject };
     const query = parseTailQuery(req.query.q);
     if (typeof query === 'string') return badRequest(reply, query);
     const id = req.query.id;
     if (id !== undefined && !TAIL_ID_RE.test(id)) return badRequest(reply, 'invalid id: 16 to 64 letters, digits, "-" or "_"');
     // The same id again is the same client reconnecting (EventSource retries with the same URL): the new stream replaces the old.
-    if (id !== undefined) for (const t of [...open]) if (t.id === id && t.tenant === tenant) t.end('replaced by a reconnection');
+    if (id !== undefined) for (const t of [...open]) if (ownedBy(t, id, owner)) t.end('replaced by a reconnection');
     const cfg = ctx.config.ui.live_tail;
     if (open.size >= cfg.max_clients) {
       return reply
@@ -108,7 +120,7 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext, querie
       // nginx and similar proxies buffer responses unless told not to.
       'x-accel-buffering': 'no',
     });
-    const tail = startTail(res, store, ctx, queries, tenant, query, id, () => open.delete(tail));
+    const tail = startTail(res, store, ctx, queries, owner, query, id, () => open.delete(tail));
     open.add(tail);
     res.on('close', () => tail.end('client closed'));
     // A client that hung up before the listener above was added sends no second 'close'.
@@ -116,9 +128,8 @@ export function registerTailRoutes(app: FastifyInstance, ctx: ApiContext, querie
   });
 
   app.delete<{ Params: { id: string } }>('/api/skein/tail/:id', { config: { access: 'read' } }, async (req, reply) => {
-    const tenant = tenantOf(req, reply);
-    if (!tenant) return reply;
-    const tail = [...open].find((t) => t.id === req.params.id && t.tenant === tenant);
+    const owner: TailOwner = { tenant: singleTenant(req), subject: req.principal.subject };
+    const tail = [...open].find((t) => ownedBy(t, req.params.id, owner));
     if (!tail) return reply.code(404).type('text/plain').send(`no live tail with id ${JSON.stringify(req.params.id)} is open`);
     tail.end('closed by the client');
     return reply.code(204).send();
@@ -134,7 +145,7 @@ function startTail(
   store: Store,
   ctx: ApiContext,
   queries: QueryAdmission,
-  tenant: string,
+  owner: TailOwner,
   query: PipelineExpr,
   id: string | undefined,
   onEnd: () => void,
@@ -156,7 +167,7 @@ function startTail(
 
   const tail: Tail = {
     id,
-    tenant,
+    owner,
     end(reason: string) {
       if (ended) return;
       ended = true;
@@ -186,7 +197,7 @@ function startTail(
       const result = await queries.run(deadlineMs, () => searchTimeout(timeoutText), () =>
         searchTraces(
           store,
-          { tenant, query, startUnixNano: windowStart, limit: Math.min(POLL_LIMIT, limits.max_limit), deadlineMs, maxBytesInspected: limits.max_bytes_inspected },
+          { tenants: owner.tenant, query, startUnixNano: windowStart, limit: Math.min(POLL_LIMIT, limits.max_limit), deadlineMs, maxBytesInspected: limits.max_bytes_inspected },
           { timeoutText, maxBytesText: String(limits.max_bytes_inspected) },
         ),
       );

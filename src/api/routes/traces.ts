@@ -7,7 +7,8 @@ import { findTraceById, type TraceLookup, type TraceResult } from '../../query/t
 import type { PartialAnswer } from '../../store/fetch/request.js';
 import type { ApiContext } from '../context.js';
 import { partialFields } from '../partial.js';
-import { badRequest, parseUnixSecondsRange, requireStore, tenantOf } from '../params.js';
+import { badRequest, parseUnixSecondsRange, requireStore } from '../params.js';
+import { namedTenants } from '../../auth/access.js';
 
 const PROTOBUF = 'application/protobuf';
 
@@ -74,8 +75,6 @@ async function lookupTrace(
 ): Promise<TraceLookup | undefined> {
   const store = requireStore(ctx, reply);
   if (!store) return undefined;
-  const tenant = tenantOf(req, reply);
-  if (!tenant) return undefined;
   const id = parseTraceId(req.params.traceId);
   if ('error' in id) {
     badRequest(reply, id.error);
@@ -83,7 +82,7 @@ async function lookupTrace(
   }
   const range = parseUnixSecondsRange(req.query, reply);
   if (!range) return undefined;
-  return findTraceById(store, tenant, id.traceId, range, ctx.config.limits.max_bytes_per_trace);
+  return findTraceById(store, namedTenants(req), id.traceId, range, ctx.config.limits.max_bytes_per_trace);
 }
 
 /** 404; when some peers did not answer, the trace may be theirs, and the message says so. */

@@ -1,14 +1,15 @@
-// TraceQL metrics over one tenant's spans, read through Store.fetch (fetch.ts says which
-// mode). Spans are counted where they start: a span belongs to the interval holding its
-// start time, within (start, end] of the timeline. The store either aggregates the
-// blocks itself (rows, added as they are) and hands back the traces it could not count
-// exactly (the head's, and those with values SQL cannot judge), or hands back every
-// trace that may match; either way each trace given runs through the evaluator
-// (evaluate.ts) and each span it selects is observed.
+// TraceQL metrics over one tenant's spans, or several tenants' together (Tempo's `a|b`: the
+// first stage adds every tenant's spans up, so quantiles and averages are exact), read
+// through Store.fetch (fetch.ts says which mode). Spans are counted where they start: a
+// span belongs to the interval holding its start time, within (start, end] of the timeline.
+// The store either aggregates the blocks itself (rows, added as they are) and hands back
+// the traces it could not count exactly (the head's, and those with values SQL cannot
+// judge), or hands back every trace that may match; either way each trace given runs
+// through the evaluator (evaluate.ts) and each span it selects is observed.
 // Loops over traces pace themselves and enforce query.timeout (QueryBudget), and the
 // store's DuckDB queries are interrupted at the deadline.
 import type { Store } from '../../store/store.js';
-import type { FetchedTraces, FetchLimits, PartialAnswer } from '../../store/fetch/request.js';
+import type { FetchedTraces, FetchLimits, PartialAnswer, Tenants } from '../../store/fetch/request.js';
 import type { StoredSpan } from '../../otlp/model.js';
 import type { MetricsPipeline, MetricsQuery } from '../traceql/ast.js';
 import { evaluateQuery, fieldValue } from '../traceql/engine/evaluate.js';
@@ -20,7 +21,7 @@ import { intervalOf, type Timeline } from './timeline.js';
 import { QueryBudget } from '../budget.js';
 
 export interface MetricsRequest {
-  tenant: string;
+  tenants: Tenants;
   query: MetricsQuery;
   timeline: Timeline;
   /** Most exemplars returned; 0 for none. */
@@ -90,7 +91,7 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
   const plan = req.sqlPushdown === false ? null : planAggregate(p.pipeline, p.aggregate);
   let traces: FetchedTraces;
   if (plan !== null) {
-    const aggregated = await store.fetch(req.tenant, { ...aggregateRequest(plan, tl, stage.keepExemplars), ...limits });
+    const aggregated = await store.fetch(req.tenants, { ...aggregateRequest(plan, tl, stage.keepExemplars), ...limits });
     for (const row of aggregated.rows) {
       stats.inspectedSpans += row.count;
       const ex = row.exemplar;
@@ -106,7 +107,7 @@ async function firstStage(store: Store, req: MetricsRequest, p: MetricsPipeline,
     stats.blockPath = aggregated.blockPath;
     traces = aggregated.traces;
   } else {
-    traces = store.fetch(req.tenant, { ...tracesRequest(p.pipeline, tl, READ_BATCH_TRACES), ...limits });
+    traces = store.fetch(req.tenants, { ...tracesRequest(p.pipeline, tl, READ_BATCH_TRACES), ...limits });
   }
 
   for await (const t of traces) {

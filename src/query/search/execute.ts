@@ -1,4 +1,4 @@
-// Search: the most recent traces of one tenant that match a TraceQL query.
+// Search: the most recent traces of one tenant (or several: Tempo's `a|b`) that match a TraceQL query.
 //
 // The query becomes one fetch request (traceql/fetch-request.ts: the trace filter every
 // match meets, its conditions, and whether the engine needs more than a span's own
@@ -8,11 +8,16 @@
 // later than the last of them (keyFloor), so the answer is exactly the `limit` most recent
 // matches, ordered by start time (newest first) and then trace ID.
 //
+// Several tenants' traces come as one stream (Store.fetch), each judged within its tenant; a
+// trace ID matched in two tenants is one entry holding the parts matched, as Tempo's
+// federated search combines them. Each part is read in its own place in the stream, so with
+// a limit reached, a part starting before the last entry kept is not read into it.
+//
 // Every loop over traces and spans paces itself (QueryBudget): the event loop gets a turn
 // every few milliseconds, and query.timeout is enforced there, inside the evaluation of a
 // trace, and by interrupting the store's reads in flight.
 import type { Store } from '../../store/store.js';
-import type { FetchTracesRequest, PartialAnswer } from '../../store/fetch/request.js';
+import type { FetchTracesRequest, PartialAnswer, Tenants } from '../../store/fetch/request.js';
 import type { PipelineExpr } from '../traceql/ast.js';
 import { conditionsOf, traceFilterOf } from '../traceql/fetch-request.js';
 import { evaluateQuery, type Spanset } from '../traceql/engine/evaluate.js';
@@ -20,7 +25,7 @@ import { buildTrace, type EvalTrace } from '../traceql/engine/trace.js';
 import { QueryBudget } from '../budget.js';
 
 export interface SearchRequest {
-  tenant: string;
+  tenants: Tenants;
   query: PipelineExpr;
   /** Traces overlapping [startUnixNano, endUnixNano) are searched; either end may be open. */
   startUnixNano?: bigint | undefined;
@@ -152,7 +157,8 @@ function searchFetchRequest(req: SearchRequest): Omit<FetchTracesRequest, 'pacer
 
 async function search(store: Store, req: SearchRequest, options: { maxBytesText: string }, budget: QueryBudget): Promise<SearchResult> {
   const matched: MatchedTrace[] = [];
-  const fetched = store.fetch(req.tenant, {
+  const several = typeof req.tenants !== 'string' && req.tenants.length > 1;
+  const fetched = store.fetch(req.tenants, {
     ...searchFetchRequest(req),
     pacer: budget,
     maxBytesInspected: req.maxBytesInspected,
@@ -171,12 +177,26 @@ async function search(store: Store, req: SearchRequest, options: { maxBytesText:
     const trace = buildTrace(traceId, spans);
     const spansets = evaluateQuery(req.query, trace, budget);
     if (spansets.length === 0) continue;
+    let m: MatchedTrace = { trace, spansets };
+    if (several) {
+      const other = matched.findIndex((x) => sameTraceId(x.trace.traceId, traceId));
+      if (other >= 0) m = combineParts(matched.splice(other, 1)[0]!, m);
+    }
     // Kept sorted: keyFloor reads the limit-th.
-    const m = { trace, spansets };
     let at = matched.length;
     while (at > 0 && newerFirst(matched[at - 1]!, m) > 0) at--;
     matched.splice(at, 0, m);
   }
   const { inspectedTraces, inspectedBytes, totalBlocks, partial } = fetched.stats;
   return { traces: matched.slice(0, req.limit), metrics: { inspectedTraces, inspectedBytes, totalBlocks }, ...(partial && { partial }) };
+}
+
+function sameTraceId(a: string, b: string): boolean {
+  return a.toLowerCase().padStart(32, '0') === b.toLowerCase().padStart(32, '0');
+}
+
+/** One trace's matches in two tenants as one entry: its spans together, each part's spansets. */
+function combineParts(a: MatchedTrace, b: MatchedTrace): MatchedTrace {
+  const spans = [...a.trace.spans, ...b.trace.spans].map((s) => s.stored);
+  return { trace: buildTrace(a.trace.traceId, spans), spansets: [...a.spansets, ...b.spansets] };
 }

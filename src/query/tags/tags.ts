@@ -4,7 +4,7 @@
 // become its requests, the intrinsics Tempo lists are added, and the work runs within
 // the query's budget.
 import type { Store } from '../../store/store.js';
-import type { Condition, FetchLimits, PartialAnswer, TagScope as FetchTagScope, TagValuesResult } from '../../store/fetch/request.js';
+import type { Condition, FetchLimits, PartialAnswer, TagScope as FetchTagScope, TagValuesResult, Tenants } from '../../store/fetch/request.js';
 import { fetchTargetOf, INTRINSIC_TAG_NAMES, type TagTarget } from './target.js';
 import { QueryBudget } from '../budget.js';
 
@@ -38,24 +38,24 @@ export interface TagNamesResult {
 }
 
 
-export async function tagNames(store: Store, tenant: string, scopes: readonly TagScope[], q: TagQuery): Promise<TagNamesResult> {
+export async function tagNames(store: Store, tenants: Tenants, scopes: readonly TagScope[], q: TagQuery): Promise<TagNamesResult> {
   const attributeScopes = scopes.filter((s): s is FetchTagScope => s !== 'intrinsic');
   const budget = q.budget ?? QueryBudget.unlimited();
   const found = await budget.run(() =>
     attributeScopes.length === 0
       ? Promise.resolve({ scopes: [], truncated: false, inspectedBytes: 0, totalBlocks: 0 })
-      : store.fetch(tenant, { kind: 'tag-names', scopes: attributeScopes, ...request(q, budget) }),
+      : store.fetch(tenants, { kind: 'tag-names', scopes: attributeScopes, ...request(q, budget) }),
   );
   const byScope = new Map<TagScope, string[]>(found.scopes.map((s) => [s.name, s.tags]));
   byScope.set('intrinsic', [...INTRINSIC_TAG_NAMES]);
   return { ...found, scopes: scopes.map((name) => ({ name, tags: byScope.get(name)! })) };
 }
 
-export async function tagValues(store: Store, tenant: string, target: TagTarget, q: TagQuery): Promise<TagValuesResult> {
+export async function tagValues(store: Store, tenants: Tenants, target: TagTarget, q: TagQuery): Promise<TagValuesResult> {
   const fetchTarget = fetchTargetOf(target);
   if (!fetchTarget) return { values: [], truncated: false, inspectedBytes: 0, totalBlocks: 0 };
   const budget = q.budget ?? QueryBudget.unlimited();
-  return budget.run(() => store.fetch(tenant, { kind: 'tag-values', target: fetchTarget, ...request(q, budget) }));
+  return budget.run(() => store.fetch(tenants, { kind: 'tag-values', target: fetchTarget, ...request(q, budget) }));
 }
 
 function request(q: TagQuery, budget: QueryBudget): FetchLimits & Pick<TagQuery, 'startUnixNano' | 'endUnixNano' | 'limit' | 'maxBytes'> & { conditions: Condition[] } {

@@ -13,7 +13,22 @@
 //    as they are (never de-duplicated: a trace in two heads holds different spans in each).
 //  - tag names and values: the union, cut to the request's limits as one answer is (the
 //    first in order of each part include the first of the union), and cut if a part was.
-import type { FetchedTrace, FetchedTraces, FetchStats, FetchTagNamesRequest, FetchTagValuesRequest, PartialAnswer, TagNamesResult, TagValuesResult } from './request.js';
+//
+// Several tenants read as one (Tempo's `a|b` federation, Store.fetch given a list) are
+// merged the same way, each tenant's answer one part, except that their traces are never
+// de-duplicated (the same trace ID in two tenants holds different spans: the search puts
+// the parts together, as trace by ID does) and their blocks are counted in each.
+import type {
+  AggregateResult,
+  FetchedTrace,
+  FetchedTraces,
+  FetchStats,
+  FetchTagNamesRequest,
+  FetchTagValuesRequest,
+  PartialAnswer,
+  TagNamesResult,
+  TagValuesResult,
+} from './request.js';
 import { PeerError, type RemoteTraces } from './remote.js';
 import { tagNameSet, tagValueSet } from './tags.js';
 
@@ -58,15 +73,18 @@ interface Source {
   done: boolean;
 }
 
+interface MergeOptions {
+  order: 'most-recent-first' | 'none';
+  /** Keeps each trace ID's first version only. */
+  dedupe: boolean;
+  keyFloor?: (() => bigint | undefined) | undefined;
+}
+
 /**
  * This instance's traces and the peers' as one stream. `order` as the request's (`none`:
  * peers first); `dedupe` keeps each trace ID's first version only.
  */
-export function mergeTraces(
-  local: FetchedTraces,
-  remotes: readonly RemoteTraces[],
-  opts: { order: 'most-recent-first' | 'none'; dedupe: boolean; keyFloor?: (() => bigint | undefined) | undefined },
-): FetchedTraces {
+export function mergeTraces(local: FetchedTraces, remotes: readonly RemoteTraces[], opts: MergeOptions): FetchedTraces {
   const failures = new PeerFailures();
   const stats: FetchStats = {
     get inspectedBytes() {
@@ -82,58 +100,105 @@ export function mergeTraces(
       return failures.partial;
     },
   };
+  // Peers first: they win ties and, with order none, come first.
+  const parts = [...remotes.map((traces) => ({ traces, remote: true })), { traces: local, remote: false }];
+  return { stats, [Symbol.asyncIterator]: () => interleave(parts, failures, opts) };
+}
 
-  async function* read(): AsyncGenerator<FetchedTrace> {
-    // Peers first: they win ties and, with order none, come first.
-    const sources: Source[] = [
-      ...remotes.map((r) => ({ it: r[Symbol.asyncIterator](), remote: true, next: undefined, stale: true, done: false })),
-      { it: local[Symbol.asyncIterator](), remote: false, next: undefined, stale: true, done: false },
-    ];
-    const advance = async (s: Source): Promise<void> => {
-      s.stale = false;
-      try {
-        const r = await s.it.next();
-        s.done = r.done === true;
-        s.next = r.done === true ? undefined : r.value;
-      } catch (err) {
-        if (!s.remote || !failures.record(err)) throw err;
-        s.done = true;
-        s.next = undefined;
-      }
-    };
-    const seen = new Set<string>();
+/**
+ * Several tenants' traces as one stream (each tenant's as Store.fetch answers it), in the
+ * request's order. Not de-duplicated: a trace ID in two tenants comes once from each.
+ */
+export function mergeTenantTraces(parts: readonly FetchedTraces[], opts: Omit<MergeOptions, 'dedupe'>): FetchedTraces {
+  const sum = (field: 'inspectedBytes' | 'inspectedTraces' | 'totalBlocks'): number => parts.reduce((n, p) => n + p.stats[field], 0);
+  const stats: FetchStats = {
+    get inspectedBytes() {
+      return sum('inspectedBytes');
+    },
+    get inspectedTraces() {
+      return sum('inspectedTraces');
+    },
+    get totalBlocks() {
+      return sum('totalBlocks');
+    },
+    get partial() {
+      return combinePartials(parts.map((p) => p.stats.partial));
+    },
+  };
+  const sources = parts.map((traces) => ({ traces, remote: false }));
+  return { stats, [Symbol.asyncIterator]: () => interleave(sources, new PeerFailures(), { ...opts, dedupe: false }) };
+}
+
+/** Several tenants' aggregates as one: their rows (the first stage adds rows of the same group up), and the traces left to the engine. */
+export function mergeTenantAggregates(parts: readonly AggregateResult[]): AggregateResult {
+  const paths = parts.map((p) => p.blockPath);
+  return {
+    rows: parts.flatMap((p) => p.rows),
+    traces: mergeTenantTraces(
+      parts.map((p) => p.traces),
+      { order: 'none' },
+    ),
+    blockPath: paths.includes('sql') ? 'sql' : paths.includes('spans') ? 'spans' : 'none',
+  };
+}
+
+/** One PartialAnswer for the parts of an answer (several tenants'): every peer missing from any. */
+export function combinePartials(partials: ReadonlyArray<PartialAnswer | undefined>): PartialAnswer | undefined {
+  const some = partials.filter((p): p is PartialAnswer => p !== undefined);
+  if (some.length <= 1) return some[0];
+  return { peers: [...new Set(some.flatMap((p) => p.peers))].sort(), message: [...new Set(some.map((p) => p.message))].join('; ') };
+}
+
+/** The streams' traces, each read only when the merge needs its next. A failing remote is recorded and left out; any other failure ends the merge. */
+async function* interleave(
+  parts: ReadonlyArray<{ traces: AsyncIterable<FetchedTrace>; remote: boolean }>,
+  failures: PeerFailures,
+  opts: MergeOptions,
+): AsyncGenerator<FetchedTrace> {
+  const sources: Source[] = parts.map((p) => ({ it: p.traces[Symbol.asyncIterator](), remote: p.remote, next: undefined, stale: true, done: false }));
+  const advance = async (s: Source): Promise<void> => {
+    s.stale = false;
     try {
-      for (;;) {
-        // Sources are read only when the merge needs their next trace: a read may cost a batch of the store's work.
-        await Promise.all(sources.filter((s) => s.stale && !s.done).map(advance));
-        let best: Source | undefined;
-        for (const s of sources) {
-          if (s.next === undefined) continue;
-          if (best === undefined) best = s;
-          else if (opts.order === 'most-recent-first' && s.next.key > best.next!.key) best = s;
-          if (opts.order === 'none') break;
-        }
-        if (best === undefined) return;
-        const t = best.next!;
-        if (opts.order === 'most-recent-first') {
-          const floor = opts.keyFloor?.();
-          if (floor !== undefined && t.key < floor) return;
-        }
-        best.next = undefined;
-        best.stale = true;
-        if (opts.dedupe) {
-          const id = t.traceId.toLowerCase().padStart(32, '0');
-          if (seen.has(id)) continue;
-          seen.add(id);
-        }
-        yield t;
-      }
-    } finally {
-      // Ends the peers' calls and releases this instance's blocks.
-      await Promise.all(sources.map((s) => s.it.return?.().catch(() => undefined)));
+      const r = await s.it.next();
+      s.done = r.done === true;
+      s.next = r.done === true ? undefined : r.value;
+    } catch (err) {
+      if (!s.remote || !failures.record(err)) throw err;
+      s.done = true;
+      s.next = undefined;
     }
+  };
+  const seen = new Set<string>();
+  try {
+    for (;;) {
+      // Sources are read only when the merge needs their next trace: a read may cost a batch of the store's work.
+      await Promise.all(sources.filter((s) => s.stale && !s.done).map(advance));
+      let best: Source | undefined;
+      for (const s of sources) {
+        if (s.next === undefined) continue;
+        if (best === undefined) best = s;
+        else if (opts.order === 'most-recent-first' && s.next.key > best.next!.key) best = s;
+        if (opts.order === 'none') break;
+      }
+      if (best === undefined) return;
+      const t = best.next!;
+      if (opts.order === 'most-recent-first') {
+        const floor = opts.keyFloor?.();
+        if (floor !== undefined && t.key < floor) return;
+      }
+      best.next = undefined;
+      best.stale = true;
+      if (opts.dedupe) {
+        const id = t.traceId.toLowerCase().padStart(32, '0');
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      yield t;
+    }
+  } finally {
+    // Ends the peers' calls and releases this instance's blocks.
+    await Promise.all(sources.map((s) => s.it.return?.().catch(() => undefined)));
   }
-  return { stats, [Symbol.asyncIterator]: read };
 }
 
 /** Tag names of every part, per scope, within the request's limits. */
@@ -172,4 +237,14 @@ export function mergeTagValues(req: FetchTagValuesRequest, parts: readonly TagVa
     totalBlocks: parts[0]?.totalBlocks ?? 0,
     ...(partial && { partial }),
   };
+}
+
+/** Several tenants' tag names as one answer (each tenant's as Store.fetch answers it). */
+export function mergeTenantTagNames(req: FetchTagNamesRequest, parts: readonly TagNamesResult[]): TagNamesResult {
+  return { ...mergeTagNames(req, parts, combinePartials(parts.map((p) => p.partial))), totalBlocks: parts.reduce((n, p) => n + p.totalBlocks, 0) };
+}
+
+/** Several tenants' tag values as one answer (each tenant's as Store.fetch answers it). */
+export function mergeTenantTagValues(req: FetchTagValuesRequest, parts: readonly TagValuesResult[]): TagValuesResult {
+  return { ...mergeTagValues(req, parts, combinePartials(parts.map((p) => p.partial))), totalBlocks: parts.reduce((n, p) => n + p.totalBlocks, 0) };
 }

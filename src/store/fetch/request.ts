@@ -17,6 +17,12 @@ import type { CompareOp, Val } from './values.js';
  */
 export type FetchScope = 'all' | 'head' | 'recent';
 
+/**
+ * The tenants a request reads: one, or several read as one (Tempo's `a|b` federation), whose
+ * parts are merged as a cluster's peers' are (merge.ts). Each trace is judged within its tenant.
+ */
+export type Tenants = string | readonly string[];
+
 /** Some peers did not answer (an error, or cluster.peer_query_timeout): their spans are missing from the answer. */
 export interface PartialAnswer {
   /** The peers left out, by id. */

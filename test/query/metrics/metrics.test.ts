@@ -131,7 +131,7 @@ async function run(
   );
   if ('error' in params) throw new Error(params.error);
   const result = await runMetricsQuery(store, {
-    tenant: TENANT,
+    tenants: TENANT,
     query: params.query,
     timeline: params.timeline,
     exemplars: opts.exemplars ?? 0,

@@ -364,7 +364,7 @@ const CASES: Array<[string, Expect]> = [
 const matchedTraces = (e: Expect): string[] => (Array.isArray(e) ? e : Object.keys(e));
 
 function request(query: PipelineExpr, over: Partial<SearchRequest> = {}): SearchRequest {
-  return { tenant: TENANT, query, limit: 100, deadlineMs: Date.now() + 60_000, maxBytesInspected: 0, ...over };
+  return { tenants: TENANT, query, limit: 100, deadlineMs: Date.now() + 60_000, maxBytesInspected: 0, ...over };
 }
 
 function parse(text: string): PipelineExpr {

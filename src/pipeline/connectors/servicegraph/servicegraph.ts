@@ -28,10 +28,10 @@ import { HalfEdge, HalfEdgeStore, type ConnectionType } from './store.js';
 import { EdgeWindow, type ServiceGraphEdge, type ServiceGraphNode } from './ui-window.js';
 
 export interface ServiceGraphConnector extends Connector {
-  /** Edges completed in [start, end) within ui_window_retention, all tenants unless one is named. */
-  edges(start: Date, end: Date, tenant?: string): ServiceGraphEdge[];
+  /** Edges completed in [start, end) within ui_window_retention, of the tenants named (all when none is). */
+  edges(start: Date, end: Date, tenants?: readonly string[]): ServiceGraphEdge[];
   /** Services and virtual nodes of those edges, with the requests each handled. */
-  nodes(start: Date, end: Date, tenant?: string): ServiceGraphNode[];
+  nodes(start: Date, end: Date, tenants?: readonly string[]): ServiceGraphNode[];
   /** Sweeps expired half-edges and stale series now (timers do it every store_expiration_loop / cache_loop). */
   expire(): void;
   /** Half-edges waiting for their other half. */
@@ -120,12 +120,12 @@ class ServiceGraph implements ServiceGraphConnector {
     }
   }
 
-  edges(start: Date, end: Date, tenant?: string): ServiceGraphEdge[] {
-    return this.window.edges(start.getTime(), end.getTime(), this.now(), tenant);
+  edges(start: Date, end: Date, tenants?: readonly string[]): ServiceGraphEdge[] {
+    return this.window.edges(start.getTime(), end.getTime(), this.now(), tenants);
   }
 
-  nodes(start: Date, end: Date, tenant?: string): ServiceGraphNode[] {
-    return this.window.nodes(start.getTime(), end.getTime(), this.now(), tenant);
+  nodes(start: Date, end: Date, tenants?: readonly string[]): ServiceGraphNode[] {
+    return this.window.nodes(start.getTime(), end.getTime(), this.now(), tenants);
   }
 
   expire(): void {

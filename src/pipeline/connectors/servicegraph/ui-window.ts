@@ -74,8 +74,8 @@ export class EdgeWindow {
     stats.latency.observe(edge.serverSeconds);
   }
 
-  edges(startMs: number, endMs: number, nowMs: number, tenant?: string): ServiceGraphEdge[] {
-    const { merged, seconds } = this.merge(startMs, endMs, nowMs, tenant);
+  edges(startMs: number, endMs: number, nowMs: number, tenants?: readonly string[]): ServiceGraphEdge[] {
+    const { merged, seconds } = this.merge(startMs, endMs, nowMs, tenants);
     return merged.map((e) => ({
       client: e.client,
       server: e.server,
@@ -88,8 +88,8 @@ export class EdgeWindow {
     }));
   }
 
-  nodes(startMs: number, endMs: number, nowMs: number, tenant?: string): ServiceGraphNode[] {
-    const { merged, seconds } = this.merge(startMs, endMs, nowMs, tenant);
+  nodes(startMs: number, endMs: number, nowMs: number, tenants?: readonly string[]): ServiceGraphNode[] {
+    const { merged, seconds } = this.merge(startMs, endMs, nowMs, tenants);
     const nodes = new Map<string, { real: boolean; requests: number; failed: number; latency: LatencySketch }>();
     const node = (name: string) => {
       let n = nodes.get(name);
@@ -118,13 +118,13 @@ export class EdgeWindow {
       }));
   }
 
-  /** Edges of the range summed over buckets (and tenants unless one is asked for), sorted by client then server. */
-  private merge(startMs: number, endMs: number, nowMs: number, tenant: string | undefined): { merged: Merged[]; seconds: number } {
+  /** Edges of the range summed over buckets and the tenants asked for (all when none is), sorted by client then server. */
+  private merge(startMs: number, endMs: number, nowMs: number, tenants: readonly string[] | undefined): { merged: Merged[]; seconds: number } {
     const { fromMs, toMs, buckets } = this.window.between(startMs, endMs, nowMs);
     const byEdge = new Map<string, Merged>();
     for (const bucket of buckets) {
       for (const stats of bucket.values()) {
-        if (tenant !== undefined && stats.tenant !== tenant) continue;
+        if (tenants !== undefined && !tenants.includes(stats.tenant)) continue;
         const key = stats.client + SEP + stats.server + SEP + stats.connectionType;
         let m = byEdge.get(key);
         if (m === undefined) {

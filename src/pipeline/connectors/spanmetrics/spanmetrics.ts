@@ -23,8 +23,8 @@ import { spanMetricsTable, type SpanSeries } from './metrics.js';
 import { kindName, OperationWindow, type OperationStats } from './ui-window.js';
 
 export interface SpanMetricsConnector extends Connector {
-  /** Per-operation RED figures for [start, end) within ui_window_retention, all tenants unless one is named. */
-  operations(start: Date, end: Date, tenant?: string): OperationStats[];
+  /** Per-operation RED figures for [start, end) within ui_window_retention, of the tenants named (all when none is). */
+  operations(start: Date, end: Date, tenants?: readonly string[]): OperationStats[];
   /** Drops series not observed for metrics_expiration now (a timer does it every minute). */
   expire(): void;
   shutdown(): Promise<void>;
@@ -162,8 +162,8 @@ class SpanMetrics implements SpanMetricsConnector {
     }
   }
 
-  operations(start: Date, end: Date, tenant?: string): OperationStats[] {
-    return this.window.operations(start.getTime(), end.getTime(), this.now(), tenant);
+  operations(start: Date, end: Date, tenants?: readonly string[]): OperationStats[] {
+    return this.window.operations(start.getTime(), end.getTime(), this.now(), tenants);
   }
 
   expire(): void {

@@ -108,14 +108,14 @@ export class OperationWindow {
     cell.latency.observe(seconds);
   }
 
-  /** Operations seen in [startMs, endMs), all tenants unless one is named, sorted by service, span name, kind. */
-  operations(startMs: number, endMs: number, nowMs: number, tenant?: string): OperationStats[] {
+  /** Operations seen in [startMs, endMs) in the tenants named (all when none is), sorted by service, span name, kind. */
+  operations(startMs: number, endMs: number, nowMs: number, tenants?: readonly string[]): OperationStats[] {
     const { fromMs, toMs, buckets } = this.window.between(startMs, endMs, nowMs);
     const seconds = (toMs - fromMs) / 1000;
     const merged = new Map<string, { service: string; spanName: string; spanKind: string; calls: number; errors: number; latency: LatencySketch }>();
     for (const bucket of buckets) {
       for (const cell of bucket.values()) {
-        if (tenant !== undefined && cell.tenant !== tenant) continue;
+        if (tenants !== undefined && !tenants.includes(cell.tenant)) continue;
         const key = cell.service + SEP + cell.spanName + SEP + cell.spanKind;
         let m = merged.get(key);
         if (m === undefined) {

@@ -387,7 +387,7 @@ test('edges(): counts, failures, rate and latency quantiles over a range', (t) =
   assert.equal(edges[0]!.p50Seconds, 0.002);
 
   assert.deepEqual(
-    connector.edges(minute(0), minute(2), 'globex').map((e) => e.server),
+    connector.edges(minute(0), minute(2), ['globex']).map((e) => e.server),
     ['users'],
   );
   assert.deepEqual(connector.edges(minute(1), minute(2)), [], 'the minute after the traffic');

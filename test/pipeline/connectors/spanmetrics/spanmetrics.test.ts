@@ -225,7 +225,7 @@ test('operations(): calls, errors, rate and quantiles per service, span name and
   assert.ok(Math.abs(server.p50Seconds! - 0.02) <= 0.002, `p50 ${server.p50Seconds}`);
   assert.equal(server.p99Seconds, 2, 'the slowest span, exactly (clamped to the max seen)');
   assert.deepEqual(
-    connector.operations(minute(0), minute(1), 'globex').map((o) => o.service),
+    connector.operations(minute(0), minute(1), ['globex']).map((o) => o.service),
     ['web'],
   );
 });
