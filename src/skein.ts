@@ -33,6 +33,7 @@ import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
 import { openServerTls, type ServerTls } from './net/server-tls.js';
 import type { TlsConfig } from './config/security-schema.js';
+import { readTlsFiles } from './pipeline/exporters/otlp/config.js';
 import type { Target } from './config/targets.js';
 import { clusterConfigured, type Peer } from './cluster/peer.js';
 import type { Forwarders } from './cluster/forwarders.js';
@@ -103,7 +104,13 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       ctx.cluster = cluster.api;
       if (remote) {
         const { PeerQueries } = await import('./cluster/peer-queries.js');
-        const asked = (peerQueries = new PeerQueries({ membership: cluster.api.membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) }));
+        const peerTls = config.cluster.tls;
+        const asked = (peerQueries = new PeerQueries({
+          membership: cluster.api.membership,
+          timeoutMs: config.cluster.peer_query_timeout,
+          logger: logger.child({ component: 'cluster' }),
+          tls: peerTls.insecure ? undefined : { ...(await readTlsFiles(peerTls, 'cluster.tls')), skipVerify: peerTls.insecure_skip_verify },
+        }));
         closers.push(async () => asked.close());
       }
     }
