@@ -68,8 +68,9 @@ export function openServerTls(config: TlsConfig, key: string, logger: Logger): S
   warnIfExpired(checked.leaf, log);
 
   const listeners = new Set<(context: TlsContext) => void>();
-  /** The last files that failed, so a bad file left in place is logged once, not every interval. */
+  /** The last files that failed, and the last read error, so a bad or missing file left in place is logged once, not every interval. */
   let lastFailure: Files | undefined;
+  let lastReadError: string | undefined;
   let reading = false;
   const reload = async (): Promise<void> => {
     if (reading) return;
@@ -81,10 +82,13 @@ export function openServerTls(config: TlsConfig, key: string, logger: Logger): S
         const [cert, keyPem, ca] = await Promise.all([read(paths.cert), read(paths.key), read(paths.ca)]);
         next = { cert: cert!, key: keyPem!, ca };
       } catch (err) {
-        // A file being replaced (a Kubernetes secret's symlink swap) can be missing for a moment.
-        log.warn({ err: (err as Error).message }, 'TLS files could not be read; the current certificate stays in use');
+        // A file being replaced (a Kubernetes secret's symlink swap) can be missing for a moment: the next read sees it.
+        const message = (err as Error).message;
+        if (message !== lastReadError) log.warn({ err: message }, 'TLS files could not be read; the current certificate stays in use');
+        lastReadError = message;
         return;
       }
+      lastReadError = undefined;
       if (sameFiles(next, files) || (lastFailure && sameFiles(next, lastFailure))) return;
       const result = check(next, paths, key, minVersion);
       if ('error' in result) {
