@@ -31,6 +31,9 @@ import { createOtlpHttpReceiver } from './receivers/otlp-http.js';
 import { closeGrpc, createOtlpGrpcReceiver, listenGrpc } from './receivers/otlp-grpc.js';
 import { createZipkinReceiver } from './receivers/zipkin.js';
 import { listenHttp, splitHostPort } from './net/http-server.js';
+import { openServerTls, type ServerTls } from './net/server-tls.js';
+import type { TlsConfig } from './config/security-schema.js';
+import { readTlsFiles } from './pipeline/exporters/otlp/config.js';
 import type { Target } from './config/targets.js';
 import { clusterConfigured, type Peer } from './cluster/peer.js';
 import type { Forwarders } from './cluster/forwarders.js';
@@ -44,8 +47,12 @@ const LEFT_TO_THE_COLLECTOR = new Set(['tail_sampling', 'batch']);
 /** Targets that take spans into a cluster, and so route them by trace to their owners. */
 const ROUTING_TARGETS: ReadonlySet<Target> = new Set(['all', 'ingester', 'store']);
 
+/** A listener by its name in RunningSkein.addresses. */
+export type ListenerName = 'http' | 'otlpGrpc' | 'otlpHttp' | 'zipkin';
+
 export interface RunningSkein {
-  addresses: { http: string; otlpGrpc: string; otlpHttp: string; zipkin?: string };
+  /** `host:port` of each listener; `tls` names those that speak TLS (absent when none does). */
+  addresses: { http: string; otlpGrpc: string; otlpHttp: string; zipkin?: string; tls?: ListenerName[] };
   close(): Promise<void>;
   /** Spans not yet written to a block (0 without a store): what the WAL replays if the process stops now. */
   unwrittenSpans(): Promise<number>;
@@ -54,12 +61,13 @@ export interface RunningSkein {
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
+  const tls = openListenersTls(config, target, logger);
   const auth = await createAuth(config, logger);
   const ctx: ApiContext = { config, logger, target, auth, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
-  const api = createApiServer(ctx);
+  const api = createApiServer(ctx, tls.http);
   const routes = (): readonly ApiRoute[] => apiRoutes(api);
   const http = await listenHttp(api, config.server.http_listen_address);
-  const closers: Array<() => Promise<unknown>> = [() => auth.close(), () => api.close()];
+  const closers: Array<() => Promise<unknown>> = [async () => tls.close(), () => auth.close(), () => api.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
   };
@@ -99,14 +107,20 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       ctx.cluster = cluster.api;
       if (remote) {
         const { PeerQueries } = await import('./cluster/peer-queries.js');
-        const asked = (peerQueries = new PeerQueries({ membership: cluster.api.membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) }));
+        const peerTls = config.cluster.tls;
+        const asked = (peerQueries = new PeerQueries({
+          membership: cluster.api.membership,
+          timeoutMs: config.cluster.peer_query_timeout,
+          logger: logger.child({ component: 'cluster' }),
+          tls: peerTls.insecure ? undefined : { ...(await readTlsFiles(peerTls, 'cluster.tls')), skipVerify: peerTls.insecure_skip_verify },
+        }));
         closers.push(async () => asked.close());
       }
     }
     if (target === 'querier') {
       // No receivers nor pipeline: a querier takes no spans in.
       ctx.ready = true;
-      return { addresses: { http, otlpGrpc: '', otlpHttp: '' }, close: closeAll, unwrittenSpans: async () => 0, apiRoutes: routes };
+      return { addresses: { http, otlpGrpc: '', otlpHttp: '', ...tls.names() }, close: closeAll, unwrittenSpans: async () => 0, apiRoutes: routes };
     }
     const pipeline: Pipeline = buildPipeline({
       config,
@@ -142,20 +156,27 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       logger: logger.child({ component: 'receiver' }),
     });
     const addresses: RunningSkein['addresses'] = { http, otlpGrpc: '', otlpHttp: '' };
-    const otlpHttp = createOtlpHttpReceiver({ ingester, logger, authenticator: auth.forListener('otlp_http') });
+    const otlpHttp = createOtlpHttpReceiver({ ingester, logger, authenticator: auth.forListener('otlp_http'), tls: tls.otlpHttp });
     addresses.otlpHttp = await listenHttp(otlpHttp, config.receivers.otlp.protocols.http.endpoint);
     closers.push(() => otlpHttp.close());
     const grpc: GrpcServer = createOtlpGrpcReceiver({ ingester, logger, authenticator: auth.forListener('otlp_grpc') });
-    const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint);
+    const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint, tls.otlpGrpc);
     closers.push(() => closeGrpc(grpc, config.server.shutdown_timeout));
     addresses.otlpGrpc = `${grpcEndpoint.host}:${grpcPort}`;
     self = `${advertised}:${grpcPort}`;
     const zipkinConfig = config.receivers.zipkin;
     if (zipkinConfig.enabled) {
-      const zipkin: FastifyInstance = createZipkinReceiver({ ingester, logger, authenticator: auth.forListener('zipkin'), parseStringTags: zipkinConfig.parse_string_tags });
+      const zipkin: FastifyInstance = createZipkinReceiver({
+        ingester,
+        logger,
+        authenticator: auth.forListener('zipkin'),
+        parseStringTags: zipkinConfig.parse_string_tags,
+        tls: tls.zipkin,
+      });
       addresses.zipkin = await listenHttp(zipkin, zipkinConfig.endpoint);
       closers.push(() => zipkin.close());
     }
+    Object.assign(addresses, tls.names());
     ctx.ready = true;
     // Closed in reverse: receivers first, so every request already accepted
     // goes through the pipeline before the store makes its last cut.
@@ -164,6 +185,36 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     await closeAll().catch(() => undefined);
     throw err;
   }
+}
+
+interface ListenersTls extends Partial<Record<ListenerName, ServerTls>> {
+  /** `{ tls: [names] }` for RunningSkein.addresses, or nothing when no listener speaks TLS (the ready line stays as it was). */
+  names(): { tls?: ListenerName[] };
+  close(): void;
+}
+
+/**
+ * The TLS settings of the listeners this target runs, read and checked before anything starts,
+ * so a bad certificate file stops start-up at once, naming its key.
+ */
+function openListenersTls(config: SkeinConfig, target: Target, logger: Logger): ListenersTls {
+  const receivers = target !== 'querier';
+  const wanted: Array<[ListenerName, TlsConfig | undefined, string]> = [
+    ['http', config.server.tls, 'server.tls'],
+    ['otlpGrpc', receivers ? config.receivers.otlp.protocols.grpc.tls : undefined, 'receivers.otlp.protocols.grpc.tls'],
+    ['otlpHttp', receivers ? config.receivers.otlp.protocols.http.tls : undefined, 'receivers.otlp.protocols.http.tls'],
+    ['zipkin', receivers && config.receivers.zipkin.enabled ? config.receivers.zipkin.tls : undefined, 'receivers.zipkin.tls'],
+  ];
+  const opened: Partial<Record<ListenerName, ServerTls>> = {};
+  const close = () => Object.values(opened).forEach((t) => t.close());
+  try {
+    for (const [name, settings, key] of wanted) if (settings) opened[name] = openServerTls(settings, key, logger);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  const names = Object.keys(opened) as ListenerName[];
+  return { ...opened, names: () => (names.length > 0 ? { tls: names } : {}), close };
 }
 
 interface JoinedCluster {

@@ -1,6 +1,7 @@
 // The query API server (Tempo-compatible routes, Skein's own, /metrics, /ready).
 import type { FastifyInstance } from 'fastify';
 import { createHttpServer } from '../net/http-server.js';
+import type { ServerTls } from '../net/server-tls.js';
 import { Histogram } from 'prom-client';
 import { LATENCY_BUCKETS, registry } from '../telemetry/metrics.js';
 import type { ApiContext } from './context.js';
@@ -43,8 +44,9 @@ export function apiRoutes(app: FastifyInstance): readonly ApiRoute[] {
   return routeLists.get(app) ?? [];
 }
 
-export function createApiServer(ctx: ApiContext): FastifyInstance {
-  const app = createHttpServer(ctx.logger.child({ component: 'api' }), { bodyLimit: 1024 * 1024 });
+/** `tls`: HTTPS with these settings (server.tls); plain HTTP without. */
+export function createApiServer(ctx: ApiContext, tls?: ServerTls): FastifyInstance {
+  const app = createHttpServer(ctx.logger.child({ component: 'api' }), { bodyLimit: 1024 * 1024, tls });
   installAccessControl(app, {
     authenticator: ctx.auth.forListener('api'),
     metricsAccess: ctx.config.auth.metrics,

@@ -1,7 +1,7 @@
 // One otlp exporter per other peer, carrying the spans this instance received
 // for traces that peer owns (docs/scale-out.md). Each is the pipeline's own
 // OtlpExporter, configured through its schema: OTLP gRPC to the peer's
-// otlp_grpc address, plaintext (TLS between instances comes with issue 12),
+// otlp_grpc address, over TLS as cluster.tls says (plaintext by default),
 // the batch's tenant in X-Scope-OrgID as always, marked x-skein-forwarded so
 // the owner keeps it, retried until delivered, and queued on disk under
 // `<storage.path>/cluster/forward/<peer>` (cluster.forward_queue_batches at
@@ -72,7 +72,7 @@ class Forwarder {
     const exporterConfig = otlpExporterSchema.parse({
       endpoint: peer.otlpGrpc,
       protocol: 'grpc',
-      tls: { insecure: true },
+      tls: config.cluster.tls,
       headers: { [FORWARDED_HEADER]: FORWARDED_VALUE },
       compression: 'none',
       // A peer restarting is back within seconds: look again soon, and never give a batch up.

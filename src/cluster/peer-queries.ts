@@ -8,7 +8,11 @@
 // is too slow throws PeerError, which the store turns into a partial answer. A call ends
 // when the query's signal aborts (its deadline, its client gone), and the peer is told the
 // time the query has left, so it stops too.
+//
+// With cluster.tls (not insecure) the peers' API is asked over HTTPS, verified against
+// ca_file (or the system's CAs), with cert_file and key_file as the client certificate.
 import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { formatDuration } from '../config/units.js';
 import { Counter } from 'prom-client';
 import { registry } from '../telemetry/metrics.js';
@@ -61,12 +65,25 @@ export interface PeerQueriesOptions {
   /** cluster.peer_query_timeout, in milliseconds. */
   timeoutMs: number;
   logger: Logger;
+  /** HTTPS to the peers, with cluster.tls's files as read (readTlsFiles); plain HTTP without. */
+  tls?: PeerTls | undefined;
+}
+
+export interface PeerTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** cluster.tls.insecure_skip_verify: encrypt, but accept any certificate. */
+  skipVerify: boolean;
 }
 
 export class PeerQueries implements RemoteSources {
-  private readonly agent = new Agent({ keepAlive: true });
+  private readonly agent: Agent;
 
-  constructor(private readonly opts: PeerQueriesOptions) {}
+  constructor(private readonly opts: PeerQueriesOptions) {
+    const tls = opts.tls;
+    this.agent = tls ? new HttpsAgent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.skipVerify }) : new Agent({ keepAlive: true });
+  }
 
   peers(): RemotePeer[] {
     const self = this.opts.membership.self.id;
@@ -212,10 +229,11 @@ class PeerCall {
     body: string,
     private readonly signal: AbortSignal | undefined,
   ) {
-    const url = new URL(`http://${peer.http}`);
-    this.req = httpRequest({
+    const secure = opts.tls !== undefined;
+    const url = new URL(`${secure ? 'https' : 'http'}://${peer.http}`);
+    this.req = (secure ? httpsRequest : httpRequest)({
       host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port === '' ? 80 : Number(url.port),
+      port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
       path,
       method: 'POST',
       agent,

@@ -358,6 +358,18 @@ export const configSchema = z
         message: 'a cluster shares its blocks through a bucket: set storage.backend: s3 (instances on local disks would each see only their own blocks)',
       });
     }
+    // The forwarders and peer queries take cluster.tls as an exporter takes tls: the same contradictions, named here at load.
+    const peerTls = c.cluster.tls;
+    if (peerTls.insecure && (peerTls.ca_file !== undefined || peerTls.cert_file !== undefined || peerTls.key_file !== undefined || peerTls.insecure_skip_verify)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cluster', 'tls', 'insecure'],
+        message: 'insecure: true is plaintext, which the TLS settings beside it (ca_file, cert_file, key_file, insecure_skip_verify) contradict: set insecure: false to reach the peers over TLS',
+      });
+    }
+    if ((peerTls.cert_file === undefined) !== (peerTls.key_file === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['cluster', 'tls', peerTls.cert_file === undefined ? 'cert_file' : 'key_file'], message: 'cert_file and key_file go together (mutual TLS needs both)' });
+    }
     if (c.pipeline.exporters.filter((n) => typeOf(n) === STORE_EXPORTER).length > 1) {
       ctx.addIssue({ code: 'custom', path: ['pipeline', 'exporters'], message: 'list the store exporter at most once' });
     }

@@ -5,7 +5,6 @@
 import {
   Metadata,
   Server,
-  ServerCredentials,
   ServerInterceptingCall,
   status as GrpcCode,
   type sendUnaryData,
@@ -20,6 +19,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { rawTraceService } from '../otlp/grpc-service.js';
+import { grpcServerCredentials } from '../net/grpc-credentials.js';
+import type { ServerTls } from '../net/server-tls.js';
 
 export interface OtlpGrpcOptions {
   ingester: Ingester;
@@ -118,10 +119,10 @@ function retryMetadata(code: number, message: string, retryAfterSeconds: number)
   return md;
 }
 
-/** Binds the server; resolves with the port actually bound (the config may ask for port 0). */
-export function listenGrpc(server: Server, hostPort: string): Promise<number> {
+/** Binds the server, over TLS when given its settings; resolves with the port actually bound (the config may ask for port 0). */
+export function listenGrpc(server: Server, hostPort: string, tls?: ServerTls): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(hostPort, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(hostPort, grpcServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 

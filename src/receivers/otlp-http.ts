@@ -3,6 +3,7 @@
 // google.rpc.Status in the request's encoding).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHttpServer } from '../net/http-server.js';
+import type { ServerTls } from '../net/server-tls.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
@@ -25,12 +26,14 @@ export interface OtlpHttpOptions {
   ingester: Ingester;
   logger: Logger;
   authenticator: Authenticator;
+  /** HTTPS with these settings (receivers.otlp.protocols.http.tls); plain HTTP without. */
+  tls?: ServerTls | undefined;
 }
 
 export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
   const { ingester } = opts;
   // Compressed bodies are bounded by the same limit as decompressed ones.
-  const app = createHttpServer(opts.logger.child({ component: 'otlp-http' }), { bodyLimit: ingester.maxRequestBytes });
+  const app = createHttpServer(opts.logger.child({ component: 'otlp-http' }), { bodyLimit: ingester.maxRequestBytes, tls: opts.tls });
   installAccessControl(app, {
     authenticator: opts.authenticator,
     metricsAccess: 'admin',

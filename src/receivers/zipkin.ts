@@ -5,6 +5,7 @@
 // some spans were refused (counted in the receiver metrics and logged).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHttpServer } from '../net/http-server.js';
+import type { ServerTls } from '../net/server-tls.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeZipkinV2Json, decodeZipkinV2Proto, type ZipkinDecodeOptions } from '../otlp/zipkin.js';
 import { installAccessControl, singleTenant } from '../auth/access.js';
@@ -30,6 +31,8 @@ export interface ZipkinReceiverOptions {
   authenticator: Authenticator;
   /** Tags that read as numbers or booleans become typed attributes (the collector's `parse_string_tags`). Default false. */
   parseStringTags?: boolean;
+  /** HTTPS with these settings (receivers.zipkin.tls); plain HTTP without. */
+  tls?: ServerTls | undefined;
 }
 
 export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstance {
@@ -37,7 +40,7 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
   const logger = opts.logger.child({ component: 'zipkin' });
   const decodeOptions: ZipkinDecodeOptions = { parseStringTags: opts.parseStringTags ?? false };
   // Compressed bodies are bounded by the same limit as decompressed ones.
-  const app = createHttpServer(logger, { bodyLimit: ingester.maxRequestBytes });
+  const app = createHttpServer(logger, { bodyLimit: ingester.maxRequestBytes, tls: opts.tls });
   installAccessControl(app, {
     authenticator: opts.authenticator,
     metricsAccess: 'admin',

@@ -7,7 +7,7 @@
 import { parse, stringify } from 'yaml';
 import { reservePorts } from './ports.js';
 import { startS3Server, type S3Server } from './s3.js';
-import { startSkein, tempDir, type SkeinProcess } from './skein-process.js';
+import { startSkein, tempDir, type ReadyTls, type SkeinProcess } from './skein-process.js';
 
 export interface InstancePorts {
   otlpGrpc: number;
@@ -41,6 +41,8 @@ export interface ClusterOptions {
   compactor?: number;
   /** Per instance start-up deadline (default 30 s). */
   timeoutMs?: number;
+  /** When the instances' API speaks TLS: how their /ready is asked (use each proc's url, which says https). */
+  tls?: ReadyTls;
 }
 
 export interface Cluster {
@@ -127,6 +129,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       dataDir: inst.dataDir,
       configYaml,
       timeoutMs: opts.timeoutMs ?? 30_000,
+      ...(opts.tls && { tls: opts.tls }),
       env: {
         SKEIN_HTTP_ADDR: `127.0.0.1:${inst.ports.http}`,
         SKEIN_OTLP_GRPC_ADDR: inst.grpcAddr,

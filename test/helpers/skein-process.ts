@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { get as httpsGet } from 'node:https';
 
 /** dist/src/cli/main.js, found from this file's compiled location (dist/test/helpers). */
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
@@ -14,12 +15,16 @@ export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 export interface SkeinProcess {
   child: ChildProcess;
   dataDir: string;
-  /** Base URL of the query API, e.g. http://127.0.0.1:41234 */
+  /** Base URL of the query API, e.g. http://127.0.0.1:41234 (https:// when it speaks TLS). */
   url: string;
   /** host:port of the OTLP gRPC receiver. */
   grpcAddr: string;
-  /** Base URL of the OTLP HTTP receiver. */
+  /** Base URL of the OTLP HTTP receiver (https:// when it speaks TLS). */
   otlpHttpUrl: string;
+  /** Base URL of the Zipkin receiver, when it is enabled. */
+  zipkinUrl: string | undefined;
+  /** The listeners the ready line says speak TLS (`http`, `otlpGrpc`, `otlpHttp`, `zipkin`). */
+  tls: string[];
   /** Every log line the process printed, parsed (non-JSON lines as {raw}). */
   logs: Array<Record<string, unknown>>;
   /** SIGTERM and wait for exit. */
@@ -39,6 +44,14 @@ export interface StartOptions {
   timeoutMs?: number;
   /** A command that runs the server (e.g. `unshare … sh -c '…; exec "$@"' sh`): the node command line is appended to it. */
   wrap?: string[];
+  /** When the API speaks TLS: the CA (PEM) /ready is asked trusting, and a client certificate if it wants one. */
+  tls?: ReadyTls;
+}
+
+export interface ReadyTls {
+  ca: string;
+  cert?: string;
+  key?: string;
 }
 
 export function tempDir(prefix = 'skein-test-'): string {
@@ -91,12 +104,16 @@ export async function startSkein(opts: StartOptions = {}): Promise<SkeinProcess>
       timer = setTimeout(() => reject(new Error(`skein not ready after ${timeoutMs} ms`)), timeoutMs);
     }),
   ]).finally(() => clearTimeout(timer));
+  const tls = Array.isArray(rec['tls']) ? (rec['tls'] as string[]) : [];
+  const base = (listener: string) => `${tls.includes(listener) ? 'https' : 'http'}://${String(rec[listener])}`;
   const proc: SkeinProcess = {
     child,
     dataDir,
-    url: `http://${String(rec['http'])}`,
+    url: base('http'),
     grpcAddr: String(rec['otlpGrpc']),
-    otlpHttpUrl: `http://${String(rec['otlpHttp'])}`,
+    otlpHttpUrl: base('otlpHttp'),
+    zipkinUrl: rec['zipkin'] === undefined ? undefined : base('zipkin'),
+    tls,
     logs,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -109,16 +126,25 @@ export async function startSkein(opts: StartOptions = {}): Promise<SkeinProcess>
       await exited;
     },
   };
-  if (opts.waitReady !== false) await waitForReady(proc.url, timeoutMs);
+  if (opts.waitReady !== false) await waitForReady(proc.url, timeoutMs, opts.tls);
   return proc;
 }
 
-export async function waitForReady(url: string, timeoutMs = 30_000): Promise<void> {
+/** Polls `<url>/ready` until it answers 200; an https:// URL is asked as `tls` says. */
+export async function waitForReady(url: string, timeoutMs = 30_000, tls?: ReadyTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const status = (): Promise<number> =>
+    url.startsWith('https:')
+      ? new Promise((resolve, reject) => {
+          httpsGet(`${url}/ready`, { ...tls, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on('error', reject);
+        })
+      : fetch(`${url}/ready`).then((res) => res.status);
   for (;;) {
     try {
-      const res = await fetch(`${url}/ready`);
-      if (res.status === 200) return;
+      if ((await status()) === 200) return;
     } catch {
       // not listening yet
     }

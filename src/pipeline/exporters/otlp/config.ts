@@ -224,14 +224,14 @@ export function persistentQueueDir(dataDir: string, exporterName: string): strin
   return join(dataDir, 'exporter-queue', exporterName.replaceAll('/', '_'));
 }
 
-/** The PEM files the TLS settings name, read (at start, so a missing file fails the start with its path). */
-export async function readTlsFiles(tls: TlsSettings): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
+/** The PEM files the TLS settings name, read (at start, so a missing file fails the start with its path); `what` names the settings' owner in the error. */
+export async function readTlsFiles(tls: TlsSettings, what = 'otlp exporter'): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
   const read = async (path: string | undefined): Promise<Buffer | undefined> => {
     if (path === undefined) return undefined;
     try {
       return await readFile(path);
     } catch (err) {
-      throw new Error(`otlp exporter: cannot read TLS file ${path}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${what}: cannot read TLS file ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
   const [ca, cert, key] = await Promise.all([read(tls.ca_file), read(tls.cert_file), read(tls.key_file)]);
