@@ -21,6 +21,7 @@ import type { SkeinConfig } from './config/schema.js';
 import type { Logger } from './telemetry/logger.js';
 import { createApiServer } from './api/server.js';
 import { createAuth } from './auth/index.js';
+import { Overrides } from './config/overrides.js';
 import type { ApiContext } from './api/context.js';
 import type { Store, StoreOptions } from './store/store.js';
 import { buildPipeline, type Pipeline } from './pipeline/build.js';
@@ -52,11 +53,19 @@ export interface RunningSkein {
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
-  const auth = await createAuth(config, logger);
-  const ctx: ApiContext = { config, logger, target, auth, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
+  // First: a bad per-tenant overrides file stops start-up before anything listens.
+  const overrides = Overrides.open(config, logger.child({ component: 'overrides' }));
+  let auth: Awaited<ReturnType<typeof createAuth>>;
+  try {
+    auth = await createAuth(config, logger);
+  } catch (err) {
+    overrides.close();
+    throw err;
+  }
+  const ctx: ApiContext = { config, logger, target, auth, overrides, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
   const api = createApiServer(ctx);
   const http = await listenHttp(api, config.server.http_listen_address);
-  const closers: Array<() => Promise<unknown>> = [() => auth.close(), () => api.close()];
+  const closers: Array<() => Promise<unknown>> = [async () => overrides.close(), () => auth.close(), () => api.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
   };
@@ -80,6 +89,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       store = await Store.open({
         storage: config.storage,
         limits: config.limits,
+        overrides,
         logger,
         remote,
         ...(target === 'querier' && { role: 'querier' }),
@@ -136,6 +146,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
         maxRequestBytes: config.limits.max_request_bytes,
         retryAfterSeconds: config.limits.retry_after_seconds,
       },
+      overrides,
       logger: logger.child({ component: 'receiver' }),
     });
     const addresses: RunningSkein['addresses'] = { http, otlpGrpc: '', otlpHttp: '' };
