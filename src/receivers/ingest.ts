@@ -177,12 +177,12 @@ export class Ingester {
     const verdict = this.rates.take(tenant, bytes, limits.ingestion_rate_limit_bytes, limits.ingestion_burst_size_bytes);
     if (verdict.taken) return undefined;
     const { named } = limits;
-    const rate = `tenant ${JSON.stringify(tenant)} is over its ingestion rate, ${named.ingestion_rate_limit_bytes} bytes per second with bursts up to ${named.ingestion_burst_size_bytes} (rate_limited)`;
+    const rate = `tenant ${JSON.stringify(tenant)} is over its ingestion rate (rate_limited): ${named.ingestion_rate_limit_bytes} bytes per second, ${named.ingestion_burst_size_bytes} bytes of burst`;
     if (verdict.waitMs === Infinity) {
-      return { kind: 'overloaded', message: `${rate}: this request of ${bytes} bytes is larger than the burst; send smaller requests`, retryAfterSeconds: this.opts.limits.retryAfterSeconds };
+      return { kind: 'overloaded', message: `${rate}; this request of ${bytes} bytes is larger than the burst: send smaller requests`, retryAfterSeconds: this.opts.limits.retryAfterSeconds };
     }
     const retryAfterSeconds = Math.max(1, Math.ceil(verdict.waitMs / 1000));
-    return { kind: 'overloaded', message: `${rate}: this request of ${bytes} bytes fits in about ${retryAfterSeconds}s; retry later`, retryAfterSeconds };
+    return { kind: 'overloaded', message: `${rate}; this request of ${bytes} bytes fits in about ${retryAfterSeconds}s: retry later`, retryAfterSeconds };
   }
 
   private spanLimitsOf(limits: TenantLimits): SpanLimits {

@@ -92,7 +92,7 @@ describe('per-tenant limits from the overrides file', () => {
     assert.ok(refused, 'the burst ran out');
     assert.equal(refused.status, 429);
     assert.ok(Number(refused.retryAfter) >= 1, `Retry-After ${refused.retryAfter}`);
-    assert.match(refused.message, /tenant "rated" is over its ingestion rate, ingestion_rate_limit_bytes=1 \(override for tenant "rated"\)/);
+    assert.match(refused.message, /tenant "rated" is over its ingestion rate \(rate_limited\): ingestion_rate_limit_bytes=1 \(override for tenant "rated"\) bytes per second, ingestion_burst_size_bytes=2000 \(override for tenant "rated"\) bytes of burst; this request of \d+ bytes fits in about \d+s: retry later/);
 
     const err = await exportGrpc(skein.grpcAddr, 'rated', simpleTrace(3).batch);
     assert.ok(err, 'the gRPC export is refused');
