@@ -21,6 +21,7 @@ import type { SkeinConfig } from './config/schema.js';
 import type { Logger } from './telemetry/logger.js';
 import { apiRoutes, createApiServer, type ApiRoute } from './api/server.js';
 import { createAuth } from './auth/index.js';
+import { Overrides } from './config/overrides.js';
 import type { ApiContext } from './api/context.js';
 import type { Store, StoreOptions } from './store/store.js';
 import { buildPipeline, type Pipeline } from './pipeline/build.js';
@@ -61,13 +62,24 @@ export interface RunningSkein {
 }
 
 export async function startSkein(config: SkeinConfig, logger: Logger, target: Target): Promise<RunningSkein> {
-  const tls = openListenersTls(config, target, logger);
-  const auth = await createAuth(config, logger);
-  const ctx: ApiContext = { config, logger, target, auth, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
-  const api = createApiServer(ctx, tls.http);
+  // First: a bad per-tenant overrides file or certificate stops start-up before anything listens.
+  const overrides = Overrides.open(config, logger.child({ component: 'overrides' }));
+  let tls: ListenersTls | undefined;
+  let auth: Awaited<ReturnType<typeof createAuth>>;
+  try {
+    tls = openListenersTls(config, target, logger);
+    auth = await createAuth(config, logger);
+  } catch (err) {
+    tls?.close();
+    overrides.close();
+    throw err;
+  }
+  const listenersTls = tls;
+  const ctx: ApiContext = { config, logger, target, auth, overrides, store: undefined, ready: false, serviceGraph: undefined, spanMetrics: undefined };
+  const api = createApiServer(ctx, listenersTls.http);
   const routes = (): readonly ApiRoute[] => apiRoutes(api);
   const http = await listenHttp(api, config.server.http_listen_address);
-  const closers: Array<() => Promise<unknown>> = [async () => tls.close(), () => auth.close(), () => api.close()];
+  const closers: Array<() => Promise<unknown>> = [async () => overrides.close(), async () => listenersTls.close(), () => auth.close(), () => api.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
   };
@@ -91,6 +103,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       store = await Store.open({
         storage: config.storage,
         limits: config.limits,
+        overrides,
         logger,
         remote,
         ...(target === 'querier' && { role: 'querier' }),
@@ -120,7 +133,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
     if (target === 'querier') {
       // No receivers nor pipeline: a querier takes no spans in.
       ctx.ready = true;
-      return { addresses: { http, otlpGrpc: '', otlpHttp: '', ...tls.names() }, close: closeAll, unwrittenSpans: async () => 0, apiRoutes: routes };
+      return { addresses: { http, otlpGrpc: '', otlpHttp: '', ...listenersTls.names() }, close: closeAll, unwrittenSpans: async () => 0, apiRoutes: routes };
     }
     const pipeline: Pipeline = buildPipeline({
       config,
@@ -153,14 +166,15 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
         maxRequestBytes: config.limits.max_request_bytes,
         retryAfterSeconds: config.limits.retry_after_seconds,
       },
+      overrides,
       logger: logger.child({ component: 'receiver' }),
     });
     const addresses: RunningSkein['addresses'] = { http, otlpGrpc: '', otlpHttp: '' };
-    const otlpHttp = createOtlpHttpReceiver({ ingester, logger, authenticator: auth.forListener('otlp_http'), tls: tls.otlpHttp });
+    const otlpHttp = createOtlpHttpReceiver({ ingester, logger, authenticator: auth.forListener('otlp_http'), tls: listenersTls.otlpHttp });
     addresses.otlpHttp = await listenHttp(otlpHttp, config.receivers.otlp.protocols.http.endpoint);
     closers.push(() => otlpHttp.close());
     const grpc: GrpcServer = createOtlpGrpcReceiver({ ingester, logger, authenticator: auth.forListener('otlp_grpc') });
-    const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint, tls.otlpGrpc);
+    const grpcPort = await listenGrpc(grpc, config.receivers.otlp.protocols.grpc.endpoint, listenersTls.otlpGrpc);
     closers.push(() => closeGrpc(grpc, config.server.shutdown_timeout));
     addresses.otlpGrpc = `${grpcEndpoint.host}:${grpcPort}`;
     self = `${advertised}:${grpcPort}`;
@@ -171,12 +185,12 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
         logger,
         authenticator: auth.forListener('zipkin'),
         parseStringTags: zipkinConfig.parse_string_tags,
-        tls: tls.zipkin,
+        tls: listenersTls.zipkin,
       });
       addresses.zipkin = await listenHttp(zipkin, zipkinConfig.endpoint);
       closers.push(() => zipkin.close());
     }
-    Object.assign(addresses, tls.names());
+    Object.assign(addresses, listenersTls.names());
     ctx.ready = true;
     // Closed in reverse: receivers first, so every request already accepted
     // goes through the pipeline before the store makes its last cut.

@@ -8,6 +8,7 @@ import type { Target } from '../config/targets.js';
 import type { Membership } from '../cluster/peer.js';
 import type { QueueStats } from '../pipeline/exporters/otlp/metrics.js';
 import type { Auth } from '../auth/authenticator.js';
+import type { Overrides } from '../config/overrides.js';
 
 export interface ApiContext {
   config: SkeinConfig;
@@ -15,6 +16,8 @@ export interface ApiContext {
   target: Target;
   /** Who may call which route (src/auth/access.ts). */
   auth: Auth;
+  /** Each tenant's limits (config/overrides.ts): search, trace by ID and query admission ask it. */
+  overrides: Overrides;
   /** Unset until WAL replay has finished, and always with `--target collector`. */
   store: Store | undefined;
   /** True once every receiver listens (then /ready turns 200). */

@@ -82,6 +82,10 @@ export function createApiServer(ctx: ApiContext, tls?: ServerTls): FastifyInstan
     maxConcurrent: ctx.config.query.max_concurrent_queries,
     maxQueued: ctx.config.query.max_queued_queries,
     retryAfterSeconds: ctx.config.limits.retry_after_seconds,
+    tenantLimit: (tenant) => {
+      const own = ctx.overrides.limitsFor(tenant);
+      return { max: own.max_concurrent_queries, named: own.named.max_concurrent_queries };
+    },
   });
   registerStatusRoutes(app, ctx);
   registerTraceRoutes(app, ctx);

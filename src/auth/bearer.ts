@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { bearerTokenSchema, type BearerTokenConfig } from '../config/security-schema.js';
 import type { Principal } from './principal.js';
-import { watchedFile, type WatchedFile } from './watched-file.js';
+import { watchedFile, type WatchedFile } from '../lib/watched-file.js';
 import type { Logger } from '../telemetry/logger.js';
 
 const tokenFileSchema = z.array(bearerTokenSchema);

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { renderConfig } from '../config/render.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, silentLogger } from '../telemetry/logger.js';
 import { decodeOtlpJson, encodeOtlpJson } from '../otlp/json.js';
 import { parseTraceId } from '../query/trace-id.js';
 import { SKEIN_VERSION } from '../version.js';
@@ -17,6 +17,7 @@ import { parseDuration } from '../config/units.js';
 import { registerGrafanaCommands } from './grafana.js';
 import { getFromServer, withServerOptions, type ServerOptions } from './api-client.js';
 import { CliError } from './cli-error.js';
+import { Overrides } from '../config/overrides.js';
 
 const program = new Command('skein').description('Skein: a distributed-tracing backend').version(SKEIN_VERSION);
 
@@ -79,9 +80,9 @@ config
 config
   .command('check')
   .argument('<file>', 'YAML configuration file')
-  .description('validate a configuration file (and the SKEIN_* environment overrides)')
+  .description('validate a configuration file (and the SKEIN_* environment overrides, and the per-tenant overrides file it names)')
   .action((file: string) => {
-    loadConfig({ file });
+    Overrides.open(loadConfig({ file }), silentLogger).close();
     console.log(`${file}: valid`);
   });
 

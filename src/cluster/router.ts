@@ -14,6 +14,7 @@
 // take a span they already have without harm).
 import { Counter } from 'prom-client';
 import { OverloadError } from '../lib/errors.js';
+import type { RefusedSpans } from '../lib/refused.js';
 import type { ResourceSpans, Span } from '../otlp/model.js';
 import { countSpans, sameBytes } from '../otlp/model.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
@@ -55,13 +56,20 @@ export class Router implements TracesConsumer {
     this.ring = new Ring(peers.map((p) => p.id));
   }
 
-  async consume(tenant: string, batch: ResourceSpans[]): Promise<void> {
+  /** Resolves to what this instance's store refused of its own share: forwarded shares are answered to the forwarder, which the client never hears of. */
+  async consume(tenant: string, batch: ResourceSpans[]): Promise<RefusedSpans | void> {
     const shares = splitByOwner(batch, this.ring, this.opts.self);
     const deliveries: Array<Promise<void>> = [];
+    let ownRefusal: RefusedSpans | void = undefined;
     for (const [owner, share] of shares) {
       const spans = countSpans(share);
       if (owner === this.opts.self) {
-        deliveries.push(this.opts.owned.consume(tenant, share).then(() => void routedSpans.inc({ decision: 'owned', peer: owner }, spans)));
+        deliveries.push(
+          this.opts.owned.consume(tenant, share).then((refused) => {
+            ownRefusal = refused;
+            routedSpans.inc({ decision: 'owned', peer: owner }, spans);
+          }),
+        );
         continue;
       }
       const forwarder = this.opts.forwarders.forwarderFor(owner);
@@ -75,6 +83,7 @@ export class Router implements TracesConsumer {
     const outcomes = await Promise.allSettled(deliveries);
     const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (refused) throw refused.reason;
+    return ownRefusal;
   }
 }
 

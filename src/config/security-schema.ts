@@ -23,7 +23,7 @@ export type Right = (typeof RIGHTS)[number];
 const rights = z.array(z.enum(RIGHTS)).min(1, 'give at least one right: write, read or admin');
 
 const TENANT_RE = /^[A-Za-z0-9!\-_.*'()]{1,150}$/;
-const tenantId = z.string().regex(TENANT_RE, "a tenant ID is 1–150 characters of A-Z a-z 0-9 ! - _ . * ' ( )");
+export const tenantId = z.string().regex(TENANT_RE, "a tenant ID is 1–150 characters of A-Z a-z 0-9 ! - _ . * ' ( )");
 
 /** One bearer token, mapped to the tenants it acts for and what it may do there. */
 export const bearerTokenSchema = z

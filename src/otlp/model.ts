@@ -190,3 +190,21 @@ export function countSpans(batch: readonly ResourceSpans[]): number {
   for (const rs of batch) for (const ss of rs.scopeSpans) n += ss.spans.length;
   return n;
 }
+
+/**
+ * The batch with only the spans `keep` says yes to (called with each span's index in batch
+ * order), under the same resource and scope objects; scopes and resources left empty go.
+ */
+export function filterSpans(batch: readonly ResourceSpans[], keep: (index: number) => boolean): ResourceSpans[] {
+  const out: ResourceSpans[] = [];
+  let i = 0;
+  for (const rs of batch) {
+    const scopeSpans: ScopeSpans[] = [];
+    for (const ss of rs.scopeSpans) {
+      const spans = ss.spans.filter(() => keep(i++));
+      if (spans.length > 0) scopeSpans.push({ scope: ss.scope, schemaUrl: ss.schemaUrl, spans });
+    }
+    if (scopeSpans.length > 0) out.push({ resource: rs.resource, schemaUrl: rs.schemaUrl, scopeSpans });
+  }
+  return out;
+}

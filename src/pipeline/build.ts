@@ -13,6 +13,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Connector, Processor } from './component.js';
 import type { TracesConsumer } from './consumer.js';
 import type { OverloadError } from '../lib/errors.js';
+import { mergeRefused, type RefusedSpans } from '../lib/refused.js';
 import { typeOf } from './config.js';
 import type { Exporter } from './exporters/otlp/index.js';
 import { CONNECTORS, FORWARDING_EXPORTERS, PROCESSORS, STORE_EXPORTER } from './registry.js';
@@ -174,17 +175,22 @@ function forgettingWireForm(processor: TracesConsumer): TracesConsumer {
 function fanOut(sinks: readonly TracesConsumer[]): TracesConsumer {
   return {
     consume: async (tenant: string, batch: ResourceSpans[]) => {
-      await Promise.all(sinks.map((s) => s.consume(tenant, batch)));
+      const refused = await Promise.all(sinks.map((s) => s.consume(tenant, batch)));
+      return refused.reduce<RefusedSpans | undefined>((all, r) => mergeRefused(all, r), undefined);
     },
   };
 }
 
-/** Connectors count a batch once the stage after them has accepted it, so a refused and retried batch counts once. */
+/**
+ * Connectors count a batch once the stage after them has accepted it, so a refused and retried batch counts once.
+ * Spans the store refused under a tenant's limit are counted with the rest, as Tempo's metrics-generator counts what its ingesters refuse.
+ */
 function observing(connectors: readonly Connector[], next: TracesConsumer): TracesConsumer {
   return {
     consume: async (tenant: string, batch: ResourceSpans[]) => {
-      await next.consume(tenant, batch);
+      const refused = await next.consume(tenant, batch);
       for (const c of connectors) c.observe(tenant, batch);
+      return refused;
     },
   };
 }

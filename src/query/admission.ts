@@ -36,48 +36,67 @@ export interface AdmissionLimits {
   maxConcurrent: number;
   maxQueued: number;
   retryAfterSeconds: number;
+  /** A tenant's own limit on its queries running at once, and how a message names it. Default: none but maxConcurrent. */
+  tenantLimit?: (tenant: string) => { max: number; named: string };
 }
 
 /** setTimeout's longest delay (24.8 days): a longer query.timeout waits that long in the queue at most. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 interface Waiter {
+  tenants: readonly string[];
   admit(): void;
 }
 
 export class QueryAdmission {
   private running = 0;
+  private readonly runningFor = new Map<string, number>();
   private readonly queue: Waiter[] = [];
 
   constructor(private readonly limits: AdmissionLimits) {}
 
   /**
-   * Runs `work` once a place is free. Throws QueryQueueFullError at once when the queue
-   * is full, `timedOut()` when `deadlineMs` (Date.now()) passes while waiting, and
-   * QueryCancelledError when `cancelled` aborts (the client went away) while waiting.
+   * Runs `work`, a query of `tenants`, once a place is free. Throws QueryQueueFullError at
+   * once when the queue is full, `timedOut()` when `deadlineMs` (Date.now()) passes while
+   * waiting, and QueryCancelledError when `cancelled` aborts (the client went away) while waiting.
    */
-  async run<T>(deadlineMs: number, timedOut: () => Error, work: () => Promise<T>, cancelled?: AbortSignal): Promise<T> {
+  async run<T>(tenants: string | readonly string[], deadlineMs: number, timedOut: () => Error, work: () => Promise<T>, cancelled?: AbortSignal): Promise<T> {
     if (cancelled?.aborted) throw new QueryCancelledError();
-    await this.acquire(deadlineMs, timedOut, cancelled);
+    const of = typeof tenants === 'string' ? [tenants] : tenants;
+    await this.acquire(of, deadlineMs, timedOut, cancelled);
     try {
       return await work();
     } finally {
-      this.release();
+      this.release(of);
     }
   }
 
-  private acquire(deadlineMs: number, timedOut: () => Error, cancelled: AbortSignal | undefined): Promise<void> {
-    if (this.running < this.limits.maxConcurrent) {
-      this.take();
+  /** The tenant at its own limit, if one of `tenants` is. */
+  private tenantAtLimit(tenants: readonly string[]): { tenant: string; named: string } | undefined {
+    if (!this.limits.tenantLimit) return undefined;
+    for (const tenant of tenants) {
+      const { max, named } = this.limits.tenantLimit(tenant);
+      if ((this.runningFor.get(tenant) ?? 0) >= max) return { tenant, named };
+    }
+    return undefined;
+  }
+
+  private fits(tenants: readonly string[]): boolean {
+    return this.running < this.limits.maxConcurrent && this.tenantAtLimit(tenants) === undefined;
+  }
+
+  private acquire(tenants: readonly string[], deadlineMs: number, timedOut: () => Error, cancelled: AbortSignal | undefined): Promise<void> {
+    // Whatever waits cannot run now (see release), so a query that can runs ahead of it.
+    if (this.fits(tenants)) {
+      this.take(tenants);
       return Promise.resolve();
     }
     if (this.queue.length >= this.limits.maxQueued) {
       queryMetrics.refused.inc();
       const { maxConcurrent, maxQueued, retryAfterSeconds } = this.limits;
-      throw new QueryQueueFullError(
-        `too many queries: query.max_concurrent_queries=${maxConcurrent} are running and query.max_queued_queries=${maxQueued} are waiting; retry later`,
-        retryAfterSeconds,
-      );
+      const atLimit = this.running < maxConcurrent ? this.tenantAtLimit(tenants) : undefined;
+      const running = atLimit ? `tenant ${JSON.stringify(atLimit.tenant)}'s ${atLimit.named}` : `query.max_concurrent_queries=${maxConcurrent}`;
+      throw new QueryQueueFullError(`too many queries: ${running} are running and query.max_queued_queries=${maxQueued} are waiting; retry later`, retryAfterSeconds);
     }
     return new Promise<void>((resolve, reject) => {
       const leave = (err: Error) => {
@@ -90,10 +109,11 @@ export class QueryAdmission {
         reject(err);
       };
       const waiter: Waiter = {
+        tenants,
         admit: () => {
           clearTimeout(timer);
           cancelled?.removeEventListener('abort', gone);
-          this.take();
+          this.take(tenants);
           resolve();
         },
       };
@@ -105,16 +125,30 @@ export class QueryAdmission {
     });
   }
 
-  private take(): void {
+  private take(tenants: readonly string[]): void {
     this.running++;
+    for (const t of tenants) this.runningFor.set(t, (this.runningFor.get(t) ?? 0) + 1);
     queryMetrics.inFlight.set(this.running);
   }
 
-  private release(): void {
+  private release(tenants: readonly string[]): void {
     this.running--;
+    for (const t of tenants) {
+      const n = this.runningFor.get(t)! - 1;
+      if (n === 0) this.runningFor.delete(t);
+      else this.runningFor.set(t, n);
+    }
     queryMetrics.inFlight.set(this.running);
-    const next = this.queue.shift();
+    // Every waiting query that can run now starts, in arrival order.
+    for (let i = 0; i < this.queue.length && this.running < this.limits.maxConcurrent; ) {
+      const waiter = this.queue[i]!;
+      if (!this.fits(waiter.tenants)) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      waiter.admit();
+    }
     queryMetrics.queued.set(this.queue.length);
-    next?.admit();
   }
 }

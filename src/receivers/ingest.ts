@@ -1,11 +1,14 @@
-// What every receiver does with a request once it has the bytes: decode,
-// validate span by span, hand the valid spans to the pipeline, and turn the
-// outcome into OTLP's terms (success, partial success, permanent or retryable
-// failure). Transports only map the outcome onto HTTP or gRPC.
+// What every receiver does with a request once it has the bytes: decode, apply the
+// tenant's ingestion rate, validate span by span, hand the valid spans to the pipeline, and
+// turn the outcome (with what the store refused under the tenant's head limits) into OTLP's
+// terms (success, partial success, permanent or retryable failure). Transports only map the
+// outcome onto HTTP or gRPC. Every span refused here is counted here, per transport and
+// per tenant (skein_discarded_spans_total; the store counts its own refusals there).
 import { Counter } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 import { registry } from '../telemetry/metrics.js';
-import type { ResourceSpans } from '../otlp/model.js';
+import { countDiscardedSpans } from '../telemetry/discarded.js';
+import { countSpans, type ResourceSpans } from '../otlp/model.js';
 import { OtlpDecodeError } from '../otlp/protobuf.js';
 import { validateBatch, type SpanLimits } from './validate.js';
 import type { TracesConsumer } from '../pipeline/consumer.js';
@@ -13,6 +16,9 @@ import { OverloadError } from '../lib/errors.js';
 import { WalWriteError } from '../lib/wal/wal.js';
 import { isDiskFull } from '../lib/disk-full.js';
 import { Admission } from './admission.js';
+import { TenantRateLimiter } from './rate-limit.js';
+import type { Overrides, TenantLimits } from '../config/overrides.js';
+import type { RefusedSpans } from '../lib/refused.js';
 
 export type Transport = 'grpc' | 'http_protobuf' | 'http_json' | 'zipkin';
 
@@ -54,11 +60,19 @@ export interface IngestOptions {
   /** Who comes in under load, and in what order (shared by every receiver); without one, everyone at once. */
   admission?: Admission;
   limits: SpanLimits & { maxRequestBytes: number; retryAfterSeconds: number };
+  /**
+   * Per-tenant limits (config/overrides.ts): the ingestion rate, and the attribute limits in
+   * place of those of `limits`. Absent: every tenant has `limits` and no rate limit.
+   */
+  overrides?: Overrides;
   logger: Logger;
 }
 
 export class Ingester {
   private readonly admission: Admission;
+  private readonly rates = new TenantRateLimiter();
+  /** Each tenant's span limits, made once per resolution of its limits (a reload makes new ones). */
+  private readonly spanLimits = new WeakMap<TenantLimits, SpanLimits>();
 
   constructor(private readonly opts: IngestOptions) {
     this.admission =
@@ -97,7 +111,9 @@ export class Ingester {
     request: { bytes: number; arrivedAt?: number; deadline?: number; forwarded?: boolean },
   ): Promise<IngestOutcome> {
     const consumer = request.forwarded === true ? (this.opts.ownedConsumer ?? this.opts.consumer) : this.opts.consumer;
-    const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode, consumer));
+    // A forwarded request was rated where it came in.
+    const rated = request.forwarded !== true;
+    const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode, consumer, rated ? request.bytes : 0));
     return outcome instanceof OverloadError ? this.refusedByAdmission(transport, outcome) : outcome;
   }
 
@@ -107,7 +123,8 @@ export class Ingester {
     return { kind: 'overloaded', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
   }
 
-  private async decodeAndConsume(tenant: string, transport: Transport, decode: () => ResourceSpans[], consumer: TracesConsumer): Promise<IngestOutcome> {
+  /** `ratedBytes`: what the request takes from the tenant's ingestion rate (0: nothing). */
+  private async decodeAndConsume(tenant: string, transport: Transport, decode: () => ResourceSpans[], consumer: TracesConsumer, ratedBytes: number): Promise<IngestOutcome> {
     let batch: ResourceSpans[];
     try {
       batch = decode();
@@ -118,34 +135,87 @@ export class Ingester {
       }
       throw err;
     }
-    const checked = validateBatch(batch, this.opts.limits);
-    for (const [reason, n] of checked.reasons) spansRefused.inc({ transport, reason }, n);
+    const limits = this.opts.overrides?.limitsFor(tenant);
+    if (limits && ratedBytes > 0) {
+      const overRate = this.overRate(tenant, ratedBytes, limits);
+      if (overRate) {
+        this.countRefused(transport, tenant, 'rate_limited', countSpans(batch));
+        return overRate;
+      }
+    }
+    const checked = validateBatch(batch, limits ? this.spanLimitsOf(limits) : this.opts.limits);
+    for (const [reason, n] of checked.reasons) this.countRefused(transport, tenant, reason, n);
+    let refused: RefusedSpans | void = undefined;
     if (checked.acceptedSpans > 0) {
       try {
-        await consumer.consume(tenant, checked.accepted);
+        refused = await consumer.consume(tenant, checked.accepted);
       } catch (err) {
-        return this.refusal(transport, err, checked.acceptedSpans);
+        return this.refusal(transport, tenant, err, checked.acceptedSpans);
       }
-      spansReceived.inc({ transport }, checked.acceptedSpans);
+      // The store counted what it refused per tenant; here it is counted per transport.
+      for (const [reason, n] of refused?.reasons ?? []) spansRefused.inc({ transport, reason }, n);
+      spansReceived.inc({ transport }, checked.acceptedSpans - (refused?.count ?? 0));
     }
+    if (!refused) {
+      return { kind: 'accepted', acceptedSpans: checked.acceptedSpans, rejectedSpans: checked.rejectedSpans, errorMessage: checked.errorMessage };
+    }
+    // Nothing taken, and all of it may be taken later (a new trace once the head is cut): the request is refused, retryably.
+    if (refused.retryable && refused.count === checked.acceptedSpans && checked.rejectedSpans === 0) {
+      return { kind: 'overloaded', message: refused.message, retryAfterSeconds: this.opts.limits.retryAfterSeconds };
+    }
+    const rejectedSpans = checked.rejectedSpans + refused.count;
     return {
       kind: 'accepted',
-      acceptedSpans: checked.acceptedSpans,
-      rejectedSpans: checked.rejectedSpans,
-      errorMessage: checked.errorMessage,
+      acceptedSpans: checked.acceptedSpans - refused.count,
+      rejectedSpans,
+      errorMessage: checked.errorMessage === '' ? `${rejectedSpans} ${rejectedSpans === 1 ? 'span' : 'spans'} rejected: ${refused.message}` : `${checked.errorMessage}; ${refused.message}`,
     };
   }
 
-  private refusal(transport: Transport, err: unknown, spans: number): IngestOutcome {
+  /** The refusal of a request of `bytes` bytes the tenant's ingestion rate cannot cover now, or undefined when it can (and took them). */
+  private overRate(tenant: string, bytes: number, limits: TenantLimits): Extract<IngestOutcome, { kind: 'overloaded' }> | undefined {
+    const verdict = this.rates.take(tenant, bytes, limits.ingestion_rate_limit_bytes, limits.ingestion_burst_size_bytes);
+    if (verdict.taken) return undefined;
+    const { named } = limits;
+    const rate = `tenant ${JSON.stringify(tenant)} is over its ingestion rate (rate_limited): ${named.ingestion_rate_limit_bytes} bytes per second, ${named.ingestion_burst_size_bytes} bytes of burst`;
+    if (verdict.waitMs === Infinity) {
+      return { kind: 'overloaded', message: `${rate}; this request of ${bytes} bytes is larger than the burst: send smaller requests`, retryAfterSeconds: this.opts.limits.retryAfterSeconds };
+    }
+    const retryAfterSeconds = Math.max(1, Math.ceil(verdict.waitMs / 1000));
+    return { kind: 'overloaded', message: `${rate}; this request of ${bytes} bytes fits in about ${retryAfterSeconds}s: retry later`, retryAfterSeconds };
+  }
+
+  private spanLimitsOf(limits: TenantLimits): SpanLimits {
+    let span = this.spanLimits.get(limits);
+    if (!span) {
+      span = {
+        ...this.opts.limits,
+        maxAttributeValueLength: limits.max_attribute_value_length,
+        maxAttributesPerSpan: limits.max_attributes_per_span,
+        named: { maxAttributeValueLength: limits.named.max_attribute_value_length, maxAttributesPerSpan: limits.named.max_attributes_per_span },
+      };
+      this.spanLimits.set(limits, span);
+    }
+    return span;
+  }
+
+  /** The one place a receiver counts the spans it refused: per transport, and per tenant. */
+  private countRefused(transport: Transport, tenant: string, reason: string, spans: number): void {
+    if (spans === 0) return;
+    spansRefused.inc({ transport, reason }, spans);
+    countDiscardedSpans(tenant, reason, spans);
+  }
+
+  private refusal(transport: Transport, tenant: string, err: unknown, spans: number): IngestOutcome {
     const retryAfterSeconds = this.opts.limits.retryAfterSeconds;
     if (err instanceof OverloadError) {
-      spansRefused.inc({ transport, reason: 'overloaded' }, spans);
+      this.countRefused(transport, tenant, 'overloaded', spans);
       return { kind: 'overloaded', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
     }
     if (err instanceof WalWriteError) {
       const full = isDiskFull(err);
       const reason = full ? 'disk_full' : 'storage_error';
-      spansRefused.inc({ transport, reason }, spans);
+      this.countRefused(transport, tenant, reason, spans);
       this.opts.logger.error({ err, code: err.code }, 'write-ahead log write failed; request refused as retryable');
       return {
         kind: 'unavailable',
@@ -153,7 +223,7 @@ export class Ingester {
         retryAfterSeconds,
       };
     }
-    spansRefused.inc({ transport, reason: 'internal_error' }, spans);
+    this.countRefused(transport, tenant, 'internal_error', spans);
     this.opts.logger.error({ err }, 'pipeline failed; request refused as retryable');
     return { kind: 'unavailable', message: 'internal error while storing spans; retry later', retryAfterSeconds };
   }

@@ -15,6 +15,11 @@ export interface SpanLimits {
   maxEventsPerSpan: number;
   /** How far ahead of the clock a span may end, in milliseconds; 0: no limit. */
   maxSpanEndAheadMs: number;
+  /**
+   * How messages name the two attribute limits when they are a tenant's own (config/overrides.ts:
+   * `max_attributes_per_span=10 (override for tenant "a")`); default `limits.<key>=<value>`.
+   */
+  named?: { maxAttributeValueLength: string; maxAttributesPerSpan: string };
 }
 
 export type RejectReason =
@@ -236,13 +241,13 @@ function describe(issue: AttributeIssue, owner: string, limits: SpanLimits): Pro
   if (issue.kind === 'count') {
     return {
       reason: 'too_many_attributes',
-      message: `${owner} has ${issue.count} attributes, over the limit limits.max_attributes_per_span=${limits.maxAttributesPerSpan}`,
+      message: `${owner} has ${issue.count} attributes, over the limit ${limits.named?.maxAttributesPerSpan ?? `limits.max_attributes_per_span=${limits.maxAttributesPerSpan}`}`,
     };
   }
   const where = owner === 'span' ? '' : `${owner} `;
   return {
     reason: 'attribute_value_too_long',
-    message: `${where}attribute "${issue.path}" value is ${byteCount(issue.bytes)}, over the limit limits.max_attribute_value_length=${limits.maxAttributeValueLength}`,
+    message: `${where}attribute "${issue.path}" value is ${byteCount(issue.bytes)}, over the limit ${limits.named?.maxAttributeValueLength ?? `limits.max_attribute_value_length=${limits.maxAttributeValueLength}`}`,
   };
 }
 

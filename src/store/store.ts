@@ -17,6 +17,8 @@ import type { Backend } from './backend/backend.js';
 import { LocalBackend } from './backend/local.js';
 import { DuckEngine } from './engine/duckdb.js';
 import { OverloadError } from '../lib/errors.js';
+import type { RefusedSpans } from '../lib/refused.js';
+import type { Overrides } from '../config/overrides.js';
 import { Quarantine } from './quarantine.js';
 import type { Pacer } from './pacer.js';
 import type {
@@ -54,6 +56,12 @@ export interface StoreOptions {
   storage: SkeinConfig['storage'];
   limits: SkeinConfig['limits'];
   logger: Logger;
+  /**
+   * Per-tenant limits (config/overrides.ts): block_retention, and max_traces_per_user and
+   * max_bytes_per_trace on what a head takes. Absent: every tenant keeps storage.retention
+   * and heads take every trace.
+   */
+  overrides?: Overrides | undefined;
   /** In a cluster, the other instances: fetches of scope `all` merge their parts in (fetch/merge.ts). */
   remote?: RemoteSources | undefined;
   /**
@@ -226,7 +234,8 @@ export class Store {
     return this.polling;
   }
 
-  async append(tenant: string, batch: readonly ResourceSpans[]): Promise<void> {
+  /** Resolves once the batch is durable, to the spans the tenant's head limits refused, if any (see head/limits.ts). */
+  async append(tenant: string, batch: readonly ResourceSpans[]): Promise<RefusedSpans | undefined> {
     if (this.querier) throw new Error('this instance is a querier (no WAL, no head): it stores no spans; send them to an ingester');
     if (this.closed) throw new OverloadError('skein is shutting down', this.opts.limits.retry_after_seconds);
     const ts = await this.tenant(tenant);
@@ -236,8 +245,9 @@ export class Store {
         this.opts.limits.retry_after_seconds,
       );
     }
-    await ts.append(batch);
+    const refused = await ts.append(batch, this.opts.overrides?.limitsFor(tenant));
     if (ts.headBytes >= this.opts.storage.block.max_head_bytes) void this.cutQuietly(ts, 'size');
+    return refused;
   }
 
   /**
@@ -467,11 +477,11 @@ export class Store {
       // Marks and unfinished blocks a previous compactor left are in no index.
       if (!this.wasCompactor && this.backend.shared) await this.blocks.refresh({ compactor: true });
       this.wasCompactor = true;
-      const { retention, compaction } = this.opts.storage;
-      const cutoff = BigInt(Date.now() - retention) * 1_000_000n;
+      const { compaction } = this.opts.storage;
       for (const tenant of this.blocks.tenants()) {
         try {
-          await this.blocks.applyRetention(tenant, cutoff);
+          const retention = this.opts.overrides?.limitsFor(tenant).block_retention ?? this.opts.storage.retention;
+          await this.blocks.applyRetention(tenant, BigInt(Date.now() - retention) * 1_000_000n);
           while (
             !this.closed &&
             (await this.isCompactorNow()) &&

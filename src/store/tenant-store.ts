@@ -1,6 +1,6 @@
 // One tenant's write path and recent data: WAL → head → block cut.
 import type { Logger } from '../telemetry/logger.js';
-import type { ResourceSpans, StoredSpan, TraceSpans } from '../otlp/model.js';
+import { filterSpans, type ResourceSpans, type StoredSpan, type TraceSpans } from '../otlp/model.js';
 import { decodeTracesDataKeepingWire, encodeTracesDataFromParts } from '../otlp/protobuf.js';
 import { Head, encodedBatchOf } from './head/head.js';
 import { Wal, type SyncPolicy } from '../lib/wal/wal.js';
@@ -9,6 +9,9 @@ import { writeCutBlock } from './cut-block.js';
 import type { Quarantine } from './quarantine.js';
 import { storeMetrics } from './metrics.js';
 import { collectAfterCut } from './memory.js';
+import { checkHeadLimits, type HeadLimits } from './head/limits.js';
+import type { RefusedSpans } from '../lib/refused.js';
+import { countDiscardedSpans } from '../telemetry/discarded.js';
 
 export interface TenantStoreOptions {
   tenant: string;
@@ -87,11 +90,21 @@ export class TenantStore {
     return this.head.firstAppendAt === undefined ? 0 : Date.now() - this.head.firstAppendAt;
   }
 
-  /** Resolves once the batch is durable in the WAL and visible to queries. */
-  async append(batch: readonly ResourceSpans[]): Promise<void> {
+  /**
+   * Resolves once the batch is durable in the WAL and visible to queries, to the spans
+   * `limits` refused (see head/limits.ts), if any: they are not written.
+   */
+  async append(batch: readonly ResourceSpans[], limits?: HeadLimits): Promise<RefusedSpans | undefined> {
     // The bytes the batch arrived in, when it still has them, spare encoding it (for the WAL and the head) again.
-    const { encoded, wire } = encodedBatchOf(batch);
-    if (encoded.spanCount === 0) return;
+    let { encoded, wire } = encodedBatchOf(batch);
+    if (encoded.spanCount === 0) return undefined;
+    const verdict = limits && checkHeadLimits(this.head, encoded, this.tenant, limits);
+    if (verdict) {
+      for (const [reason, n] of verdict.refused.reasons) countDiscardedSpans(this.tenant, reason, n);
+      // Rare: the kept spans are encoded again.
+      ({ encoded, wire } = encodedBatchOf(filterSpans(batch, (i) => verdict.keep[i]!)));
+      if (encoded.spanCount === 0) return verdict.refused;
+    }
     // The target head is fixed when the WAL append is issued: cut() swaps heads and
     // rotates the WAL synchronously, so a record and its spans always land on the
     // same side of a cut.
@@ -106,6 +119,7 @@ export class TenantStore {
     storeMetrics.spansStored.inc({ tenant: this.tenant }, encoded.spanCount);
     storeMetrics.appendsBySource.inc({ source: wire === undefined ? 'encoded' : 'request' });
     this.updateGauges();
+    return verdict?.refused;
   }
 
   find(traceId: string, range?: HeadRange): { spans: StoredSpan[]; bytes: number } {

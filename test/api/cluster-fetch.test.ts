@@ -14,6 +14,7 @@ import { createApiServer } from '../../src/api/server.js';
 import type { ApiContext } from '../../src/api/context.js';
 import { decodeSpans, decodeTagged, encodeTagged, PEER_CONTENT_TYPE, readStreamLine, type PeerFetch } from '../../src/cluster/codec.js';
 import { loadConfig } from '../../src/config/load.js';
+import { Overrides } from '../../src/config/overrides.js';
 import { listenHttp } from '../../src/net/http-server.js';
 import { Store } from '../../src/store/store.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
@@ -32,16 +33,20 @@ let dir: string;
 let store: Store;
 let app: FastifyInstance;
 let url: URL;
-const ctx = (target: ApiContext['target']): ApiContext => ({
-  config: loadConfig({ env: {}, overrides: [{ path: ['storage', 'path'], value: join(dir, 'store') }] }),
-  logger: silentLogger,
-  target,
-  auth: OPEN_AUTH,
-  store,
-  ready: true,
-  serviceGraph: undefined,
-  spanMetrics: undefined,
-});
+const ctx = (target: ApiContext['target']): ApiContext => {
+  const config = loadConfig({ env: {}, overrides: [{ path: ['storage', 'path'], value: join(dir, 'store') }] });
+  return {
+    config,
+    logger: silentLogger,
+    target,
+    auth: OPEN_AUTH,
+    overrides: new Overrides(config),
+    store,
+    ready: true,
+    serviceGraph: undefined,
+    spanMetrics: undefined,
+  };
+};
 
 /** Where the large block starts: the small one lies wholly before it. */
 const LARGE_FROM = T0 + 1000n * S;

@@ -20,6 +20,7 @@ import type { ApiContext } from '../../src/api/context.js';
 import type { Membership, Peer } from '../../src/cluster/peer.js';
 import { PeerQueries } from '../../src/cluster/peer-queries.js';
 import { loadConfig } from '../../src/config/load.js';
+import { Overrides } from '../../src/config/overrides.js';
 import { listenHttp } from '../../src/net/http-server.js';
 import { toHex } from '../../src/otlp/model.js';
 import { LocalBackend } from '../../src/store/backend/local.js';
@@ -113,7 +114,7 @@ before(async () => {
   peers = [self, { id: 'b:4317', otlpGrpc: 'b:4317', http: new URL(b.url).host }];
   const membership: Membership = { self, peers: () => peers, onChange: () => () => undefined };
   const remote = new PeerQueries({ membership, timeoutMs: config().cluster.peer_query_timeout, logger: silentLogger });
-  const ctx: ApiContext = { config: config(), logger: silentLogger, target: 'all', auth: OPEN_AUTH, store: undefined, ready: true, serviceGraph: undefined, spanMetrics: undefined };
+  const ctx: ApiContext = { config: config(), logger: silentLogger, target: 'all', auth: OPEN_AUTH, overrides: new Overrides(config()), store: undefined, ready: true, serviceGraph: undefined, spanMetrics: undefined };
   ctx.store = await openA(remote);
   const app = createApiServer(ctx);
   a = { ctx, app, url: `http://${await listenHttp(app, '127.0.0.1:0')}`, remote };

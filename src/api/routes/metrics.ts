@@ -28,24 +28,23 @@ export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext, que
     const store = requireStore(ctx, reply);
     if (!store) return reply;
     const limits = ctx.config.query;
+    const tenants = namedTenants(req);
+    const own = ctx.overrides.strictest(tenants);
     const params = parseMetricsParams(req.query, BigInt(Date.now()) * 1_000_000n, instant);
     if ('error' in params) return badRequest(reply, params.error);
-    if (limits.max_search_duration > 0) {
+    if (own.max_search_duration > 0) {
       const spanMs = Number((params.endNs - params.startNs) / 1_000_000n);
-      if (spanMs > limits.max_search_duration) {
-        return badRequest(
-          reply,
-          `invalid time range: ${formatDuration(spanMs)} between start and end exceeds query.max_search_duration=${formatDuration(limits.max_search_duration)}`,
-        );
+      if (spanMs > own.max_search_duration) {
+        return badRequest(reply, `invalid time range: ${formatDuration(spanMs)} between start and end exceeds ${own.named.max_search_duration}`);
       }
     }
     const deadlineMs = Date.now() + limits.timeout;
     const timeoutText = formatDuration(limits.timeout);
     const cancelled = clientGone(reply);
     try {
-      const result = await queries.run(deadlineMs, () => metricsTimeout(timeoutText), () =>
+      const result = await queries.run(tenants, deadlineMs, () => metricsTimeout(timeoutText), () =>
         runMetricsQuery(store, {
-          tenants: namedTenants(req),
+          tenants,
           query: params.query,
           timeline: params.timeline,
           exemplars: params.exemplars,

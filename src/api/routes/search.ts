@@ -25,6 +25,8 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
     if (!store) return reply;
     const q = req.query;
     const limits = ctx.config.query;
+    const tenants = namedTenants(req);
+    const own = ctx.overrides.strictest(tenants);
 
     const text = q['q'];
     const tags = q['tags'];
@@ -61,20 +63,17 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
       return badRequest(reply, 'invalid maxDuration: must be greater than minDuration');
     }
 
-    const limit = countParam(q['limit'], 'limit', limits.default_limit, limits.max_limit, 'query.max_limit');
+    const limit = countParam(q['limit'], 'limit', limits.default_limit, limits.max_limit, `query.max_limit=${limits.max_limit}`);
     if (typeof limit === 'string') return badRequest(reply, limit);
-    const spss = countParam(q['spss'], 'spss', limits.default_spss, limits.max_spss, 'query.max_spss');
+    const spss = countParam(q['spss'], 'spss', Math.min(limits.default_spss, own.max_spans_per_span_set), own.max_spans_per_span_set, own.named.max_spans_per_span_set);
     if (typeof spss === 'string') return badRequest(reply, spss);
 
     const range = parseUnixSecondsRange(q, reply);
     if (!range) return reply;
-    if (limits.max_search_duration > 0 && range.startUnixSec !== undefined && range.endUnixSec !== undefined) {
+    if (own.max_search_duration > 0 && range.startUnixSec !== undefined && range.endUnixSec !== undefined) {
       const spanMs = (range.endUnixSec - range.startUnixSec) * 1000;
-      if (spanMs > limits.max_search_duration) {
-        return badRequest(
-          reply,
-          `invalid time range: ${formatDuration(spanMs)} between start and end exceeds query.max_search_duration=${formatDuration(limits.max_search_duration)}`,
-        );
+      if (spanMs > own.max_search_duration) {
+        return badRequest(reply, `invalid time range: ${formatDuration(spanMs)} between start and end exceeds ${own.named.max_search_duration}`);
       }
     }
 
@@ -82,11 +81,11 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ApiContext, quer
     const timeoutText = formatDuration(limits.timeout);
     const cancelled = clientGone(reply);
     try {
-      const result = await queries.run(deadlineMs, () => searchTimeout(timeoutText), () =>
+      const result = await queries.run(tenants, deadlineMs, () => searchTimeout(timeoutText), () =>
         searchTraces(
           store,
           {
-            tenants: namedTenants(req),
+            tenants,
             query,
             startUnixNano: range.startUnixSec !== undefined ? BigInt(range.startUnixSec) * 1_000_000_000n : undefined,
             // `end` is a whole second: spans starting anywhere in it are in range.
@@ -118,10 +117,11 @@ function durationParam(v: string | undefined, name: string): bigint | undefined 
   return nanos;
 }
 
-function countParam(v: string | undefined, name: string, dflt: number, max: number, maxKey: string): number | string {
+/** `maxNamed`: how the refusal names the maximum (`query.max_limit=1000`). */
+function countParam(v: string | undefined, name: string, dflt: number, max: number, maxNamed: string): number | string {
   if (v === undefined || v === '') return dflt;
   if (!POSITIVE_INT_RE.test(v) || Number(v) === 0) return `invalid ${name}: must be a positive number, got ${JSON.stringify(v)}`;
   const n = Number(v);
-  if (n > max) return `invalid ${name}: ${n} exceeds ${maxKey}=${max}`;
+  if (n > max) return `invalid ${name}: ${n} exceeds ${maxNamed}`;
   return n;
 }

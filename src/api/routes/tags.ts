@@ -53,7 +53,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: ApiContext, queries
     const cancelled = clientGone(reply);
     const budget = new QueryBudget(Date.now() + ctx.config.query.timeout, timedOut, cancelled);
     try {
-      return await queries.run(budget.deadlineMs, timedOut, () => lookup({ ...p.query, budget }), cancelled);
+      return await queries.run(p.tenants, budget.deadlineMs, timedOut, () => lookup({ ...p.query, budget }), cancelled);
     } catch (err) {
       if (!(err instanceof QueryLimitError)) throw err;
       reply.code(err.status).type('text/plain').send(err.message);

@@ -194,7 +194,7 @@ function startTail(
     const timeoutText = formatDuration(limits.timeout);
     try {
       // Each poll is a query like any other: it waits for a place among query.max_concurrent_queries.
-      const result = await queries.run(deadlineMs, () => searchTimeout(timeoutText), () =>
+      const result = await queries.run(owner.tenant, deadlineMs, () => searchTimeout(timeoutText), () =>
         searchTraces(
           store,
           { tenants: owner.tenant, query, startUnixNano: windowStart, limit: Math.min(POLL_LIMIT, limits.max_limit), deadlineMs, maxBytesInspected: limits.max_bytes_inspected },

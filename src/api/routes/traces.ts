@@ -29,7 +29,7 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: ApiContext): void
       return reply
         .code(422)
         .type('text/plain')
-        .send(`trace exceeds max size (max bytes: ${result.truncated.limit}): limits.max_bytes_per_trace; use /api/v2/traces for a truncated trace`);
+        .send(`trace exceeds max size (max bytes: ${result.truncated.limit}): ${lookup.maxBytesNamed}; use /api/v2/traces for a truncated trace`);
     }
     if (wantsProtobuf(req)) return reply.type(PROTOBUF).send(Buffer.from(encodeTracesData(result.batch)));
     // OTLP's "resourceSpans" (the API contract, and what OTLP/JSON readers expect) and
@@ -72,7 +72,7 @@ async function lookupTrace(
   req: FastifyRequest<TraceParams>,
   reply: FastifyReply,
   ctx: ApiContext,
-): Promise<TraceLookup | undefined> {
+): Promise<(TraceLookup & { maxBytesNamed: string }) | undefined> {
   const store = requireStore(ctx, reply);
   if (!store) return undefined;
   const id = parseTraceId(req.params.traceId);
@@ -82,7 +82,11 @@ async function lookupTrace(
   }
   const range = parseUnixSecondsRange(req.query, reply);
   if (!range) return undefined;
-  return findTraceById(store, namedTenants(req), id.traceId, range, ctx.config.limits.max_bytes_per_trace);
+  const tenants = namedTenants(req);
+  const own = ctx.overrides.strictest(tenants);
+  // Tempo's 0: no limit.
+  const lookup = await findTraceById(store, tenants, id.traceId, range, own.max_bytes_per_trace || Infinity);
+  return { ...lookup, maxBytesNamed: own.named.max_bytes_per_trace };
 }
 
 /** 404; when some peers did not answer, the trace may be theirs, and the message says so. */

@@ -37,6 +37,8 @@ interface HeadTrace {
   durations: number[];
   startUnixNano: bigint;
   endUnixNano: bigint;
+  /** Encoded bytes of its spans (the sum of `sizes`), for max_bytes_per_trace at ingest. */
+  bytes: number;
 }
 
 /** What Head.traceSummaries gives of one trace; per-span arrays are parallel. */
@@ -182,6 +184,8 @@ export class Head {
   private readonly services: Array<string | undefined> = [];
   private bytesHeld = 0;
   private spansHeld = 0;
+  /** The most bytes any one trace holds: when even it has room for a whole batch, no trace needs checking. */
+  private largestTrace = 0;
   private minStart: bigint | undefined;
   private maxEnd: bigint | undefined;
   /**
@@ -234,6 +238,16 @@ export class Head {
     return this.traces.size;
   }
 
+  /** The encoded bytes of the largest trace held. */
+  get largestTraceBytes(): number {
+    return this.largestTrace;
+  }
+
+  /** The encoded bytes of a trace's spans, or undefined when the head does not hold the trace. */
+  traceBytes(traceId: string): number | undefined {
+    return this.traces.get(traceId)?.bytes;
+  }
+
   /** Earliest and latest span start or end held (unix nanoseconds); undefined when empty. */
   get timeRange(): { startUnixNano: bigint; endUnixNano: bigint } | undefined {
     return this.minStart === undefined || this.maxEnd === undefined ? undefined : { startUnixNano: this.minStart, endUnixNano: this.maxEnd };
@@ -263,11 +277,13 @@ export class Head {
           i++;
           let trace = this.traces.get(traceId);
           if (!trace) {
-            trace = { spans: [], sizes: [], resource: [], scope: [], codes: [], durations: [], startUnixNano: start, endUnixNano: end };
+            trace = { spans: [], sizes: [], resource: [], scope: [], codes: [], durations: [], startUnixNano: start, endUnixNano: end, bytes: 0 };
             this.traces.set(traceId, trace);
           }
           trace.spans.push(this.arena.add(span));
           trace.sizes.push(span.length);
+          trace.bytes += span.length;
+          if (trace.bytes > this.largestTrace) this.largestTrace = trace.bytes;
           trace.resource.push(r);
           trace.scope.push(s);
           trace.codes.push(fields.kind | (fields.status.code << 3));

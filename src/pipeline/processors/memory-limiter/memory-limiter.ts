@@ -30,6 +30,7 @@ import type { Logger } from '../../../telemetry/logger.js';
 import type { ResourceSpans } from '../../../otlp/model.js';
 import { OverloadError } from '../../../lib/errors.js';
 import type { TracesConsumer } from '../../consumer.js';
+import type { RefusedSpans } from '../../../lib/refused.js';
 import type { ComponentContext, Processor, ProcessorFactory } from '../../component.js';
 
 export const memoryLimiterConfigSchema = z
@@ -171,7 +172,7 @@ export class MemoryLimiter implements Processor {
     this.timer.unref();
   }
 
-  async consume(tenant: string, batch: ResourceSpans[]): Promise<void> {
+  async consume(tenant: string, batch: ResourceSpans[]): Promise<RefusedSpans | void> {
     const refused = this.refusal();
     if (refused) throw refused;
     return this.next.consume(tenant, batch);

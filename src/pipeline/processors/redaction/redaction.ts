@@ -10,6 +10,7 @@ import type { AnyValue, KeyValue, ResourceSpans } from '../../../otlp/model.js';
 import type { Logger } from '../../../telemetry/logger.js';
 import type { ComponentContext, Processor } from '../../component.js';
 import type { TracesConsumer } from '../../consumer.js';
+import type { RefusedSpans } from '../../../lib/refused.js';
 import { forgetWireForm } from '../../../otlp/wire-form.js';
 import { redactionConfigSchema, type RedactionConfig, type TextField } from './config.js';
 import { redactionMetrics } from './metrics.js';
@@ -580,12 +581,12 @@ export function createRedactionProcessor(config: RedactionConfig, next: TracesCo
   const reporter = new FindingsReporter(ctx.name, redactor.slotNames, config.dry_run, ctx.logger);
   ctx.logger.info({ processor: ctx.name, rules: redactor.slotNames.slice(0, -1), dry_run: config.dry_run }, 'redaction rules loaded');
   return {
-    async consume(tenant: string, batch: ResourceSpans[]): Promise<void> {
+    async consume(tenant: string, batch: ResourceSpans[]): Promise<RefusedSpans | void> {
       const findings = redactor.redactBatch(batch);
       // The received bytes would still hold what was just masked.
       if (findings.changed) forgetWireForm(batch);
       reporter.report(tenant, findings);
-      await next.consume(tenant, batch);
+      return next.consume(tenant, batch);
     },
   };
 }

@@ -164,7 +164,7 @@ export class TailSamplingProcessor implements Processor {
       }
     }
     this.countLate(late.spanCount, lateDropped);
-    const work: Array<Promise<void>> = [];
+    const work: Array<Promise<unknown>> = [];
     if (late.spanCount > 0) work.push(this.next.consume(tenant, late.batch));
     if (keys.length > 0) {
       // Every span waits: the batch as received (and its wire form, when it has one) is the record.
