@@ -11,6 +11,7 @@ import { runCluster } from './figures/cluster.js';
 import { runDecodeCeiling } from './figures/decode-ceiling.js';
 import { INGEST_PROTOCOLS, runIngest, type IngestProtocol } from './figures/ingest.js';
 import { runOverload } from './figures/overload.js';
+import { runSecuredIngest } from './figures/secured-ingest.js';
 import { PIPELINE_GROUPS, runPipelineCpu, runPipelineIngest, runPipelineMemory } from './figures/pipeline.js';
 import { runSearch } from './figures/search.js';
 import { runQueryLoad } from './figures/query-load.js';
@@ -27,7 +28,7 @@ const SIZES = {
   quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 20_000, queryLoadIngest: 80_000 },
 } as const;
 
-const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load', 'overload', 'cluster'] as const;
+const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load', 'overload', 'cluster', 'secured-ingest'] as const;
 type Group = (typeof GROUPS)[number];
 const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), pipeline: PIPELINE_GROUPS };
 
@@ -133,6 +134,7 @@ async function main(): Promise<number> {
   if (opts.only.has('query-load')) await attempt('query-load', () => runQueryLoad(ctx, sizes.queryLoadPrefill, sizes.queryLoadIngest));
   if (opts.only.has('overload')) await attempt('overload', () => runOverload(ctx));
   if (opts.only.has('cluster')) await attempt('cluster', () => runCluster(ctx, sizes.ingestSpans, sizes.lookups));
+  if (opts.only.has('secured-ingest')) await attempt('secured-ingest', () => runSecuredIngest(ctx, sizes.ingestSpans));
 
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
