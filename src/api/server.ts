@@ -18,6 +18,8 @@ import { registerClusterStatusRoutes } from './routes/cluster-status.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
 import { installAccessControl } from '../auth/access.js';
 import { SESSION_COOKIE } from '../auth/sessions.js';
+import { installSecurityHeaders } from './security-headers.js';
+import { registerSessionRoutes } from './routes/session.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -29,6 +31,7 @@ const requestDuration = new Histogram({
 
 export function createApiServer(ctx: ApiContext): FastifyInstance {
   const app = createHttpServer(ctx.logger.child({ component: 'api' }), { bodyLimit: 1024 * 1024 });
+  installSecurityHeaders(app, { tls: ctx.config.server.tls !== undefined });
   installAccessControl(app, {
     authenticator: ctx.auth.forListener('api'),
     metricsAccess: ctx.config.auth.metrics,
@@ -70,6 +73,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   registerTailRoutes(app, ctx, queries);
   registerClusterRoutes(app, ctx);
   registerClusterStatusRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
   // An ingester serves no queries (requireStore answers 501 on their routes), so no UI either.
   if (ctx.target !== 'ingester') registerUiRoutes(app, ctx);
   return app;
