@@ -7,13 +7,16 @@ export function Account({ session }: { session: Extract<Session, { status: 'sign
   return (
     <div className="account" data-testid="account">
       {tenants.length > 1 && (
-        <select aria-label="Tenant" title="The tenant whose traces the UI shows" value={session.tenant} onChange={(e) => pickTenant(e.target.value)} data-testid="tenant-picker">
-          {tenants.map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
+        <>
+          <label htmlFor="tenant-picker">Tenant</label>
+          <select id="tenant-picker" title="The tenant whose traces the UI shows" value={session.tenant} onChange={(e) => pickTenant(e.target.value)} data-testid="tenant-picker">
+            {tenants.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </>
       )}
       <span className="muted" title="Signed in as" data-testid="signed-in-as">
         {session.who.subject}
