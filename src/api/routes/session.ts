@@ -65,7 +65,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.delete('/api/skein/session', { config: { access: 'public' } }, async (req, reply) => {
     const id = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const principal = id === undefined ? undefined : sessions?.principalOf(id);
     if (id !== undefined) sessions?.end(id);
+    if (principal) log.info({ subject: principal.subject }, 'signed out of the web UI');
     return reply.header('set-cookie', endedSessionCookie({ secure })).code(204).send();
   });
 
