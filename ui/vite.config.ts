@@ -7,8 +7,9 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root: here,
   base: '/',
-  // Nothing is fetched from anywhere but Skein, so no public dir of remote assets either.
-  publicDir: false,
+  // Copied as they are: theme-init.js, the one classic script, which must run before first paint
+  // (a module script runs after it) and may not be inline (the Content-Security-Policy).
+  publicDir: 'public',
   oxc: { jsx: { runtime: 'automatic' } },
   build: {
     outDir: fileURLToPath(new URL('../dist/ui', import.meta.url)),

@@ -19,6 +19,8 @@ import { registerClusterStatusRoutes } from './routes/cluster-status.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
 import { installAccessControl, type Access, type TenantScope } from '../auth/access.js';
 import { SESSION_COOKIE } from '../auth/sessions.js';
+import { installSecurityHeaders } from './security-headers.js';
+import { registerSessionRoutes } from './routes/session.js';
 
 const requestDuration = new Histogram({
   name: 'skein_http_request_duration_seconds',
@@ -47,6 +49,7 @@ export function apiRoutes(app: FastifyInstance): readonly ApiRoute[] {
 /** `tls`: HTTPS with these settings (server.tls); plain HTTP without. */
 export function createApiServer(ctx: ApiContext, tls?: ServerTls): FastifyInstance {
   const app = createHttpServer(ctx.logger.child({ component: 'api' }), { bodyLimit: 1024 * 1024, tls });
+  installSecurityHeaders(app, { tls: tls !== undefined });
   installAccessControl(app, {
     authenticator: ctx.auth.forListener('api'),
     metricsAccess: ctx.config.auth.metrics,
@@ -97,6 +100,7 @@ export function createApiServer(ctx: ApiContext, tls?: ServerTls): FastifyInstan
   registerTailRoutes(app, ctx, queries);
   registerClusterRoutes(app, ctx);
   registerClusterStatusRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
   // An ingester serves no queries (requireStore answers 501 on their routes), so no UI either.
   if (ctx.target !== 'ingester') registerUiRoutes(app, ctx);
   return app;

@@ -10,10 +10,20 @@ import type { Logger } from '../telemetry/logger.js';
 import { countRefusal } from './metrics.js';
 
 /**
- * `public`: anyone (health, the UI's static files, the sign-in routes). `write` / `read` / `admin`:
- * a credential with that right. `peer`: a cluster peer only. `metrics`: as auth.metrics says.
+ * `public`: anyone (health, the UI's static files, the sign-in routes). `signed-in`: any valid
+ * credential, whatever its rights (the UI asking who it is signed in as); it acts for no tenant.
+ * `write` / `read` / `admin`: a credential with that right. `peer`: a cluster peer only.
+ * `metrics`: as auth.metrics says.
  */
-export type Access = 'public' | Right | 'peer' | 'metrics';
+export type Access = 'public' | 'signed-in' | Right | 'peer' | 'metrics';
+
+/**
+ * The header the web UI sends on every call. A state-changing request signed in by the session
+ * cookie alone must carry it: a page on another site cannot add it without a CORS preflight,
+ * which Skein never grants (belt and braces over the cookie's SameSite=Strict).
+ */
+export const UI_REQUEST_HEADER = 'x-skein-ui';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * How a route takes its tenants from X-Scope-OrgID. `one` (the default): exactly one, the
@@ -71,10 +81,20 @@ export function installAccessControl(app: FastifyInstance, opts: AccessOptions):
 
     let principal = OPEN_ACCESS;
     if (!open) {
+      const authorization = req.headers.authorization;
       const session = opts.sessionCookie ? cookieValue(req.headers.cookie, opts.sessionCookie) : undefined;
-      const result = await authenticator.authenticate({ authorization: req.headers.authorization, session });
+      const result = await authenticator.authenticate({ authorization, session });
       if (isFailure(result)) return refuse(req, reply, opts, result.status, result.message, undefined);
       principal = result;
+      const bySession = (authorization === undefined || authorization === '') && session !== undefined;
+      if (bySession && !SAFE_METHODS.has(req.method) && req.headers[UI_REQUEST_HEADER] !== '1') {
+        return refuse(req, reply, opts, 403, `a ${req.method} signed in by the web UI's session cookie must carry the header ${UI_REQUEST_HEADER}: 1`, principal);
+      }
+    }
+    if (access === 'signed-in') {
+      req.principal = principal;
+      req.tenants = [];
+      return;
     }
     if (access === 'peer' ? !principal.peer : !principal.rights.has(access)) {
       const message = access === 'peer' ? 'this route answers cluster peers only' : `this credential lacks the ${access} right`;
@@ -97,16 +117,25 @@ function refuse(req: FastifyRequest, reply: FastifyReply, opts: AccessOptions, s
   countRefusal(opts.listener, status);
   // The subject names who was refused; the credential itself is never logged.
   opts.logger.info({ listener: opts.listener, route: req.routeOptions.url, status, subject: principal?.subject, reason: message }, 'request refused');
-  if (status === 401) for (const c of opts.authenticator.challenges()) reply.header('www-authenticate', c);
+  // The web UI shows its own sign-in page; a Basic challenge would make the browser pop up its login dialog.
+  if (status === 401 && req.headers[UI_REQUEST_HEADER] !== '1') for (const c of opts.authenticator.challenges()) reply.header('www-authenticate', c);
   if (opts.respond) return opts.respond(req, reply, status, message);
   return reply.code(status).type('text/plain').send(message);
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
+/** A cookie's value from a Cookie header (the one cookie parser: Skein reads only its session cookie). */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        // Malformed percent-encoding: no session ID Skein made looks like that.
+        return undefined;
+      }
+    }
   }
   return undefined;
 }

@@ -44,3 +44,17 @@ export class Sessions {
     return Math.floor(this.ttlMs / 1000);
   }
 }
+
+/**
+ * The Set-Cookie value carrying a session: HttpOnly (no script reads it), SameSite=Strict (no
+ * other site's page sends it), Secure when the API listener speaks TLS, gone after the session's
+ * lifetime. Every route that signs someone in (token, OIDC) sets it through this.
+ */
+export function sessionCookie(id: string, opts: { maxAgeSeconds: number; secure: boolean }): string {
+  return `${SESSION_COOKIE}=${encodeURIComponent(id)}; Path=/; Max-Age=${opts.maxAgeSeconds}; HttpOnly; SameSite=Strict${opts.secure ? '; Secure' : ''}`;
+}
+
+/** The Set-Cookie value that removes the session cookie (signing out). */
+export function endedSessionCookie(opts: { secure: boolean }): string {
+  return sessionCookie('', { maxAgeSeconds: 0, secure: opts.secure });
+}

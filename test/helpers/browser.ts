@@ -31,7 +31,7 @@ export async function launchBrowser(): Promise<Browser> {
 export interface UiPage {
   page: Page;
   context: BrowserContext;
-  /** Uncaught errors and console errors the page reported. */
+  /** Uncaught errors, console errors and Content-Security-Policy violations the page reported. */
   errors: string[];
   /** Requests to any origin but Skein's (the UI must make none). */
   foreignRequests: string[];
@@ -47,6 +47,10 @@ export async function openPage(browser: Browser, baseUrl: string, opts: { colorS
   });
   // Copy buttons write to the clipboard.
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+  // Skein's Content-Security-Policy must never block anything the UI does: every page a test
+  // opens reports a violation as a console error, which `errors` collects.
+  await context.addInitScript(`document.addEventListener('securitypolicyviolation', (e) =>
+    console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline code') + ' (' + e.sourceFile + ':' + e.lineNumber + ')'));`);
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   const errors: string[] = [];

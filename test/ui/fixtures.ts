@@ -11,8 +11,8 @@ export interface Sdk {
   shutdown(): Promise<void>;
 }
 
-/** One tracer provider per service (a resource belongs to a provider), all exporting to Skein. */
-export function sdkFor(otlpHttpUrl: string): Sdk {
+/** One tracer provider per service (a resource belongs to a provider), all exporting to Skein (with `headers`: a credential). */
+export function sdkFor(otlpHttpUrl: string, headers?: Record<string, string>): Sdk {
   const providers = new Map<string, BasicTracerProvider>();
   const providerOf = (service: string): BasicTracerProvider => {
     let p = providers.get(service);
@@ -20,7 +20,7 @@ export function sdkFor(otlpHttpUrl: string): Sdk {
       p = new BasicTracerProvider({
         resource: resourceFromAttributes({ 'service.name': service, 'service.version': '2.1.0', 'deployment.environment': 'ui-test' }),
         spanProcessors: [
-          new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlpHttpUrl}/v1/traces` }), { maxExportBatchSize: 2000, maxQueueSize: 30_000, scheduledDelayMillis: 100 }),
+          new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlpHttpUrl}/v1/traces`, headers }), { maxExportBatchSize: 2000, maxQueueSize: 30_000, scheduledDelayMillis: 100 }),
         ],
       });
       providers.set(service, p);

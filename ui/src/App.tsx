@@ -1,15 +1,23 @@
 import { Suspense, useEffect, useState, type FormEvent } from 'react';
 import { Link, match, navigate, useLocation } from './router';
-import { NAV, ROUTES } from './routes';
+import { NAV, preloadPages, ROUTES } from './routes';
 import { useTheme, useTimeZone } from './theme';
 import { uiConfig } from './api';
+import { useSession } from './session';
+import { SignInPage } from './pages/SignInPage';
+import { Account } from './components/Account';
 
 export function App() {
   const loc = useLocation();
   const [theme, toggleTheme] = useTheme();
   const [tz, setTz] = useTimeZone();
   const [version, setVersion] = useState('');
+  const session = useSession();
   useEffect(() => void uiConfig().then((c) => setVersion(c.version)), []);
+  const pagesShown = session.status === 'open' || session.status === 'signed-in';
+  useEffect(() => {
+    if (pagesShown) preloadPages();
+  }, [pagesShown]);
 
   let body = <NotFound path={loc.path} />;
   for (const r of ROUTES) {
@@ -20,6 +28,8 @@ export function App() {
       break;
     }
   }
+  if (session.status === 'loading') body = <div className="loading">Loading…</div>;
+  else if (session.status === 'signed-out') body = <SignInPage />;
 
   return (
     <div className="app">
@@ -28,15 +38,20 @@ export function App() {
           <span className="logo" aria-hidden="true" />
           Skein
         </Link>
-        <nav>
-          {NAV.map((n) => (
-            <Link key={n.href} href={n.href} className={n.active(loc.path) ? 'active' : ''}>
-              {n.label}
-            </Link>
-          ))}
-        </nav>
-        <TraceIdBox />
+        {pagesShown && (
+          <>
+            <nav>
+              {NAV.map((n) => (
+                <Link key={n.href} href={n.href} className={n.active(loc.path) ? 'active' : ''}>
+                  {n.label}
+                </Link>
+              ))}
+            </nav>
+            <TraceIdBox />
+          </>
+        )}
         <div className="spacer" />
+        {session.status === 'signed-in' && <Account session={session} />}
         <div className="seg" role="group" aria-label="Time zone">
           <button type="button" className={tz === 'local' ? 'on' : ''} onClick={() => setTz('local')} title="Show times in this browser's time zone">
             Local
@@ -49,7 +64,8 @@ export function App() {
           {theme === 'dark' ? '☀' : '☾'}
         </button>
       </header>
-      <main>
+      {/* Keyed by tenant: picking another shows every page afresh, with nothing of the last tenant's left on screen. */}
+      <main key={session.status === 'signed-in' ? `tenant:${session.tenant ?? '*'}` : session.status}>
         <Suspense fallback={<div className="loading">Loading…</div>}>{body}</Suspense>
       </main>
     </div>

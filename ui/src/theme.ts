@@ -1,4 +1,4 @@
-// Light/dark theme, remembered in localStorage (index.html applies it before first paint).
+// Light/dark theme, remembered in localStorage (ui/public/theme-init.js applies it before first paint).
 import { useEffect, useState } from 'react';
 
 export type Theme = 'light' | 'dark';

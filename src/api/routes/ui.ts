@@ -65,15 +65,21 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Skein</title>
 export function registerUiRoutes(app: FastifyInstance, ctx: ApiContext, dir: string = UI_DIR): void {
   const assets = loadAssets(dir);
 
+  const authEnabled = ctx.auth.forListener('api').modes.length > 0;
+  const oidc = ctx.config.auth.oidc;
   app.get('/api/skein/ui-config', { config: { access: 'public' } }, async () => ({
     version: SKEIN_VERSION,
     logsUrlTemplate: ctx.config.ui.logs_url_template,
     hotPaths: ctx.config.ui.hot_paths,
+    auth: {
+      enabled: authEnabled,
+      // The "Sign in with <issuer>" button (authorization code flow, GET /api/skein/auth/oidc/login).
+      oidcIssuer: authEnabled && oidc.client_id !== '' && oidc.issuer_url !== '' ? new URL(oidc.issuer_url).host : '',
+    },
   }));
 
   const send = (req: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply => {
     reply.type(asset.type).header('cache-control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-    reply.header('x-content-type-options', 'nosniff');
     if (asset.gzip) {
       reply.header('vary', 'accept-encoding');
       if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {

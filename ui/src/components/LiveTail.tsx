@@ -2,7 +2,8 @@
 // query the page shows and lists each new matching trace as it arrives (newest
 // on top), until it is turned off, the query changes or Skein shuts down.
 import { useEffect, useState } from 'react';
-import type { SearchTrace } from '../api';
+import { apiFetch, type SearchTrace } from '../api';
+import { readEvents } from '../sse';
 import { Link } from '../router';
 import { useTimeZone } from '../theme';
 import { formatDuration, formatTime, nanosToMs } from '../format';
@@ -11,6 +12,8 @@ import '../pages/dashboards.css';
 
 /** Rows kept on screen: a tail left running must not grow the page without end. */
 const MAX_ROWS = 200;
+/** Wait before opening a lost stream again, as EventSource would. */
+const RECONNECT_MS = 2000;
 
 type State = 'off' | 'connecting' | 'live' | 'stopped';
 
@@ -35,58 +38,59 @@ export function LiveTail({ query }: { query: string }) {
     setState('connecting');
     setMessage('');
     setDropped(0);
-    // Named, so that stopping can end it on the server at once (see the cleanup below).
+    // Named, so that stopping can end it on the server at once (see the cleanup below), and so
+    // that a reconnection replaces the tail it lost rather than holding a second place.
     const id = tailId();
-    const es = new EventSource(`/api/skein/tail?q=${encodeURIComponent(query)}&id=${id}`);
+    const abort = new AbortController();
     let finished = false;
     const stop = (why: string): void => {
       finished = true;
-      es.close();
+      abort.abort();
       setState('stopped');
       setMessage(why);
     };
-    es.addEventListener('ready', () => setState('live'));
-    es.addEventListener('trace', (ev) => {
-      const t = JSON.parse((ev as MessageEvent<string>).data) as SearchTrace;
-      setRows((prev) => [{ ...t, receivedMs: Date.now() }, ...prev.filter((p) => p.traceID !== t.traceID)].slice(0, MAX_ROWS));
-    });
-    es.addEventListener('dropped', (ev) => setDropped((n) => n + Number((JSON.parse((ev as MessageEvent<string>).data) as { count: number }).count)));
-    es.addEventListener('end', (ev) => {
-      const { reason } = JSON.parse((ev as MessageEvent<string>).data) as { reason: string };
-      stop(reason === 'shutdown' ? 'Skein is shutting down; turn the tail on again once it is back.' : `the tail ended: ${reason}`);
-    });
-    es.addEventListener('error', (ev) => {
-      // The server's own `error` events carry data; a lost connection does not.
-      const data = (ev as MessageEvent<string>).data;
-      if (data) {
+    const onEvent = (event: string, data: string): void => {
+      if (event === 'ready') {
+        setState('live');
+        setMessage('');
+      } else if (event === 'trace') {
+        const t = JSON.parse(data) as SearchTrace;
+        setRows((prev) => [{ ...t, receivedMs: Date.now() }, ...prev.filter((p) => p.traceID !== t.traceID)].slice(0, MAX_ROWS));
+      } else if (event === 'dropped') setDropped((n) => n + (JSON.parse(data) as { count: number }).count);
+      else if (event === 'end') {
+        const { reason } = JSON.parse(data) as { reason: string };
+        stop(reason === 'shutdown' ? 'Skein is shutting down; turn the tail on again once it is back.' : `the tail ended: ${reason}`);
+      } else if (event === 'error') {
         const { message: m, status } = JSON.parse(data) as { message: string; status: number };
         setMessage(m);
         if (status >= 500) stop(m);
-        return;
       }
-      if (finished) return;
-      if (es.readyState === EventSource.CLOSED) {
-        // EventSource hides the refusal's status and text: ask once more to show the server's reason.
-        stop('the server refused the live tail');
-        const abort = new AbortController();
-        fetch(`/api/skein/tail?q=${encodeURIComponent(query)}`, { signal: abort.signal })
-          .then(async (res) => {
-            if (res.ok) return;
-            setMessage(`the server refused the live tail: ${(await res.text()).trim()}`);
-          })
-          .catch(() => undefined)
-          .finally(() => abort.abort());
-      } else {
+    };
+    const run = async (): Promise<void> => {
+      while (!finished) {
+        try {
+          const res = await apiFetch(`/api/skein/tail?q=${encodeURIComponent(query)}&id=${id}`, { signal: abort.signal, headers: { accept: 'text/event-stream' } });
+          if (!res.ok) {
+            stop(`the server refused the live tail: ${(await res.text()).trim()}`);
+            return;
+          }
+          await readEvents(res, onEvent);
+        } catch {
+          // The connection was lost (or aborted by stopping, which `finished` tells).
+        }
+        if (finished) return;
         setState('connecting');
         setMessage('connection lost; reconnecting…');
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
       }
-    });
+    };
+    void run();
     return () => {
       finished = true;
-      es.close();
-      // A closed EventSource may keep its connection a while (a browser reading on to reuse it, a
-      // proxy): until the server sees it go, the tail holds one of ui.live_tail.max_clients places.
-      void fetch(`/api/skein/tail/${id}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+      abort.abort();
+      // An aborted stream's connection may stay open a while (a proxy holding it): until the
+      // server sees it go, the tail holds one of ui.live_tail.max_clients places.
+      void apiFetch(`/api/skein/tail/${id}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
     };
   }, [on, query]);
 
