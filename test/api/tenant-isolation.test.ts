@@ -234,6 +234,26 @@ function routeSpecs(): Record<string, RouteSpec> {
     'GET /api/echo': betaGet('/api/echo'),
     'GET /api/status/buildinfo': betaGet('/api/status/buildinfo'),
     'GET /api/skein/ui-config': betaGet('/api/skein/ui-config'),
+    // The web UI's sign-in: beta's token buys a session that answers as beta, and names beta's tenant only.
+    'POST /api/skein/session': {
+      request: { method: 'POST', path: '/api/skein/session', body: JSON.stringify({ token: TOKENS.beta }), contentType: 'application/json' },
+      asBeta: async () => {
+        const req: Request = { method: 'POST', path: '/api/skein/session', body: JSON.stringify({ token: TOKENS.beta }), contentType: 'application/json' };
+        return [expectStatus(await call(req, undefined), [200, 204], 'sign-in')];
+      },
+    },
+    'DELETE /api/skein/session': {
+      request: { method: 'DELETE', path: '/api/skein/session' },
+      asBeta: async () => [expectStatus(await call({ method: 'DELETE', path: '/api/skein/session' }, TOKENS.beta, { 'x-skein-ui': '1' }), [200, 204], 'sign-out')],
+    },
+    'GET /api/skein/whoami': {
+      request: { method: 'GET', path: '/api/skein/whoami' },
+      asBeta: async () => {
+        const a = expectStatus(await call({ method: 'GET', path: '/api/skein/whoami' }, TOKENS.beta), [200], 'whoami');
+        assert.deepEqual((JSON.parse(a.text) as { tenants: unknown }).tenants, [BETA]);
+        return [a];
+      },
+    },
     'GET /': betaGet('/'),
     'GET /*': betaGet('/search'),
     'GET /metrics': {
@@ -500,7 +520,8 @@ describe('tenant isolation on every route of the query API', () => {
   test("every route but the public ones refuses beta's credential naming tenant alpha: 403", async () => {
     const specs = routeSpecs();
     for (const { key, access } of routes()) {
-      if (access === 'public') continue;
+      // A signed-in route (whoami) acts for no tenant: it answers who the credential is, whatever the header.
+      if (access === 'public' || access === 'signed-in') continue;
       const token = access === 'admin' ? TOKENS.betaAdmin : TOKENS.beta;
       const a = await call(specs[key]!.request, token, { 'x-scope-orgid': ALPHA });
       assert.equal(a.status, 403, `${key} with X-Scope-OrgID: ${ALPHA}: ${a.text}`);
