@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { byteSize, durationMs } from './zod-units.js';
 import { componentSection, pipelineSchema, typeOf } from '../pipeline/config.js';
 import { connectorSchemas, exporterSchemas, processorSchemas, STORE_EXPORTER } from '../pipeline/registry.js';
-import { authSchema, overridesSchema, tlsSchema } from './security-schema.js';
+import { authSchema, configuredAuthModes, listenerAuthModes, overridesSchema, tlsSchema } from './security-schema.js';
 import { peerTlsSchema } from '../pipeline/exporters/otlp/config.js';
 
 const duration = durationMs;
@@ -356,6 +356,15 @@ export const configSchema = z
         code: 'custom',
         path: ['cluster'],
         message: 'a cluster shares its blocks through a bucket: set storage.backend: s3 (instances on local disks would each see only their own blocks)',
+      });
+    }
+    // Peers reach each other's OTLP gRPC and API listeners; with authentication on there, only peer_token lets them in.
+    const peersAuthenticate = configuredAuthModes(c.auth).length > 0 && (['otlp_grpc', 'api'] as const).some((l) => listenerAuthModes(c.auth, l).length > 0);
+    if ((c.cluster.peers.length > 0 || c.cluster.dns.name !== '') && peersAuthenticate && c.auth.peer_token === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'peer_token'],
+        message: 'authentication is on in a cluster: set auth.peer_token (the same secret, at least 16 characters, on every instance), or peers could not forward spans to each other nor ask each other for their part of a query',
       });
     }
     if (c.pipeline.exporters.filter((n) => typeOf(n) === STORE_EXPORTER).length > 1) {
