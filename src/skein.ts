@@ -96,7 +96,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
       ctx.cluster = cluster.api;
       if (remote) {
         const { PeerQueries } = await import('./cluster/peer-queries.js');
-        const asked = (peerQueries = new PeerQueries({ membership: cluster.api.membership, timeoutMs: config.cluster.peer_query_timeout, logger: logger.child({ component: 'cluster' }) }));
+        const asked = (peerQueries = new PeerQueries({ membership: cluster.api.membership, timeoutMs: config.cluster.peer_query_timeout, peerToken: config.auth.peer_token, logger: logger.child({ component: 'cluster' }) }));
         closers.push(async () => asked.close());
       }
     }
