@@ -109,7 +109,9 @@ function refuse(req: FastifyRequest, reply: FastifyReply, opts: AccessOptions, s
   countRefusal(opts.listener, status);
   // The subject names who was refused; the credential itself is never logged.
   opts.logger.info({ listener: opts.listener, route: req.routeOptions.url, status, subject: principal?.subject, reason: message }, 'request refused');
-  if (status === 401) for (const c of opts.authenticator.challenges()) reply.header('www-authenticate', c);
+  // One header line per scheme (reply.header with one value at a time would keep only the last).
+  const challenges = status === 401 ? opts.authenticator.challenges() : [];
+  if (challenges.length > 0) reply.header('www-authenticate', challenges);
   if (opts.respond) return opts.respond(req, reply, status, message);
   return reply.code(status).type('text/plain').send(message);
 }
