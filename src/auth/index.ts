@@ -2,9 +2,10 @@
 // each listener accepts, and the principal each one stands for.
 //
 // `Authorization: Bearer` carries three kinds of token: the cluster's peer_token (checked
-// first, in constant time), a JWT (three base64url parts) for OIDC when the listener
-// accepts it, and otherwise a static token (bearer_tokens, token_file).
-import { createHash, timingSafeEqual } from 'node:crypto';
+// first, in constant time), a JWT (compact form: three dot-separated parts, a JSON header
+// first) for OIDC when the listener accepts it, and otherwise a static token
+// (bearer_tokens, token_file).
+import { timingSafeEqual } from 'node:crypto';
 import type { SkeinConfig } from '../config/schema.js';
 import { configuredAuthModes, listenerAuthModes, type Listener } from '../config/security-schema.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -15,6 +16,7 @@ import { BasicUsers } from './basic.js';
 import { looksLikeJwt, OidcIssuer } from './oidc.js';
 import { OidcLogin } from './oidc-login.js';
 import { Sessions } from './sessions.js';
+import { sha256 } from './digest.js';
 
 /** A listener that does not authenticate: every request may do anything, for any tenant it names. */
 export const OPEN_AUTHENTICATOR: Authenticator = Object.freeze({
@@ -42,7 +44,6 @@ export async function createAuth(config: SkeinConfig, logger: Logger): Promise<A
   const oidc = modes.includes('oidc') ? new OidcIssuer(auth.oidc, log) : undefined;
   const oidcLogin = oidc && auth.oidc.client_id !== '' ? new OidcLogin(oidc, auth.oidc, log) : undefined;
   const peerDigest = auth.peer_token === '' ? undefined : sha256(auth.peer_token);
-  const isPeerToken = (token: string): boolean => peerDigest !== undefined && timingSafeEqual(sha256(token), peerDigest);
   const sessions = new Sessions(auth.session_ttl);
 
   const forListener = (listener: Listener): Authenticator => {
@@ -64,10 +65,12 @@ export async function createAuth(config: SkeinConfig, logger: Logger): Promise<A
         const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
         const value = space < 0 ? '' : header.slice(space + 1).trim();
         if (scheme === 'bearer' && value !== '') {
+          // One hash per request: the peer token, static tokens and OIDC's cache are all looked up by it.
+          const digest = sha256(value);
           // Peers reach every listener their cluster uses, whatever modes it accepts.
-          if (isPeerToken(value)) return PEER;
-          if (acceptsJwt && looksLikeJwt(value)) return oidc.authenticate(value);
-          if (acceptsStatic) return bearer.principalOf(value) ?? { status: 401, message: 'the bearer token is not valid here' };
+          if (peerDigest !== undefined && timingSafeEqual(digest, peerDigest)) return PEER;
+          if (acceptsJwt && looksLikeJwt(value)) return oidc.authenticate(value, digest);
+          if (acceptsStatic) return bearer.principalOfDigest(digest) ?? { status: 401, message: 'the bearer token is not valid here' };
           return { status: 401, message: acceptsJwt ? 'the bearer token is not a JWT, and this listener takes only OIDC tokens' : 'this listener does not take bearer tokens: use Basic' };
         }
         if (scheme === 'basic' && value !== '' && basic !== undefined && accepted.includes('basic')) return basic.authenticate(value);
@@ -85,8 +88,4 @@ export async function createAuth(config: SkeinConfig, logger: Logger): Promise<A
       oidc?.close();
     },
   };
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }

@@ -19,7 +19,8 @@ import { tenantFromHeader } from '../lib/tenant.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { AuthFailure } from './authenticator.js';
 import type { Principal } from './principal.js';
-import { credentialKey, VerifiedCache } from './verified-cache.js';
+import { VerifiedCache } from './verified-cache.js';
+import { digestKey, sha256 } from './digest.js';
 
 const VERIFIED_TTL_MS = 60_000;
 const VERIFIED_MAX = 10_000;
@@ -33,11 +34,16 @@ const CLOCK_TOLERANCE_S = 30;
 const RETRY_AFTER_SECONDS = 1;
 /** Signature algorithms of public keys; a JWKS never stands for a shared secret here. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
-/** Three base64url parts: a JWS in compact form (anything else is a static bearer token). */
-const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
+/**
+ * A JWS in compact form: three non-empty parts separated by dots, the first a base64url JSON
+ * header (so it begins `eyJ`, the encoding of `{"`). Anything else is a static bearer token.
+ * Checked on every request, so without scanning the whole token; jose checks the rest.
+ */
 export function looksLikeJwt(token: string): boolean {
-  return JWT_RE.test(token);
+  if (!token.startsWith('eyJ')) return false;
+  const first = token.indexOf('.');
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  return second > first + 1 && second < token.length - 1 && token.indexOf('.', second + 1) < 0 && !/[\s=+/]/.test(token.slice(0, first));
 }
 
 /** What discovery (or the config) says about the issuer. */
@@ -64,9 +70,12 @@ export class OidcIssuer {
     private readonly logger: Logger,
   ) {}
 
-  /** The principal of a bearer JWT (cached once verified); throws OverloadError while the IdP cannot be reached. */
-  async authenticate(token: string): Promise<Principal | AuthFailure> {
-    const key = credentialKey(token);
+  /**
+   * The principal of a bearer JWT (cached once verified); throws OverloadError while the IdP
+   * cannot be reached. `digest`: the token's SHA-256, when the caller has it already.
+   */
+  async authenticate(token: string, digest: Buffer = sha256(token)): Promise<Principal | AuthFailure> {
+    const key = digestKey(digest);
     const hit = this.verified.get(key);
     if (hit !== undefined) return hit;
     const verified = await this.verify(token, this.config.audience || undefined);

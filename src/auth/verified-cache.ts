@@ -2,7 +2,7 @@
 // for bcrypt or a JWT signature once, then a SHA-256 and a map lookup. Keys are digests
 // of the credential (never the credential itself), and only successes are kept: a wrong
 // password or a forged token is checked in full every time.
-import { createHash } from 'node:crypto';
+import { digestKey, sha256 } from './digest.js';
 
 export class VerifiedCache<V> {
   /** Insertion order is age order: the first entry is the oldest, evicted first when full. */
@@ -40,9 +40,7 @@ export class VerifiedCache<V> {
   }
 }
 
-/** The cache key of a credential made of `parts`: a SHA-256 over them, each length-prefixed so no two lists collide. */
+/** The cache key of a credential made of `parts`: their SHA-256, each part length-prefixed so no two lists collide. */
 export function credentialKey(...parts: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(`${Buffer.byteLength(p)}:`).update(p);
-  return h.digest('base64');
+  return digestKey(sha256(parts.map((p) => `${p.length}:${p}`).join('')));
 }

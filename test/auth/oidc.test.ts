@@ -25,9 +25,10 @@ function principal(r: Principal | AuthFailure): Principal {
   return r;
 }
 
-test('a JWT is three base64url parts; anything else is a static token', () => {
+test('a JWT is three dot-separated parts, a JSON header first; anything else is a static token', () => {
   assert.ok(looksLikeJwt('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln'));
-  for (const t of ['static-token-of-some-length', 'a.b', 'a.b.c.d', 'a.b.', 'a b.c.d', 'a.b.c=']) assert.ok(!looksLikeJwt(t), t);
+  const notJwts = ['static-token-of-some-length', 'a.b.c', 'eyJa.b', 'eyJa.b.c.d', 'eyJa.b.', 'eyJa..c', 'eyJ a.b.c', 'eyJa=.b.c', 'eyJ/a.b.c'];
+  for (const t of notJwts) assert.ok(!looksLikeJwt(t), t);
 });
 
 describe('OIDC bearer tokens', () => {
