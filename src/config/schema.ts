@@ -358,8 +358,18 @@ export const configSchema = z
         message: 'a cluster shares its blocks through a bucket: set storage.backend: s3 (instances on local disks would each see only their own blocks)',
       });
     }
+    // A listener that names a mode nothing configures would refuse every request.
+    const modes = configuredAuthModes(c.auth);
+    for (const [listener, list] of Object.entries(c.auth.listeners)) {
+      list?.forEach((mode, i) => {
+        if (!modes.includes(mode)) {
+          const key = { bearer: 'auth.bearer_tokens or auth.token_file', basic: 'auth.basic.htpasswd_file', oidc: 'auth.oidc.issuer_url' }[mode];
+          ctx.addIssue({ code: 'custom', path: ['auth', 'listeners', listener, i], message: `${mode} is not configured: set ${key}, or leave it out of this list` });
+        }
+      });
+    }
     // Peers reach each other's OTLP gRPC and API listeners; with authentication on there, only peer_token lets them in.
-    const peersAuthenticate = configuredAuthModes(c.auth).length > 0 && (['otlp_grpc', 'api'] as const).some((l) => listenerAuthModes(c.auth, l).length > 0);
+    const peersAuthenticate = modes.length > 0 && (['otlp_grpc', 'api'] as const).some((l) => listenerAuthModes(c.auth, l).length > 0);
     if ((c.cluster.peers.length > 0 || c.cluster.dns.name !== '') && peersAuthenticate && c.auth.peer_token === '') {
       ctx.addIssue({
         code: 'custom',

@@ -24,6 +24,14 @@ test('a cluster with authentication on and no peer_token is refused, saying why'
   assert.throws(() => validateConfig({ auth: { peer_token: 'short' } }), /auth\.peer_token: a token must be at least 16 characters/);
 });
 
+test('a listener naming a mode nothing configures is refused, naming the key to set', () => {
+  assert.throws(
+    () => validateConfig({ auth: { bearer_tokens: TOKENS, listeners: { api: ['bearer', 'oidc'] } } }),
+    /auth\.listeners\.api\.1: oidc is not configured: set auth\.oidc\.issuer_url, or leave it out of this list/,
+  );
+  assert.doesNotThrow(() => validateConfig({ auth: { bearer_tokens: TOKENS, listeners: { api: ['bearer'], zipkin: [] } } }));
+});
+
 test('tokens, the peer token and the OIDC client secret are rendered as <redacted>', () => {
   const secrets = ['tok-a-writer-0123456789', 'peer-token-0123456789', 'client-secret-0123'];
   const config = validateConfig({ auth: { bearer_tokens: TOKENS, peer_token: secrets[1], oidc: { issuer_url: 'https://idp.example', client_id: 'skein', client_secret: secrets[2] } } });
