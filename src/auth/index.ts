@@ -69,7 +69,7 @@ export async function createAuth(config: SkeinConfig, logger: Logger): Promise<A
           const digest = sha256(value);
           // Peers reach every listener their cluster uses, whatever modes it accepts.
           if (peerDigest !== undefined && timingSafeEqual(digest, peerDigest)) return PEER;
-          if (acceptsJwt && looksLikeJwt(value)) return oidc.authenticate(value, digest);
+          if (acceptsJwt && looksLikeJwt(value)) return oidc.cached(digest) ?? oidc.authenticate(value, digest);
           if (acceptsStatic) return bearer.principalOfDigest(digest) ?? { status: 401, message: 'the bearer token is not valid here' };
           return { status: 401, message: acceptsJwt ? 'the bearer token is not a JWT, and this listener takes only OIDC tokens' : 'this listener does not take bearer tokens: use Basic' };
         }

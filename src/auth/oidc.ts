@@ -75,15 +75,20 @@ export class OidcIssuer {
    * cannot be reached. `digest`: the token's SHA-256, when the caller has it already.
    */
   async authenticate(token: string, digest: Buffer = sha256(token)): Promise<Principal | AuthFailure> {
-    const key = digestKey(digest);
-    const hit = this.verified.get(key);
+    const hit = this.cached(digest);
     if (hit !== undefined) return hit;
+    const key = digestKey(digest);
     const verified = await this.verify(token, this.config.audience || undefined);
     if ('status' in verified) return verified;
     const outcome = this.principalOf(verified.claims);
     const exp = typeof verified.claims.exp === 'number' ? verified.claims.exp * 1000 : 0;
     this.verified.set(key, outcome, Math.min(exp, Date.now() + VERIFIED_TTL_MS));
     return outcome;
+  }
+
+  /** What a token already verified stands for (by its SHA-256), without a promise: the path of a repeated token. */
+  cached(digest: Buffer): Principal | AuthFailure | undefined {
+    return this.verified.get(digestKey(digest));
   }
 
   /**
