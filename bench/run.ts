@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { displayUnit, formatValue, textTable } from './format.js';
 import { isFigureError, type BenchContext, type Figure, type FigureError } from './figure.js';
+import { runAuth } from './figures/auth.js';
 import { runCluster } from './figures/cluster.js';
 import { runDecodeCeiling } from './figures/decode-ceiling.js';
 import { INGEST_PROTOCOLS, runIngest, type IngestProtocol } from './figures/ingest.js';
@@ -28,7 +29,7 @@ const SIZES = {
   quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 20_000, queryLoadIngest: 80_000 },
 } as const;
 
-const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load', 'overload', 'cluster', 'secured-ingest'] as const;
+const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load', 'overload', 'cluster', 'secured-ingest', 'auth'] as const;
 type Group = (typeof GROUPS)[number];
 const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), pipeline: PIPELINE_GROUPS };
 
@@ -135,6 +136,7 @@ async function main(): Promise<number> {
   if (opts.only.has('overload')) await attempt('overload', () => runOverload(ctx));
   if (opts.only.has('cluster')) await attempt('cluster', () => runCluster(ctx, sizes.ingestSpans, sizes.lookups));
   if (opts.only.has('secured-ingest')) await attempt('secured-ingest', () => runSecuredIngest(ctx, sizes.ingestSpans));
+  if (opts.only.has('auth')) await attempt('auth', () => runAuth(ctx));
 
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');

@@ -124,6 +124,7 @@ export async function startSkein(config: SkeinConfig, logger: Logger, target: Ta
         const asked = (peerQueries = new PeerQueries({
           membership: cluster.api.membership,
           timeoutMs: config.cluster.peer_query_timeout,
+          peerToken: config.auth.peer_token,
           logger: logger.child({ component: 'cluster' }),
           tls: peerTls.insecure ? undefined : { ...(await readTlsFiles(peerTls, 'cluster.tls')), skipVerify: peerTls.insecure_skip_verify },
         }));

@@ -16,6 +16,7 @@ import { registerIngestStatsRoutes } from './routes/ingest-stats.js';
 import { registerTailRoutes } from './routes/tail.js';
 import { registerClusterRoutes } from './routes/cluster-fetch.js';
 import { registerClusterStatusRoutes } from './routes/cluster-status.js';
+import { registerOidcLoginRoutes } from './routes/oidc-login.js';
 import { QueryAdmission, QueryQueueFullError } from '../query/admission.js';
 import { installAccessControl, type Access, type TenantScope } from '../auth/access.js';
 import { SESSION_COOKIE } from '../auth/sessions.js';
@@ -101,6 +102,7 @@ export function createApiServer(ctx: ApiContext, tls?: ServerTls): FastifyInstan
   registerClusterRoutes(app, ctx);
   registerClusterStatusRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
+  registerOidcLoginRoutes(app, ctx);
   // An ingester serves no queries (requireStore answers 501 on their routes), so no UI either.
   if (ctx.target !== 'ingester') registerUiRoutes(app, ctx);
   return app;

@@ -8,6 +8,8 @@ import { resolveTenants } from './tenancy.js';
 import type { Right } from '../config/security-schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { countRefusal } from './metrics.js';
+import { cookieValue } from './cookies.js';
+import { OverloadError } from '../lib/errors.js';
 
 /**
  * `public`: anyone (health, the UI's static files, the sign-in routes). `signed-in`: any valid
@@ -45,6 +47,9 @@ declare module 'fastify' {
   }
 }
 
+/** 400 malformed tenant header, 401 no valid credential, 403 not allowed, 503 the credential cannot be checked now. */
+export type RefusalStatus = 400 | 401 | 403 | 503;
+
 export interface AccessOptions {
   authenticator: Authenticator;
   /** Who may read /metrics when the listener authenticates. */
@@ -53,8 +58,8 @@ export interface AccessOptions {
   listener: string;
   /** The session cookie's name, on the API listener. */
   sessionCookie?: string;
-  /** Sends a refusal in the listener's own error format (OTLP's Status body); default plain text. */
-  respond?: (req: FastifyRequest, reply: FastifyReply, status: number, message: string) => FastifyReply;
+  /** Sends a refusal in the listener's own error format (OTLP's Status body); default plain text. 503 is retryable (Retry-After is set). */
+  respond?: (req: FastifyRequest, reply: FastifyReply, status: RefusalStatus, message: string) => FastifyReply;
 }
 
 export function installAccessControl(app: FastifyInstance, opts: AccessOptions): void {
@@ -83,7 +88,14 @@ export function installAccessControl(app: FastifyInstance, opts: AccessOptions):
     if (!open) {
       const authorization = req.headers.authorization;
       const session = opts.sessionCookie ? cookieValue(req.headers.cookie, opts.sessionCookie) : undefined;
-      const result = await authenticator.authenticate({ authorization, session });
+      let result;
+      try {
+        result = await authenticator.authenticate({ authorization, session });
+      } catch (err) {
+        if (!(err instanceof OverloadError)) throw err;
+        reply.header('retry-after', String(err.retryAfterSeconds));
+        return refuse(req, reply, opts, 503, err.message, undefined);
+      }
       if (isFailure(result)) return refuse(req, reply, opts, result.status, result.message, undefined);
       principal = result;
       const bySession = (authorization === undefined || authorization === '') && session !== undefined;
@@ -113,31 +125,16 @@ export function installAccessControl(app: FastifyInstance, opts: AccessOptions):
   });
 }
 
-function refuse(req: FastifyRequest, reply: FastifyReply, opts: AccessOptions, status: 400 | 401 | 403, message: string, principal: Principal | undefined): FastifyReply {
+function refuse(req: FastifyRequest, reply: FastifyReply, opts: AccessOptions, status: RefusalStatus, message: string, principal: Principal | undefined): FastifyReply {
   countRefusal(opts.listener, status);
   // The subject names who was refused; the credential itself is never logged.
   opts.logger.info({ listener: opts.listener, route: req.routeOptions.url, status, subject: principal?.subject, reason: message }, 'request refused');
-  // The web UI shows its own sign-in page; a Basic challenge would make the browser pop up its login dialog.
-  if (status === 401 && req.headers[UI_REQUEST_HEADER] !== '1') for (const c of opts.authenticator.challenges()) reply.header('www-authenticate', c);
+  // One header line per scheme (reply.header with one value at a time would keep only the last). None
+  // for the web UI, which shows its own sign-in page: a Basic challenge would pop up the browser's dialog.
+  const challenges = status === 401 && req.headers[UI_REQUEST_HEADER] !== '1' ? opts.authenticator.challenges() : [];
+  if (challenges.length > 0) reply.header('www-authenticate', challenges);
   if (opts.respond) return opts.respond(req, reply, status, message);
   return reply.code(status).type('text/plain').send(message);
-}
-
-/** A cookie's value from a Cookie header (the one cookie parser: Skein reads only its session cookie). */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(i + 1).trim());
-      } catch {
-        // Malformed percent-encoding: no session ID Skein made looks like that.
-        return undefined;
-      }
-    }
-  }
-  return undefined;
 }
 
 /** The tenant of a request to a route whose TenantScope is `one` (the hook has checked there is exactly one). */

@@ -2,6 +2,7 @@
 import type { AuthMode, Listener } from '../config/security-schema.js';
 import type { Principal } from './principal.js';
 import type { Sessions } from './sessions.js';
+import type { OidcLogin } from './oidc-login.js';
 
 /** 401: no usable credential (missing, malformed, unknown, expired); 403: a valid one without the right. */
 export interface AuthFailure {
@@ -20,6 +21,7 @@ export interface RequestCredentials {
 export interface Authenticator {
   /** The modes this listener accepts; empty: it does not authenticate, and every request has OPEN_ACCESS. */
   readonly modes: readonly AuthMode[];
+  /** Throws OverloadError when the credential cannot be checked now (the identity provider is unreachable): a retryable refusal. */
   authenticate(credentials: RequestCredentials): Promise<Principal | AuthFailure>;
   /** WWW-Authenticate values for a 401 (one per accepted scheme). */
   challenges(): string[];
@@ -30,6 +32,8 @@ export interface Auth {
   forListener(listener: Listener): Authenticator;
   /** The web UI's sign-ins (API listener); undefined while nothing authenticates. */
   readonly sessions: Sessions | undefined;
+  /** The web UI's OIDC sign-in (authorization code + PKCE), when auth.oidc.client_id is set. */
+  readonly oidcLogin: OidcLogin | undefined;
   /** Stops watching token and htpasswd files and refreshing keys. */
   close(): Promise<void>;
 }

@@ -1,11 +1,12 @@
 // The collector's bearertokenauth: `Authorization: Bearer <token>`, each token mapped to its
 // tenants and rights, from the config and from a token file read again when it changes.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { bearerTokenSchema, type BearerTokenConfig } from '../config/security-schema.js';
 import type { Principal } from './principal.js';
 import { watchedFile, type WatchedFile } from '../lib/watched-file.js';
+import { digestKey, sha256 } from './digest.js';
 import type { Logger } from '../telemetry/logger.js';
 
 const tokenFileSchema = z.array(bearerTokenSchema);
@@ -26,8 +27,12 @@ export class BearerTokens {
 
   /** The principal of a bearer token, or undefined for a token nobody configured. */
   principalOf(token: string): Principal | undefined {
-    const digest = sha256(token);
-    const key = digest.toString('hex');
+    return this.principalOfDigest(sha256(token));
+  }
+
+  /** The same, from the token's SHA-256 (src/auth/digest.ts), computed once per request. */
+  principalOfDigest(digest: Buffer): Principal | undefined {
+    const key = digestKey(digest);
     const hit = this.fixed.get(key) ?? this.file?.current().get(key);
     return hit && timingSafeEqual(hit.digest, digest) ? hit.principal : undefined;
   }
@@ -50,7 +55,7 @@ function index(tokens: readonly BearerTokenConfig[], source: string): TokenIndex
   const out = new Map<string, { principal: Principal; digest: Buffer }>();
   tokens.forEach((t, i) => {
     const digest = sha256(t.token);
-    out.set(digest.toString('hex'), {
+    out.set(digestKey(digest), {
       digest,
       principal: Object.freeze({
         subject: t.name || `${source}-${i + 1}`,
@@ -61,8 +66,4 @@ function index(tokens: readonly BearerTokenConfig[], source: string): TokenIndex
     });
   });
   return out;
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }

@@ -3,6 +3,7 @@
 // Kept in memory: a restart signs everyone out, and each instance of a cluster keeps its own.
 import { randomBytes } from 'node:crypto';
 import type { Principal } from './principal.js';
+import { setCookie } from './cookies.js';
 
 export const SESSION_COOKIE = 'skein_session';
 /** Sessions held at once; the oldest goes first beyond it, so sign-ins cannot grow memory without bound. */
@@ -51,7 +52,7 @@ export class Sessions {
  * lifetime. Every route that signs someone in (token, OIDC) sets it through this.
  */
 export function sessionCookie(id: string, opts: { maxAgeSeconds: number; secure: boolean }): string {
-  return `${SESSION_COOKIE}=${encodeURIComponent(id)}; Path=/; Max-Age=${opts.maxAgeSeconds}; HttpOnly; SameSite=Strict${opts.secure ? '; Secure' : ''}`;
+  return setCookie(SESSION_COOKIE, id, { ...opts, sameSite: 'Strict', path: '/' });
 }
 
 /** The Set-Cookie value that removes the session cookie (signing out). */

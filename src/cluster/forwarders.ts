@@ -3,7 +3,8 @@
 // OtlpExporter, configured through its schema: OTLP gRPC to the peer's
 // otlp_grpc address, over TLS as cluster.tls says (plaintext by default),
 // the batch's tenant in X-Scope-OrgID as always, marked x-skein-forwarded so
-// the owner keeps it, retried until delivered, and queued on disk under
+// the owner keeps it (believed only with auth.peer_token in Authorization when
+// authentication is on), retried until delivered, and queued on disk under
 // `<storage.path>/cluster/forward/<peer>` (cluster.forward_queue_batches at
 // most; beyond that the router refuses, retryably). Uncompressed: inside a
 // cluster CPU is dearer than bandwidth, and the owner then reads the bytes as sent.
@@ -29,7 +30,7 @@ import type { QueueStats } from '../pipeline/exporters/otlp/metrics.js';
 import { PersistentQueue } from '../pipeline/exporters/otlp/persistent-queue.js';
 import { sleep } from '../pipeline/exporters/otlp/retry.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { Peer } from './peer.js';
+import { peerAuthorization, type Peer } from './peer.js';
 
 /** How long a re-routed batch the router refused waits before it is offered again. */
 const REROUTE_RETRY_MS = 1000;
@@ -73,7 +74,8 @@ class Forwarder {
       endpoint: peer.otlpGrpc,
       protocol: 'grpc',
       tls: config.cluster.tls,
-      headers: { [FORWARDED_HEADER]: FORWARDED_VALUE },
+      // With authentication on, the peer_token is what lets the owner believe the mark and the batch's tenant.
+      headers: { [FORWARDED_HEADER]: FORWARDED_VALUE, ...peerAuthorization(config.auth.peer_token) },
       compression: 'none',
       // A peer restarting is back within seconds: look again soon, and never give a batch up.
       retry_on_failure: { initial_interval: '1s', max_interval: '10s', max_elapsed_time: 0 },

@@ -44,7 +44,7 @@ import {
   type PeerFetch,
   type PeerTraceLookup,
 } from './codec.js';
-import type { Membership, Peer } from './peer.js';
+import { peerAuthorization, type Membership, type Peer } from './peer.js';
 
 /** The longest line of a stream (one trace) or JSON answer read from a peer. */
 const MAX_ANSWER_CHARS = 256 * 1024 * 1024;
@@ -64,6 +64,8 @@ export interface PeerQueriesOptions {
   membership: Membership;
   /** cluster.peer_query_timeout, in milliseconds. */
   timeoutMs: number;
+  /** auth.peer_token: how the peers' API listeners know this instance ('' while authentication is off). */
+  peerToken: string;
   logger: Logger;
   /** HTTPS to the peers, with cluster.tls's files as read (readTlsFiles); plain HTTP without. */
   tls?: PeerTls | undefined;
@@ -237,7 +239,7 @@ class PeerCall {
       path,
       method: 'POST',
       agent,
-      headers: { 'content-type': PEER_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), [TENANT_HEADER]: tenant },
+      headers: { 'content-type': PEER_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), [TENANT_HEADER]: tenant, ...peerAuthorization(opts.peerToken) },
     });
     this.response = new Promise<IncomingMessage>((resolve, reject) => {
       this.req.once('response', resolve);

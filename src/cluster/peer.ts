@@ -24,3 +24,12 @@ export interface Membership {
 export function clusterConfigured(cluster: SkeinConfig['cluster']): boolean {
   return cluster.peers.length > 0 || cluster.dns.name !== '';
 }
+
+/**
+ * The header a peer presents to another (forwarded spans, query parts): auth.peer_token,
+ * the one credential that acts for every tenant and whose x-skein-forwarded mark is
+ * believed. None while the token is unset (authentication off: peers are trusted).
+ */
+export function peerAuthorization(peerToken: string): { authorization: string } | Record<string, never> {
+  return peerToken === '' ? {} : { authorization: `Bearer ${peerToken}` };
+}

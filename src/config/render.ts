@@ -6,7 +6,7 @@ import { configSchema } from './schema.js';
 import { formatDuration } from './units.js';
 
 /** Leaves whose value is a credential: rendered as REDACTED when set. */
-const SECRET_KEYS = new Set(['secret_access_key']);
+const SECRET_KEYS = new Set(['secret_access_key', 'token', 'peer_token', 'client_secret']);
 export const REDACTED = '<redacted>';
 
 export function renderConfig(config: unknown): unknown {

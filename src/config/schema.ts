@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { byteSize, durationMs } from './zod-units.js';
 import { componentSection, pipelineSchema, typeOf } from '../pipeline/config.js';
 import { connectorSchemas, exporterSchemas, processorSchemas, STORE_EXPORTER } from '../pipeline/registry.js';
-import { authSchema, overridesSchema, tlsSchema } from './security-schema.js';
+import { authSchema, configuredAuthModes, listenerAuthModes, overridesSchema, tlsSchema } from './security-schema.js';
 import { peerTlsSchema } from '../pipeline/exporters/otlp/config.js';
 
 const duration = durationMs;
@@ -369,6 +369,25 @@ export const configSchema = z
     }
     if ((peerTls.cert_file === undefined) !== (peerTls.key_file === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['cluster', 'tls', peerTls.cert_file === undefined ? 'cert_file' : 'key_file'], message: 'cert_file and key_file go together (mutual TLS needs both)' });
+    }
+    // A listener that names a mode nothing configures would refuse every request.
+    const modes = configuredAuthModes(c.auth);
+    for (const [listener, list] of Object.entries(c.auth.listeners)) {
+      list?.forEach((mode, i) => {
+        if (!modes.includes(mode)) {
+          const key = { bearer: 'auth.bearer_tokens or auth.token_file', basic: 'auth.basic.htpasswd_file', oidc: 'auth.oidc.issuer_url' }[mode];
+          ctx.addIssue({ code: 'custom', path: ['auth', 'listeners', listener, i], message: `${mode} is not configured: set ${key}, or leave it out of this list` });
+        }
+      });
+    }
+    // Peers reach each other's OTLP gRPC and API listeners; with authentication on there, only peer_token lets them in.
+    const peersAuthenticate = modes.length > 0 && (['otlp_grpc', 'api'] as const).some((l) => listenerAuthModes(c.auth, l).length > 0);
+    if ((c.cluster.peers.length > 0 || c.cluster.dns.name !== '') && peersAuthenticate && c.auth.peer_token === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'peer_token'],
+        message: 'authentication is on in a cluster: set auth.peer_token (the same secret, at least 16 characters, on every instance), or peers could not forward spans to each other nor ask each other for their part of a query',
+      });
     }
     if (c.pipeline.exporters.filter((n) => typeOf(n) === STORE_EXPORTER).length > 1) {
       ctx.addIssue({ code: 'custom', path: ['pipeline', 'exporters'], message: 'list the store exporter at most once' });

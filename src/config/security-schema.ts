@@ -78,6 +78,8 @@ export const authSchema = z
         default_rights: rights.default(['write', 'read']),
         /** With a client ID the web UI offers "Sign in with <issuer>" (authorization code flow with PKCE). */
         client_id: z.string().default(''),
+        /** For an IdP that treats Skein as a confidential client: sent to its token endpoint (HTTP Basic). Empty: a public client, PKCE alone. */
+        client_secret: z.string().default(''),
       })
       .prefault({}),
     /**
@@ -99,6 +101,21 @@ export const authSchema = z
   })
   .prefault({});
 export type AuthConfig = z.output<typeof authSchema>;
+
+/** The modes the `auth` section configures; none: authentication is off everywhere. */
+export function configuredAuthModes(auth: AuthConfig): AuthMode[] {
+  const on: Record<AuthMode, boolean> = {
+    bearer: auth.bearer_tokens.length > 0 || auth.token_file !== '',
+    basic: auth.basic.htpasswd_file !== '',
+    oidc: auth.oidc.issuer_url !== '',
+  };
+  return AUTH_MODES.filter((m) => on[m]);
+}
+
+/** The modes `listener` accepts: its own list in auth.listeners, or every configured mode. */
+export function listenerAuthModes(auth: AuthConfig, listener: Listener): readonly AuthMode[] {
+  return auth.listeners[listener] ?? configuredAuthModes(auth);
+}
 
 /** The limits a tenant can be given its own value of, by their Tempo names. */
 export const tenantLimitsSchema = z.strictObject({

@@ -71,7 +71,7 @@ async function exportTraces(opts: OtlpGrpcOptions, call: ServerUnaryCall<Buffer,
   const { ingester } = opts;
   const access = await authorizeExport(opts.authenticator, call.metadata, opts.logger);
   if ('code' in access) {
-    ingester.refusedRequest('grpc', access.code === GrpcCode.INVALID_ARGUMENT ? 'invalid_tenant' : 'unauthorized');
+    ingester.refusedRequest('grpc', access.code === GrpcCode.INVALID_ARGUMENT ? 'invalid_tenant' : access.code === GrpcCode.UNAVAILABLE ? 'auth_unavailable' : 'unauthorized');
     return callback({ code: access.code, details: access.details });
   }
   const deadline = call.getDeadline();

@@ -7,7 +7,7 @@ import type { ServerTls } from '../net/server-tls.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
-import { installAccessControl, singleTenant } from '../auth/access.js';
+import { installAccessControl, singleTenant, type RefusalStatus } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
@@ -21,6 +21,10 @@ const MEDIA_TYPES: Record<string, BodyEncoding> = {
   'application/protobuf': 'protobuf',
   'application/json': 'json',
 };
+
+/** The access check's refusals (src/auth/access.ts) as OTLP codes; 503 (the identity provider is unreachable) is retried by exporters. */
+const REFUSAL_CODES: Record<RefusalStatus, GrpcCode> = { 400: GrpcCode.INVALID_ARGUMENT, 401: GrpcCode.UNAUTHENTICATED, 403: GrpcCode.PERMISSION_DENIED, 503: GrpcCode.UNAVAILABLE };
+const REFUSAL_REASONS: Record<RefusalStatus, string> = { 400: 'invalid_tenant', 401: 'unauthorized', 403: 'unauthorized', 503: 'auth_unavailable' };
 
 export interface OtlpHttpOptions {
   ingester: Ingester;
@@ -40,8 +44,8 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
     logger: opts.logger.child({ component: 'auth' }),
     listener: 'otlp_http',
     respond: (req, reply, status, message) => {
-      ingester.refusedRequest(encodingOf(req) === 'protobuf' ? 'http_protobuf' : 'http_json', status === 400 ? 'invalid_tenant' : 'unauthorized');
-      return sendStatus(reply, encodingOf(req) ?? 'json', status, status === 401 ? GrpcCode.UNAUTHENTICATED : status === 403 ? GrpcCode.PERMISSION_DENIED : GrpcCode.INVALID_ARGUMENT, message);
+      ingester.refusedRequest(encodingOf(req) === 'protobuf' ? 'http_protobuf' : 'http_json', REFUSAL_REASONS[status]);
+      return sendStatus(reply, encodingOf(req) ?? 'json', status, REFUSAL_CODES[status], message);
     },
   });
 

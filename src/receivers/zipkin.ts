@@ -47,7 +47,7 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
     logger: opts.logger.child({ component: 'auth' }),
     listener: 'zipkin',
     respond: (_req, reply, status, message) => {
-      ingester.refusedRequest('zipkin', status === 400 ? 'invalid_tenant' : 'unauthorized');
+      ingester.refusedRequest('zipkin', status === 400 ? 'invalid_tenant' : status === 503 ? 'auth_unavailable' : 'unauthorized');
       return sendText(reply, status, message);
     },
   });

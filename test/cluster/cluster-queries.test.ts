@@ -113,7 +113,7 @@ before(async () => {
   const self: Peer = { id: 'a:4317', otlpGrpc: 'a:4317', http: 'unused' };
   peers = [self, { id: 'b:4317', otlpGrpc: 'b:4317', http: new URL(b.url).host }];
   const membership: Membership = { self, peers: () => peers, onChange: () => () => undefined };
-  const remote = new PeerQueries({ membership, timeoutMs: config().cluster.peer_query_timeout, logger: silentLogger });
+  const remote = new PeerQueries({ membership, timeoutMs: config().cluster.peer_query_timeout, peerToken: '', logger: silentLogger });
   const ctx: ApiContext = { config: config(), logger: silentLogger, target: 'all', auth: OPEN_AUTH, overrides: new Overrides(config()), store: undefined, ready: true, serviceGraph: undefined, spanMetrics: undefined };
   ctx.store = await openA(remote);
   const app = createApiServer(ctx);

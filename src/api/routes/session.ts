@@ -2,7 +2,7 @@
 // (HttpOnly, so the page's scripts never hold the credential), DELETE signs out, and
 // GET /api/skein/whoami tells the UI who it is signed in as and for which tenants.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { cookieValue } from '../../auth/access.js';
+import { cookieValue } from '../../auth/cookies.js';
 import { isFailure } from '../../auth/authenticator.js';
 import { countRefusal } from '../../auth/metrics.js';
 import type { Principal } from '../../auth/principal.js';
