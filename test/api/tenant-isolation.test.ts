@@ -246,6 +246,9 @@ function routeSpecs(): Record<string, RouteSpec> {
       request: { method: 'DELETE', path: '/api/skein/session' },
       asBeta: async () => [expectStatus(await call({ method: 'DELETE', path: '/api/skein/session' }, TOKENS.beta, { 'x-skein-ui': '1' }), [200, 204], 'sign-out')],
     },
+    // OIDC sign-in: off here (no auth.oidc.client_id), so both answer 404 and name nothing of anyone's.
+    'GET /api/skein/auth/oidc/login': betaGet('/api/skein/auth/oidc/login', 404),
+    'GET /api/skein/auth/oidc/callback': betaGet('/api/skein/auth/oidc/callback', 404),
     'GET /api/skein/whoami': {
       request: { method: 'GET', path: '/api/skein/whoami' },
       asBeta: async () => {

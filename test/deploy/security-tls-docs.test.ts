@@ -26,7 +26,7 @@ test('the TLS section’s example configures TLS on all four listeners', () => {
 });
 
 test('the example of TLS between cluster peers is a valid cluster section', () => {
-  const part = DOC.slice(DOC.indexOf('<!-- clusters: TLS between peers (helper tls) -->'), DOC.indexOf('<!-- end: TLS between peers (helper tls) -->'));
+  const part = DOC.slice(DOC.indexOf('\n### Peers over TLS\n'), DOC.indexOf('\n## What is logged on a refusal\n'));
   const [yaml] = yamlBlocks(part);
   assert.ok(yaml, 'the part has an example');
   const doc = parseYamlText(yaml, 'docs/security.md cluster TLS example') as Record<string, unknown>;
