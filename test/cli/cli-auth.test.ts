@@ -1,16 +1,16 @@
 // The `skein` commands that ask the query API, against a Skein that asks for bearer tokens:
 // --token or SKEIN_TOKEN reads the token's tenant; a missing, wrong or insufficient token is
 // refused with a message naming the server and what to do, never repeating the token; an
-// https:// server behind a TLS-terminating proxy is verified with --ca-file / SKEIN_CA_FILE,
-// and one asking for a client certificate gets --cert-file / --key-file.
+// API speaking TLS (server.tls) is verified with --ca-file / SKEIN_CA_FILE, and one asking for
+// a client certificate (client_ca_file) gets --cert-file / --key-file.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toHex } from '../../src/otlp/model.js';
+import { toHex, type ResourceSpans } from '../../src/otlp/model.js';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { batchOf, newTraceId, postProtobuf, span } from '../helpers/spans.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { makeClientTestCerts, type ClientTestCerts } from '../helpers/client-certs.js';
-import { startTlsProxy, type TlsProxy } from '../helpers/tls-proxy.js';
+import { createTestPki, type TestPki } from '../helpers/certs.js';
+import { httpsRequest, type ClientTls } from '../helpers/tls-client.js';
 import { waitFor } from '../helpers/poll.js';
 
 const WRITER_A = 'cli-writer-team-a-0123456789';
@@ -33,23 +33,46 @@ function assertNoToken(r: CliResult, ...tokens: string[]): void {
   for (const t of tokens) assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), `the output shows a token:\n${r.stdout}\n${r.stderr}`);
 }
 
+/** CONFIG with the API speaking TLS, asking for a client certificate from `clientCaFile` if given. */
+function httpsConfig(pki: TestPki, clientCaFile?: string): string {
+  const tls = { cert_file: pki.server.certFile, key_file: pki.server.keyFile, ...(clientCaFile ? { client_ca_file: clientCaFile } : {}) };
+  return `${CONFIG}server: { tls: ${JSON.stringify(tls)} }\n`;
+}
+
 describe('skein commands with credentials', () => {
+  let pki: TestPki;
+  /** Plain HTTP; one whose API speaks TLS; one whose API wants a client certificate too. */
   let skein: SkeinProcess;
-  let certs: ClientTestCerts;
+  let httpsSkein: SkeinProcess;
+  let mtlsSkein: SkeinProcess;
   let traceId: string;
-  const proxies: TlsProxy[] = [];
+  let batch: ResourceSpans[];
+
+  /** The trace (one span of cart-a) sent to `s`'s plain OTLP/HTTP port, and readable on its API as `client` asks. */
+  async function ingest(s: SkeinProcess, client?: ClientTls): Promise<void> {
+    const res = await postProtobuf(s.otlpHttpUrl, batch, { authorization: `Bearer ${WRITER_A}` });
+    assert.equal(res.status, 200, await res.text());
+    if (!client) return;
+    const headers = { authorization: `Bearer ${READER_A}`, 'x-scope-orgid': 'team-a' };
+    await waitFor(`the trace on ${s.url}`, async () => (await httpsRequest(`${s.url}/api/traces/${traceId}`, { ...client, headers })).status === 200);
+  }
 
   before(async () => {
-    [skein, certs] = await Promise.all([startSkein({ configYaml: CONFIG }), makeClientTestCerts()]);
+    pki = await createTestPki();
+    const client = { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key };
+    [skein, httpsSkein, mtlsSkein] = await Promise.all([
+      startSkein({ configYaml: CONFIG }),
+      startSkein({ configYaml: httpsConfig(pki), tls: { ca: pki.ca.cert } }),
+      startSkein({ configYaml: httpsConfig(pki, pki.ca.certFile), tls: client }),
+    ]);
     const id = newTraceId();
     traceId = toHex(id);
-    const res = await postProtobuf(skein.otlpHttpUrl, batchOf('cart-a', [span({ traceId: id, name: 'GET /cart' })]), { authorization: `Bearer ${WRITER_A}` });
-    assert.equal(res.status, 200, await res.text());
+    batch = batchOf('cart-a', [span({ traceId: id, name: 'GET /cart' })]);
+    await Promise.all([ingest(skein), ingest(httpsSkein, { ca: pki.ca.cert }), ingest(mtlsSkein, client)]);
   });
 
   after(async () => {
-    await Promise.all(proxies.map((p) => p.close()));
-    await skein?.stop();
+    await Promise.all([skein?.stop(), httpsSkein?.stop(), mtlsSkein?.stop()]);
   });
 
   test("with --token, or SKEIN_TOKEN, every command reads the token's tenant", async () => {
@@ -103,14 +126,13 @@ describe('skein commands with credentials', () => {
   });
 
   test('https: --ca-file or SKEIN_CA_FILE verifies the server; without it the certificate is refused with what to pass', async () => {
-    const proxy = await startTlsProxy({ target: skein.url.replace('http://', ''), certFile: certs.serverCertFile, keyFile: certs.serverKeyFile });
-    proxies.push(proxy);
-    const server = `https://${proxy.addr}`;
+    const server = httpsSkein.url;
+    assert.match(server, /^https:\/\//);
     const args = ['query', traceId, '--server', server, '--tenant', 'team-a'];
-    const byFlag = await runCli([...args, '--ca-file', certs.caFile], { SKEIN_TOKEN: READER_A });
+    const byFlag = await runCli([...args, '--ca-file', pki.ca.certFile], { SKEIN_TOKEN: READER_A });
     assert.equal(byFlag.code, 0, byFlag.stderr);
     assert.match(byFlag.stdout, /GET \/cart/);
-    const byEnv = await runCli(args, { SKEIN_TOKEN: READER_A, SKEIN_CA_FILE: certs.caFile });
+    const byEnv = await runCli(args, { SKEIN_TOKEN: READER_A, SKEIN_CA_FILE: pki.ca.certFile });
     assert.equal(byEnv.code, 0, byEnv.stderr);
 
     const untrusted = await runCli(args, { SKEIN_TOKEN: READER_A, SKEIN_CA_FILE: undefined });
@@ -123,16 +145,14 @@ describe('skein commands with credentials', () => {
   });
 
   test('https with client certificates: --cert-file and --key-file are sent; without them the message says so', async () => {
-    const proxy = await startTlsProxy({ target: skein.url.replace('http://', ''), certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, clientCaFile: certs.caFile });
-    proxies.push(proxy);
-    const args = ['tags', '--server', `https://${proxy.addr}`, '--tenant', 'team-a', '--ca-file', certs.caFile];
-    const ok = await runCli([...args, '--cert-file', certs.clientCertFile, '--key-file', certs.clientKeyFile], { SKEIN_TOKEN: READER_A });
+    const args = ['tags', '--server', mtlsSkein.url, '--tenant', 'team-a', '--ca-file', pki.ca.certFile];
+    const ok = await runCli([...args, '--cert-file', pki.client.certFile, '--key-file', pki.client.keyFile], { SKEIN_TOKEN: READER_A });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /service\.name/);
     const without = await runCli(args, { SKEIN_TOKEN: READER_A });
     assert.equal(without.code, 1);
     assert.match(without.stderr, /^skein: cannot reach https:\/\/\S+: the server refused the TLS handshake \(\w+\): it asks for a client certificate it trusts; pass --cert-file and --key-file$/m);
-    const half = await runCli([...args, '--cert-file', certs.clientCertFile], { SKEIN_TOKEN: READER_A });
+    const half = await runCli([...args, '--cert-file', pki.client.certFile], { SKEIN_TOKEN: READER_A });
     assert.equal(half.stderr.trim(), 'skein: --cert-file and --key-file go together: a client certificate and its key');
   });
 });

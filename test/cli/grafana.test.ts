@@ -16,7 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLogger, initTracing, withSpan } from '@skein/instrument';
 import { CLI_PATH, startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
-import { makeClientTestCerts } from '../helpers/client-certs.js';
+import { createTestPki } from '../helpers/certs.js';
 
 const run = promisify(execFile);
 
@@ -272,13 +272,13 @@ describe('skein grafana provision', () => {
   });
 
   test('credentials: the Tempo data source sends the token and the tenant as headers, trusts the CA and presents the client certificate; the secrets only in secureJsonData, the file 0600, nothing printed', async () => {
-    const certs = await makeClientTestCerts();
+    const pki = await createTestPki();
     const dir = tempDir('skein-grafana-');
     // A `$` in a token must reach Grafana as written, not as a variable of its environment.
     const token = 'grafana-read-token-$HOME-0123456789';
     const r = await skein(
       ['grafana', 'provision', '--out', dir, '--skein-url', 'https://skein.internal:3200', '--token', token, '--tenant', 'team-a|team-b',
-        '--ca-file', certs.caFile, '--cert-file', certs.clientCertFile, '--key-file', certs.clientKeyFile],
+        '--ca-file', pki.ca.certFile, '--cert-file', pki.client.certFile, '--key-file', pki.client.keyFile],
     );
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!`${r.stdout}${r.stderr}`.includes(token) && !r.stderr.includes('0123456789'), 'the token is not printed');
@@ -296,9 +296,9 @@ describe('skein grafana provision', () => {
     assert.deepEqual(tempo['secureJsonData'], {
       httpHeaderValue1: `Bearer ${token}`,
       httpHeaderValue2: 'team-a|team-b',
-      tlsCACert: readFileSync(certs.caFile, 'utf8'),
-      tlsClientCert: readFileSync(certs.clientCertFile, 'utf8'),
-      tlsClientKey: readFileSync(certs.clientKeyFile, 'utf8'),
+      tlsCACert: pki.ca.cert,
+      tlsClientCert: pki.client.cert,
+      tlsClientKey: pki.client.key,
     });
     for (const ds of byUid.values()) if (ds['uid'] !== 'skein-tempo') assert.equal(ds['secureJsonData'], undefined, `${ds['uid']} gets no credential`);
     // The token is in the data source file once, and in no other file.
@@ -311,7 +311,7 @@ describe('skein grafana provision', () => {
     // Prometheus scrapes Skein over https with the CA, and a token of its own from a file.
     const [job] = (parseYaml(readFileSync(join(dir, 'prometheus/skein-scrape.yaml'), 'utf8')) as Obj)['scrape_configs'] as Obj[];
     assert.equal(job!['scheme'], 'https');
-    assert.deepEqual(job!['tls_config'], { ca_file: certs.caFile });
+    assert.deepEqual(job!['tls_config'], { ca_file: pki.ca.certFile });
     assert.deepEqual(job!['authorization'], { type: 'Bearer', credentials_file: '/etc/prometheus/skein-token' });
   });
 

@@ -1,15 +1,14 @@
 // @skein/instrument exporting to a Skein that asks for bearer tokens: the token (in the
 // code's `headers` or in OTEL_EXPORTER_OTLP_HEADERS) gets the spans stored in its tenant,
 // a missing, wrong or read-only one is refused, and the kit's warning never shows it. TLS
-// through a TLS-terminating proxy in front of Skein's OTLP ports: the CA, and a client
-// certificate for mTLS, from the code's `tls` or from the OTEL_EXPORTER_OTLP_* files.
+// on Skein's OTLP receivers (and mTLS with client_ca_file): the CA, and a client
+// certificate, from the code's `tls` or from the OTEL_EXPORTER_OTLP_* files.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger, initTracing, withSpan, type ExportTls, type OtlpProtocol } from '@skein/instrument';
 import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
-import { makeClientTestCerts, type ClientTestCerts } from '../helpers/client-certs.js';
-import { startTlsProxy, type TlsProxy } from '../helpers/tls-proxy.js';
+import { createTestPki, type TestPki } from '../helpers/certs.js';
 import { waitFor } from '../helpers/poll.js';
 
 const WRITER = 'kit-writer-team-a-0123456789';
@@ -25,6 +24,12 @@ auth:
 
 const PROTOCOLS: OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
 
+/** CONFIG with TLS on both OTLP receivers, asking for a client certificate from `clientCaFile` if given. */
+function otlpTlsConfig(pki: TestPki, clientCaFile?: string): string {
+  const tls = JSON.stringify({ cert_file: pki.server.certFile, key_file: pki.server.keyFile, ...(clientCaFile ? { client_ca_file: clientCaFile } : {}) });
+  return `${CONFIG}receivers:\n  otlp:\n    protocols:\n      grpc: { tls: ${tls} }\n      http: { tls: ${tls} }\n`;
+}
+
 interface Exported {
   traceId: string;
   /** Everything the kit logged, one JSON line each. */
@@ -33,33 +38,28 @@ interface Exported {
 }
 
 describe('@skein/instrument with credentials', () => {
+  let pki: TestPki;
+  /** Plain OTLP receivers; ones speaking TLS; ones wanting a client certificate too. The API is plain on all three. */
   let skein: SkeinProcess;
-  let certs: ClientTestCerts;
-  const proxies: TlsProxy[] = [];
+  let tlsSkein: SkeinProcess;
+  let mtlsSkein: SkeinProcess;
 
   before(async () => {
-    [skein, certs] = await Promise.all([startSkein({ configYaml: CONFIG }), makeClientTestCerts()]);
+    pki = await createTestPki();
+    [skein, tlsSkein, mtlsSkein] = await Promise.all([
+      startSkein({ configYaml: CONFIG }),
+      startSkein({ configYaml: otlpTlsConfig(pki) }),
+      startSkein({ configYaml: otlpTlsConfig(pki, pki.ca.certFile) }),
+    ]);
   });
 
   after(async () => {
-    await Promise.all(proxies.map((p) => p.close()));
-    await skein?.stop();
+    await Promise.all([skein?.stop(), tlsSkein?.stop(), mtlsSkein?.stop()]);
   });
 
-  function endpoint(protocol: OtlpProtocol, addr?: string): string {
-    if (addr) return `https://${addr}`;
-    return protocol === 'grpc' ? `http://${skein.grpcAddr}` : skein.otlpHttpUrl;
-  }
-
-  async function tlsFront(protocol: OtlpProtocol, mtls: boolean): Promise<string> {
-    const proxy = await startTlsProxy({
-      target: protocol === 'grpc' ? skein.grpcAddr : skein.otlpHttpUrl.replace('http://', ''),
-      certFile: certs.serverCertFile,
-      keyFile: certs.serverKeyFile,
-      clientCaFile: mtls ? certs.caFile : undefined,
-    });
-    proxies.push(proxy);
-    return proxy.addr;
+  function endpoint(protocol: OtlpProtocol, s: SkeinProcess = skein): string {
+    if (protocol !== 'grpc') return s.otlpHttpUrl;
+    return `${s.tls.includes('otlpGrpc') ? 'https' : 'http'}://${s.grpcAddr}`;
   }
 
   /** One span exported by the kit, flushed and shut down. */
@@ -85,24 +85,25 @@ describe('@skein/instrument with credentials', () => {
     return { traceId, log: lines.join('\n'), failures: records.filter((r) => r['event'] === 'otel.export.failed') };
   }
 
-  async function traceStatus(traceId: string, token: string, tenant: string): Promise<number> {
-    const res = await fetch(`${skein.url}/api/traces/${traceId}`, { headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': tenant } });
+  async function traceStatus(s: SkeinProcess, traceId: string, token: string, tenant: string): Promise<number> {
+    const res = await fetch(`${s.url}/api/traces/${traceId}`, { headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': tenant } });
     await res.arrayBuffer();
     return res.status;
   }
 
-  async function assertStoredInTeamA(e: Exported, what: string): Promise<void> {
+  /** `s`: the Skein the span was exported to. */
+  async function assertStoredInTeamA(e: Exported, what: string, s: SkeinProcess = skein): Promise<void> {
     assert.deepEqual(e.failures, [], `${what}: ${e.log}`);
-    await waitFor(`${what}: the trace in tenant team-a`, async () => (await traceStatus(e.traceId, WRITER, 'team-a')) === 200);
+    await waitFor(`${what}: the trace in tenant team-a`, async () => (await traceStatus(s, e.traceId, WRITER, 'team-a')) === 200);
     // Another tenant's reader does not see it.
-    assert.equal(await traceStatus(e.traceId, READER, 'team-b'), 404);
+    assert.equal(await traceStatus(s, e.traceId, READER, 'team-b'), 404);
   }
 
-  async function assertRefused(e: Exported, what: string, error: RegExp, secrets: string[]): Promise<void> {
+  async function assertRefused(e: Exported, what: string, error: RegExp, secrets: string[], s: SkeinProcess = skein): Promise<void> {
     assert.equal(e.failures.length, 1, `${what}: one export failure warning: ${e.log}`);
     assert.match(String(e.failures[0]!['error']), error, what);
-    for (const s of secrets) assert.ok(!e.log.includes(s), `${what}: the kit's log shows a credential: ${e.log}`);
-    assert.equal(await traceStatus(e.traceId, WRITER, 'team-a'), 404, `${what}: nothing stored`);
+    for (const secret of secrets) assert.ok(!e.log.includes(secret), `${what}: the kit's log shows a credential: ${e.log}`);
+    assert.equal(await traceStatus(s, e.traceId, WRITER, 'team-a'), 404, `${what}: nothing stored`);
   }
 
   test("with the token in `headers`, spans are stored in the token's tenant, over gRPC and both OTLP/HTTP encodings", async () => {
@@ -151,16 +152,18 @@ describe('@skein/instrument with credentials', () => {
   test("TLS: the code's CA file verifies the collector; without it the export fails; mTLS sends the code's client certificate", async () => {
     const headers = { authorization: `Bearer ${WRITER}` };
     for (const protocol of ['grpc', 'http/protobuf'] as const) {
-      const tls = endpoint(protocol, await tlsFront(protocol, false));
-      await assertStoredInTeamA(await exportOne(protocol, tls, { headers, tls: { caFile: certs.caFile } }), `${protocol} over TLS`);
-      await assertRefused(await exportOne(protocol, tls, { headers }), `${protocol} over TLS, CA not trusted`, /certificate|self.signed|UNAVAILABLE/i, [WRITER]);
+      const tls = endpoint(protocol, tlsSkein);
+      assert.match(tls, /^https:\/\//);
+      await assertStoredInTeamA(await exportOne(protocol, tls, { headers, tls: { caFile: pki.ca.certFile } }), `${protocol} over TLS`, tlsSkein);
+      await assertRefused(await exportOne(protocol, tls, { headers }), `${protocol} over TLS, CA not trusted`, /certificate|self.signed|UNAVAILABLE/i, [WRITER], tlsSkein);
 
-      const mtls = endpoint(protocol, await tlsFront(protocol, true));
+      const mtls = endpoint(protocol, mtlsSkein);
       await assertStoredInTeamA(
-        await exportOne(protocol, mtls, { headers, tls: { caFile: certs.caFile, certFile: certs.clientCertFile, keyFile: certs.clientKeyFile } }),
+        await exportOne(protocol, mtls, { headers, tls: { caFile: pki.ca.certFile, certFile: pki.client.certFile, keyFile: pki.client.keyFile } }),
         `${protocol} over mTLS`,
+        mtlsSkein,
       );
-      const noClientCert = await exportOne(protocol, mtls, { headers, tls: { caFile: certs.caFile } });
+      const noClientCert = await exportOne(protocol, mtls, { headers, tls: { caFile: pki.ca.certFile } });
       assert.equal(noClientCert.failures.length, 1, `${protocol} over mTLS without a client certificate is refused: ${noClientCert.log}`);
       assert.ok(!noClientCert.log.includes(WRITER));
     }
@@ -170,12 +173,12 @@ describe('@skein/instrument with credentials', () => {
     const names = ['OTEL_EXPORTER_OTLP_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CLIENT_KEY'] as const;
     const saved = names.map((n) => process.env[n]);
     try {
-      process.env['OTEL_EXPORTER_OTLP_CERTIFICATE'] = certs.caFile;
-      process.env['OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE'] = certs.clientCertFile;
-      process.env['OTEL_EXPORTER_OTLP_CLIENT_KEY'] = certs.clientKeyFile;
+      process.env['OTEL_EXPORTER_OTLP_CERTIFICATE'] = pki.ca.certFile;
+      process.env['OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE'] = pki.client.certFile;
+      process.env['OTEL_EXPORTER_OTLP_CLIENT_KEY'] = pki.client.keyFile;
       for (const protocol of ['grpc', 'http/protobuf'] as const) {
-        const mtls = endpoint(protocol, await tlsFront(protocol, true));
-        await assertStoredInTeamA(await exportOne(protocol, mtls, { headers: { authorization: `Bearer ${WRITER}` } }), `${protocol} over mTLS, files from the environment`);
+        const mtls = endpoint(protocol, mtlsSkein);
+        await assertStoredInTeamA(await exportOne(protocol, mtls, { headers: { authorization: `Bearer ${WRITER}` } }), `${protocol} over mTLS, files from the environment`, mtlsSkein);
       }
     } finally {
       names.forEach((n, i) => {
