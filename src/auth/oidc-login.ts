@@ -26,6 +26,14 @@ interface Pending {
   nonce: string;
   verifier: string;
   redirectUri: string;
+  /** The page of this origin the user started from, where the callback sends them back. */
+  returnTo: string;
+}
+
+/** A path of this origin only (`/search?q=…`), never `//host` or a scheme: the sign-in must not redirect elsewhere. */
+export function safeReturnPath(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\r\n]/.test(value) || value.length > 2048) return '/';
+  return value;
 }
 
 /** A sign-in that could not complete: 400 (a broken or replayed callback), 401/403 as for any credential, 502/503 (the IdP). */
@@ -42,10 +50,10 @@ export class OidcLogin {
   ) {}
 
   /** Where to send the browser, and the cookie value to set (LOGIN_COOKIE) for the callback. */
-  async start(redirectUri: string): Promise<{ location: string; cookie: string }> {
+  async start(redirectUri: string, returnTo = '/'): Promise<{ location: string; cookie: string }> {
     const { metadata } = await this.issuer.discover();
     if (metadata.authorizationEndpoint === undefined) throw new Error(`the issuer's discovery document has no authorization_endpoint`);
-    const pending: Pending = { state: random(), nonce: random(), verifier: random(), redirectUri };
+    const pending: Pending = { state: random(), nonce: random(), verifier: random(), redirectUri, returnTo: safeReturnPath(returnTo) };
     const url = new URL(metadata.authorizationEndpoint);
     url.searchParams.set('response_type', 'code');
     url.searchParams.set('client_id', this.config.client_id);
@@ -58,8 +66,11 @@ export class OidcLogin {
     return { location: url.href, cookie: Buffer.from(JSON.stringify(pending)).toString('base64url') };
   }
 
-  /** The principal of a completed sign-in, from the callback's query and the LOGIN_COOKIE value. */
-  async finish(query: { code?: string | undefined; state?: string | undefined; error?: string | undefined; error_description?: string | undefined }, cookie: string | undefined): Promise<Principal | LoginFailure> {
+  /** The principal of a completed sign-in and the page to return to, from the callback's query and the LOGIN_COOKIE value. */
+  async finish(
+    query: { code?: string | undefined; state?: string | undefined; error?: string | undefined; error_description?: string | undefined },
+    cookie: string | undefined,
+  ): Promise<{ principal: Principal; returnTo: string } | LoginFailure> {
     if (query.error !== undefined) {
       return { status: 401, message: `the identity provider refused the sign-in: ${query.error}${query.error_description ? ` (${query.error_description.slice(0, 200)})` : ''}` };
     }
@@ -97,7 +108,8 @@ export class OidcLogin {
     const nonce = verified.claims['nonce'];
     if (typeof nonce !== 'string' || !sameText(nonce, pending.nonce)) return { status: 401, message: 'the ID token does not carry the nonce of this sign-in' };
     const principal: Principal | AuthFailure = this.issuer.principalOf(verified.claims);
-    return principal;
+    if ('status' in principal) return principal;
+    return { principal, returnTo: safeReturnPath(pending.returnTo) };
   }
 }
 

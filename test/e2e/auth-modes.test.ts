@@ -263,8 +263,9 @@ describe('authentication modes', () => {
     const valueOf = (setCookie: string | undefined) => setCookie?.slice(setCookie.indexOf('=') + 1).split(';')[0] ?? '';
 
     /** Follows the flow as a browser does (fetch keeps no cookies: they are carried here); returns the callback's response. */
-    async function signIn(tamper: { state?: string } = {}): Promise<{ callback: Response; loginCookie: string; callbackUrl: string }> {
-      const login = await fetch(`${skein.url}/api/skein/auth/oidc/login`, { redirect: 'manual' });
+    async function signIn(tamper: { state?: string; returnTo?: string } = {}): Promise<{ callback: Response; loginCookie: string; callbackUrl: string }> {
+      const query = tamper.returnTo === undefined ? '' : `?return_to=${encodeURIComponent(tamper.returnTo)}`;
+      const login = await fetch(`${skein.url}/api/skein/auth/oidc/login${query}`, { redirect: 'manual' });
       assert.equal(login.status, 302, await login.text());
       const loginCookie = setCookies(login).get('skein_oidc_login');
       assert.match(loginCookie ?? '', /HttpOnly; SameSite=Lax/);
@@ -299,6 +300,16 @@ describe('authentication modes', () => {
       assert.equal(res.status, 404, 'the session reads tenant a (nothing there)');
       assert.equal((await api(skein, NO_TRACE, { cookie: `skein_session=${valueOf(session)}`, 'x-scope-orgid': 'b' })).status, 403);
       assert.equal((await api(skein, NO_TRACE, { cookie: 'skein_session=made-up' })).status, 401);
+    });
+
+    test('the browser comes back to the page it started from, and only to a page of this origin', async () => {
+      idp.signInAs({ sub: 'alice', tenant: 'a', rights: ['read'] });
+      const there = await signIn({ returnTo: '/search?mode=traceql&q=%7B%7D' });
+      assert.equal(there.callback.headers.get('location'), '/search?mode=traceql&q=%7B%7D');
+      for (const elsewhere of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'search']) {
+        const done = await signIn({ returnTo: elsewhere });
+        assert.equal(done.callback.headers.get('location'), '/', `return_to ${elsewhere}`);
+      }
     });
 
     test('a callback whose state differs, one without the sign-in cookie, and a replayed code are refused', async () => {

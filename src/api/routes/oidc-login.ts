@@ -19,13 +19,13 @@ interface CallbackQuery {
 export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const notConfigured = (reply: FastifyReply) => reply.code(404).type('text/plain').send('OIDC sign-in is not configured: set auth.oidc.issuer_url and auth.oidc.client_id');
 
-  app.get(LOGIN_PATH, { config: { access: 'public' } }, async (req, reply) => {
+  app.get<{ Querystring: { return_to?: string } }>(LOGIN_PATH, { config: { access: 'public' } }, async (req, reply) => {
     const login = ctx.auth.oidcLogin;
     if (!login) return notConfigured(reply);
     let started;
     try {
       // The IdP sends the browser back to the origin it came from: the URI must be registered there.
-      started = await login.start(`${origin(req)}${CALLBACK_PATH}`);
+      started = await login.start(`${origin(req)}${CALLBACK_PATH}`, req.query.return_to);
     } catch (err) {
       return unavailable(reply, err);
     }
@@ -57,11 +57,11 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ApiContext): 
       ctx.logger.info({ component: 'auth', listener: 'api', route: CALLBACK_PATH, status: outcome.status, reason: outcome.message }, 'OIDC sign-in refused');
       return reply.code(outcome.status).type('text/plain').send(`sign-in failed: ${outcome.message}`);
     }
-    const id = sessions.create(outcome);
+    const id = sessions.create(outcome.principal);
     cookies.push(sessionCookie(id, { maxAgeSeconds: sessions.ttlSeconds, secure: secure(req) }));
-    ctx.logger.info({ component: 'auth', subject: outcome.subject }, 'signed in with OIDC');
+    ctx.logger.info({ component: 'auth', subject: outcome.principal.subject }, 'signed in with OIDC');
     reply.header('set-cookie', cookies);
-    return reply.redirect('/', 302);
+    return reply.redirect(outcome.returnTo, 302);
   });
 }
 
