@@ -3,7 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { bearerTokenSchema, type BearerTokenConfig } from '../config/security-schema.js';
+import { bearerTokenSchema, SHORT_TOKEN, type BearerTokenConfig } from '../config/security-schema.js';
 import type { Principal } from './principal.js';
 import { watchedFile, type WatchedFile } from '../lib/watched-file.js';
 import { digestKey, sha256 } from './digest.js';
@@ -19,9 +19,9 @@ export class BearerTokens {
   private readonly file: WatchedFile<TokenIndex> | undefined;
 
   constructor(tokens: readonly BearerTokenConfig[], tokenFile: string, logger: Logger) {
-    this.fixed = index(tokens, 'token');
+    this.fixed = index(tokens, 'token', logger);
     this.file = tokenFile
-      ? watchedFile(tokenFile, (text) => index(parseTokenFile(text), 'token-file'), { intervalMs: 2000, logger, what: 'auth.token_file' })
+      ? watchedFile(tokenFile, (text) => index(parseTokenFile(text), 'token-file', logger), { intervalMs: 2000, logger, what: 'auth.token_file' })
       : undefined;
   }
 
@@ -51,9 +51,11 @@ function parseTokenFile(text: string): BearerTokenConfig[] {
   return parsed.data;
 }
 
-function index(tokens: readonly BearerTokenConfig[], source: string): TokenIndex {
+function index(tokens: readonly BearerTokenConfig[], source: string, logger: Logger): TokenIndex {
   const out = new Map<string, { principal: Principal; digest: Buffer }>();
   tokens.forEach((t, i) => {
+    // Named by its entry, never by its value.
+    if (t.token.length < SHORT_TOKEN) logger.warn({ entry: t.name || `${source}-${i + 1}` }, `a bearer token is shorter than ${SHORT_TOKEN} characters and easy to guess: use a long random one (openssl rand -base64 32)`);
     const digest = sha256(t.token);
     out.set(digestKey(digest), {
       digest,

@@ -28,7 +28,8 @@ export const tenantId = z.string().regex(TENANT_RE, "a tenant ID is 1–150 char
 /** One bearer token, mapped to the tenants it acts for and what it may do there. */
 export const bearerTokenSchema = z
   .strictObject({
-    token: z.string().min(16, 'a token must be at least 16 characters'),
+    /** Any non-empty string; one shorter than SHORT_TOKEN characters is accepted with a warning at start. */
+    token: z.string().min(1, 'a token must not be empty').refine((v) => !/\s/.test(v), 'a token holds no whitespace (it travels in an Authorization header)'),
     /** A name for logs and metrics; the token itself is never logged. Default: `token-<n>`. */
     name: z.string().default(''),
     tenant: tenantId.optional(),
@@ -38,6 +39,9 @@ export const bearerTokenSchema = z
   })
   .refine((t) => (t.tenant === undefined) !== (t.tenants === undefined), 'give tenant or tenants (not both)');
 export type BearerTokenConfig = z.output<typeof bearerTokenSchema>;
+
+/** Bearer tokens shorter than this are easy to guess: accepted (examples use them), with a warning. */
+export const SHORT_TOKEN = 16;
 
 export const AUTH_MODES = ['bearer', 'basic', 'oidc'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
