@@ -50,6 +50,9 @@ declare module 'fastify' {
 /** 400 malformed tenant header, 401 no valid credential, 403 not allowed, 503 the credential cannot be checked now. */
 export type RefusalStatus = 400 | 401 | 403 | 503;
 
+/** The reason a receiver counts a request refused by access control under (skein_receiver_refused_requests_total). */
+export const REFUSAL_REASON: Readonly<Record<RefusalStatus, string>> = { 400: 'invalid_tenant', 401: 'unauthorized', 403: 'unauthorized', 503: 'auth_unavailable' };
+
 export interface AccessOptions {
   authenticator: Authenticator;
   /** Who may read /metrics when the listener authenticates. */

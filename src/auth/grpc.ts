@@ -6,10 +6,11 @@ import { isFailure, type Authenticator } from './authenticator.js';
 import { OPEN_ACCESS, type Principal } from './principal.js';
 import { resolveTenants } from './tenancy.js';
 import { countRefusal } from './metrics.js';
+import type { RefusalStatus } from './access.js';
 import { OverloadError } from '../lib/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 
-export type CallAccess = { principal: Principal; tenant: string } | { code: GrpcCode; details: string };
+export type CallAccess = { principal: Principal; tenant: string } | { code: GrpcCode; details: string; status: RefusalStatus };
 
 const CODES = { 400: GrpcCode.INVALID_ARGUMENT, 401: GrpcCode.UNAUTHENTICATED, 403: GrpcCode.PERMISSION_DENIED, 503: GrpcCode.UNAVAILABLE } as const;
 
@@ -19,7 +20,7 @@ export async function authorizeExport(authenticator: Authenticator, metadata: Me
   const refuse = (status: keyof typeof CODES, details: string, who?: Principal): CallAccess => {
     countRefusal('otlp_grpc', status);
     logger.info({ listener: 'otlp_grpc', status, subject: who?.subject, reason: details }, 'request refused');
-    return { code: CODES[status], details };
+    return { code: CODES[status], details, status };
   };
   if (authenticator.modes.length > 0) {
     const values = metadata.get('authorization');

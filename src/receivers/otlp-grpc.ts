@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRetryableStatus } from '../otlp/protobuf.js';
 import { authorizeExport } from '../auth/grpc.js';
+import { REFUSAL_REASON } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
@@ -71,7 +72,7 @@ async function exportTraces(opts: OtlpGrpcOptions, call: ServerUnaryCall<Buffer,
   const { ingester } = opts;
   const access = await authorizeExport(opts.authenticator, call.metadata, opts.logger);
   if ('code' in access) {
-    ingester.refusedRequest('grpc', access.code === GrpcCode.INVALID_ARGUMENT ? 'invalid_tenant' : access.code === GrpcCode.UNAVAILABLE ? 'auth_unavailable' : 'unauthorized');
+    ingester.refusedRequest('grpc', REFUSAL_REASON[access.status]);
     return callback({ code: access.code, details: access.details });
   }
   const deadline = call.getDeadline();

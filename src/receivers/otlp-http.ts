@@ -7,7 +7,7 @@ import type { ServerTls } from '../net/server-tls.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeTracesDataKeepingWire, encodeExportTraceServiceResponse, encodeRpcStatus } from '../otlp/protobuf.js';
 import { decodeOtlpJson } from '../otlp/json.js';
-import { installAccessControl, singleTenant, type RefusalStatus } from '../auth/access.js';
+import { installAccessControl, REFUSAL_REASON, singleTenant, type RefusalStatus } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { FORWARDED_HEADER, isForwarded } from '../lib/forwarded.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
@@ -24,7 +24,6 @@ const MEDIA_TYPES: Record<string, BodyEncoding> = {
 
 /** The access check's refusals (src/auth/access.ts) as OTLP codes; 503 (the identity provider is unreachable) is retried by exporters. */
 const REFUSAL_CODES: Record<RefusalStatus, GrpcCode> = { 400: GrpcCode.INVALID_ARGUMENT, 401: GrpcCode.UNAUTHENTICATED, 403: GrpcCode.PERMISSION_DENIED, 503: GrpcCode.UNAVAILABLE };
-const REFUSAL_REASONS: Record<RefusalStatus, string> = { 400: 'invalid_tenant', 401: 'unauthorized', 403: 'unauthorized', 503: 'auth_unavailable' };
 
 export interface OtlpHttpOptions {
   ingester: Ingester;
@@ -44,7 +43,7 @@ export function createOtlpHttpReceiver(opts: OtlpHttpOptions): FastifyInstance {
     logger: opts.logger.child({ component: 'auth' }),
     listener: 'otlp_http',
     respond: (req, reply, status, message) => {
-      ingester.refusedRequest(encodingOf(req) === 'protobuf' ? 'http_protobuf' : 'http_json', REFUSAL_REASONS[status]);
+      ingester.refusedRequest(encodingOf(req) === 'protobuf' ? 'http_protobuf' : 'http_json', REFUSAL_REASON[status]);
       return sendStatus(reply, encodingOf(req) ?? 'json', status, REFUSAL_CODES[status], message);
     },
   });

@@ -8,7 +8,7 @@ import { createHttpServer } from '../net/http-server.js';
 import type { ServerTls } from '../net/server-tls.js';
 import type { Logger } from '../telemetry/logger.js';
 import { decodeZipkinV2Json, decodeZipkinV2Proto, type ZipkinDecodeOptions } from '../otlp/zipkin.js';
-import { installAccessControl, singleTenant } from '../auth/access.js';
+import { installAccessControl, REFUSAL_REASON, singleTenant } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { IngestOutcome, Ingester } from './ingest.js';
 import { declaredBytes, decompress, tooLargeMessage } from './decompress.js';
@@ -47,7 +47,7 @@ export function createZipkinReceiver(opts: ZipkinReceiverOptions): FastifyInstan
     logger: opts.logger.child({ component: 'auth' }),
     listener: 'zipkin',
     respond: (_req, reply, status, message) => {
-      ingester.refusedRequest('zipkin', status === 400 ? 'invalid_tenant' : status === 503 ? 'auth_unavailable' : 'unauthorized');
+      ingester.refusedRequest('zipkin', REFUSAL_REASON[status]);
       return sendText(reply, status, message);
     },
   });

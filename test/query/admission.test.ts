@@ -1,17 +1,8 @@
 // Query admission (src/query/admission.ts): the place queries wait for, overall and per tenant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gate, settle } from '../helpers/gates.js';
 import { QueryAdmission, QueryQueueFullError } from '../../src/query/admission.js';
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
-
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 const FAR = () => Date.now() + 60_000;
 const timedOut = () => new Error('timed out');

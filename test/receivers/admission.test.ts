@@ -1,19 +1,9 @@
 // Admission: who is let in under load and in what order (src/receivers/admission.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gate, settle } from '../helpers/gates.js';
 import { Admission } from '../../src/receivers/admission.js';
 import { OverloadError } from '../../src/lib/errors.js';
-
-/** Lets the event loop go round a few times: enough for every request that may start to have started. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
-
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 test('at most `concurrency` requests run at once, and the others start first come first served', async () => {
   const admission = new Admission({ pressure: () => undefined, maxInFlightBytes: Infinity, concurrency: 2, retryAfterSeconds: 1 });
