@@ -83,15 +83,10 @@ export async function runDecodeCeiling(ctx: BenchContext, spans: number): Promis
   return best!;
 }
 
-/** The ceiling for ratios: the one measured in this bench run, or a single quick measurement if the figure was skipped. */
+/**
+ * The ceiling for ratios: the one measured in this bench run, or measured (and
+ * reported, so the ratio's baseline is in the results) now if the figure was not.
+ */
 export async function ceiling(ctx: BenchContext, spans: number): Promise<Ceiling> {
-  if (measured) return measured;
-  const w = referenceRequests(spans, 'protobuf', ctx.log);
-  let best: Ceiling | undefined;
-  for (const decoder of await decoders(ctx)) {
-    const v = timeDecode(decoder, w.bodies, w.spanCount, warmUp(decoder, w.bodies, w.spanCount));
-    if (best === undefined || v > best.spansPerSecond) best = { spansPerSecond: v, decoder: decoder.name };
-  }
-  measured = best;
-  return best!;
+  return measured ?? runDecodeCeiling(ctx, spans);
 }
