@@ -26,7 +26,8 @@ const SECTIONS: ReadonlyArray<readonly [prefix: string, title: string]> = [
 /** The context worth a reader's attention, per figure family. */
 function notes(f: Figure): string {
   const parts: string[] = [];
-  if (typeof f['ratioToCeiling'] === 'number') parts.push(`${(f['ratioToCeiling'] * 100).toFixed(0)}% of decode ceiling`);
+  const toCeiling = f['ratioToCeiling'];
+  if (typeof toCeiling === 'number') parts.push(`${(toCeiling * 100).toFixed(toCeiling < 0.1 ? 1 : 0)}% of decode ceiling`);
   const refused = f['refusedSpans'];
   if (Array.isArray(refused) && refused.some((n) => n !== 0)) parts.push(`refused spans per run: ${refused.join(', ')}`);
   if (f.figure.startsWith('visibility.') && Array.isArray(f['p99PerRun'])) parts.push(`p99 per run: ${(f['p99PerRun'] as number[]).join(', ')} ms`);
@@ -40,7 +41,7 @@ function notes(f: Figure): string {
   if (Array.isArray(f['heapUsedPerSpan'])) {
     parts.push(`JS heap ${(f['heapUsedPerSpan'] as number[]).map((n) => n.toFixed(0)).join(', ')} B/span; held ${(f['heldBytesPerSpan'] as number[]).map((n) => n.toFixed(0)).join(', ')} B/span`);
   }
-  if (typeof f['target'] === 'number' && typeof f['targetReached'] === 'boolean') parts.push(`target ${f['target']}: ${f['targetReached'] ? 'reached' : 'missed'}`);
+  if (typeof f['target'] === 'number' && typeof f['targetReached'] === 'boolean') parts.push(`target ${formatValue(f['target'], f.unit)}: ${f['targetReached'] ? 'reached' : 'missed'}`);
   return parts.join('; ');
 }
 
