@@ -181,13 +181,13 @@ function headline(figures: readonly Figure[]): string[] {
     const notes = [ceiling, tempo, base].filter(Boolean).join('; ');
     return [`  ${label.padEnd(13)} ${formatValue(f.median, f.unit).padStart(7)} ${f.unit}${notes ? `  (${notes})` : ''}`];
   };
-  const top = Number(sustained['ceilingSpansPerSecond']);
+  const top = Number(sustained['ceilingSpansPerCpuSecond']);
   return [
     `Ingest, the headline: ${formatValue(Number(sustained['spansSent']), 'spans/')} spans over OTLP/HTTP protobuf, then POST /flush until the server is idle (medians of ${sustained.runs}):`,
     ...line('sustained', 'sustained.cpu-efficiency'),
     ...line('receive only', 'sustained.receive.cpu-efficiency'),
     ...line('wall clock', 'sustained.receive.throughput'),
-    `  decode ceiling ${formatValue(top, 'spans/s')} spans/s (${String(sustained['ceilingDecoder'])}, one core, this run)`,
+    `  decode ceiling ${formatValue(top, 'spans/CPU-s')} spans/CPU-s (${String(sustained['ceilingDecoder'])}, one core, this run)`,
     '',
   ];
 }
