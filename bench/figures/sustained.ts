@@ -156,7 +156,7 @@ export async function runSustained(ctx: BenchContext, spans: number, lookups: nu
         const compactions = (await scrapeSum(server.proc.url, COMPACTIONS_METRIC)) ?? 0;
         const pass = await lookupPass(server, ids);
         return { build, ingest, disk, walBytesAfterFlush, compactions, rssAfterFlush, lookups: pass, rssAtEnd: rssBytes(server.pid), peakRss: peakRssBytes(server.pid) };
-      }, build.cliPath === undefined ? {} : { cliPath: build.cliPath });
+      }, { cliPath: build.cliPath });
       rounds.get(build)!.push(r);
       ctx.log(
         `sustained run ${run + 1}/${ctx.runs} (${build.name} ${build.commit ?? build.dir}): ${Math.round(perCpu(r))} spans/CPU-s sustained, ` +
