@@ -1,5 +1,6 @@
 // What every figure is recorded with: which code, which machine, which command.
 import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ export interface MachineContext {
 
 export function machineContext(): MachineContext {
   return {
-    commit: commit(),
+    commit: commitOf(REPO_ROOT) ?? 'unknown',
     nproc: availableParallelism(),
     memTotalBytes: totalmem(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -29,11 +30,14 @@ export function machineContext(): MachineContext {
   };
 }
 
-function commit(): string {
+/** The short commit checked out at `dir`, when `dir` is the top of a git checkout (not merely inside one). */
+export function commitOf(dir: string): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (realpathSync(git('rev-parse', '--show-toplevel')) !== realpathSync(dir)) return undefined;
+    return git('rev-parse', '--short', 'HEAD');
   } catch {
-    return 'unknown';
+    return undefined;
   }
 }
 

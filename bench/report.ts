@@ -1,7 +1,7 @@
 // Turns bench/results/latest.json into the Markdown tables of
 // docs/benchmarks.md: figures grouped by what they measure, each with its
-// spread, the machine and command it came from, and Tempo's figure where
-// BENCHMARK.md has one.
+// spread, the machine and command it came from, and Tempo's figure where one
+// was measured the same way (bench/tempo-baseline.ts).
 //
 //   node dist/bench/report.js [results.json] > benchmarks-section.md
 import { readFileSync } from 'node:fs';
@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { displayUnit, formatValue } from './format.js';
 import { isFigureError, type Figure, type FigureError } from './figure.js';
 import { REPO_ROOT } from './machine.js';
-import { TEMPO_2_2_4, compareWithTempo } from './tempo-baseline.js';
+import { TEMPO_2_2_4, TEMPO_SOURCE, compareWithTempo } from './tempo-baseline.js';
 
 const SECTIONS: ReadonlyArray<readonly [prefix: string, title: string]> = [
-  ['ingest.', 'Ingest throughput'],
+  ['sustained.', 'Ingest, sustained: receive + POST /flush until idle (the headline), with trace by ID, disk and RSS after the flush'],
+  ['ingest.', 'Ingest throughput, receive window only, per protocol'],
   ['ceiling.', 'Decode ceiling (in-process, one core)'],
   ['visibility.', 'End-to-end visibility'],
   ['trace-by-id.', 'Trace by ID'],
@@ -25,7 +26,8 @@ const SECTIONS: ReadonlyArray<readonly [prefix: string, title: string]> = [
 /** The context worth a reader's attention, per figure family. */
 function notes(f: Figure): string {
   const parts: string[] = [];
-  if (typeof f['ratioToCeiling'] === 'number') parts.push(`${(f['ratioToCeiling'] * 100).toFixed(0)}% of decode ceiling`);
+  const toCeiling = f['ratioToCeiling'];
+  if (typeof toCeiling === 'number') parts.push(`${(toCeiling * 100).toFixed(toCeiling < 0.1 ? 1 : 0)}% of decode ceiling`);
   const refused = f['refusedSpans'];
   if (Array.isArray(refused) && refused.some((n) => n !== 0)) parts.push(`refused spans per run: ${refused.join(', ')}`);
   if (f.figure.startsWith('visibility.') && Array.isArray(f['p99PerRun'])) parts.push(`p99 per run: ${(f['p99PerRun'] as number[]).join(', ')} ms`);
@@ -33,11 +35,13 @@ function notes(f: Figure): string {
   if (Array.isArray(stored) && stored.length > 0) parts.push(`${formatCount(Number(stored[0]))} spans stored`);
   if (Array.isArray(f['failedLookups']) && (f['failedLookups'] as number[]).some((n) => n !== 0)) parts.push(`failed lookups: ${(f['failedLookups'] as number[]).join(', ')}`);
   if (typeof f['decoder'] === 'string') parts.push(f['decoder']);
+  if (typeof f['baselineCommit'] === 'string' || typeof f['baselineDir'] === 'string') parts.push(`baseline ${String(f['baselineCommit'] ?? f['baselineDir'])}, ${String(f['better'])} is better`);
+  if (f['build'] === 'baseline') parts.push(`baseline build ${String(f['buildCommit'] ?? f['buildDir'])}`);
   if (typeof f['ratioToDecode'] === 'number') parts.push(`${f['ratioToDecode'].toFixed(2)}× the decode cost`);
   if (Array.isArray(f['heapUsedPerSpan'])) {
     parts.push(`JS heap ${(f['heapUsedPerSpan'] as number[]).map((n) => n.toFixed(0)).join(', ')} B/span; held ${(f['heldBytesPerSpan'] as number[]).map((n) => n.toFixed(0)).join(', ')} B/span`);
   }
-  if (typeof f['target'] === 'number' && typeof f['targetReached'] === 'boolean') parts.push(`target ${f['target']}: ${f['targetReached'] ? 'reached' : 'missed'}`);
+  if (typeof f['target'] === 'number' && typeof f['targetReached'] === 'boolean') parts.push(`target ${formatValue(f['target'], f.unit)}: ${f['targetReached'] ? 'reached' : 'missed'}`);
   return parts.join('; ');
 }
 
@@ -60,6 +64,7 @@ export function renderReport(results: ReadonlyArray<Figure | FigureError>): stri
       `${first.startedAt.slice(0, 10)}, with \`${first.command}\`.`,
   );
   if (first.mode === 'quick') out.push('', '> **Quick run** (smoke-test sizes): not figures to publish.');
+  if (figures.some((f) => TEMPO_2_2_4[f.figure] !== undefined)) out.push('', `The Tempo 2.2.4 column: ${TEMPO_SOURCE} (its two rounds; the ratio is to their middle).`);
   for (const [prefix, title] of SECTIONS) {
     const rows = figures.filter((f) => f.figure.startsWith(prefix));
     if (rows.length === 0) continue;
@@ -75,7 +80,7 @@ export function renderReport(results: ReadonlyArray<Figure | FigureError>): stri
         `${formatValue(f.min, f.unit)} – ${formatValue(f.max, f.unit)}`,
         displayUnit(f.unit),
         String(f.runs),
-        ...(withTempo ? [tempo ? formatValue(tempo.value, f.unit) : '', compareWithTempo(f.figure, f.median)] : []),
+        ...(withTempo ? [tempo ? tempo.rounds.map((v) => formatValue(v, f.unit)).join(', ') : '', compareWithTempo(f.figure, f.median)] : []),
         notes(f).replace(/\|/g, '\\|'),
       ];
       out.push(`| ${cells.join(' | ')} |`);

@@ -2,7 +2,7 @@
 // One JSON object per figure on stdout (machine-readable), progress and a
 // summary table on stderr, and every figure in bench/results/latest.json.
 //
-//   node dist/bench/run.js [--quick] [--only name,name] [--runs N] [--out file]
+//   node dist/bench/run.js [--quick] [--only name,name] [--runs N] [--out file] [--baseline dir]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { displayUnit, formatValue, textTable } from './format.js';
@@ -17,19 +17,21 @@ import { PIPELINE_GROUPS, runPipelineCpu, runPipelineIngest, runPipelineMemory }
 import { runSearch } from './figures/search.js';
 import { runQueryLoad } from './figures/query-load.js';
 import { runStored, STORED_GROUPS, type StoredGroup } from './figures/stored.js';
+import { runSustained } from './figures/sustained.js';
 import { runTagValues } from './figures/tag-values.js';
 import { runVisibility } from './figures/visibility.js';
 import { runWireSize } from './figures/wire-size.js';
 import { machineContext, REPO_ROOT } from './machine.js';
-import { killStartedServers } from './server-under-test.js';
+import { compareWithTempo, TEMPO_2_2_4 } from './tempo-baseline.js';
+import { baselineBuild, currentBuild, killStartedServers, type ServerBuild } from './server-under-test.js';
 import { forgetRequests } from './workload-cache.js';
 
 const SIZES = {
-  full: { ingestSpans: 200_000, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000, queryLoadPrefill: 50_000, queryLoadIngest: 400_000 },
-  quick: { ingestSpans: 50_000, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 20_000, queryLoadIngest: 80_000 },
+  full: { ingestSpans: 200_000, sustainedLookups: 200, visibilityTraces: 200, storedSpans: 1_000_000, lookups: 1_000, queryLoadPrefill: 50_000, queryLoadIngest: 400_000 },
+  quick: { ingestSpans: 50_000, sustainedLookups: 50, visibilityTraces: 50, storedSpans: 100_000, lookups: 200, queryLoadPrefill: 20_000, queryLoadIngest: 80_000 },
 } as const;
 
-const GROUPS = ['wire', 'ceiling', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load', 'overload', 'cluster', 'secured-ingest', 'auth'] as const;
+const GROUPS = ['wire', 'ceiling', 'sustained', ...INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), ...PIPELINE_GROUPS, 'visibility', ...STORED_GROUPS, 'tags', 'search', 'query-load', 'overload', 'cluster', 'secured-ingest', 'auth'] as const;
 type Group = (typeof GROUPS)[number];
 const ALIASES: Record<string, readonly Group[]> = { ingest: INGEST_PROTOCOLS.map((p) => `ingest-${p}` as const), pipeline: PIPELINE_GROUPS };
 
@@ -38,16 +40,20 @@ interface Options {
   runs: number;
   only: Set<Group>;
   out: string;
+  /** Another build whose server the groups that take one (sustained) run interleaved with this one's. */
+  baseline: ServerBuild | undefined;
 }
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--only name,name] [--runs N] [--out file]
-  --quick   smaller sizes, for a smoke run
-  --only    groups to run: ${GROUPS.join(', ')} (ingest = all three ingest groups, pipeline = the three pipeline groups)
-  --runs    runs per figure, reported as median, min and max (default 3)
-  --out     results file (default bench/results/latest.json)`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--only name,name] [--runs N] [--out file] [--baseline dir]
+  --quick     smaller sizes, for a smoke run
+  --only      groups to run: ${GROUPS.join(', ')} (ingest = all three ingest groups, pipeline = the three pipeline groups)
+  --runs      runs per figure, reported as median, min and max (default 3)
+  --out       results file (default bench/results/latest.json)
+  --baseline  the top of another commit's built tree (dist/ and node_modules/ there): the sustained group runs
+              its server interleaved with this one's and reports both and their ratios`;
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { quick: false, runs: 3, only: new Set(GROUPS), out: join(REPO_ROOT, 'bench', 'results', 'latest.json') };
+  const opts: Options = { quick: false, runs: 3, only: new Set(GROUPS), out: join(REPO_ROOT, 'bench', 'results', 'latest.json'), baseline: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => {
@@ -78,6 +84,9 @@ function parseArgs(argv: readonly string[]): Options {
       case '--out':
         opts.out = resolve(value());
         break;
+      case '--baseline':
+        opts.baseline = baselineBuild(value());
+        break;
       case '--help':
       case '-h':
         process.stderr.write(USAGE + '\n');
@@ -87,6 +96,7 @@ function parseArgs(argv: readonly string[]): Options {
         throw new Error(`unknown argument ${argv[i]}\n${USAGE}`);
     }
   }
+  if (opts.baseline && !opts.only.has('sustained')) throw new Error('--baseline is measured by the sustained group only; add it to --only');
   return opts;
 }
 
@@ -119,6 +129,10 @@ async function main(): Promise<number> {
 
   if (opts.only.has('wire')) await attempt('wire', () => runWireSize(ctx, sizes.ingestSpans));
   if (opts.only.has('ceiling')) await attempt('ceiling', async () => void (await runDecodeCeiling(ctx, sizes.ingestSpans)));
+  if (opts.only.has('sustained')) {
+    const builds = opts.baseline ? [currentBuild(), opts.baseline] : [currentBuild()];
+    await attempt('sustained', () => runSustained(ctx, sizes.ingestSpans, sizes.sustainedLookups, builds));
+  }
   for (const protocol of INGEST_PROTOCOLS) {
     const group = `ingest-${protocol}` as const;
     if (opts.only.has(group)) await attempt(group, () => runIngest(ctx, protocol as IngestProtocol, sizes.ingestSpans));
@@ -149,7 +163,33 @@ function summary(results: ReadonlyArray<Figure | FigureError>): string {
   const figures = results.filter((r): r is Figure => !isFigureError(r));
   const rows = figures.map((r) => [r.figure, formatValue(r.median, r.unit), formatValue(r.min, r.unit), formatValue(r.max, r.unit), displayUnit(r.unit), String(r.runs)]);
   const failed = results.filter(isFigureError).map((e) => `FAILED ${e.figure}: ${(e.error.split('\n')[0] ?? '').slice(0, 200)}`);
-  return [textTable(['figure', 'median', 'min', 'max', 'unit', 'runs'], rows), ...failed].join('\n');
+  return [...headline(figures), textTable(['figure', 'median', 'min', 'max', 'unit', 'runs'], rows), ...failed].join('\n');
+}
+
+/** The ingest figure that counts, first: sustained, beside receive-only, the decode ceiling, Tempo's and the baseline's. */
+function headline(figures: readonly Figure[]): string[] {
+  const byName = new Map(figures.map((f) => [f.figure, f]));
+  const sustained = byName.get('sustained.cpu-efficiency');
+  if (sustained === undefined) return [];
+  const line = (label: string, name: string) => {
+    const f = byName.get(name);
+    if (f === undefined) return [];
+    const ceiling = typeof f['ratioToCeiling'] === 'number' ? `${(f['ratioToCeiling'] * 100).toFixed(1)} % of the decode ceiling` : undefined;
+    const tempo = TEMPO_2_2_4[name] ? `Tempo 2.2.4 ${TEMPO_2_2_4[name]!.rounds.map((v) => formatValue(v, f.unit)).join(', ')}: ${compareWithTempo(name, f.median)}` : undefined;
+    const vs = byName.get(name.replace(/^sustained\./, 'sustained.vs-baseline.'));
+    const base = vs ? `${vs.median.toFixed(2)}× the baseline (${vs.values.map((v) => v.toFixed(2)).join(', ')} per round)` : undefined;
+    const notes = [ceiling, tempo, base].filter(Boolean).join('; ');
+    return [`  ${label.padEnd(13)} ${formatValue(f.median, f.unit).padStart(7)} ${f.unit}${notes ? `  (${notes})` : ''}`];
+  };
+  const top = Number(sustained['ceilingSpansPerCpuSecond']);
+  return [
+    `Ingest, the headline: ${formatValue(Number(sustained['spansSent']), 'spans/')} spans over OTLP/HTTP protobuf, then POST /flush until the server is idle (medians of ${sustained.runs}):`,
+    ...line('sustained', 'sustained.cpu-efficiency'),
+    ...line('receive only', 'sustained.receive.cpu-efficiency'),
+    ...line('wall clock', 'sustained.receive.throughput'),
+    `  decode ceiling ${formatValue(top, 'spans/CPU-s')} spans/CPU-s (${String(sustained['ceilingDecoder'])}, one core, this run)`,
+    '',
+  ];
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

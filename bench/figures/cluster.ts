@@ -24,13 +24,12 @@
 // favour one. Every figure is the median of the rounds; ratios are per round.
 import { rmSync } from 'node:fs';
 import { makeFigure, type BenchContext } from '../figure.js';
-import { Rng } from '../prng.js';
-import { cpuSeconds, waitUntilIdle } from '../proc-stats.js';
-import { postAll, type Batch, type SendResult } from '../senders.js';
+import type { Batch } from '../senders.js';
 import { scrapeSum } from '../server-metrics.js';
 import { startFreshCluster, startFreshServer, stopCluster, stopServer, type ServerUnderTest } from '../server-under-test.js';
 import { median, percentile, roundTo } from '../stats.js';
-import { getTrace } from '../trace-response.js';
+import { measureSustainedIngest, type SustainedIngest } from '../sustained-ingest.js';
+import { lookupIds, lookupPass, type LookupPass } from '../trace-lookups.js';
 import { referenceRequests } from '../workload-cache.js';
 import type { GeneratedRequests } from '../workload.js';
 import { CONNECTIONS } from './ingest.js';
@@ -43,7 +42,6 @@ import { startS3Server, type S3Server } from '../../test/helpers/s3.js';
 
 /** The S3 backend's counter of bytes read from the bucket. Change it here if the backend names it otherwise. */
 export const BUCKET_READ_BYTES_METRIC = 'skein_s3_read_bytes_total';
-const STORED_SPANS_METRIC = 'skein_spans_stored_total';
 const BLOCKS_METRIC = 'skein_blocks';
 /** The router's count of spans it handed on, by `decision` (`owned` or `forwarded`). */
 const ROUTED_SPANS_METRIC = 'skein_cluster_routed_spans_total';
@@ -57,10 +55,7 @@ const TARGETS = { ingestRatio: 0.8, warmP99Ratio: 2, coldP99Ratio: 5 } as const;
 const INGEST_SETUPS = ['one-local', 'one-s3', 'three-s3', 'three-s3-by-owner'] as const;
 type IngestSetup = (typeof INGEST_SETUPS)[number];
 
-interface IngestRun {
-  send: SendResult;
-  serverCpuSeconds: number;
-  storedSpans: number;
+interface IngestRun extends SustainedIngest {
   /** Spans the instances' routers forwarded to another (three-instance setups). */
   forwardedSpans?: number;
 }
@@ -70,14 +65,6 @@ interface RoutedBatch extends Batch {
   bodies: Uint8Array[];
   spansPerBody: number[];
   targetOf: number[];
-}
-
-interface LookupPass {
-  ms: number[];
-  failed: number;
-  serverCpuPerLookupMs: number;
-  /** Bytes the bucket served during the pass (undefined on local disk). */
-  bucketBytes?: number;
 }
 
 interface Round {
@@ -91,7 +78,7 @@ interface Round {
 export async function runCluster(ctx: BenchContext, spans: number, lookups: number): Promise<void> {
   const workload = referenceRequests(spans, 'protobuf', ctx.log);
   // Distinct stored IDs, the same each round.
-  const ids = lookupIds(workload, lookups);
+  const ids = lookupIds(workload.traceIds, lookups, LOOKUP_SEED);
   const rounds: Round[] = [];
   for (let round = 0; round < ctx.runs; round++) {
     const order = round % 2 === 0 ? INGEST_SETUPS : [...INGEST_SETUPS].reverse();
@@ -268,29 +255,11 @@ function s3Config(s3: S3Server): string {
   return `storage:\n${s3.storageYaml({ indent: 2 })}\n`;
 }
 
-/**
- * Sends the bodies (round-robin over the servers, or body i to server `targetOf[i]`)
- * and waits until they are stored, flushed and the servers are idle; the servers'
- * CPU over all of it.
- */
+/** The sustained ingest of `bodies` on the servers (bench/sustained-ingest.ts), logged. */
 async function measureIngest(ctx: BenchContext, servers: readonly ServerUnderTest[], bodies: Batch, targetOf?: readonly number[]): Promise<IngestRun> {
-  const pids = servers.map((s) => s.pid);
-  const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-  const cpu0 = cpu();
-  const send = await postAll(servers.map((s) => `${s.proc.otlpHttpUrl}/v1/traces`), bodies, 'protobuf', CONNECTIONS, { targetOf });
-  if (send.acceptedSpans === 0) throw new Error(`the servers accepted no spans: ${send.refusalSamples.join('; ')}`);
-  // Spans a receiver forwarded are stored at their owner: wait until every accepted span is somewhere.
-  const storedSpans = await waitForStored(servers, send.acceptedSpans);
-  await Promise.all(
-    servers.map(async (s) => {
-      const res = await fetch(`${s.proc.url}/flush`, { method: 'POST' });
-      if (res.status !== 204) throw new Error(`POST /flush on ${s.proc.url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-    }),
-  );
-  await waitUntilIdle(pids);
-  const serverCpuSeconds = cpu() - cpu0;
-  ctx.log(`  ${servers.length} instance(s): ${send.acceptedSpans} spans accepted, ${storedSpans} stored, ${serverCpuSeconds.toFixed(2)} server CPU-s`);
-  return { send, serverCpuSeconds, storedSpans };
+  const run = await measureSustainedIngest(servers, bodies, targetOf);
+  ctx.log(`  ${servers.length} instance(s): ${run.send.acceptedSpans} spans accepted, ${run.storedSpans} stored, ${run.serverCpuSeconds.toFixed(2)} server CPU-s`);
+  return run;
 }
 
 /**
@@ -325,17 +294,6 @@ async function forwardedSpans(servers: readonly ServerUnderTest[]): Promise<numb
   return texts.reduce((sum, t) => sum + metricValue(t, ROUTED_SPANS_METRIC, { decision: 'forwarded' }), 0);
 }
 
-async function waitForStored(servers: readonly ServerUnderTest[], accepted: number, timeoutMs = 180_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const counts = await Promise.all(servers.map((s) => scrapeSum(s.proc.url, STORED_SPANS_METRIC)));
-    const stored = counts.reduce<number>((sum, n) => sum + (n ?? 0), 0);
-    if (stored >= accepted) return stored;
-    if (Date.now() > deadline) throw new Error(`only ${stored} of ${accepted} accepted spans were stored (${STORED_SPANS_METRIC} summed over the instances) after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Waits until a fresh instance knows the blocks its predecessor wrote (so lookups do not race its first block-list poll). */
 async function waitForBlocks(server: ServerUnderTest, blocks: number, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -345,35 +303,6 @@ async function waitForBlocks(server: ServerUnderTest, blocks: number, timeoutMs 
     if (Date.now() > deadline) throw new Error(`a fresh instance on the bucket knew ${known} of ${blocks} blocks (${BLOCKS_METRIC}) after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-function lookupIds(workload: GeneratedRequests, count: number): string[] {
-  const rng = new Rng(LOOKUP_SEED);
-  const pool = [...workload.traceIds];
-  const n = Math.min(count, pool.length);
-  // Partial Fisher-Yates: the first n of a seeded shuffle.
-  for (let i = 0; i < n; i++) {
-    const j = rng.int(i, pool.length - 1);
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-  }
-  return pool.slice(0, n);
-}
-
-async function lookupPass(server: ServerUnderTest, ids: readonly string[], bucketMetric?: string): Promise<LookupPass> {
-  const bytes0 = bucketMetric ? await scrapeSum(server.proc.url, bucketMetric) : undefined;
-  const cpu0 = cpuSeconds(server.pid);
-  const ms: number[] = [];
-  let failed = 0;
-  for (const id of ids) {
-    const answer = await getTrace(server.proc.url, id, 'protobuf');
-    ms.push(answer.ms);
-    if (answer.status !== 200 || answer.spans === 0) failed++;
-  }
-  const serverCpuPerLookupMs = ((cpuSeconds(server.pid) - cpu0) / ids.length) * 1000;
-  if (failed > ids.length / 10) throw new Error(`${failed} of ${ids.length} stored traces were not found by ID on ${server.proc.url}`);
-  const pass: LookupPass = { ms, failed, serverCpuPerLookupMs };
-  if (bucketMetric) pass.bucketBytes = ((await scrapeSum(server.proc.url, bucketMetric)) ?? 0) - (bytes0 ?? 0);
-  return pass;
 }
 
 /**

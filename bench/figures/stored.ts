@@ -4,12 +4,12 @@
 // traces up by ID. Split into trace-by-id, storage and memory figures.
 import { makeFigure, type BenchContext } from '../figure.js';
 import { blockUsage, walBytes } from '../disk-usage.js';
-import { Rng } from '../prng.js';
-import { cpuSeconds, rssBytes, RssSampler } from '../proc-stats.js';
+import { rssBytes, RssSampler } from '../proc-stats.js';
 import { postAll } from '../senders.js';
 import { scrapeSum } from '../server-metrics.js';
 import { withFreshServer } from '../server-under-test.js';
 import { median, percentile, roundTo } from '../stats.js';
+import { lookupIds, lookupPass } from '../trace-lookups.js';
 import { getTrace } from '../trace-response.js';
 import { referenceRequests } from '../workload-cache.js';
 import { CONNECTIONS } from './ingest.js';
@@ -82,22 +82,9 @@ export async function runStored(ctx: BenchContext, groups: ReadonlySet<StoredGro
       const rssAfterFlush = rssBytes(pid);
 
       // Random IDs among those stored, the same ones each run.
-      const rng = new Rng(LOOKUP_SEED);
-      const ids = Array.from({ length: lookups }, () => rng.pick(workload.traceIds));
+      const ids = lookupIds(workload.traceIds, lookups, LOOKUP_SEED);
       await getTrace(proc.url, ids[0]!, 'protobuf'); // connection set up outside the timing
-      const lookupMs: number[] = [];
-      const lookupSpans: number[] = [];
-      let failedLookups = 0;
-      let responseType = '';
-      const cpu0 = cpuSeconds(pid);
-      for (const id of ids) {
-        const answer = await getTrace(proc.url, id, 'protobuf');
-        lookupMs.push(answer.ms);
-        lookupSpans.push(answer.spans);
-        responseType = answer.contentType;
-        if (answer.status !== 200 || answer.spans === 0) failedLookups++;
-      }
-      const serverCpuPerLookupMs = ((cpuSeconds(pid) - cpu0) / lookups) * 1000;
+      const pass = await lookupPass({ proc, pid }, ids);
       return {
         acceptedSpans: sent.acceptedSpans,
         refusedSpans: sent.refusedSpans,
@@ -108,11 +95,11 @@ export async function runStored(ctx: BenchContext, groups: ReadonlySet<StoredGro
         flushMs,
         blocks,
         rssAfterFlush,
-        lookupMs,
-        failedLookups,
-        lookupSpans,
-        serverCpuPerLookupMs,
-        responseType,
+        lookupMs: pass.ms,
+        failedLookups: pass.failed,
+        lookupSpans: pass.spans,
+        serverCpuPerLookupMs: pass.serverCpuPerLookupMs,
+        responseType: pass.contentType,
       };
     });
     runs.push(r);
@@ -134,6 +121,7 @@ export async function runStored(ctx: BenchContext, groups: ReadonlySet<StoredGro
       ...common,
       where: 'flushed blocks (after POST /flush)',
       lookups,
+      distinctIds: true,
       sequential: true,
       keepAlive: true,
       accept: 'application/protobuf',

@@ -46,6 +46,8 @@ export interface StartOptions {
   wrap?: string[];
   /** When the API speaks TLS: the CA (PEM) /ready is asked trusting, and a client certificate if it wants one. */
   tls?: ReadyTls;
+  /** The CLI to run instead of this build's CLI_PATH: another build's, for a benchmark's baseline. */
+  cliPath?: string;
 }
 
 export interface ReadyTls {
@@ -60,7 +62,7 @@ export function tempDir(prefix = 'skein-test-'): string {
 
 export async function startSkein(opts: StartOptions = {}): Promise<SkeinProcess> {
   const dataDir = opts.dataDir ?? tempDir();
-  const args = [CLI_PATH, 'serve', '--data-dir', dataDir, ...(opts.args ?? [])];
+  const args = [opts.cliPath ?? CLI_PATH, 'serve', '--data-dir', dataDir, ...(opts.args ?? [])];
   if (opts.configYaml !== undefined) {
     const file = join(tempDir('skein-config-'), 'skein.yaml');
     writeFileSync(file, opts.configYaml);
