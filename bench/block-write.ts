@@ -1,0 +1,296 @@
+// The cost of writing a block (issue 15): the reference workload written by the
+// block writer, CPU per span of the whole process (JS and DuckDB's threads, from
+// process.cpuUsage) split into its phases, and bytes per span; then the zstd levels
+// and the candidates that lost (docs/block-format.md, "How blocks are written").
+// Prints one JSON object on stdout, progress on stderr.
+//
+//   node dist/bench/block-write.js [--spans N] [--runs N] [--only name,name]
+//
+// Other work on the machine slows every figure alike: compare figures of one run.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import duckdb from '@duckdb/node-bindings';
+import { flattenBatch } from '../src/otlp/assemble.js';
+import { toHex, type InstrumentationScope, type Resource, type StoredSpan, type TraceSpans } from '../src/otlp/model.js';
+import { decodeSpan, decodeTracesData, encodeSpan } from '../src/otlp/protobuf.js';
+import { ChunkColumns } from '../src/store/blocks/block-columns.js';
+import { COLUMNS } from '../src/store/blocks/schema.js';
+import { buildParts, copyRowsToParquet, spansPerPart, writeTracesParquet, type ParquetWriteOptions } from '../src/store/blocks/writer.js';
+import { DuckEngine, type RowSource } from '../src/store/engine/duckdb.js';
+import { CHUNK_ROWS } from '../src/store/engine/vectors.js';
+import { spread, type Spread } from './stats.js';
+import { referenceRequests } from './workload-cache.js';
+
+const GROUPS = ['writer', 'phases', 'levels', 'fresh', 'main-instance', 'appender'] as const;
+type Group = (typeof GROUPS)[number];
+const LEVELS = [1, 3, 6, 9, 12];
+const OPTS: ParquetWriteOptions = { rowGroupSpans: 8192 };
+
+interface Args {
+  spans: number;
+  runs: number;
+  only: Set<Group>;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { spans: 200_000, runs: 3, only: new Set(GROUPS) };
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`${argv[i]} needs a value`);
+    if (argv[i] === '--spans') args.spans = Number(value);
+    else if (argv[i] === '--runs') args.runs = Number(value);
+    else if (argv[i] === '--only') args.only = new Set(value.split(',').map((g) => g as Group));
+    else throw new Error(`unknown argument ${argv[i]}; usage: --spans N --runs N --only ${GROUPS.join(',')}`);
+    i++;
+  }
+  return args;
+}
+
+const log = (m: string): void => void process.stderr.write(`${m}\n`);
+/** Process CPU in µs, every thread (DuckDB's included). */
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** The reference workload as a head would hand it to the writer: sorted traces of decoded spans. */
+function referenceTraces(spans: number): TraceSpans[] {
+  const byTrace = new Map<string, StoredSpan[]>();
+  for (const body of referenceRequests(spans, 'protobuf', log).bodies) {
+    for (const s of flattenBatch(decodeTracesData(body))) {
+      const id = toHex(s.span.traceId);
+      const list = byTrace.get(id);
+      if (list) list.push(s);
+      else byTrace.set(id, [s]);
+    }
+  }
+  return [...byTrace.keys()].sort().map((traceId) => ({ traceId, spans: byTrace.get(traceId)! }));
+}
+
+/**
+ * The same traces as the head produces them at a cut: each span decoded from its
+ * protobuf bytes just before it is written, resources and scopes one object per
+ * distinct value. Spans are then fresh in the CPU caches, as in the server.
+ */
+function freshSource(traces: readonly TraceSpans[]): () => Iterable<TraceSpans> {
+  const resources = new Map<string, Resource>();
+  const scopes = new Map<string, InstrumentationScope>();
+  const encoded = traces.map((t) => ({
+    traceId: t.traceId,
+    spans: t.spans.map((s) => {
+      const rk = JSON.stringify(s.resource, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      const sk = JSON.stringify(s.scope, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      if (!resources.has(rk)) resources.set(rk, s.resource);
+      if (!scopes.has(sk)) scopes.set(sk, s.scope);
+      return { bytes: encodeSpan(s.span), resource: resources.get(rk)!, scope: scopes.get(sk)!, rsu: s.resourceSchemaUrl, ssu: s.scopeSchemaUrl };
+    }),
+  }));
+  return function* () {
+    for (const t of encoded) {
+      yield {
+        traceId: t.traceId,
+        spans: t.spans.map((e) => ({ resource: e.resource, resourceSchemaUrl: e.rsu, scope: e.scope, scopeSchemaUrl: e.ssu, span: decodeSpan(e.bytes) })),
+      };
+    }
+  };
+}
+
+interface WriteFigure {
+  cpuUsPerSpan: Spread;
+  wallMs: Spread;
+  bytesPerSpan: number;
+}
+
+/** Runs `write` `runs` times; it returns the part files it wrote (deleted here) and spans written. */
+async function measure(runs: number, write: () => Promise<{ paths: string[]; spans: number }>, overheadUs = 0): Promise<WriteFigure> {
+  const cpus: number[] = [];
+  const walls: number[] = [];
+  let bytesPerSpan = 0;
+  for (let r = 0; r < runs; r++) {
+    const c0 = cpu();
+    const w0 = performance.now();
+    const { paths, spans } = await write();
+    cpus.push((cpu() - c0 - overheadUs) / spans);
+    walls.push(performance.now() - w0);
+    bytesPerSpan = paths.reduce((n, p) => n + statSync(p).size, 0) / spans;
+    for (const p of paths) rmSync(p, { force: true });
+  }
+  return { cpuUsPerSpan: spread(cpus), wallMs: spread(walls), bytesPerSpan: Number(bytesPerSpan.toFixed(2)) };
+}
+
+async function writeWith(engine: DuckEngine, dir: string, traces: Iterable<TraceSpans>, opts = OPTS): Promise<{ paths: string[]; spans: number }> {
+  const r = await writeTracesParquet(engine, dir, traces, opts);
+  return { paths: r.paths, spans: r.spanCount };
+}
+
+/**
+ * The writer's phases, by CPU: putting traces in block order (JS), building rows into
+ * columns with the tag index (JS), copying the columns into DuckDB's vectors, and
+ * DuckDB's COPY (Parquet encoding, zstd, the file and its fsync).
+ */
+async function phases(engine: DuckEngine, dir: string, traces: readonly TraceSpans[], runs: number): Promise<Record<string, Spread>> {
+  const order: number[] = [];
+  const build: number[] = [];
+  const handoff: number[] = [];
+  const encode: number[] = [];
+  const total: number[] = [];
+  const realWriteTo = ChunkColumns.prototype.writeTo;
+  for (let r = 0; r < runs; r++) {
+    let inFlush = 0;
+    let inWrite = 0;
+    let inWriteTo = 0;
+    let part = 0;
+    ChunkColumns.prototype.writeTo = function (this: ChunkColumns, vector) {
+      const c0 = cpu();
+      realWriteTo.call(this, vector);
+      inWriteTo += cpu() - c0;
+    };
+    const c0 = cpu();
+    const built = await buildParts(traces, spansPerPart(OPTS), async (rows) => {
+      const f0 = cpu();
+      const timed: RowSource = {
+        columns: rows.columns,
+        rowCount: rows.rowCount,
+        write(vector, from, count) {
+          const w0 = cpu();
+          rows.write(vector, from, count);
+          inWrite += cpu() - w0;
+        },
+      };
+      const path = join(dir, `phases-${part++}.parquet`);
+      await copyRowsToParquet(engine, timed, (from) => `SELECT * FROM ${from}`, path, OPTS);
+      rmSync(path);
+      inFlush += cpu() - f0;
+    });
+    const all = cpu() - c0;
+    ChunkColumns.prototype.writeTo = realWriteTo;
+    const n = built.spanCount;
+    order.push((all - inFlush) / n);
+    build.push((inWrite - inWriteTo) / n);
+    handoff.push(inWriteTo / n);
+    encode.push((inFlush - inWrite) / n);
+    total.push(all / n);
+  }
+  return { orderJs: spread(order), buildJs: spread(build), copyIntoVectors: spread(handoff), duckdbCopy: spread(encode), total: spread(total) };
+}
+
+/**
+ * The candidate that lost to the table function: the same columns appended as data
+ * chunks (DuckDB's appender) into a temporary table, then COPY of the table.
+ */
+async function appender(dir: string, traces: readonly TraceSpans[], runs: number, threads: number): Promise<Record<string, Spread | number>> {
+  const config = duckdb.create_config();
+  duckdb.set_config(config, 'threads', String(threads));
+  const db = await duckdb.open(':memory:', config);
+  const connection = await duckdb.connect(db);
+  const append: number[] = [];
+  const copy: number[] = [];
+  const total: number[] = [];
+  let bytes = 0;
+  try {
+    for (let r = 0; r < runs; r++) {
+      let inAppend = 0;
+      let inCopy = 0;
+      let part = 0;
+      bytes = 0;
+      const c0 = cpu();
+      const built = await buildParts(traces, spansPerPart(OPTS), async (rows) => {
+        const a0 = cpu();
+        await duckdb.query(connection, `CREATE OR REPLACE TEMP TABLE part (${COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`);
+        const app = duckdb.appender_create_ext(connection, 'temp', null, 'part');
+        const types = COLUMNS.map((_c, i) => duckdb.appender_column_type(app, i));
+        const chunk = duckdb.create_data_chunk(types);
+        for (let from = 0; from < rows.rowCount; from += CHUNK_ROWS) {
+          const count = Math.min(CHUNK_ROWS, rows.rowCount - from);
+          duckdb.data_chunk_reset(chunk);
+          duckdb.data_chunk_set_size(chunk, count);
+          rows.write((i) => duckdb.data_chunk_get_vector(chunk, i), from, count);
+          duckdb.append_data_chunk(app, chunk);
+        }
+        duckdb.appender_close_sync(app);
+        const a1 = cpu();
+        const path = join(dir, `appender-${part++}.parquet`);
+        await duckdb.query(connection, `COPY part TO '${path}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE ${OPTS.rowGroupSpans})`);
+        bytes += statSync(path).size;
+        rmSync(path);
+        inAppend += a1 - a0;
+        inCopy += cpu() - a1;
+      });
+      const n = built.spanCount;
+      total.push((cpu() - c0) / n);
+      append.push(inAppend / n);
+      copy.push(inCopy / n);
+      bytes /= n;
+    }
+  } finally {
+    duckdb.disconnect_sync(connection);
+    duckdb.close_sync(db);
+  }
+  return { threads, appendWithJsBuild: spread(append), duckdbCopy: spread(copy), total: spread(total), bytesPerSpan: Number(bytes.toFixed(2)) };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const traces = referenceTraces(args.spans);
+  const spans = traces.reduce((n, t) => n + t.spans.length, 0);
+  log(`${spans} spans in ${traces.length} traces`);
+  const dir = mkdtempSync(join(tmpdir(), 'skein-block-write-'));
+  const engine = await DuckEngine.open();
+  const out: Record<string, unknown> = { spans, traces: traces.length, runs: args.runs, rowGroupSpans: OPTS.rowGroupSpans };
+  try {
+    // A write first, so that every figure meets warm code.
+    await measure(1, () => writeWith(engine, dir, traces));
+    if (args.only.has('writer')) {
+      log('writer');
+      out['writer'] = await measure(args.runs, () => writeWith(engine, dir, traces));
+    }
+    if (args.only.has('phases')) {
+      log('phases');
+      out['phases'] = await phases(engine, dir, traces, args.runs);
+    }
+    if (args.only.has('levels')) {
+      const levels: Record<string, WriteFigure> = {};
+      for (const level of LEVELS) {
+        log(`zstd level ${level}`);
+        levels[`zstd${level}`] = await measure(args.runs, () => writeWith(engine, dir, traces, { ...OPTS, zstdLevel: level }));
+      }
+      out['levels'] = levels;
+    }
+    if (args.only.has('fresh')) {
+      log('fresh (head-like: spans decoded just before the write; decoding subtracted)');
+      const source = freshSource(traces);
+      const decode: number[] = [];
+      for (let r = 0; r < args.runs; r++) {
+        const c0 = cpu();
+        let n = 0;
+        for (const t of source()) n += t.spans.length;
+        decode.push((cpu() - c0) / n);
+      }
+      const decodeUs = spread(decode).median * spans;
+      out['fresh'] = { decodeUsPerSpan: spread(decode), writer: await measure(args.runs, () => writeWith(engine, dir, source()), decodeUs) };
+    }
+    if (args.only.has('main-instance')) {
+      log('writes on the main instance (2 threads)');
+      const shared = await DuckEngine.open({ writeThreads: 0 });
+      try {
+        out['mainInstance'] = await measure(args.runs, () => writeWith(shared, dir, traces));
+      } finally {
+        await shared.close();
+      }
+    }
+    if (args.only.has('appender')) {
+      for (const threads of [1, 2]) {
+        log(`appender + temporary table + COPY, ${threads} thread(s)`);
+        (out['appender'] ??= []) as unknown[];
+        (out['appender'] as unknown[]).push(await appender(dir, traces, args.runs, threads));
+      }
+    }
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+await main();
