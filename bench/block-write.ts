@@ -1,7 +1,9 @@
 // The cost of writing a block (issue 15): the reference workload written by the
 // block writer, CPU per span of the whole process (JS and DuckDB's threads, from
-// process.cpuUsage) split into its phases, and bytes per span; then the zstd levels
-// and the candidates that lost (docs/block-format.md, "How blocks are written").
+// process.cpuUsage) and bytes per span, next to other zstd levels, spans fresh from
+// decoding (as a head cut hands them over) and DuckDB writing with 2 threads;
+// then the writer's phases, and the appender candidate that lost
+// (docs/block-format.md, "How blocks are written").
 // Prints one JSON object on stdout, progress on stderr.
 //
 //   node dist/bench/block-write.js [--spans N] [--runs N] [--only name,name]
@@ -16,13 +18,13 @@ import { toHex, type InstrumentationScope, type Resource, type StoredSpan, type 
 import { decodeSpan, decodeTracesData, encodeSpan } from '../src/otlp/protobuf.js';
 import { ChunkColumns } from '../src/store/blocks/block-columns.js';
 import { COLUMNS } from '../src/store/blocks/schema.js';
-import { buildParts, copyRowsToParquet, spansPerPart, writeTracesParquet, type ParquetWriteOptions } from '../src/store/blocks/writer.js';
+import { buildParts, copyRowsToParquet, spansPerPart, writeTracesParquet, ZSTD_LEVEL, type ParquetWriteOptions } from '../src/store/blocks/writer.js';
 import { DuckEngine, type RowSource } from '../src/store/engine/duckdb.js';
 import { CHUNK_ROWS } from '../src/store/engine/vectors.js';
 import { spread, type Spread } from './stats.js';
 import { referenceRequests } from './workload-cache.js';
 
-const GROUPS = ['writer', 'phases', 'levels', 'fresh', 'main-instance', 'appender'] as const;
+const GROUPS = ['writer', 'phases', 'levels', 'fresh', 'two-threads', 'appender'] as const;
 type Group = (typeof GROUPS)[number];
 const LEVELS = [1, 3, 6, 9, 12];
 const OPTS: ParquetWriteOptions = { rowGroupSpans: 8192 };
@@ -102,21 +104,35 @@ interface WriteFigure {
   bytesPerSpan: number;
 }
 
-/** Runs `write` `runs` times; it returns the part files it wrote (deleted here) and spans written. */
-async function measure(runs: number, write: () => Promise<{ paths: string[]; spans: number }>, overheadUs = 0): Promise<WriteFigure> {
-  const cpus: number[] = [];
-  const walls: number[] = [];
-  let bytesPerSpan = 0;
+/** A way of writing the workload: returns the part files it wrote (deleted here) and the spans written. */
+interface Variant {
+  name: string;
+  write: () => Promise<{ paths: string[]; spans: number }>;
+  /** CPU (µs) to subtract from each run: work that is not the write's. */
+  overheadUs?: number;
+}
+
+/**
+ * Runs every variant `runs` times, taking turns (variant after variant in each
+ * round), so that a change in the machine's load falls on all of them alike.
+ */
+async function measure(variants: readonly Variant[], runs: number): Promise<Record<string, WriteFigure>> {
+  const samples = new Map(variants.map((v) => [v.name, { cpus: [] as number[], walls: [] as number[], bytesPerSpan: 0 }]));
   for (let r = 0; r < runs; r++) {
-    const c0 = cpu();
-    const w0 = performance.now();
-    const { paths, spans } = await write();
-    cpus.push((cpu() - c0 - overheadUs) / spans);
-    walls.push(performance.now() - w0);
-    bytesPerSpan = paths.reduce((n, p) => n + statSync(p).size, 0) / spans;
-    for (const p of paths) rmSync(p, { force: true });
+    for (const v of variants) {
+      const s = samples.get(v.name)!;
+      const c0 = cpu();
+      const w0 = performance.now();
+      const { paths, spans } = await v.write();
+      s.cpus.push((cpu() - c0 - (v.overheadUs ?? 0)) / spans);
+      s.walls.push(performance.now() - w0);
+      s.bytesPerSpan = paths.reduce((n, p) => n + statSync(p).size, 0) / spans;
+      for (const p of paths) rmSync(p, { force: true });
+    }
   }
-  return { cpuUsPerSpan: spread(cpus), wallMs: spread(walls), bytesPerSpan: Number(bytesPerSpan.toFixed(2)) };
+  return Object.fromEntries(
+    [...samples].map(([name, s]) => [name, { cpuUsPerSpan: spread(s.cpus), wallMs: spread(s.walls), bytesPerSpan: Number(s.bytesPerSpan.toFixed(2)) }]),
+  );
 }
 
 async function writeWith(engine: DuckEngine, dir: string, traces: Iterable<TraceSpans>, opts = OPTS): Promise<{ paths: string[]; spans: number }> {
@@ -236,29 +252,20 @@ async function main(): Promise<void> {
   const spans = traces.reduce((n, t) => n + t.spans.length, 0);
   log(`${spans} spans in ${traces.length} traces`);
   const dir = mkdtempSync(join(tmpdir(), 'skein-block-write-'));
-  const engine = await DuckEngine.open();
+  // As the server runs it (storage.engine.threads defaults to 1).
+  const engine = await DuckEngine.open({ threads: 1 });
   const out: Record<string, unknown> = { spans, traces: traces.length, runs: args.runs, rowGroupSpans: OPTS.rowGroupSpans };
   try {
     // A write first, so that every figure meets warm code.
-    await measure(1, () => writeWith(engine, dir, traces));
-    if (args.only.has('writer')) {
-      log('writer');
-      out['writer'] = await measure(args.runs, () => writeWith(engine, dir, traces));
-    }
-    if (args.only.has('phases')) {
-      log('phases');
-      out['phases'] = await phases(engine, dir, traces, args.runs);
-    }
+    for (const p of (await writeWith(engine, dir, traces)).paths) rmSync(p);
+    const variants: Variant[] = [];
+    if (args.only.has('writer')) variants.push({ name: 'writer', write: () => writeWith(engine, dir, traces) });
     if (args.only.has('levels')) {
-      const levels: Record<string, WriteFigure> = {};
-      for (const level of LEVELS) {
-        log(`zstd level ${level}`);
-        levels[`zstd${level}`] = await measure(args.runs, () => writeWith(engine, dir, traces, { ...OPTS, zstdLevel: level }));
+      for (const level of LEVELS.filter((l) => l !== ZSTD_LEVEL)) {
+        variants.push({ name: `zstd${level}`, write: () => writeWith(engine, dir, traces, { ...OPTS, zstdLevel: level }) });
       }
-      out['levels'] = levels;
     }
     if (args.only.has('fresh')) {
-      log('fresh (head-like: spans decoded just before the write; decoding subtracted)');
       const source = freshSource(traces);
       const decode: number[] = [];
       for (let r = 0; r < args.runs; r++) {
@@ -267,17 +274,25 @@ async function main(): Promise<void> {
         for (const t of source()) n += t.spans.length;
         decode.push((cpu() - c0) / n);
       }
-      const decodeUs = spread(decode).median * spans;
-      out['fresh'] = { decodeUsPerSpan: spread(decode), writer: await measure(args.runs, () => writeWith(engine, dir, source()), decodeUs) };
+      out['freshDecodeUsPerSpan'] = spread(decode);
+      variants.push({ name: 'fresh', write: () => writeWith(engine, dir, source()), overheadUs: spread(decode).median * spans });
     }
-    if (args.only.has('main-instance')) {
-      log('writes on the main instance (2 threads)');
-      const shared = await DuckEngine.open({ writeThreads: 0 });
+    let shared: DuckEngine | undefined;
+    if (args.only.has('two-threads')) {
+      shared = await DuckEngine.open({ threads: 2, writeThreads: 0 });
+      variants.push({ name: 'twoThreads', write: () => writeWith(shared!, dir, traces) });
+    }
+    if (variants.length > 0) {
+      log(`writes, ${args.runs} rounds of: ${variants.map((v) => v.name).join(', ')}`);
       try {
-        out['mainInstance'] = await measure(args.runs, () => writeWith(shared, dir, traces));
+        out['writes'] = await measure(variants, args.runs);
       } finally {
-        await shared.close();
+        await shared?.close();
       }
+    }
+    if (args.only.has('phases')) {
+      log('phases');
+      out['phases'] = await phases(engine, dir, traces, args.runs);
     }
     if (args.only.has('appender')) {
       for (const threads of [1, 2]) {

@@ -46,11 +46,12 @@ export interface DuckEngineOptions {
   /** Prepared statements kept per connection for parameterised SQL (default 256). */
   statementCacheSize?: number;
   /**
-   * DuckDB threads of the instance that runs `write` statements (block writes and
-   * compaction), default 1; 0 runs them on the main instance. A block write is one
-   * COPY of rows produced in order: extra threads find little to do but wait, and a
-   * thread waiting on the JS thread for the next chunk of rows kept another one
-   * spinning (measured: ~30% more CPU per block write with 2 threads).
+   * DuckDB threads for `write` statements (block writes and compaction), default 1.
+   * When the engine runs with another number of threads, they run on an instance of
+   * their own with this many; 0 runs them on the engine's. A block write is one COPY
+   * of rows produced in order: a second thread finds little to do but wait, and one
+   * waiting on the JS thread for the next chunk of rows kept another spinning
+   * (measured: twice the CPU per block write with 2 threads, docs/block-format.md).
    */
   writeThreads?: number;
 }
@@ -75,7 +76,7 @@ interface PooledConnection {
   connection: DuckDBConnection;
   /** Parameterised SQL → its prepared statement, least recently used first. */
   statements: Map<string, DuckDBPreparedStatement>;
-  /** Where `write` statements run: a connection to the write instance (or `connection` itself). */
+  /** Where `write` statements run: a connection to the write instance, or `connection` itself. */
   writer: DuckDBConnection;
 }
 
@@ -127,7 +128,7 @@ export class DuckEngine {
     const writeThreads = opts.writeThreads ?? 1;
     // Its own spill directory: two instances must not share temporary file names.
     let writeInstance: DuckDBInstance | undefined;
-    if (writeThreads > 0) {
+    if (writeThreads > 0 && writeThreads !== threads) {
       await mkdir(join(tempDirectory, 'writes'), { recursive: true });
       writeInstance = await create(writeThreads, join(tempDirectory, 'writes'));
     }
@@ -164,8 +165,9 @@ export class DuckEngine {
   }
 
   /**
-   * Runs a statement that writes files (COPY … TO) on the write instance: block
-   * writes and compactions, which read nothing but files and `rows()`.
+   * Runs a statement that writes files (COPY … TO): block writes and compactions,
+   * which read nothing but files and `rows()`, so they may run on the write instance
+   * (see DuckEngineOptions.writeThreads).
    */
   async write(sql: string): Promise<void> {
     await this.withConnection((c) => c.writer.run(sql));
