@@ -13,8 +13,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import duckdb from '@duckdb/node-bindings';
+import { blobValue, DuckDBInstance, listValue, structValue, type DuckDBAppender, type DuckDBListType, type DuckDBListValue, type DuckDBValue } from '@duckdb/node-api';
 import { flattenBatch } from '../src/otlp/assemble.js';
-import { toHex, type InstrumentationScope, type Resource, type StoredSpan, type TraceSpans } from '../src/otlp/model.js';
+import { stringAttribute, toHex, type InstrumentationScope, type KeyValue, type Resource, type StoredSpan, type TraceSpans } from '../src/otlp/model.js';
+import { anyValueToJson } from '../src/store/blocks/any-value-json.js';
 import { decodeSpan, decodeTracesData, encodeSpan } from '../src/otlp/protobuf.js';
 import { ChunkColumns } from '../src/store/blocks/block-columns.js';
 import { COLUMNS } from '../src/store/blocks/schema.js';
@@ -24,7 +26,9 @@ import { CHUNK_ROWS } from '../src/store/engine/vectors.js';
 import { spread, type Spread } from './stats.js';
 import { referenceRequests } from './workload-cache.js';
 
-const GROUPS = ['writer', 'phases', 'levels', 'fresh', 'two-threads', 'appender'] as const;
+const GROUPS = ['writer', 'phases', 'levels', 'fresh', 'two-threads', 'appender', 'per-value'] as const;
+/** Spans the per-value appender is measured on (it is slow). */
+const PER_VALUE_SPANS = 20_000;
 type Group = (typeof GROUPS)[number];
 const LEVELS = [1, 3, 6, 9, 12];
 const OPTS: ParquetWriteOptions = { rowGroupSpans: 8192 };
@@ -246,6 +250,102 @@ async function appender(dir: string, traces: readonly TraceSpans[], runs: number
   return { threads, appendWithJsBuild: spread(append), duckdbCopy: spread(copy), total: spread(total), bytesPerSpan: Number(bytes.toFixed(2)) };
 }
 
+/** An attribute list as the high-level API's values (the ATTR struct of the schema). */
+function attrValues(attrs: readonly KeyValue[]): DuckDBListValue {
+  return listValue(
+    attrs.map((kv) => {
+      const v = kv.value;
+      const row: Record<string, DuckDBValue> = { key: kv.key, type: 0, str: null, int: null, dbl: null, bool: null };
+      if (v.type === 'string') Object.assign(row, { type: 1, str: v.value });
+      else if (v.type === 'bool') Object.assign(row, { type: 2, bool: v.value });
+      else if (v.type === 'int') Object.assign(row, { type: 3, int: v.value });
+      else if (v.type === 'double') Object.assign(row, { type: 4, dbl: v.value });
+      else if (v.type === 'bytes') Object.assign(row, { type: 7, str: Buffer.from(v.value).toString('base64') });
+      else if (v.type !== 'empty') Object.assign(row, { type: v.type === 'array' ? 5 : 6, str: anyValueToJson(v) });
+      return structValue(row);
+    }),
+  );
+}
+
+/**
+ * The candidate the brief expected to be slow: DuckDB's appender fed value by value
+ * (appendList of JS value objects), on the first PER_VALUE_SPANS spans; the CPU of
+ * the appends alone, per span.
+ */
+async function perValueAppender(traces: readonly TraceSpans[], runs: number): Promise<Record<string, Spread | number>> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await instance.connect();
+  const types = new ChunkColumns().columns.map((c) => c.type);
+  const list = (column: number): DuckDBListType => types[column] as DuckDBListType;
+  const spans = traces.flatMap((t) => t.spans.map((s) => ({ traceId: t.traceId, s }))).slice(0, PER_VALUE_SPANS);
+  const append: number[] = [];
+  try {
+    for (let r = 0; r < runs; r++) {
+      await connection.run(`CREATE OR REPLACE TABLE part (${COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`);
+      const a: DuckDBAppender = await connection.createAppender('part');
+      const c0 = cpu();
+      for (const { traceId, s } of spans) {
+        const sp = s.span;
+        a.appendVarchar(traceId);
+        a.appendBlob(sp.spanId);
+        a.appendBlob(sp.parentSpanId);
+        a.appendInteger(0);
+        a.appendInteger(0);
+        a.appendInteger(0);
+        a.appendUBigInt(sp.startTimeUnixNano);
+        a.appendUBigInt(sp.endTimeUnixNano - sp.startTimeUnixNano);
+        const service = stringAttribute(s.resource.attributes, 'service.name');
+        if (service === undefined) a.appendNull();
+        else a.appendVarchar(service);
+        a.appendVarchar(sp.name);
+        a.appendUTinyInt(sp.kind);
+        a.appendUTinyInt(sp.status.code);
+        a.appendVarchar(sp.status.message);
+        a.appendVarchar(sp.traceState);
+        a.appendUInteger(sp.flags);
+        a.appendList(attrValues(sp.attributes), list(15));
+        a.appendUInteger(sp.droppedAttributesCount);
+        a.appendList(
+          listValue(sp.events.map((e) => structValue({ time_unix_nano: e.timeUnixNano, name: e.name, attrs: attrValues(e.attributes), dropped_attributes_count: e.droppedAttributesCount }))),
+          list(17),
+        );
+        a.appendUInteger(sp.droppedEventsCount);
+        a.appendList(
+          listValue(
+            sp.links.map((l) =>
+              structValue({
+                trace_id: toHex(l.traceId),
+                span_id: blobValue(l.spanId),
+                trace_state: l.traceState,
+                attrs: attrValues(l.attributes),
+                dropped_attributes_count: l.droppedAttributesCount,
+                flags: l.flags,
+              }),
+            ),
+          ),
+          list(19),
+        );
+        a.appendUInteger(sp.droppedLinksCount);
+        a.appendList(attrValues(s.resource.attributes), list(21));
+        a.appendUInteger(s.resource.droppedAttributesCount);
+        a.appendVarchar(s.resourceSchemaUrl);
+        a.appendVarchar(s.scope.name);
+        a.appendVarchar(s.scope.version);
+        a.appendList(attrValues(s.scope.attributes), list(26));
+        a.appendUInteger(s.scope.droppedAttributesCount);
+        a.appendVarchar(s.scopeSchemaUrl);
+        a.endRow();
+      }
+      a.closeSync();
+      append.push((cpu() - c0) / spans.length);
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  return { spans: spans.length, appendUsPerSpan: spread(append) };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const traces = referenceTraces(args.spans);
@@ -300,6 +400,10 @@ async function main(): Promise<void> {
         (out['appender'] ??= []) as unknown[];
         (out['appender'] as unknown[]).push(await appender(dir, traces, args.runs, threads));
       }
+    }
+    if (args.only.has('per-value')) {
+      log('appender fed value by value');
+      out['perValueAppender'] = await perValueAppender(traces, args.runs);
     }
   } finally {
     await engine.close();
