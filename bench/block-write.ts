@@ -1,9 +1,8 @@
 // The cost of writing a block (issue 15): the reference workload written by the
 // block writer, CPU per span of the whole process (JS and DuckDB's threads, from
-// process.cpuUsage) and bytes per span, next to other zstd levels, spans fresh from
-// decoding (as a head cut hands them over) and DuckDB writing with 2 threads;
-// then the writer's phases, and the appender candidate that lost
-// (docs/block-format.md, "How blocks are written").
+// process.cpuUsage) and bytes per span, next to other zstd levels and DuckDB
+// writing with 2 threads; then the writer's phases, and the appender candidates that
+// lost (docs/block-format.md, "How blocks are written").
 // Prints one JSON object on stdout, progress on stderr.
 //
 //   node dist/bench/block-write.js [--spans N] [--runs N] [--only name,name]
@@ -15,9 +14,9 @@ import { join } from 'node:path';
 import duckdb from '@duckdb/node-bindings';
 import { blobValue, DuckDBInstance, listValue, structValue, type DuckDBAppender, type DuckDBListType, type DuckDBListValue, type DuckDBValue } from '@duckdb/node-api';
 import { flattenBatch } from '../src/otlp/assemble.js';
-import { stringAttribute, toHex, type InstrumentationScope, type KeyValue, type Resource, type StoredSpan, type TraceSpans } from '../src/otlp/model.js';
+import { stringAttribute, toHex, type KeyValue, type StoredSpan, type TraceSpans } from '../src/otlp/model.js';
 import { anyValueToJson } from '../src/store/blocks/any-value-json.js';
-import { decodeSpan, decodeTracesData, encodeSpan } from '../src/otlp/protobuf.js';
+import { decodeTracesData } from '../src/otlp/protobuf.js';
 import { ChunkColumns } from '../src/store/blocks/block-columns.js';
 import { COLUMNS } from '../src/store/blocks/schema.js';
 import { buildParts, copyRowsToParquet, spansPerPart, writeTracesParquet, ZSTD_LEVEL, type ParquetWriteOptions } from '../src/store/blocks/writer.js';
@@ -26,7 +25,7 @@ import { CHUNK_ROWS } from '../src/store/engine/vectors.js';
 import { spread, type Spread } from './stats.js';
 import { referenceRequests } from './workload-cache.js';
 
-const GROUPS = ['writer', 'phases', 'levels', 'fresh', 'two-threads', 'appender', 'per-value'] as const;
+const GROUPS = ['writer', 'phases', 'levels', 'two-threads', 'appender', 'per-value'] as const;
 /** Spans the per-value appender is measured on (it is slow). */
 const PER_VALUE_SPANS = 20_000;
 type Group = (typeof GROUPS)[number];
@@ -74,34 +73,6 @@ function referenceTraces(spans: number): TraceSpans[] {
   return [...byTrace.keys()].sort().map((traceId) => ({ traceId, spans: byTrace.get(traceId)! }));
 }
 
-/**
- * The same traces as the head produces them at a cut: each span decoded from its
- * protobuf bytes just before it is written, resources and scopes one object per
- * distinct value. Spans are then fresh in the CPU caches, as in the server.
- */
-function freshSource(traces: readonly TraceSpans[]): () => Iterable<TraceSpans> {
-  const resources = new Map<string, Resource>();
-  const scopes = new Map<string, InstrumentationScope>();
-  const encoded = traces.map((t) => ({
-    traceId: t.traceId,
-    spans: t.spans.map((s) => {
-      const rk = JSON.stringify(s.resource, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-      const sk = JSON.stringify(s.scope, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-      if (!resources.has(rk)) resources.set(rk, s.resource);
-      if (!scopes.has(sk)) scopes.set(sk, s.scope);
-      return { bytes: encodeSpan(s.span), resource: resources.get(rk)!, scope: scopes.get(sk)!, rsu: s.resourceSchemaUrl, ssu: s.scopeSchemaUrl };
-    }),
-  }));
-  return function* () {
-    for (const t of encoded) {
-      yield {
-        traceId: t.traceId,
-        spans: t.spans.map((e) => ({ resource: e.resource, resourceSchemaUrl: e.rsu, scope: e.scope, scopeSchemaUrl: e.ssu, span: decodeSpan(e.bytes) })),
-      };
-    }
-  };
-}
-
 interface WriteFigure {
   cpuUsPerSpan: Spread;
   wallMs: Spread;
@@ -112,8 +83,6 @@ interface WriteFigure {
 interface Variant {
   name: string;
   write: () => Promise<{ paths: string[]; spans: number }>;
-  /** CPU (µs) to subtract from each run: work that is not the write's. */
-  overheadUs?: number;
 }
 
 /**
@@ -128,7 +97,7 @@ async function measure(variants: readonly Variant[], runs: number): Promise<Reco
       const c0 = cpu();
       const w0 = performance.now();
       const { paths, spans } = await v.write();
-      s.cpus.push((cpu() - c0 - (v.overheadUs ?? 0)) / spans);
+      s.cpus.push((cpu() - c0) / spans);
       s.walls.push(performance.now() - w0);
       s.bytesPerSpan = paths.reduce((n, p) => n + statSync(p).size, 0) / spans;
       for (const p of paths) rmSync(p, { force: true });
@@ -364,18 +333,6 @@ async function main(): Promise<void> {
       for (const level of LEVELS.filter((l) => l !== ZSTD_LEVEL)) {
         variants.push({ name: `zstd${level}`, write: () => writeWith(engine, dir, traces, { ...OPTS, zstdLevel: level }) });
       }
-    }
-    if (args.only.has('fresh')) {
-      const source = freshSource(traces);
-      const decode: number[] = [];
-      for (let r = 0; r < args.runs; r++) {
-        const c0 = cpu();
-        let n = 0;
-        for (const t of source()) n += t.spans.length;
-        decode.push((cpu() - c0) / n);
-      }
-      out['freshDecodeUsPerSpan'] = spread(decode);
-      variants.push({ name: 'fresh', write: () => writeWith(engine, dir, source()), overheadUs: spread(decode).median * spans });
     }
     let shared: DuckEngine | undefined;
     if (args.only.has('two-threads')) {
