@@ -136,10 +136,12 @@ test('values over 1 MiB, long and non-ASCII strings at every length, and unusual
       status: { code: 2, message: huge },
       traceState: 'k=v,'.repeat(1000),
     };
-    // An all-zero parent is a root, as an empty one.
+    // An all-zero parent is a root, as an empty one; IDs of other lengths than 8 bytes (which
+    // decoding refuses) are still written as given, a long one past the 12 inline bytes.
     const zeroParent: Span = { ...basicSpan(traceId, { start: BASE_NS + 1n, parent: new Uint8Array(8) }), name: 'zero parent' };
     const child: Span = { ...basicSpan(traceId, { start: BASE_NS + 1n, parent: big.spanId }), name: 'child' };
-    const traces = [{ traceId: toHex(traceId), spans: [stored(child), stored(big), stored(zeroParent)] }];
+    const odd: Span = { ...basicSpan(traceId, { start: BASE_NS + 2n, spanId: randomBytes(3), parent: randomBytes(16) }), name: 'odd IDs' };
+    const traces = [{ traceId: toHex(traceId), spans: [stored(child), stored(big), stored(zeroParent), stored(odd)] }];
     await assertRoundTrip(engine, dir, traces);
   });
 });
