@@ -31,7 +31,7 @@ function keyValueToJson(kv: KeyValue): string {
 }
 
 /** A double as JSON: a number when JSON has one that reads back to the same value, else a string. */
-export function doubleToJson(d: number): string {
+function doubleToJson(d: number): string {
   if (Number.isNaN(d) || !Number.isFinite(d)) return `"${d}"`;
   if (Object.is(d, -0)) return '"-0"';
   return String(d);

@@ -14,7 +14,7 @@ import type { DuckEngine } from '../engine/duckdb.js';
 import type { BlockMeta } from './meta.js';
 import { rowToStoredSpan, SPAN_COLUMNS, type SpanRow } from './row-codec.js';
 import { allColumns, SORT_ORDER, sqlString } from './schema.js';
-import { copyToParquet, removeStaged, spansPerPart, stageTraces, stagedSource, type ParquetWriteOptions } from './writer.js';
+import { buildParts, copyRowsToParquet, copyToParquet, spansPerPart, type ParquetWriteOptions } from './writer.js';
 
 export interface CompactionPolicy {
   windowMs: number;
@@ -76,18 +76,18 @@ export async function mergeParquet(engine: DuckEngine, stagingDir: string, input
   if (rows.length === 0) {
     await copyToParquet(engine, `SELECT ${allColumns()} FROM read_parquet(${files}) ORDER BY ${SORT_ORDER}`, merged, opts);
   } else {
-    const staged = await stageTraces(groupByTrace(rows), join(stagingDir, name));
-    try {
-      await copyToParquet(
+    // The straddling traces, merged and renumbered, as one part of rows sorted in with the rest.
+    await buildParts(groupByTrace(rows), Number.POSITIVE_INFINITY, (built) =>
+      copyRowsToParquet(
         engine,
-        `SELECT * FROM (SELECT ${allColumns()} FROM read_parquet(${files}) WHERE trace_id NOT IN (${shared}) ` +
-          `UNION ALL SELECT * FROM ${stagedSource(staged, staged.parts[0]!)}) ORDER BY ${SORT_ORDER}`,
+        built,
+        (from) =>
+          `SELECT * FROM (SELECT ${allColumns()} FROM read_parquet(${files}) WHERE trace_id NOT IN (${shared}) ` +
+          `UNION ALL SELECT * FROM ${from}) ORDER BY ${SORT_ORDER}`,
         merged,
         opts,
-      );
-    } finally {
-      await removeStaged(staged);
-    }
+      ),
+    );
   }
   return splitIntoParts(engine, stagingDir, merged, opts);
 }
@@ -135,7 +135,7 @@ async function splitIntoParts(engine: DuckEngine, stagingDir: string, sortedPath
   }
 }
 
-/** Rows sorted by trace ID → one TraceSpans per trace (stageTraces de-duplicates and renumbers). */
+/** Rows sorted by trace ID → one TraceSpans per trace (buildParts de-duplicates and renumbers). */
 function* groupByTrace(rows: readonly SpanRow[]): Generator<TraceSpans> {
   let current: TraceSpans | undefined;
   for (const r of rows) {

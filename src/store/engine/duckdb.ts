@@ -11,7 +11,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { BIGINT, DuckDBConnection, DuckDBInstance, DuckDBTableFunction, type DuckDBPreparedStatement, type DuckDBType } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+import { CHUNK_ROWS, type Vector } from './vectors.js';
 
 /** Values a query can bind to `$1, $2, …` (strings as VARCHAR, integers as BIGINT, bytes as BLOB). */
 export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
@@ -43,14 +45,39 @@ export interface DuckEngineOptions {
   tempDirectory?: string;
   /** Prepared statements kept per connection for parameterised SQL (default 256). */
   statementCacheSize?: number;
+  /**
+   * DuckDB threads for `write` statements (block writes and compaction), default 1.
+   * When the engine runs with another number of threads, they run on an instance of
+   * their own with this many; 0 runs them on the engine's. A block write is one COPY
+   * of rows produced in order: a second thread finds little to do but wait, and one
+   * waiting on the JS thread for the next chunk of rows kept another spinning
+   * (measured: twice the CPU per block write with 2 threads, docs/block-format.md).
+   */
+  writeThreads?: number;
+}
+
+/** Rows made in JS for statements to read as a table: see DuckEngine.rows. */
+export interface RowSource {
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: DuckDBType }>;
+  readonly rowCount: number;
+  /**
+   * Writes rows [from, from + count) into the vectors of a data chunk (`vector(i)` is
+   * column i's; count ≤ CHUNK_ROWS), typically through the builders of vectors.ts.
+   * Called for each chunk in turn, synchronously, on the JS thread.
+   */
+  write(vector: (column: number) => Vector, from: number, count: number): void;
 }
 
 const GiB = 1024 ** 3;
+/** The table function reading a RowSource, registered on every connection. */
+const ROWS_FUNCTION = 'skein_rows';
 
 interface PooledConnection {
   connection: DuckDBConnection;
   /** Parameterised SQL → its prepared statement, least recently used first. */
   statements: Map<string, DuckDBPreparedStatement>;
+  /** Where `write` statements run: a connection to the write instance, or `connection` itself. */
+  writer: DuckDBConnection;
 }
 
 export class DuckEngine {
@@ -60,13 +87,16 @@ export class DuckEngine {
   private queryRunning = 0;
   private readonly queryWaiting: Array<() => void> = [];
   private closed = false;
+  private nextRowsId = 1;
 
   private constructor(
     private readonly instance: DuckDBInstance,
+    private readonly writeInstance: DuckDBInstance | undefined,
     private readonly pool: PooledConnection[],
     private readonly statementCacheSize: number,
     private readonly ownedTempDirectory: string | undefined,
     private readonly queryConnections: number,
+    private readonly rowSources: Map<number, RowSource>,
   ) {
     this.idle = [...pool];
   }
@@ -77,30 +107,70 @@ export class DuckEngine {
     const ownedTempDirectory = opts.tempDirectory === undefined ? join(tmpdir(), `skein-duckdb-${process.pid}-${Date.now().toString(36)}`) : undefined;
     const tempDirectory = opts.tempDirectory ?? ownedTempDirectory!;
     await mkdir(tempDirectory, { recursive: true });
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: String(threads),
-      memory_limit: `${Math.floor(memoryLimit / (1024 * 1024))}MiB`,
-      temp_directory: tempDirectory,
-      // Never reach for the network to fetch an extension in the middle of a query.
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-      // DuckDB's allocator (jemalloc) keeps freed pages for reuse and, by default, only
-      // hands them back to the OS after a task that peaked over 128 MiB, or when later
-      // allocations get round to it. A server writes a block now and then and is idle
-      // in between: with a background purging thread and a lower flush threshold the
-      // memory of a block write or a compaction leaves RSS once it is done (measured at
-      // 1M spans stored: ~100 MiB less RSS after a flush).
-      allocator_background_threads: 'true',
-      allocator_flush_threshold: '16MiB',
-    });
+    const create = (threads: number, tempDirectory: string): Promise<DuckDBInstance> =>
+      DuckDBInstance.create(':memory:', {
+        threads: String(threads),
+        memory_limit: `${Math.floor(memoryLimit / (1024 * 1024))}MiB`,
+        temp_directory: tempDirectory,
+        // Never reach for the network to fetch an extension in the middle of a query.
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false',
+        // DuckDB's allocator (jemalloc) keeps freed pages for reuse and, by default, only
+        // hands them back to the OS after a task that peaked over 128 MiB, or when later
+        // allocations get round to it. A server writes a block now and then and is idle
+        // in between: with a background purging thread and a lower flush threshold the
+        // memory of a block write or a compaction leaves RSS once it is done (measured at
+        // 1M spans stored: ~100 MiB less RSS after a flush).
+        allocator_background_threads: 'true',
+        allocator_flush_threshold: '16MiB',
+      });
+    const instance = await create(threads, tempDirectory);
+    const writeThreads = opts.writeThreads ?? 1;
+    // Its own spill directory: two instances must not share temporary file names.
+    let writeInstance: DuckDBInstance | undefined;
+    if (writeThreads > 0 && writeThreads !== threads) {
+      await mkdir(join(tempDirectory, 'writes'), { recursive: true });
+      writeInstance = await create(writeThreads, join(tempDirectory, 'writes'));
+    }
     const pool: PooledConnection[] = [];
+    const rowSources = new Map<number, RowSource>();
+    // Each pooled connection has its writer, so `write` statements count against the same
+    // pool (and libuv threads) as every other statement.
     for (let i = 0; i < (opts.connections ?? 3); i++) {
-      pool.push({ connection: await instance.connect(), statements: new Map() });
+      const connection = await instance.connect();
+      connection.registerTableFunction(rowsFunction(rowSources));
+      let writer = connection;
+      if (writeInstance !== undefined) {
+        writer = await writeInstance.connect();
+        writer.registerTableFunction(rowsFunction(rowSources));
+      }
+      pool.push({ connection, statements: new Map(), writer });
     }
     // Parquet footers are parsed once per file, not once per query: trace-by-ID
     // opens the same few blocks over and over.
     await pool[0]!.connection.run('SET GLOBAL parquet_metadata_cache = true');
-    return new DuckEngine(instance, pool, opts.statementCacheSize ?? 256, ownedTempDirectory, Math.max(1, opts.queryConnections ?? 1));
+    return new DuckEngine(instance, writeInstance, pool, opts.statementCacheSize ?? 256, ownedTempDirectory, Math.max(1, opts.queryConnections ?? 1), rowSources);
+  }
+
+  /**
+   * Makes `source` readable, until `release()`, as the FROM item `from` in the SQL of
+   * any statement (`COPY (SELECT * FROM <from>) TO …`). DuckDB pulls the rows chunk by
+   * chunk, in order, from a table function whose callbacks run on the JS thread: the
+   * source writes each chunk's vectors when DuckDB asks for it, so nothing is staged.
+   */
+  rows(source: RowSource): { from: string; release(): void } {
+    const id = this.nextRowsId++;
+    this.rowSources.set(id, source);
+    return { from: `${ROWS_FUNCTION}(${id})`, release: () => this.rowSources.delete(id) };
+  }
+
+  /**
+   * Runs a statement that writes files (COPY … TO): block writes and compactions,
+   * which read nothing but files and `rows()`, so they may run on the write instance
+   * (see DuckEngineOptions.writeThreads).
+   */
+  async write(sql: string): Promise<void> {
+    await this.withConnection((c) => c.writer.run(sql));
   }
 
   /** Runs a statement for its effect (DDL, COPY, SET …). */
@@ -163,6 +233,8 @@ export class DuckEngine {
     view.run = async (sql, params) => base.run(await rewrite(sql), params);
     view.all = async <T extends Row = Row>(sql: string, params?: readonly SqlValue[], query?: QueryContext): Promise<T[]> =>
       base.all<T>(await rewrite(sql), params, query);
+    view.write = async (sql) => base.write(await rewrite(sql));
+    view.rows = (source) => base.rows(source);
     view.close = async () => undefined;
     return view;
   }
@@ -176,8 +248,10 @@ export class DuckEngine {
     for (const c of all) {
       for (const s of c.statements.values()) s.destroySync();
       c.statements.clear();
+      if (c.writer !== c.connection) c.writer.closeSync();
       c.connection.closeSync();
     }
+    this.writeInstance?.closeSync();
     this.instance.closeSync();
     if (this.ownedTempDirectory !== undefined) await rm(this.ownedTempDirectory, { recursive: true, force: true });
   }
@@ -220,6 +294,40 @@ export class DuckEngine {
     bindAll(stmt, params);
     return stmt;
   }
+}
+
+/** The table function behind DuckEngine.rows: `skein_rows(id)` reads the RowSource registered as id. */
+function rowsFunction(sources: ReadonlyMap<number, RowSource>): DuckDBTableFunction {
+  return DuckDBTableFunction.create({
+    name: ROWS_FUNCTION,
+    parameterTypes: [BIGINT],
+    bindFunction: (info) => {
+      const id = Number(info.getParameter(0));
+      const source = sources.get(id);
+      if (source === undefined) {
+        info.setError(`${ROWS_FUNCTION}(${id}): no such rows (released, or never registered)`);
+        return;
+      }
+      for (const c of source.columns) info.addResultColumn(c.name, c.type);
+      info.setCardinality(source.rowCount, true);
+      info.setBindData({ source });
+    },
+    initFunction: (info) => info.setInitData({ next: 0 }),
+    mainFunction: (info, output) => {
+      try {
+        const { source } = info.bindData as { source: RowSource };
+        const state = info.initData as { next: number };
+        const count = Math.min(CHUNK_ROWS, source.rowCount - state.next);
+        // A chunk of no rows ends the scan.
+        duckdb.data_chunk_set_size(output.chunk, count);
+        if (count === 0) return;
+        source.write((i) => duckdb.data_chunk_get_vector(output.chunk, i), state.next, count);
+        state.next += count;
+      } catch (err) {
+        info.setError(err instanceof Error ? err.message : String(err));
+      }
+    },
+  });
 }
 
 function bindAll(stmt: DuckDBPreparedStatement, params: readonly SqlValue[]): void {
