@@ -14,18 +14,20 @@
 // in 10^10 at a million traces) are both read, and the query's exact trace_id filter
 // keeps only the one asked for.
 //
-// trace-index.bin, little-endian:
+// trace-index.bin, little-endian (the ID prefixes as they are, so they sort as bytes):
 //   0  "SKTI"   magic
 //   4  u8       version (1)
 //   5  u8×3     reserved, 0
 //   8  u32      n, number of traces
 //  12  u32      p, number of parts
-//  16  u32×p    the ordinal of each part's first trace (0 for the first part, ascending)
+//  16  (u32, u32)×p  per part: the ordinal of its first trace (0 for the first part,
+//                 ascending) and its number of rows
 //   …  8×n      trace ID prefixes: the first 8 bytes of each ID, ascending
+//   …  u32×n    the row of each trace's first span in its part
 //   …  u8×n     flags of each trace (TRACE_HAS_*; a set bit says some span has it)
-//   …  varint×n spans of each trace (unsigned LEB128)
-// Traces are in block order (by ID), so a trace's first row in its part is the sum of
-// the spans of the traces before it in that part.
+// Traces are in block order (by ID, each part's after the previous part's). Fixed-width
+// fields let a lookup binary-search the file as read, with nothing to decode first:
+// reading a block's index is one read, whatever its size.
 
 /** A span of the trace has events. */
 export const TRACE_HAS_EVENTS = 1;
@@ -41,7 +43,10 @@ export const TRACE_HAS_DROPPED = 16;
 const MAGIC = 0x4954_4b53; // "SKTI" read as a little-endian u32
 const VERSION = 1;
 const HEADER_BYTES = 16;
+const PART_BYTES = 8;
 const PREFIX_BYTES = 8;
+/** Bytes per trace: its ID prefix, first row and flags. */
+const TRACE_BYTES = PREFIX_BYTES + 4 + 1;
 
 /** One trace of a block as its Parquet parts hold it (reader.ts readTraceRows). */
 export interface TraceRows {
@@ -64,16 +69,21 @@ export interface TraceLocation {
 }
 
 export class TraceIndex {
-  private constructor(
-    /** High and low 32 bits of each ID prefix, ascending. */
-    private readonly hi: Uint32Array,
-    private readonly lo: Uint32Array,
-    private readonly flags: Uint8Array,
-    private readonly spans: Uint32Array,
-    private readonly firstRows: Uint32Array,
-    /** Ordinal of each part's first trace. */
-    private readonly partStarts: Uint32Array,
-  ) {}
+  private readonly view: DataView;
+  private readonly n: number;
+  private readonly p: number;
+  private readonly prefixesAt: number;
+  private readonly rowsAt: number;
+  private readonly flagsAt: number;
+
+  private constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.n = this.view.getUint32(8, true);
+    this.p = this.view.getUint32(12, true);
+    this.prefixesAt = HEADER_BYTES + PART_BYTES * this.p;
+    this.rowsAt = this.prefixesAt + PREFIX_BYTES * this.n;
+    this.flagsAt = this.rowsAt + 4 * this.n;
+  }
 
   /**
    * The index of a block's traces, given in block order (by ID, each part's traces
@@ -83,37 +93,44 @@ export class TraceIndex {
    */
   static build(traces: readonly TraceRows[], partCount: number): TraceIndex | undefined {
     const n = traces.length;
-    const hi = new Uint32Array(n);
-    const lo = new Uint32Array(n);
-    const flags = new Uint8Array(n);
-    const spans = new Uint32Array(n);
-    const firstRows = new Uint32Array(n);
-    const partStarts = new Uint32Array(partCount);
+    if (partCount < 1 || n < partCount) return undefined;
+    const out = new Uint8Array(HEADER_BYTES + PART_BYTES * partCount + TRACE_BYTES * n);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, MAGIC, true);
+    view.setUint8(4, VERSION);
+    view.setUint32(8, n, true);
+    view.setUint32(12, partCount, true);
+    const prefixesAt = HEADER_BYTES + PART_BYTES * partCount;
+    const rowsAt = prefixesAt + PREFIX_BYTES * n;
+    const flagsAt = rowsAt + 4 * n;
     let part = -1;
     let nextRow = 0;
+    const closePart = () => {
+      if (part >= 0) view.setUint32(HEADER_BYTES + PART_BYTES * part + 4, nextRow, true);
+    };
     for (let i = 0; i < n; i++) {
       const t = traces[i]!;
-      if (!/^[0-9a-f]{32}$/.test(t.traceId) || (i > 0 && t.traceId <= traces[i - 1]!.traceId)) return undefined;
+      if (!TRACE_ID_RE.test(t.traceId) || (i > 0 && t.traceId <= traces[i - 1]!.traceId)) return undefined;
       if (t.part !== part) {
-        if (t.part < part || t.part >= partCount) return undefined;
-        // A part without traces would have no first trace to name.
-        if (t.part !== part + 1) return undefined;
+        // Parts in order, none without traces (it would have no first trace to name).
+        if (t.part !== part + 1 || t.part >= partCount) return undefined;
+        closePart();
         part = t.part;
-        partStarts[part] = i;
+        view.setUint32(HEADER_BYTES + PART_BYTES * part, i, true);
         nextRow = 0;
       }
       if (t.spans < 1 || t.firstRow !== nextRow || t.lastRow !== t.firstRow + t.spans - 1) return undefined;
-      hi[i] = parseInt(t.traceId.slice(0, 8), 16);
-      lo[i] = parseInt(t.traceId.slice(8, 16), 16);
-      flags[i] = t.flags;
-      spans[i] = t.spans;
-      firstRows[i] = t.firstRow;
+      out.set(Buffer.from(t.traceId.slice(0, 2 * PREFIX_BYTES), 'hex'), prefixesAt + PREFIX_BYTES * i);
+      view.setUint32(rowsAt + 4 * i, t.firstRow, true);
+      out[flagsAt + i] = t.flags;
       nextRow += t.spans;
     }
     if (part !== partCount - 1) return undefined;
-    return new TraceIndex(hi, lo, flags, spans, firstRows, partStarts);
+    closePart();
+    return new TraceIndex(out);
   }
 
+  /** An index as read from its file; throws naming what is wrong with a file it cannot use. */
   static parse(data: Uint8Array): TraceIndex {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     if (data.byteLength < HEADER_BYTES || view.getUint32(0, true) !== MAGIC) throw new Error('not a skein trace index (bad magic)');
@@ -122,54 +139,23 @@ export class TraceIndex {
     const n = view.getUint32(8, true);
     const p = view.getUint32(12, true);
     const corrupt = (why: string) => new Error(`corrupt trace index (${why})`);
-    let at = HEADER_BYTES;
-    if (p === 0 || data.byteLength < at + 4 * p + (PREFIX_BYTES + 2) * n) throw corrupt('shorter than its counts');
-    const partStarts = new Uint32Array(p);
-    for (let j = 0; j < p; j++, at += 4) {
-      partStarts[j] = view.getUint32(at, true);
-      if (j === 0 ? partStarts[j] !== 0 : partStarts[j]! <= partStarts[j - 1]! || partStarts[j]! >= n) throw corrupt('part table');
+    if (p === 0 || n < p) throw corrupt('counts');
+    if (data.byteLength !== HEADER_BYTES + PART_BYTES * p + TRACE_BYTES * n) throw corrupt('its size does not match its counts');
+    for (let j = 0; j < p; j++) {
+      const first = view.getUint32(HEADER_BYTES + PART_BYTES * j, true);
+      const previous = j === 0 ? -1 : view.getUint32(HEADER_BYTES + PART_BYTES * (j - 1), true);
+      if (j === 0 ? first !== 0 : first <= previous || first >= n) throw corrupt('part table');
     }
-    const hi = new Uint32Array(n);
-    const lo = new Uint32Array(n);
-    for (let i = 0; i < n; i++, at += PREFIX_BYTES) {
-      hi[i] = view.getUint32(at, false);
-      lo[i] = view.getUint32(at + 4, false);
-      if (i > 0 && compare(hi[i]!, lo[i]!, hi[i - 1]!, lo[i - 1]!) < 0) throw corrupt('IDs out of order');
-    }
-    const flags = data.slice(at, at + n);
-    at += n;
-    const spans = new Uint32Array(n);
-    const firstRows = new Uint32Array(n);
-    let part = 0;
-    let nextRow = 0;
-    for (let i = 0; i < n; i++) {
-      let value = 0;
-      for (let shift = 0; ; shift += 7) {
-        if (at >= data.byteLength || shift > 28) throw corrupt('span counts');
-        const byte = data[at++]!;
-        value += (byte & 0x7f) * 2 ** shift;
-        if ((byte & 0x80) === 0) break;
-      }
-      if (value < 1 || value > 0xffff_ffff) throw corrupt('span counts');
-      if (part + 1 < p && partStarts[part + 1] === i) {
-        part++;
-        nextRow = 0;
-      }
-      spans[i] = value;
-      firstRows[i] = nextRow;
-      nextRow += value;
-    }
-    if (at !== data.byteLength) throw corrupt('trailing bytes');
-    return new TraceIndex(hi, lo, flags, spans, firstRows, partStarts);
+    return new TraceIndex(data);
   }
 
   get size(): number {
-    return this.hi.length;
+    return this.n;
   }
 
-  /** Bytes the parsed index holds in memory (what a cache of indexes counts). */
+  /** Bytes the index holds in memory (what a cache of indexes counts): its file's. */
   get memoryBytes(): number {
-    return this.hi.byteLength * 4 + this.flags.byteLength + this.partStarts.byteLength;
+    return this.bytes.byteLength;
   }
 
   /**
@@ -180,72 +166,44 @@ export class TraceIndex {
     const h = parseInt(traceIdHex.slice(0, 8), 16);
     const l = parseInt(traceIdHex.slice(8, 16), 16);
     let lo = 0;
-    let hi = this.hi.length;
+    let hi = this.n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compare(this.hi[mid]!, this.lo[mid]!, h, l) < 0) lo = mid + 1;
+      if (this.compareAt(mid, h, l) < 0) lo = mid + 1;
       else hi = mid;
     }
     const out: TraceLocation[] = [];
-    for (let i = lo; i < this.hi.length && this.hi[i] === h && this.lo[i] === l; i++) {
-      out.push({ part: this.partOf(i), firstRow: this.firstRows[i]!, spans: this.spans[i]!, flags: this.flags[i]! });
+    for (let i = lo; i < this.n && this.compareAt(i, h, l) === 0; i++) {
+      const part = this.partOf(i);
+      const firstRow = this.view.getUint32(this.rowsAt + 4 * i, true);
+      const partEnd = part + 1 < this.p ? this.view.getUint32(HEADER_BYTES + PART_BYTES * (part + 1), true) : this.n;
+      const nextRow = i + 1 < partEnd ? this.view.getUint32(this.rowsAt + 4 * (i + 1), true) : this.view.getUint32(HEADER_BYTES + PART_BYTES * part + 4, true);
+      out.push({ part, firstRow, spans: nextRow - firstRow, flags: this.bytes[this.flagsAt + i]! });
     }
     return out;
   }
 
   serialize(): Uint8Array {
-    const n = this.hi.length;
-    const p = this.partStarts.length;
-    let varintBytes = 0;
-    for (const s of this.spans) varintBytes += varintSize(s);
-    const out = new Uint8Array(HEADER_BYTES + 4 * p + (PREFIX_BYTES + 1) * n + varintBytes);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, MAGIC, true);
-    view.setUint8(4, VERSION);
-    view.setUint32(8, n, true);
-    view.setUint32(12, p, true);
-    let at = HEADER_BYTES;
-    for (const start of this.partStarts) {
-      view.setUint32(at, start, true);
-      at += 4;
-    }
-    for (let i = 0; i < n; i++, at += PREFIX_BYTES) {
-      view.setUint32(at, this.hi[i]!, false);
-      view.setUint32(at + 4, this.lo[i]!, false);
-    }
-    out.set(this.flags, at);
-    at += n;
-    for (let s of this.spans) {
-      while (s >= 0x80) {
-        out[at++] = (s & 0x7f) | 0x80;
-        s = Math.floor(s / 128);
-      }
-      out[at++] = s;
-    }
-    return out;
+    return this.bytes;
+  }
+
+  /** The prefix of trace i compared with (h, l), the high and low 32 bits of another. */
+  private compareAt(i: number, h: number, l: number): number {
+    const at = this.prefixesAt + PREFIX_BYTES * i;
+    const ih = this.view.getUint32(at, false);
+    return ih !== h ? ih - h : this.view.getUint32(at + 4, false) - l;
   }
 
   private partOf(i: number): number {
     let lo = 0;
-    let hi = this.partStarts.length - 1;
+    let hi = this.p - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.partStarts[mid]! <= i) lo = mid;
+      if (this.view.getUint32(HEADER_BYTES + PART_BYTES * mid, true) <= i) lo = mid;
       else hi = mid - 1;
     }
     return lo;
   }
 }
 
-function compare(h1: number, l1: number, h2: number, l2: number): number {
-  return h1 !== h2 ? h1 - h2 : l1 - l2;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
+const TRACE_ID_RE = /^[0-9a-f]{32}$/;
