@@ -128,6 +128,8 @@ export async function runStored(ctx: BenchContext, groups: ReadonlySet<StoredGro
       responseContentType: runs[0]?.responseType,
       failedLookups: runs.map((r) => r.failedLookups),
       medianSpansReturned: median(runs.flatMap((r) => r.lookupSpans)),
+      // What lookups may read besides the parts (the trace index among them) is on disk too.
+      blockDirBytesPerSpan: runs.map((r) => roundTo(r.blocks.allBytes / r.acceptedSpans, 3)),
     };
     ctx.emit(makeFigure(ctx, 'trace-by-id.flushed.p50', 'ms', runs.map((r) => percentile(r.lookupMs, 0.5)), lookupContext));
     ctx.emit(makeFigure(ctx, 'trace-by-id.flushed.p99', 'ms', runs.map((r) => percentile(r.lookupMs, 0.99)), lookupContext));

@@ -86,7 +86,7 @@ test('blocks go to the bucket; a second Skein with an empty data directory finds
   const [blockId] = blocks.keys();
   assert.deepEqual(
     (await s3.keys(`${prefix}/${TENANT}/${blockId}/`)).map((k) => k.slice(k.lastIndexOf('/') + 1)),
-    ['bloom.bin', 'data-0000.parquet', 'meta.json', 'tags.json'],
+    ['bloom.bin', 'data-0000.parquet', 'meta.json', 'tags.json', 'trace-index.bin'],
   );
   assert.equal(existsSync(join(a.dataDir, 'blocks')), false, 'no block on local disk');
 

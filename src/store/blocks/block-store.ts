@@ -5,11 +5,12 @@
 //                                         ranges of their own (docs/block-format.md)
 //   <tenant>/<blockId>/bloom.bin          bloom filter of the block's trace IDs
 //   <tenant>/<blockId>/tags.json          tag names and values (tag-index.ts)
+//   <tenant>/<blockId>/trace-index.bin    each trace's part, rows and list columns (trace-index.ts)
 //   <tenant>/<blockId>/meta.json          written last: a block exists once it does
 //
 // Metadata and bloom filters of all blocks stay in memory, so trace-by-ID asks
-// DuckDB only about blocks that may hold the trace. Tag indexes are read when a
-// tag query first needs them and kept in a bounded cache.
+// DuckDB only about blocks that may hold the trace. Tag indexes and trace indexes are
+// read when a query first needs them and kept in bounded caches.
 //
 // DuckDB reads parts from local files the backend makes readable at read time
 // (held-parts.ts): with the local backend the objects themselves; with a bucket,
@@ -31,12 +32,13 @@ import { BloomFilter } from './bloom.js';
 import { COMPACTED_FILE, INDEX_FILE, parseBlockIndex, serializeBlockIndex, serializeCompactedMark } from './block-index.js';
 import { mergeParquet, planCompaction } from './compactor.js';
 import { HeldParts, partName, readableObjects } from './held-parts.js';
-import { BLOOM_FILE, groupsAdmitting, isBlockId, META_FILE, parseBlockMeta, partFileName, partWant, serializeBlockMeta, TAGS_FILE, type BlockMeta, type BlockPart } from './meta.js';
+import { BLOOM_FILE, groupsAdmitting, isBlockId, META_FILE, parseBlockMeta, partFileName, partWant, serializeBlockMeta, TAGS_FILE, TRACE_INDEX_FILE, type BlockMeta, type BlockPart } from './meta.js';
 import { blockMetrics } from './metrics.js';
-import { readTraceIds, readTraceSpans, readTracesSpans, summarizeParquet } from './reader.js';
+import { constantColumnsOf, readTraceIds, readTraceRows, readTraceSpans, readTracesSpans, summarizeParquet, type KnownColumn } from './reader.js';
 import { expiredBlocks } from './retention.js';
 import { BLOCK_FORMAT } from './schema.js';
 import { TagIndex } from './tag-index.js';
+import { TraceIndex, type TraceLocation } from './trace-index.js';
 import { writeTracesParquet } from './writer.js';
 
 export type { BlockMeta } from './meta.js';
@@ -48,6 +50,8 @@ export interface BlockStoreOptions {
   logger: Logger;
   /** Bytes of tags.json files whose parsed indexes are kept in memory (least recently used go first). */
   tagCacheBytes?: number;
+  /** Bytes of parsed trace indexes kept in memory (least recently used go first). */
+  traceIndexCacheBytes?: number;
   /** Reads only (a querier): no staging directory, no block writes, compaction, retention or deletion. */
   readOnly?: boolean;
   /**
@@ -101,7 +105,7 @@ interface LoadedBlock {
   partKeys: string[];
   /** What SQL over held blocks names each part by (partName), in the same order. */
   partNames: string[];
-  /** Parquet parts + bloom.bin + tags.json + meta.json. */
+  /** Parquet parts + bloom.bin + tags.json + trace-index.bin + meta.json. */
   diskBytes: number;
   /** Lookups reading the block right now: it is deleted only once they are done. */
   readers: number;
@@ -124,6 +128,8 @@ interface TenantListing {
 
 const TRACE_ID_RE = /^[0-9a-f]{1,32}$/;
 const DEFAULT_TAG_CACHE_BYTES = 32 * 1024 * 1024;
+/** 13 bytes a trace: the indexes of some 2.5 million traces' blocks. */
+const DEFAULT_TRACE_INDEX_CACHE_BYTES = 32 * 1024 * 1024;
 const NANOS_PER_SECOND = 1_000_000_000n;
 const DEFAULT_POLL_INTERVAL_MS = 15_000;
 /** An index older than this many poll intervals is not trusted: its compactor is gone or failing. */
@@ -139,7 +145,8 @@ export class BlockStore {
   /** Tenant → the compaction, retention, sweep or refresh running for it: they run one at a time. */
   private readonly maintenance = new Map<string, Promise<unknown>>();
   private closed = false;
-  private readonly tagCache: TagCache;
+  private readonly tagCache: LruCache<TagIndex>;
+  private readonly traceIndexCache: LruCache<TraceIndex>;
   /**
    * Tenant → blocks a compaction replaced, by ID: never shown again, deleted by sweep()
    * once the grace has passed since `since` (when this instance learned of it) and
@@ -162,7 +169,8 @@ export class BlockStore {
     private readonly opts: BlockStoreOptions,
     private readonly stagingDir: string | undefined,
   ) {
-    this.tagCache = new TagCache(opts.tagCacheBytes ?? DEFAULT_TAG_CACHE_BYTES);
+    this.tagCache = new LruCache(opts.tagCacheBytes ?? DEFAULT_TAG_CACHE_BYTES);
+    this.traceIndexCache = new LruCache(opts.traceIndexCacheBytes ?? DEFAULT_TRACE_INDEX_CACHE_BYTES);
     this.pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.now = opts.now ?? Date.now;
   }
@@ -257,40 +265,50 @@ export class BlockStore {
     // `end` is a whole second: spans starting anywhere in it are in range.
     const until = range.endUnixSec !== undefined && range.endUnixSec > 0 ? (BigInt(Math.floor(range.endUnixSec)) + 1n) * NANOS_PER_SECOND : undefined;
 
-    let inspectedBytes = 0;
     const candidates: LoadedBlock[] = [];
-    const reads: Array<{ key: string; want: ReadableWant }> = [];
     for (const b of this.listed(tenant, keep)) {
       const m = b.meta;
       if (from !== undefined && BigInt(m.maxEndUnixNano) < from) continue;
       if (until !== undefined && BigInt(m.minStartUnixNano) >= until) continue;
       if (id < m.minTraceId || id > m.maxTraceId || !b.bloom.mayContain(id)) continue;
-      let used = false;
-      for (const [i, part] of m.parts.entries()) {
-        if (id < part.minTraceId || id > part.maxTraceId) continue;
-        const groups = groupsAdmitting(part, [id]);
-        if (part.rowGroups.length > 0 && groups.length === 0) continue;
-        inspectedBytes += part.rowGroups.length > 0 ? groups.reduce((n, j) => n + part.rowGroups[j]!.bytes, 0) : part.bytes;
-        reads.push({ key: b.partKeys[i]!, want: partWant(part, groups) });
-        used = true;
-      }
-      if (used) candidates.push(b);
+      candidates.push(b);
     }
     // Taken in the same tick as the candidates were chosen: a compaction or retention
     // deleting one of them now waits until this lookup is done with it.
     for (const b of candidates) b.readers++;
+    let inspectedBytes = 0;
+    let blocksSearched = 0;
     let found: StoredSpan[][];
     try {
+      const reads: Array<{ key: string; want: ReadableWant; known: readonly KnownColumn[] }> = [];
+      const located = await Promise.all(candidates.map((b) => this.locateTrace(b, id)));
+      for (const [c, b] of candidates.entries()) {
+        const m = b.meta;
+        let used = false;
+        for (const [i, part] of m.parts.entries()) {
+          // Without a trace index, the part's ID range says whether it may hold the trace.
+          const at = located[c];
+          const here = at === undefined ? undefined : at.filter((l) => l.part === i);
+          if (here !== undefined ? here.length === 0 : id < part.minTraceId || id > part.maxTraceId) continue;
+          const groups = groupsAdmitting(part, [id]);
+          if (part.rowGroups.length > 0 && groups.length === 0) continue;
+          inspectedBytes += part.rowGroups.length > 0 ? groups.reduce((n, j) => n + part.rowGroups[j]!.bytes, 0) : part.bytes;
+          const known = here === undefined ? [] : constantColumnsOf(here.reduce((f, l) => f | l.flags, 0));
+          reads.push({ key: b.partKeys[i]!, want: partWant(part, groups), known });
+          used = true;
+        }
+        if (used) blocksSearched++;
+      }
       const files = await readableObjects(this.opts.backend, reads);
       try {
-        found = await Promise.all(files.paths.map((path) => readTraceSpans(this.opts.engine, path, id)));
+        found = await Promise.all(files.paths.map((path, i) => readTraceSpans(this.opts.engine, path, id, reads[i]!.known)));
       } finally {
         files.release();
       }
     } finally {
       for (const b of candidates) this.release(b);
     }
-    return { spans: dedupeBySpanId(found), inspectedBytes, blocksSearched: candidates.length };
+    return { spans: dedupeBySpanId(found), inspectedBytes, blocksSearched };
   }
 
   /** False when no block of the tenant holds a span of the trace (by ID ranges and bloom filters); true when one may. */
@@ -635,9 +653,16 @@ export class BlockStore {
     let bloomBytes: Uint8Array;
     let metaBytes: Uint8Array;
     const tagsBytes = tags?.serialize();
+    let traceIndex: TraceIndex | undefined;
+    let traceIndexBytes: Uint8Array | undefined;
     try {
       const summary = await summarizeParquet(this.opts.engine, parquetPaths);
-      bloom = BloomFilter.fromTraceIds(await readTraceIds(this.opts.engine, parquetPaths));
+      // One scan gives the trace index and the bloom filter's IDs.
+      const traceRows = await readTraceRows(this.opts.engine, parquetPaths);
+      traceIndex = TraceIndex.build(traceRows, parquetPaths.length);
+      if (!traceIndex) this.opts.logger.warn({ tenant, blockId }, 'block rows not laid out by trace ID (a trace in two parts, or its rows apart): written without a trace index');
+      traceIndexBytes = traceIndex?.serialize();
+      bloom = BloomFilter.fromTraceIds([...new Set(traceRows.map((t) => t.traceId))]);
       bloomBytes = bloom.serialize();
       const parts = await Promise.all(
         summary.parts.map(async (p, i) => ({
@@ -665,11 +690,13 @@ export class BlockStore {
         createdAt: new Date().toISOString(),
         parts,
         ...(tagsBytes !== undefined && { tags: { file: TAGS_FILE, bytes: tagsBytes.byteLength } }),
+        ...(traceIndexBytes !== undefined && { traceIndex: { file: TRACE_INDEX_FILE, bytes: traceIndexBytes.byteLength } }),
       };
       metaBytes = serializeBlockMeta(meta);
       for (const [i, path] of parquetPaths.entries()) await this.opts.backend.writeFile(`${prefix}/${partFileName(i)}`, path);
       await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bloomBytes);
       if (tagsBytes !== undefined) await this.opts.backend.write(`${prefix}/${TAGS_FILE}`, tagsBytes);
+      if (traceIndexBytes !== undefined) await this.opts.backend.write(`${prefix}/${TRACE_INDEX_FILE}`, traceIndexBytes);
       await this.opts.backend.write(`${prefix}/${META_FILE}`, metaBytes);
     } catch (err) {
       await Promise.all(parquetPaths.map((p) => rm(p, { force: true })));
@@ -680,12 +707,13 @@ export class BlockStore {
       meta,
       bloom,
       ...this.partsOf(prefix, meta),
-      diskBytes: meta.sizeBytes + bloomBytes.byteLength + (tagsBytes?.byteLength ?? 0) + metaBytes.byteLength,
+      diskBytes: meta.sizeBytes + bloomBytes.byteLength + (tagsBytes?.byteLength ?? 0) + (traceIndexBytes?.byteLength ?? 0) + metaBytes.byteLength,
       readers: 0,
       onIdle: undefined,
       publishedAtMs: Date.now(),
     });
     if (tags !== undefined && tagsBytes !== undefined) this.tagCache.set(blockId, Promise.resolve(tags), tagsBytes.byteLength);
+    if (traceIndex !== undefined) this.traceIndexCache.set(blockId, Promise.resolve(traceIndex), traceIndex.memoryBytes);
     return meta;
   }
 
@@ -757,7 +785,7 @@ export class BlockStore {
       if (!this.opts.backend.shared && this.opts.readOnly !== true) await this.opts.backend.write(`${prefix}/${BLOOM_FILE}`, bytes);
       bloomSize = bytes.byteLength;
     }
-    const diskBytes = meta.sizeBytes + bloomSize + (meta.tags?.bytes ?? 0) + metaBytes;
+    const diskBytes = meta.sizeBytes + bloomSize + (meta.tags?.bytes ?? 0) + (meta.traceIndex?.bytes ?? 0) + metaBytes;
     this.add(tenant, { meta, bloom, ...parts, diskBytes, readers: 0, onIdle: undefined }, false);
   }
 
@@ -970,6 +998,7 @@ export class BlockStore {
     );
     this.updateGauges(tenant);
     this.tagCache.delete(block.meta.blockId);
+    this.traceIndexCache.delete(block.meta.blockId);
   }
 
   /** Removes a block from view, waits for the lookups reading it, then deletes it. */
@@ -1002,6 +1031,37 @@ export class BlockStore {
         return undefined;
       });
     this.tagCache.set(blockId, loading, file.bytes);
+    return loading;
+  }
+
+  /**
+   * Where the block's trace index puts the trace: [] when the block does not hold it;
+   * undefined when the block has no trace index, or it cannot be read (its parts are
+   * then searched by their ID ranges, as before trace indexes existed).
+   */
+  private async locateTrace(block: LoadedBlock, traceIdHex: string): Promise<TraceLocation[] | undefined> {
+    return (await this.traceIndexOf(block))?.find(traceIdHex);
+  }
+
+  /** The block's trace index, read on first use and kept in a bounded cache; undefined without a usable one. */
+  private traceIndexOf(block: LoadedBlock): Promise<TraceIndex | undefined> {
+    const file = block.meta.traceIndex;
+    if (file === undefined) return Promise.resolve(undefined);
+    const { tenant, blockId } = block.meta;
+    const cached = this.traceIndexCache.get(blockId);
+    if (cached) return cached;
+    const loading = this.opts.backend
+      .read(`${tenant}/${blockId}/${file.file}`)
+      .then((bytes) => TraceIndex.parse(bytes))
+      .catch((err: unknown) => {
+        // The parts answer without it. A bucket failing is tried again by the next lookup;
+        // a file that cannot be used is logged once (the failure is cached).
+        if (err instanceof BackendError) this.traceIndexCache.delete(blockId);
+        this.opts.logger.warn({ tenant, blockId, err }, "trace-index.bin unreadable; trace lookups search this block by its parts' ID ranges");
+        return undefined;
+      });
+    // Held in memory as read: its file's size is what it costs.
+    this.traceIndexCache.set(blockId, loading, file.bytes);
     return loading;
   }
 
@@ -1047,14 +1107,14 @@ function indexSignature(blockIds: readonly string[], compacted: readonly string[
   return `${[...blockIds].sort().join(',')}|${[...compacted].sort().join(',')}`;
 }
 
-/** Parsed tag indexes by block ID, least recently used dropped first once over `maxBytes` of files. */
-class TagCache {
-  private readonly entries = new Map<string, { index: Promise<TagIndex | undefined>; bytes: number }>();
+/** Parsed indexes (tag or trace) by block ID, least recently used dropped first once over `maxBytes`. */
+class LruCache<T> {
+  private readonly entries = new Map<string, { index: Promise<T | undefined>; bytes: number }>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  get(blockId: string): Promise<TagIndex | undefined> | undefined {
+  get(blockId: string): Promise<T | undefined> | undefined {
     const e = this.entries.get(blockId);
     if (!e) return undefined;
     this.entries.delete(blockId);
@@ -1062,7 +1122,7 @@ class TagCache {
     return e.index;
   }
 
-  set(blockId: string, index: Promise<TagIndex | undefined>, bytes: number): void {
+  set(blockId: string, index: Promise<T | undefined>, bytes: number): void {
     this.delete(blockId);
     this.entries.set(blockId, { index, bytes });
     this.bytes += bytes;

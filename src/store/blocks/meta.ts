@@ -58,6 +58,8 @@ export interface BlockMeta {
   parts: BlockPart[];
   /** The tag index file (tags.json) and its size; absent in blocks written before it existed. */
   tags?: { file: typeof TAGS_FILE; bytes: number };
+  /** The trace index file (trace-index.bin) and its size; absent in blocks written before it existed. */
+  traceIndex?: { file: typeof TRACE_INDEX_FILE; bytes: number };
 }
 
 export const META_FILE = 'meta.json';
@@ -111,6 +113,7 @@ export function groupsAdmitting(part: BlockPart, sortedIds: readonly string[]): 
 
 export const BLOOM_FILE = 'bloom.bin';
 export const TAGS_FILE = 'tags.json';
+export const TRACE_INDEX_FILE = 'trace-index.bin';
 
 export function serializeBlockMeta(meta: BlockMeta): Uint8Array {
   return Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
@@ -153,15 +156,17 @@ export function checkBlockMeta(value: unknown): BlockMeta {
     compactionLevel: int('compactionLevel'),
     createdAt: str('createdAt'),
     parts: parseParts(m.parts),
-    ...(m.tags !== undefined && { tags: parseTags(m.tags) }),
+    ...(m.tags !== undefined && { tags: parseFileRef(m.tags, 'tags', TAGS_FILE) }),
+    ...(m.traceIndex !== undefined && { traceIndex: parseFileRef(m.traceIndex, 'traceIndex', TRACE_INDEX_FILE) }),
   };
 }
 
-function parseTags(value: unknown): { file: typeof TAGS_FILE; bytes: number } {
+/** `{ file, bytes }` of a file of the block beside its parts, whose name is always `file`. */
+function parseFileRef<F extends string>(value: unknown, key: string, file: F): { file: F; bytes: number } {
   const t = value as Record<string, unknown> | null;
-  if (typeof t !== 'object' || t === null || t.file !== TAGS_FILE) throw new Error(`meta.json: tags.file must be ${JSON.stringify(TAGS_FILE)}`);
-  if (!Number.isSafeInteger(t.bytes) || (t.bytes as number) < 0) throw new Error('meta.json: tags.bytes must be a non-negative integer');
-  return { file: TAGS_FILE, bytes: t.bytes as number };
+  if (typeof t !== 'object' || t === null || t.file !== file) throw new Error(`meta.json: ${key}.file must be ${JSON.stringify(file)}`);
+  if (!Number.isSafeInteger(t.bytes) || (t.bytes as number) < 0) throw new Error(`meta.json: ${key}.bytes must be a non-negative integer`);
+  return { file, bytes: t.bytes as number };
 }
 
 const PART_FILE_RE = /^data-\d{4,}\.parquet$/;

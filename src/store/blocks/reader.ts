@@ -5,17 +5,67 @@ import type { DuckEngine, QueryContext } from '../engine/duckdb.js';
 import type { RowGroupRange } from './meta.js';
 import { rowToStoredSpan, SLIM_SPAN_COLUMNS, slimRowToStoredSpan, SPAN_COLUMNS, type SlimSpanRow, type SpanRow } from './row-codec.js';
 import { sqlString } from './schema.js';
+import { TRACE_HAS_DROPPED, TRACE_HAS_EVENTS, TRACE_HAS_LINKS, TRACE_HAS_SCOPE_ATTRS, TRACE_HAS_STATUS_MESSAGE_OR_STATE, type TraceRows } from './trace-index.js';
 
 /**
- * The spans of one trace in one part. The SQL text is fixed per file and the ID is a
- * parameter, so the engine prepares the statement once per file and connection;
- * DuckDB then reads only the row groups whose trace_id min/max admit the ID.
+ * The spans of one trace in one part. The SQL text is fixed per file and set of columns
+ * and the ID is a parameter, so the engine prepares the statement once per file, columns
+ * and connection; DuckDB then reads only the row groups whose trace_id min/max admit the
+ * ID. `known`: columns whose value in every row of the trace is known (its trace index
+ * says so, constantColumnsOf), read as that constant without decoding them.
  */
-export async function readTraceSpans(engine: DuckEngine, partPath: string, traceIdHex: string): Promise<StoredSpan[]> {
-  const rows = await engine.all<SpanRow & Record<string, unknown>>(`SELECT ${await lookupColumns(engine, partPath)} FROM read_parquet(${sqlString(partPath)}) WHERE trace_id = $1`, [
-    traceIdHex,
-  ]);
+export async function readTraceSpans(engine: DuckEngine, partPath: string, traceIdHex: string, known: readonly KnownColumn[] = []): Promise<StoredSpan[]> {
+  const columns = withConstants(await lookupColumns(engine, partPath), known);
+  const rows = await engine.all<SpanRow & Record<string, unknown>>(`SELECT ${columns} FROM read_parquet(${sqlString(partPath)}) WHERE trace_id = $1`, [traceIdHex]);
   return rows.map(rowToStoredSpan);
+}
+
+/** A column of SPAN_COLUMNS and the SQL constant it holds in every row of some trace. */
+export type KnownColumn = readonly [column: string, value: string];
+
+const NO_DROPPED: readonly KnownColumn[] = ['dropped_attributes_count', 'dropped_events_count', 'dropped_links_count'].map((c) => [c, '0::UINTEGER'] as const);
+
+/**
+ * The columns a trace's index flags (trace-index.ts) say hold the same value in every
+ * span of it: a list column none of its spans uses (NULL reads as an empty list, as
+ * rowToStoredSpan decodes an empty one), and the status message, trace state and dropped
+ * counts when every span has them empty or zero. DuckDB's cost for a lookup grows with
+ * the columns it decodes, list columns most (docs/block-format.md).
+ */
+export function constantColumnsOf(flags: number): KnownColumn[] {
+  const out: KnownColumn[] = [];
+  if ((flags & TRACE_HAS_EVENTS) === 0) out.push(['events', 'NULL']);
+  if ((flags & TRACE_HAS_LINKS) === 0) out.push(['links', 'NULL']);
+  if ((flags & TRACE_HAS_SCOPE_ATTRS) === 0) out.push(['scope_attrs', 'NULL']);
+  if ((flags & TRACE_HAS_STATUS_MESSAGE_OR_STATE) === 0) out.push(['status_message', "''"], ['trace_state', "''"]);
+  if ((flags & TRACE_HAS_DROPPED) === 0) out.push(...NO_DROPPED);
+  return out;
+}
+
+/**
+ * Every trace of a block's parts (given in block order) with its part, rows and the
+ * flags, in block order: what its trace index is built from. One scan of the trace ID
+ * column, the list lengths of three columns and a few scalar columns.
+ */
+export async function readTraceRows(engine: DuckEngine, paths: readonly string[]): Promise<TraceRows[]> {
+  const rows = await engine.all<{ file: string; trace_id: string; spans: bigint; first_row: bigint; last_row: bigint; flags: number }>(
+    `SELECT filename AS file, trace_id, count(*) AS spans, min(file_row_number) AS first_row, max(file_row_number) AS last_row,
+            (bool_or(len(events) > 0)::INTEGER * ${TRACE_HAS_EVENTS} + bool_or(len(links) > 0)::INTEGER * ${TRACE_HAS_LINKS}
+             + bool_or(len(scope_attrs) > 0)::INTEGER * ${TRACE_HAS_SCOPE_ATTRS}
+             + bool_or(status_message <> '' OR trace_state <> '')::INTEGER * ${TRACE_HAS_STATUS_MESSAGE_OR_STATE}
+             + bool_or(dropped_attributes_count > 0 OR dropped_events_count > 0 OR dropped_links_count > 0)::INTEGER * ${TRACE_HAS_DROPPED}) AS flags
+     FROM read_parquet(${fileList(paths)}, filename = true, file_row_number = true)
+     GROUP BY filename, trace_id ORDER BY trace_id, first_row`,
+  );
+  const partOf = new Map(paths.map((p, i) => [p, i]));
+  return rows.map((r) => ({
+    traceId: r.trace_id,
+    part: partOf.get(r.file)!,
+    firstRow: Number(r.first_row),
+    lastRow: Number(r.last_row),
+    spans: Number(r.spans),
+    flags: Number(r.flags),
+  }));
 }
 
 /**
@@ -88,7 +138,15 @@ export async function readTracesSpans(
 
 /** `columns` (SPAN_COLUMNS or a subset) with these list columns read as empty. */
 function withoutLists(columns: string, lists: readonly string[]): string {
-  for (const list of lists) columns = columns.replace(new RegExp(`(^|, )${list}(?=,|$)`), `$1NULL AS ${list}`);
+  return withConstants(
+    columns,
+    lists.map((list) => [list, 'NULL'] as const),
+  );
+}
+
+/** `columns` (SPAN_COLUMNS or a subset) with these columns read as constants (a column already replaced stays as it is). */
+function withConstants(columns: string, known: readonly KnownColumn[]): string {
+  for (const [column, value] of known) columns = columns.replace(new RegExp(`(^|, )${column}(?=,|$)`), `$1${value} AS ${column}`);
   return columns;
 }
 

@@ -1,8 +1,8 @@
 // BlockStore over the S3 backend (a real S3-protocol server on loopback, real DuckDB):
 // a store with an empty cache finds what another store wrote to the bucket; a trace
 // lookup fetches the parts' footers and the row groups it reads, not whole parts; scans
-// through the held engine fetch whole parts; blocks written before byte spans were
-// recorded are read whole; compaction reads and replaces blocks in the bucket.
+// through the held engine fetch whole parts; blocks written before byte spans and trace
+// indexes were recorded are read whole; compaction reads and replaces blocks in the bucket.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'node:fs/promises';
@@ -67,7 +67,7 @@ test('a store with an empty cache reads what another wrote: a lookup fetches foo
   const keys = await server.keys(`${writer.prefix}/${TENANT}/${meta.blockId}/`);
   assert.deepEqual(
     keys.map((k) => k.slice(k.lastIndexOf('/') + 1)),
-    ['bloom.bin', ...meta.parts.map((p) => p.file), 'meta.json', 'tags.json'].sort(),
+    ['bloom.bin', ...meta.parts.map((p) => p.file), 'meta.json', 'tags.json', 'trace-index.bin'].sort(),
   );
 
   const reader = await openStore(writer.prefix);
@@ -76,9 +76,10 @@ test('a store with an empty cache reads what another wrote: a lookup fetches foo
   let found: Awaited<ReturnType<BlockStore['findTrace']>> | undefined;
   const fetched = await receivedBytes(async () => (found = await reader.store.findTrace(TENANT, id)));
   assert.deepEqual(canonical(found!.spans), spansOf(traces, id));
-  // The parts that may hold the ID: their footer regions and the row groups admitting it.
+  // The block's trace index (read once, then kept in memory), and of the parts that may
+  // hold the ID their footer regions and the row groups admitting it.
   const parts = meta.parts.filter((p) => p.minTraceId <= id && id <= p.maxTraceId);
-  const needed = parts.reduce((n, p) => n + (p.bytes - p.footerOffset!) + groupsAdmitting(p, [id]).reduce((m, j) => m + p.rowGroups[j]!.length!, 0), 0);
+  const needed = meta.traceIndex!.bytes + parts.reduce((n, p) => n + (p.bytes - p.footerOffset!) + groupsAdmitting(p, [id]).reduce((m, j) => m + p.rowGroups[j]!.length!, 0), 0);
   assert.ok(fetched >= needed, `fetched ${fetched} bytes, fewer than the ${needed} the lookup reads`);
   // Missing pieces less than 64 KiB apart are fetched together.
   assert.ok(fetched <= needed + 64 * 1024 * parts.length, `fetched ${fetched} bytes for a lookup that reads ${needed}`);
@@ -133,12 +134,14 @@ test('scans through the held engine fetch the parts they name, whole', async () 
   );
 });
 
-test('a block written before row-group byte spans were recorded is fetched whole, and read right', async () => {
+test('a block written before row-group byte spans and trace indexes were recorded is fetched whole, and read right', async () => {
   const writer = await openStore();
   const traces = generateTraces(1500, { seed: 9 });
   const meta = await writer.store.writeBlock(TENANT, traces);
-  // Its meta.json as an older Skein wrote it.
+  // Its meta.json as an older Skein wrote it, without its trace index.
   const old = JSON.parse(JSON.stringify(meta)) as BlockMeta;
+  delete old.traceIndex;
+  await opened.at(-1)!.fixture.backend.delete(`${TENANT}/${meta.blockId}/trace-index.bin`);
   for (const p of old.parts) {
     delete p.footerOffset;
     for (const g of p.rowGroups) {
