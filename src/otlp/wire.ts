@@ -2,6 +2,7 @@
 // writing primitives the encoders share. Every way a byte string can be
 // malformed surfaces as an OtlpDecodeError naming the message, the field and
 // the offset, so a client learns what was wrong with what it sent.
+import type { WireLayout } from './wire-form.js';
 
 /** The request body is not a well-formed OTLP message (protobuf or JSON). */
 export class OtlpDecodeError extends Error {
@@ -25,6 +26,64 @@ export const MAX_VALUE_DEPTH = 100;
  * looked up rather than assumed.
  */
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (this: Buffer, start: number, end: number) => string }).utf8Slice;
+
+function decodeUtf8(text: Buffer, start: number, end: number): string {
+  return utf8Slice ? utf8Slice.call(text, start, end) : text.toString('utf8', start, end);
+}
+
+// Short strings decoded once, by their bytes. Spans repeat the same few attribute
+// keys, names and values request after request: met again, such a string is found
+// by its bytes and the string decoded the first time serves again. That spares the
+// decoding and the young garbage, and a Map or Set keyed by the string (the head's
+// tag index, redaction's caches, span metrics' series) then finds it by identity,
+// its hash already computed. Direct-mapped: a slot holds the last string whose
+// bytes hash to it, so the cache never grows and a unique value only evicts.
+// A string attribute value met again is the same AnyValue object too: frozen, since
+// spans share it (redaction and the rest replace a value, never change one in place).
+const CACHE_BITS = 12;
+const CACHE_SLOTS = 1 << CACHE_BITS;
+const MAX_CACHED_BYTES = 40;
+const cachedBytes = new Uint8Array(CACHE_SLOTS * MAX_CACHED_BYTES);
+/** Byte length of each slot's string; 0 for an empty slot (the empty string is never cached). */
+const cachedLengths = new Uint8Array(CACHE_SLOTS);
+const cachedStrings = new Array<string>(CACHE_SLOTS).fill('');
+/** The slot's string as a string AnyValue, made when first asked for. */
+const cachedValues = new Array<StringValue | undefined>(CACHE_SLOTS).fill(undefined);
+
+export interface StringValue {
+  readonly type: 'string';
+  readonly value: string;
+}
+
+/** The slot of the cache that now holds the string of buf[start, end) (1 to MAX_CACHED_BYTES bytes). */
+function cacheSlot(buf: Uint8Array, text: Buffer, start: number, end: number): number {
+  const n = end - start;
+  // FNV-1a over the bytes (from an int32 start, so the loop stays on integers).
+  let h = 0x811c9dc5 | 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  const slot = h >>> (32 - CACHE_BITS);
+  const at = slot * MAX_CACHED_BYTES;
+  if (cachedLengths[slot] === n) {
+    let i = 0;
+    while (i < n && cachedBytes[at + i] === buf[start + i]) i++;
+    if (i === n) return slot;
+  }
+  for (let i = 0; i < n; i++) cachedBytes[at + i] = buf[start + i]!;
+  cachedLengths[slot] = n;
+  cachedStrings[slot] = decodeUtf8(text, start, end);
+  cachedValues[slot] = undefined;
+  return slot;
+}
+
+/**
+ * IDs (trace, span and parent span IDs, links' IDs) are copied into slabs of
+ * this size shared by the IDs of one message tree: one allocation per slab
+ * rather than a buffer and its array per ID. A slab lives while any of its IDs does.
+ */
+const ID_SLAB_BYTES = 2048;
+/** Longer "IDs" (malformed ones, refused by validation) are copied out alone. */
+const MAX_SLAB_ID_BYTES = 32;
+const NO_ID = new Uint8Array(0);
 
 /** A message's known fields, indexed by field number: [proto name, wire type]. */
 export interface MessageSchema {
@@ -57,8 +116,13 @@ export class WireReader {
    * bytes must not stand in for the decoded batch (see wire-form.ts).
    */
   lossy = false;
+  /** When set, the trace decoder records in it where each resource, scope and span message lies. */
+  layout: WireLayout | undefined = undefined;
   /** Bits 32-63 of the last varint read. */
   private hi = 0;
+  /** Where id() copies IDs to; the first is allocated with the first ID. */
+  private idSlab = NO_ID;
+  private idSlabUsed = 0;
   private view: DataView | undefined;
   private readonly text: Buffer;
 
@@ -203,7 +267,38 @@ export class WireReader {
     const s = this.pos;
     this.pos = e;
     if (s === e) return '';
-    return utf8Slice ? utf8Slice.call(this.text, s, e) : this.text.toString('utf8', s, e);
+    if (e - s <= MAX_CACHED_BYTES) return cachedStrings[cacheSlot(this.buf, this.text, s, e)]!;
+    return decodeUtf8(this.text, s, e);
+  }
+
+  /** A string field as a string AnyValue: shared and frozen when the string is short enough to be cached. */
+  stringValue(end: number, msg: MessageSchema, field: number): StringValue {
+    const e = this.delimitedEnd(end, msg, field);
+    const s = this.pos;
+    this.pos = e;
+    if (s === e || e - s > MAX_CACHED_BYTES) return { type: 'string', value: s === e ? '' : decodeUtf8(this.text, s, e) };
+    const slot = cacheSlot(this.buf, this.text, s, e);
+    return (cachedValues[slot] ??= Object.freeze({ type: 'string', value: cachedStrings[slot]! }));
+  }
+
+  /** An ID field: a view of a slab shared with the message tree's other IDs (see ID_SLAB_BYTES). */
+  id(end: number, msg: MessageSchema, field: number): Uint8Array {
+    const e = this.delimitedEnd(end, msg, field);
+    const s = this.pos;
+    this.pos = e;
+    const n = e - s;
+    if (n === 0) return NO_ID;
+    if (n > MAX_SLAB_ID_BYTES) return this.buf.slice(s, e);
+    let slab = this.idSlab;
+    let at = this.idSlabUsed;
+    if (at + n > slab.length) {
+      slab = this.idSlab = new Uint8Array(ID_SLAB_BYTES);
+      at = 0;
+    }
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) slab[at + i] = buf[s + i]!;
+    this.idSlabUsed = at + n;
+    return new Uint8Array(slab.buffer, at, n);
   }
 
   /** Skips an unknown field; a known field with the wrong wire type is an error. */

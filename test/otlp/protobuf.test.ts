@@ -17,12 +17,10 @@ import {
   encodeSpan,
   encodeTraceByIdResponse,
   encodeTracesData,
-  encodeTracesDataFromParts,
-  type EncodedResourceSpans,
 } from '../../src/otlp/protobuf.js';
 import { decodeOtlpJson } from '../../src/otlp/json.js';
 import { MAX_VALUE_DEPTH } from '../../src/otlp/wire.js';
-import { wireFormOf } from '../../src/otlp/wire-form.js';
+import { wireFormOf, wireLayoutOf } from '../../src/otlp/wire-form.js';
 import { toHex, type AnyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 import { defaultSpan, everyValueKind, kitchenSinkBatch, modelOfSdkSpan, sdkAttributes, sdkExport, spansOf } from './fixtures.js';
 import { decodeWithReference, reference, referenceObject } from './reference-proto.js';
@@ -169,14 +167,57 @@ describe('encode/decode round trips', () => {
     assert.equal(decodeSpan(encodeSpan(lone)).name, 'a\ufffdb');
   });
 
-  test('encodeTracesDataFromParts frames encoded bodies exactly as encodeTracesData encodes the batch', () => {
-    for (const batch of [kitchenSinkBatch(), decodeTracesData(sdkExport().protobuf), []]) {
-      const parts: EncodedResourceSpans[] = batch.map((rs) => ({
-        resource: encodeResource(rs.resource),
-        schemaUrl: rs.schemaUrl,
-        scopeSpans: rs.scopeSpans.map((ss) => ({ scope: encodeScope(ss.scope), schemaUrl: ss.schemaUrl, spans: ss.spans.map(encodeSpan) })),
-      }));
-      assert.deepStrictEqual(encodeTracesDataFromParts(parts), encodeTracesData(batch));
+});
+
+describe('decoding shares what it can without sharing what may change', () => {
+  test('many distinct short strings of one length decode each as itself, however they meet in the string cache', () => {
+    const names = Array.from({ length: 20_000 }, (_, i) => `op-${i.toString(36).padStart(5, '0')}`);
+    for (let round = 0; round < 2; round++) {
+      for (const name of names) assert.equal(decodeSpan(encodeSpan({ ...defaultSpan(), name })).name, name);
+    }
+  });
+
+  test('IDs are copies: reusing the request buffer afterwards changes no decoded span', () => {
+    const bytes = new Uint8Array(encodeTracesData(kitchenSinkBatch()));
+    const batch = decodeTracesData(bytes);
+    const expected = decodeTracesData(new Uint8Array(bytes));
+    bytes.fill(0);
+    assert.deepStrictEqual(batch, expected);
+  });
+
+  test('shared string values and statuses are frozen: a stage can replace them but not change them for every span', () => {
+    const span = decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'k', value: { type: 'string', value: 'v' } }] }));
+    assert.throws(() => {
+      (span.attributes[0]!.value as { value: string }).value = 'changed';
+    }, TypeError);
+    assert.throws(() => {
+      span.status.message = 'changed';
+    }, TypeError);
+    assert.equal(decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'k', value: { type: 'string', value: 'v' } }] })).attributes[0]!.value.type, 'string');
+  });
+});
+
+describe('decodeTracesDataKeepingWire records where each message lies', () => {
+  test('each resource, scope and span of the layout decodes to the batch\'s own, in order', () => {
+    const sdk = sdkExport();
+    for (const bytes of [sdk.protobuf, encodeTracesData(kitchenSinkBatch())]) {
+      const batch = decodeTracesDataKeepingWire(bytes);
+      const known = wireLayoutOf(batch)!;
+      assert.equal(known.bytes, bytes);
+      const { resources, scopes, spans } = known.layout;
+      const at = (list: number[], i: number) => bytes.subarray(list[2 * i]!, list[2 * i + 1]!);
+      assert.equal(resources.length, 2 * batch.length);
+      let s = 0;
+      let k = 0;
+      for (const [i, rs] of batch.entries()) {
+        assert.deepStrictEqual(decodeResource(at(resources, i)), rs.resource);
+        for (const ss of rs.scopeSpans) {
+          assert.deepStrictEqual(decodeScope(at(scopes, s++)), ss.scope);
+          for (const span of ss.spans) assert.deepStrictEqual(decodeSpan(at(spans, k++)), span);
+        }
+      }
+      assert.equal(scopes.length, 2 * s);
+      assert.equal(spans.length, 2 * k);
     }
   });
 });
