@@ -83,6 +83,8 @@ function cacheSlot(buf: Uint8Array, text: Buffer, start: number, end: number): n
 const ID_SLAB_BYTES = 2048;
 /** Longer "IDs" (malformed ones, refused by validation) are copied out alone. */
 const MAX_SLAB_ID_BYTES = 32;
+/** Slots of a reader's table of the IDs it read: a request of 512 spans holds about 600 distinct IDs. */
+const ID_TABLE_BITS = 11;
 const NO_ID = new Uint8Array(0);
 
 /** A message's known fields, indexed by field number: [proto name, wire type]. */
@@ -123,6 +125,8 @@ export class WireReader {
   /** Where id() copies IDs to; the first is allocated with the first ID. */
   private idSlab = NO_ID;
   private idSlabUsed = 0;
+  /** The IDs read so far, by a hash of their bytes (direct-mapped), made with the first. */
+  private ids: Uint8Array[] | undefined;
   private view: DataView | undefined;
   private readonly text: Buffer;
 
@@ -281,7 +285,11 @@ export class WireReader {
     return (cachedValues[slot] ??= Object.freeze({ type: 'string', value: cachedStrings[slot]! }));
   }
 
-  /** An ID field: a view of a slab shared with the message tree's other IDs (see ID_SLAB_BYTES). */
+  /**
+   * An ID field: a view of a slab shared with the message tree's other IDs (see
+   * ID_SLAB_BYTES). An ID met again in the same tree (the trace ID of each of a
+   * trace's spans, a parent's span ID in its children) is the same view.
+   */
   id(end: number, msg: MessageSchema, field: number): Uint8Array {
     const e = this.delimitedEnd(end, msg, field);
     const s = this.pos;
@@ -289,16 +297,28 @@ export class WireReader {
     const n = e - s;
     if (n === 0) return NO_ID;
     if (n > MAX_SLAB_ID_BYTES) return this.buf.slice(s, e);
+    const buf = this.buf;
+    let h = 0x811c9dc5 | 0;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const slot = h >>> (32 - ID_TABLE_BITS);
+    const ids = (this.ids ??= new Array<Uint8Array>(1 << ID_TABLE_BITS).fill(NO_ID));
+    const known = ids[slot]!;
+    if (known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === buf[s + i]) i++;
+      if (i === n) return known;
+    }
     let slab = this.idSlab;
     let at = this.idSlabUsed;
     if (at + n > slab.length) {
       slab = this.idSlab = new Uint8Array(ID_SLAB_BYTES);
       at = 0;
     }
-    const buf = this.buf;
     for (let i = 0; i < n; i++) slab[at + i] = buf[s + i]!;
     this.idSlabUsed = at + n;
-    return new Uint8Array(slab.buffer, at, n);
+    const id = new Uint8Array(slab.buffer, at, n);
+    ids[slot] = id;
+    return id;
   }
 
   /** Skips an unknown field; a known field with the wrong wire type is an error. */

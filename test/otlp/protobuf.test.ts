@@ -177,6 +177,17 @@ describe('decoding shares what it can without sharing what may change', () => {
     }
   });
 
+  test('thousands of spans in one request, with their parents and traces: each ID decodes as itself, however IDs meet in the reader\'s table', () => {
+    const spans: Span[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const traceId = new Uint8Array(randomBytes(16));
+      spans.push({ ...defaultSpan(), traceId, spanId: new Uint8Array(randomBytes(8)), parentSpanId: i % 3 === 0 ? new Uint8Array(0) : spans[i - 1]!.spanId });
+      if (i % 2 === 0) spans.push({ ...defaultSpan(), traceId, spanId: new Uint8Array(randomBytes(8)), parentSpanId: spans[spans.length - 1]!.spanId });
+    }
+    const batch: ResourceSpans[] = [{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans }] }];
+    assert.deepStrictEqual(decodeTracesData(encodeTracesData(batch)), batch);
+  });
+
   test('IDs are copies: reusing the request buffer afterwards changes no decoded span', () => {
     const bytes = new Uint8Array(encodeTracesData(kitchenSinkBatch()));
     const batch = decodeTracesData(bytes);
