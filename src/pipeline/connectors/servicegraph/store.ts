@@ -2,13 +2,60 @@
 // under its trace and span ID for the SERVER (or CONSUMER) span whose parent it
 // is, and the other way round, for at most `store.ttl`. As in the collector,
 // every half-edge gets the same ttl from its arrival, so arrival order is
-// expiry order: a Map, which iterates in insertion order, is the whole queue.
+// expiry order: a list in arrival order is the whole queue.
 // When `store.max_items` half-edges are waiting, the oldest is evicted only if
 // it has expired anyway; otherwise the new span is dropped (and counted).
+//
+// Half-edges are found by a hash of their tenant and IDs, checked against the
+// IDs themselves: a lookup per CLIENT and SERVER span makes no key string.
 import type { ServiceGraphEdge } from '../shared/ui-shapes.js';
 
 /** '' for a direct request, else `messaging_system`, `database` or `virtual_node`. */
 export type ConnectionType = ServiceGraphEdge['connectionType'];
+
+/** Hash of a tenant's name: the seed of its half-edges' hashes. */
+export function tenantSeed(tenant: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < tenant.length; i++) h = Math.imul(h ^ tenant.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** Hash of a half-edge's IDs (FNV-1a from the tenant's seed; lengths count, so IDs never run into each other). */
+export function edgeHash(seed: number, traceId: Uint8Array, spanId: Uint8Array): number {
+  let h = Math.imul(seed ^ traceId.length, 0x01000193);
+  for (let i = 0; i < traceId.length; i++) h = Math.imul(h ^ traceId[i]!, 0x01000193);
+  h = Math.imul(h ^ spanId.length, 0x01000193);
+  for (let i = 0; i < spanId.length; i++) h = Math.imul(h ^ spanId[i]!, 0x01000193);
+  return h;
+}
+
+/** What a half-edge waits under: its tenant, the trace ID and the client's span ID (copied: spans' IDs are views of requests). */
+export class EdgeKey {
+  /** The trace ID followed by the span ID. */
+  private readonly ids: Uint8Array;
+  private readonly traceIdBytes: number;
+
+  constructor(
+    readonly tenant: string,
+    traceId: Uint8Array,
+    spanId: Uint8Array,
+    readonly hash: number,
+  ) {
+    this.ids = new Uint8Array(traceId.length + spanId.length);
+    this.ids.set(traceId);
+    this.ids.set(spanId, traceId.length);
+    this.traceIdBytes = traceId.length;
+  }
+
+  matches(tenant: string, traceId: Uint8Array, spanId: Uint8Array): boolean {
+    const ids = this.ids;
+    const t = this.traceIdBytes;
+    if (traceId.length !== t || spanId.length !== ids.length - t || tenant !== this.tenant) return false;
+    for (let i = 0; i < t; i++) if (ids[i] !== traceId[i]) return false;
+    for (let i = 0; i < spanId.length; i++) if (ids[t + i] !== spanId[i]) return false;
+    return true;
+  }
+}
 
 /** One request between two services, as far as its spans have arrived. */
 export class HalfEdge {
@@ -34,11 +81,16 @@ export class HalfEdge {
   virtualSide: 'client' | 'server' | '' = '';
   /** Clock time (ms) after which the store gives up on the other half. */
   expiresAt = 0;
+  /** The store's links: the next half-edge whose hash is the same, and the next to arrive after this one. */
+  sameHash: HalfEdge | undefined = undefined;
+  newer: HalfEdge | undefined = undefined;
+  older: HalfEdge | undefined = undefined;
 
-  constructor(
-    readonly key: string,
-    readonly tenant: string,
-  ) {}
+  constructor(readonly key: EdgeKey) {}
+
+  get tenant(): string {
+    return this.key.tenant;
+  }
 
   get complete(): boolean {
     return this.client !== undefined && this.server !== undefined;
@@ -46,7 +98,11 @@ export class HalfEdge {
 }
 
 export class HalfEdgeStore {
-  private readonly edges = new Map<string, HalfEdge>();
+  /** The first half-edge of each hash; the others of that hash follow it (sameHash). */
+  private readonly byHash = new Map<number, HalfEdge>();
+  private oldest: HalfEdge | undefined;
+  private newest: HalfEdge | undefined;
+  private count = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -54,21 +110,46 @@ export class HalfEdgeStore {
     private readonly onExpire: (edge: HalfEdge) => void,
   ) {}
 
-  get(key: string): HalfEdge | undefined {
-    return this.edges.get(key);
+  /** The half-edge waiting under these IDs; `hash` is edgeHash of them. */
+  get(tenant: string, traceId: Uint8Array, spanId: Uint8Array, hash: number): HalfEdge | undefined {
+    for (let e = this.byHash.get(hash); e !== undefined; e = e.sameHash) if (e.key.matches(tenant, traceId, spanId)) return e;
+    return undefined;
   }
 
   /** Holds a new half-edge until its other half arrives or ttl passes; false when the store is full (drop the span). */
   add(edge: HalfEdge, nowMs: number): boolean {
-    if (this.edges.size >= this.maxItems && !this.evictOldestIfExpired(nowMs)) return false;
+    if (this.count >= this.maxItems && !this.evictOldestIfExpired(nowMs)) return false;
     edge.expiresAt = nowMs + this.ttlMs;
-    this.edges.set(edge.key, edge);
+    edge.sameHash = this.byHash.get(edge.key.hash);
+    this.byHash.set(edge.key.hash, edge);
+    edge.older = this.newest;
+    edge.newer = undefined;
+    if (this.newest) this.newest.newer = edge;
+    else this.oldest = edge;
+    this.newest = edge;
+    this.count++;
     return true;
   }
 
   /** Forgets a half-edge whose other half arrived. */
   remove(edge: HalfEdge): void {
-    this.edges.delete(edge.key);
+    const hash = edge.key.hash;
+    const first = this.byHash.get(hash);
+    if (first === edge) {
+      if (edge.sameHash) this.byHash.set(hash, edge.sameHash);
+      else this.byHash.delete(hash);
+    } else {
+      let e = first;
+      while (e !== undefined && e.sameHash !== edge) e = e.sameHash;
+      if (e === undefined) return;
+      e.sameHash = edge.sameHash;
+    }
+    if (edge.older) edge.older.newer = edge.newer;
+    else this.oldest = edge.newer;
+    if (edge.newer) edge.newer.older = edge.older;
+    else this.newest = edge.older;
+    edge.sameHash = edge.older = edge.newer = undefined;
+    this.count--;
   }
 
   /** Hands every expired half-edge to onExpire, oldest first. */
@@ -77,14 +158,14 @@ export class HalfEdgeStore {
   }
 
   get size(): number {
-    return this.edges.size;
+    return this.count;
   }
 
   private evictOldestIfExpired(nowMs: number): boolean {
-    const oldest = this.edges.values().next();
-    if (oldest.done === true || oldest.value.expiresAt > nowMs) return false;
-    this.edges.delete(oldest.value.key);
-    this.onExpire(oldest.value);
+    const oldest = this.oldest;
+    if (oldest === undefined || oldest.expiresAt > nowMs) return false;
+    this.remove(oldest);
+    this.onExpire(oldest);
     return true;
   }
 }
