@@ -43,7 +43,7 @@ const SCAN = -1;
  * alternative stops V8 from skipping ahead, which doubles the search's cost.
  */
 const MIN_GATE_LITERAL = 2;
-/** Distinct keys whose key-pattern verdicts (or clean scans) are remembered (keys repeat from span to span). */
+/** Distinct keys whose key-pattern verdicts (or clean scans), and distinct clean values and texts, remembered (they repeat from span to span). */
 const KEY_CACHE_LIMIT = 4096;
 /** Places listed per rule in a dry-run log line. */
 const DRY_RUN_PLACES_PER_RULE = 20;
@@ -74,6 +74,12 @@ export class Redactor {
   private readonly scanKeys: boolean;
   /** Keys in which the text-field rules found nothing (a key with a match is scanned each time, so each is counted). */
   private readonly cleanKeys = new Set<string>();
+  /**
+   * Likewise values in which no rule found anything, and text fields in which the text-field rules found
+   * nothing: spans repeat most of their values and names, and a repeat is then known without a scan.
+   */
+  private readonly cleanValues = new Set<string>();
+  private readonly cleanTexts = new Set<string>();
   /** Per rule: whether its triggers are part of the gate (one-character ones are not). */
   private readonly gated: boolean[];
   /** Rule indexes in order: all of them, and those the gate does not decide (run on every value). */
@@ -335,17 +341,23 @@ export class Redactor {
       this.exempted++;
       return text;
     }
+    if (this.cleanValues.has(text)) return text;
     const out = this.scan(text, false);
+    if (out === text) remember(this.cleanValues, text);
     return this.dryRun ? text : out;
   }
 
   /** A text field with the text-field rules' matches masked (counted; unchanged in a dry run). */
   private redactText(text: string, field: TextField): string {
-    if (text === '' || !this.textFields.has(field)) return text;
+    if (text === '' || !this.textFields.has(field) || this.cleanTexts.has(text)) return text;
     this.field = field;
     const out = this.scan(text, true);
     this.field = undefined;
-    if (out === text || this.dryRun) return text;
+    if (out === text) {
+      remember(this.cleanTexts, text);
+      return text;
+    }
+    if (this.dryRun) return text;
     this.findings.changed = true;
     return out;
   }
@@ -361,8 +373,7 @@ export class Redactor {
     const out = this.scan(key, true);
     this.field = undefined;
     if (out === key) {
-      if (this.cleanKeys.size >= KEY_CACHE_LIMIT) this.cleanKeys.clear();
-      this.cleanKeys.add(key);
+      remember(this.cleanKeys, key);
     } else if (!this.dryRun) {
       kv.key = out;
       this.findings.changed = true;
@@ -416,6 +427,12 @@ export class Redactor {
 function sameShape(rule: RedactionRule): RedactionRule {
   const { name, pattern, minLength, triggers, triggersIgnoreCase, precheck, accept } = rule;
   return { name, pattern, minLength, triggers, triggersIgnoreCase, precheck, accept };
+}
+
+/** Adds a text found clean to a bounded set of them (emptied when full: texts repeat, so it refills with the common ones). */
+function remember(clean: Set<string>, text: string): void {
+  if (clean.size >= KEY_CACHE_LIMIT) clean.clear();
+  clean.add(text);
 }
 
 function includesAny(text: string, literals: readonly string[]): boolean {

@@ -136,3 +136,16 @@ test('the tenant is passed on with the batch', async () => {
 test('the factory carries the collector type name', () => {
   assert.equal(redactionFactory.type, 'redaction');
 });
+
+test('values and span names seen clean before are passed as they are, a secret is masked and counted every time it comes', async () => {
+  const { processor, next, name } = redaction({});
+  const batch = () => batchOf([{ ...spanWith([str('note', 'nothing here'), str('auth', `Bearer ${JWT}`)]), name: 'GET /orders' }]);
+  for (let i = 0; i < 3; i++) {
+    await processor.consume('acme', batch());
+    const span = firstSpan(next.last);
+    assert.equal(span.name, 'GET /orders');
+    assert.deepEqual(span.attributes.find((kv) => kv.key === 'note')?.value, { type: 'string', value: 'nothing here' });
+    assert.deepEqual(span.attributes.find((kv) => kv.key === 'auth')?.value, { type: 'string', value: 'Bearer ****' });
+  }
+  assert.equal(await counterValue(redactionMetrics.valuesMasked, { processor: name, rule: 'bearer_token' }), 3);
+});
