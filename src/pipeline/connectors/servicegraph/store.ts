@@ -29,11 +29,35 @@ export function edgeHash(seed: number, traceId: Uint8Array, spanId: Uint8Array):
   return h;
 }
 
-/** What a half-edge waits under: its tenant, the trace ID and the client's span ID (copied: spans' IDs are views of requests). */
+/** Bits 0-31 of the little-endian word at `i`. */
+function word(id: Uint8Array, i: number): number {
+  return id[i]! | (id[i + 1]! << 8) | (id[i + 2]! << 16) | (id[i + 3]! << 24);
+}
+
+/** Whether the IDs have the lengths validation lets through: a 16-byte trace ID and an 8-byte span ID (or none, for a root's parent). */
+function usual(traceId: Uint8Array, spanId: Uint8Array): boolean {
+  return traceId.length === 16 && (spanId.length === 8 || spanId.length === 0);
+}
+
+/** Any other IDs as one string (lengths first, so IDs never run into each other). */
+function unusualKey(traceId: Uint8Array, spanId: Uint8Array): string {
+  return `${traceId.length}:${Buffer.from(traceId).toString('latin1')}${Buffer.from(spanId).toString('latin1')}`;
+}
+
+/**
+ * What a half-edge waits under: its tenant, the trace ID and the client's span ID, kept
+ * as six 32-bit words (a span's IDs are views of a request's memory, not to be held).
+ */
 export class EdgeKey {
-  /** The trace ID followed by the span ID. */
-  private readonly ids: Uint8Array;
-  private readonly traceIdBytes: number;
+  private readonly w0: number;
+  private readonly w1: number;
+  private readonly w2: number;
+  private readonly w3: number;
+  private readonly w4: number;
+  private readonly w5: number;
+  private readonly spanIdBytes: number;
+  /** IDs of other lengths, as a string; undefined for the usual ones. */
+  private readonly unusual: string | undefined;
 
   constructor(
     readonly tenant: string,
@@ -41,19 +65,29 @@ export class EdgeKey {
     spanId: Uint8Array,
     readonly hash: number,
   ) {
-    this.ids = new Uint8Array(traceId.length + spanId.length);
-    this.ids.set(traceId);
-    this.ids.set(spanId, traceId.length);
-    this.traceIdBytes = traceId.length;
+    const plain = usual(traceId, spanId);
+    this.w0 = plain ? word(traceId, 0) : 0;
+    this.w1 = plain ? word(traceId, 4) : 0;
+    this.w2 = plain ? word(traceId, 8) : 0;
+    this.w3 = plain ? word(traceId, 12) : 0;
+    this.w4 = plain && spanId.length === 8 ? word(spanId, 0) : 0;
+    this.w5 = plain && spanId.length === 8 ? word(spanId, 4) : 0;
+    this.spanIdBytes = spanId.length;
+    this.unusual = plain ? undefined : unusualKey(traceId, spanId);
   }
 
   matches(tenant: string, traceId: Uint8Array, spanId: Uint8Array): boolean {
-    const ids = this.ids;
-    const t = this.traceIdBytes;
-    if (traceId.length !== t || spanId.length !== ids.length - t || tenant !== this.tenant) return false;
-    for (let i = 0; i < t; i++) if (ids[i] !== traceId[i]) return false;
-    for (let i = 0; i < spanId.length; i++) if (ids[t + i] !== spanId[i]) return false;
-    return true;
+    if (tenant !== this.tenant) return false;
+    if (!usual(traceId, spanId)) return this.unusual !== undefined && unusualKey(traceId, spanId) === this.unusual;
+    return (
+      this.unusual === undefined &&
+      spanId.length === this.spanIdBytes &&
+      word(traceId, 0) === this.w0 &&
+      word(traceId, 4) === this.w1 &&
+      word(traceId, 8) === this.w2 &&
+      word(traceId, 12) === this.w3 &&
+      (spanId.length === 0 || (word(spanId, 0) === this.w4 && word(spanId, 4) === this.w5))
+    );
   }
 }
 

@@ -86,6 +86,13 @@ test('a span ID is not taken for a different trace, tenant or ID length', () => 
   assert.ok(!key.matches('t', new Uint8Array(16).fill(8), spanId('a')));
   assert.ok(!key.matches('t', TRACE, new Uint8Array(0)));
   assert.ok(!key.matches('t', new Uint8Array(15).fill(7), new Uint8Array(9).fill(7)), 'the boundary between the IDs counts');
+  const root = new EdgeKey('t', TRACE, new Uint8Array(0), 0);
+  assert.ok(root.matches('t', TRACE, new Uint8Array(0)), 'a root span waits under its trace ID alone');
+  assert.ok(!root.matches('t', TRACE, new Uint8Array(8)));
+  const odd = new EdgeKey('t', new Uint8Array(15).fill(7), new Uint8Array(9).fill(7), 0);
+  assert.ok(odd.matches('t', new Uint8Array(15).fill(7), new Uint8Array(9).fill(7)), 'IDs of other lengths are kept whole');
+  assert.ok(!odd.matches('t', new Uint8Array(16).fill(7), new Uint8Array(8).fill(7)));
+  assert.ok(!odd.matches('t', new Uint8Array(15).fill(7), new Uint8Array(9).fill(8)));
 });
 
 test('an edge is complete once both sides are named', () => {
