@@ -420,7 +420,7 @@ function readKeyValue(r: WireReader, end: number, depth: number): KeyValue {
         r.skip(tag, end, KEY_VALUE);
     }
   }
-  return { key, value: value ?? { type: 'empty' } };
+  return value === undefined ? { key, value: { type: 'empty' } } : r.keyValue(key, value);
 }
 
 function readAnyValue(r: WireReader, end: number, depth: number): AnyValue {

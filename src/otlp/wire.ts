@@ -2,6 +2,7 @@
 // writing primitives the encoders share. Every way a byte string can be
 // malformed surfaces as an OtlpDecodeError naming the message, the field and
 // the offset, so a client learns what was wrong with what it sent.
+import type { AnyValue, KeyValue } from './model.js';
 import type { WireLayout } from './wire-form.js';
 
 /** The request body is not a well-formed OTLP message (protobuf or JSON). */
@@ -50,6 +51,8 @@ const cachedLengths = new Uint8Array(CACHE_SLOTS);
 const cachedStrings = new Array<string>(CACHE_SLOTS).fill('');
 /** The slot's string as a string AnyValue, made when first asked for. */
 const cachedValues = new Array<StringValue | undefined>(CACHE_SLOTS).fill(undefined);
+/** That value under the key it came with last, as a KeyValue (frozen and shared likewise). */
+const cachedKeyValues = new Array<KeyValue | undefined>(CACHE_SLOTS).fill(undefined);
 
 export interface StringValue {
   readonly type: 'string';
@@ -79,6 +82,7 @@ function cacheSlot(buf: Uint8Array, view: DataView, text: Buffer, start: number,
   cachedLengths[slot] = n;
   cachedStrings[slot] = decodeUtf8(text, start, end);
   cachedValues[slot] = undefined;
+  cachedKeyValues[slot] = undefined;
   return slot;
 }
 
@@ -129,6 +133,8 @@ export class WireReader {
   layout: WireLayout | undefined = undefined;
   /** Bits 32-63 of the last varint read. */
   private hi = 0;
+  /** The string cache's slot of the last shared value stringValue gave (-1: none yet). */
+  private valueSlot = -1;
   /** Where id() copies IDs to; the first is allocated with the first ID. */
   private idSlab = NO_ID;
   private idSlabUsed = 0;
@@ -289,7 +295,21 @@ export class WireReader {
     this.pos = e;
     if (s === e || e - s > MAX_CACHED_BYTES) return { type: 'string', value: s === e ? '' : decodeUtf8(this.text, s, e) };
     const slot = cacheSlot(this.buf, this.dataView(), this.text, s, e);
+    this.valueSlot = slot;
     return (cachedValues[slot] ??= Object.freeze({ type: 'string', value: cachedStrings[slot]! }));
+  }
+
+  /**
+   * The KeyValue of `key` and `value`: when the value is a shared string value (stringValue)
+   * last seen under the same key, the KeyValue made then, shared and frozen likewise
+   * (redaction replaces an attribute, never changes one in place).
+   */
+  keyValue(key: string, value: AnyValue): KeyValue {
+    const slot = this.valueSlot;
+    if (slot < 0 || cachedValues[slot] !== value) return { key, value };
+    const known = cachedKeyValues[slot];
+    if (known !== undefined && known.key === key) return known;
+    return (cachedKeyValues[slot] = Object.freeze({ key, value }));
   }
 
   /**

@@ -196,13 +196,16 @@ describe('decoding shares what it can without sharing what may change', () => {
     assert.deepStrictEqual(batch, expected);
   });
 
-  test('shared string values and statuses are frozen: a stage can replace them but not change them for every span', () => {
+  test('shared string values, their KeyValues and statuses are frozen: a stage can replace them but not change them for every span', () => {
     const span = decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'k', value: { type: 'string', value: 'v' } }] }));
     assert.throws(() => {
       (span.attributes[0]!.value as { value: string }).value = 'changed';
     }, TypeError);
     assert.throws(() => {
       span.status.message = 'changed';
+    }, TypeError);
+    assert.throws(() => {
+      span.attributes[0]!.key = 'changed';
     }, TypeError);
     assert.equal(decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'k', value: { type: 'string', value: 'v' } }] })).attributes[0]!.value.type, 'string');
   });

@@ -4,7 +4,9 @@
 // attributes; beyond the collector, it masks the built-in rules' matches in the
 // text fields too (span and event names, status messages, scope names,
 // attribute keys), then hands the batch on. It works in place: a span with
-// nothing to redact is neither copied nor written.
+// nothing to redact is neither copied nor written. A changed attribute is a new
+// KeyValue in the span's list, never a change to the old one, which the decoder
+// may share between spans.
 import { createHash, createHmac } from 'node:crypto';
 import type { AnyValue, KeyValue, ResourceSpans } from '../../../otlp/model.js';
 import type { Logger } from '../../../telemetry/logger.js';
@@ -225,25 +227,25 @@ export class Redactor {
       this.where = where;
       // Summaries and dry-run places name a key too: never as sent when it holds a secret.
       // A key deleted where neither will name it is not scanned (its matches are not counted).
-      const key = verdict === DELETE && !this.dryRun && this.summary !== 'debug' ? kv.key : this.redactKey(kv);
+      const named = verdict === DELETE && !this.dryRun && this.summary !== 'debug' ? kv.key : this.redactKey(kv.key);
       if (verdict === DELETE) {
-        (deleted ??= []).push(key);
+        (deleted ??= []).push(named);
         if (!this.dryRun) continue;
-        this.key = key;
+        this.key = named;
         this.hit(this.deleteSlot);
-      } else {
-        const hitsBefore = this.hits;
-        this.exempted = 0;
-        this.key = key;
-        const value = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
-        if (value !== kv.value) {
-          kv.value = value;
-          this.findings.changed = true;
-        }
-        if (this.hits !== hitsBefore) (masked ??= []).push(key);
-        else if (this.exempted > 0) (allowed ??= []).push(key);
+        attrs[kept++] = kv;
+        continue;
       }
-      attrs[kept++] = kv;
+      const hitsBefore = this.hits;
+      this.exempted = 0;
+      this.key = named;
+      const value = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
+      if (value !== kv.value) this.findings.changed = true;
+      if (this.hits !== hitsBefore) (masked ??= []).push(named);
+      else if (this.exempted > 0) (allowed ??= []).push(named);
+      // A new KeyValue rather than a changed one: decoders share KeyValues between spans.
+      const key = this.dryRun ? kv.key : named;
+      attrs[kept++] = key === kv.key && value === kv.value ? kv : { key, value };
     }
     if (kept < attrs.length) {
       attrs.length = kept;
@@ -301,15 +303,16 @@ export class Redactor {
         return value;
       }
       case 'kvlist': {
-        for (const kv of value.value) {
+        const entries = value.value;
+        for (let i = 0; i < entries.length; i++) {
+          const kv = entries[i]!;
           const verdict = this.keyVerdict(kv.key);
           if (verdict === IGNORE) continue;
-          this.redactKey(kv);
+          const named = this.redactKey(kv.key);
+          const key = this.dryRun ? kv.key : named;
           const out = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
-          if (out !== kv.value) {
-            kv.value = out;
-            this.findings.changed = true;
-          }
+          if (out !== kv.value) this.findings.changed = true;
+          if (key !== kv.key || out !== kv.value) entries[i] = { key, value: out };
         }
         return value;
       }
@@ -363,21 +366,16 @@ export class Redactor {
   }
 
   /**
-   * Masks the text-field rules' matches in an attribute's key (not in a dry run)
-   * and returns the key as masked, which is how summaries and places may name it.
+   * An attribute's key with the text-field rules' matches masked: how summaries and
+   * places may name it, and (not in a dry run) what the attribute keeps.
    */
-  private redactKey(kv: KeyValue): string {
-    const key = kv.key;
+  private redactKey(key: string): string {
     if (!this.scanKeys || this.cleanKeys.has(key)) return key;
     this.field = `${this.where}:attribute_key`;
     const out = this.scan(key, true);
     this.field = undefined;
-    if (out === key) {
-      remember(this.cleanKeys, key);
-    } else if (!this.dryRun) {
-      kv.key = out;
-      this.findings.changed = true;
-    }
+    if (out === key) remember(this.cleanKeys, key);
+    else if (!this.dryRun) this.findings.changed = true;
     return out;
   }
 
@@ -520,8 +518,8 @@ function addToSummary(attrs: KeyValue[], count: number, keys: string[] | undefin
 }
 
 function setAttribute(attrs: KeyValue[], key: string, value: AnyValue): void {
-  const existing = attrs.find((kv) => kv.key === key);
-  if (existing) existing.value = value;
+  const i = attrs.findIndex((kv) => kv.key === key);
+  if (i >= 0) attrs[i] = { key, value };
   else attrs.push({ key, value });
 }
 
