@@ -437,7 +437,7 @@ function readAnyValue(r: WireReader, end: number, depth: number): AnyValue {
         value = { type: 'bool', value: r.bool(end, ANY_VALUE, 2) };
         break;
       case T3_VARINT:
-        value = { type: 'int', value: r.int64(end, ANY_VALUE, 3) };
+        value = r.intValue(end, ANY_VALUE, 3);
         break;
       case T4_I64:
         value = { type: 'double', value: r.double(end, ANY_VALUE, 4) };

@@ -51,8 +51,11 @@ const cachedLengths = new Uint8Array(CACHE_SLOTS);
 const cachedStrings = new Array<string>(CACHE_SLOTS).fill('');
 /** The slot's string as a string AnyValue, made when first asked for. */
 const cachedValues = new Array<StringValue | undefined>(CACHE_SLOTS).fill(undefined);
-/** That value under the key it came with last, as a KeyValue (frozen and shared likewise). */
-const cachedKeyValues = new Array<KeyValue | undefined>(CACHE_SLOTS).fill(undefined);
+// Small non-negative int values are shared and frozen too, each with the KeyValue it
+// came with last; their slots follow the string cache's in the KeyValue table.
+const SMALL_INTS = 1024;
+/** A shared value under the key it came with last, as a KeyValue (frozen and shared likewise). */
+const cachedKeyValues = new Array<KeyValue | undefined>(CACHE_SLOTS + SMALL_INTS).fill(undefined);
 
 export interface StringValue {
   readonly type: 'string';
@@ -98,6 +101,22 @@ const MAX_SLAB_ID_BYTES = 32;
 const ID_TABLE_BITS = 11;
 const NO_ID = new Uint8Array(0);
 
+/** The int64 of a varint's low and high 32 bits. */
+function int64Of(lo: number, hi: number): bigint {
+  if (hi === 0) return BigInt(lo);
+  // Small negatives: sign-extended, so the high word is all ones.
+  if (hi === 0xffffffff && lo >= 0x80000000) return BigInt(lo - 4294967296);
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+}
+
+const SMALL_INT_SLOT = CACHE_SLOTS;
+const smallIntValues = new Array<IntValue | undefined>(SMALL_INTS).fill(undefined);
+
+export interface IntValue {
+  readonly type: 'int';
+  readonly value: bigint;
+}
+
 /** A message's known fields, indexed by field number: [proto name, wire type]. */
 export interface MessageSchema {
   readonly name: string;
@@ -133,7 +152,7 @@ export class WireReader {
   layout: WireLayout | undefined = undefined;
   /** Bits 32-63 of the last varint read. */
   private hi = 0;
-  /** The string cache's slot of the last shared value stringValue gave (-1: none yet). */
+  /** The KeyValue table's slot of the last shared value stringValue or intValue gave (-1: none yet). */
   private valueSlot = -1;
   /** Where id() copies IDs to; the first is allocated with the first ID. */
   private idSlab = NO_ID;
@@ -226,13 +245,22 @@ export class WireReader {
     return (this.varint(end, msg, field) | this.hi) !== 0;
   }
 
+  /**
+   * An int64 field as an int AnyValue: shared and frozen for the small non-negative
+   * numbers attributes mostly hold (status codes, counts, ports).
+   */
+  intValue(end: number, msg: MessageSchema, field: number): IntValue {
+    const lo = this.varint(end, msg, field);
+    if (this.hi === 0 && lo < SMALL_INTS) {
+      this.valueSlot = SMALL_INT_SLOT + lo;
+      return (smallIntValues[lo] ??= Object.freeze({ type: 'int', value: BigInt(lo) }));
+    }
+    return { type: 'int', value: int64Of(lo, this.hi) };
+  }
+
   int64(end: number, msg: MessageSchema, field: number): bigint {
     const lo = this.varint(end, msg, field);
-    const hi = this.hi;
-    if (hi === 0) return BigInt(lo);
-    // Small negatives: sign-extended, so the high word is all ones.
-    if (hi === 0xffffffff && lo >= 0x80000000) return BigInt(lo - 4294967296);
-    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+    return int64Of(lo, this.hi);
   }
 
   fixed32(end: number, msg: MessageSchema, field: number): number {
@@ -300,13 +328,13 @@ export class WireReader {
   }
 
   /**
-   * The KeyValue of `key` and `value`: when the value is a shared string value (stringValue)
+   * The KeyValue of `key` and `value`: when the value is a shared value (stringValue, intValue)
    * last seen under the same key, the KeyValue made then, shared and frozen likewise
    * (redaction replaces an attribute, never changes one in place).
    */
   keyValue(key: string, value: AnyValue): KeyValue {
     const slot = this.valueSlot;
-    if (slot < 0 || cachedValues[slot] !== value) return { key, value };
+    if (slot < 0 || (slot < CACHE_SLOTS ? cachedValues[slot] : smallIntValues[slot - SMALL_INT_SLOT]) !== value) return { key, value };
     const known = cachedKeyValues[slot];
     if (known !== undefined && known.key === key) return known;
     return (cachedKeyValues[slot] = Object.freeze({ key, value }));

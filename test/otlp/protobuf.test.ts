@@ -207,6 +207,10 @@ describe('decoding shares what it can without sharing what may change', () => {
     assert.throws(() => {
       span.attributes[0]!.key = 'changed';
     }, TypeError);
+    const counted = decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'n', value: { type: 'int', value: 200n } }] }));
+    assert.throws(() => {
+      (counted.attributes[0]!.value as { value: bigint }).value = 1n;
+    }, TypeError);
     assert.equal(decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'k', value: { type: 'string', value: 'v' } }] })).attributes[0]!.value.type, 'string');
   });
 });
