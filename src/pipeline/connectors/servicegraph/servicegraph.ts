@@ -146,14 +146,19 @@ class ServiceGraph implements ServiceGraphConnector {
   private clientSide(tenant: string, service: string, rs: ResourceSpans, span: Span, type: ConnectionType, now: number): void {
     const hash = edgeHash(this.seed, span.traceId, span.spanId);
     const existing = this.store.get(tenant, span.traceId, span.spanId, hash);
+    // A database sends no spans: the client span is the whole request.
+    const database = this.databaseName(span);
+    if (existing === undefined && database === undefined && this.store.full(now)) {
+      // A new half-edge the full store would refuse: counted, and nothing made for it.
+      this.metrics.recordDropped(tenant, service, undefined, now);
+      return;
+    }
     const edge = existing ?? new HalfEdge(new EdgeKey(tenant, span.traceId, span.spanId, hash));
     edge.connectionType = type;
     edge.client = service;
     edge.clientSeconds = durationSeconds(span);
     if (span.status.code === StatusCode.ERROR) edge.failed = true;
     if (this.dimensions.length > 0) edge.clientDimensions = this.dimensionValues(span);
-    // A database sends no spans: the client span is the whole request.
-    const database = this.databaseName(span);
     if (database !== undefined) {
       edge.connectionType = 'database';
       edge.server = database;
@@ -170,6 +175,10 @@ class ServiceGraph implements ServiceGraphConnector {
   private serverSide(tenant: string, service: string, rs: ResourceSpans, span: Span, type: ConnectionType, now: number): void {
     const hash = edgeHash(this.seed, span.traceId, span.parentSpanId);
     const existing = this.store.get(tenant, span.traceId, span.parentSpanId, hash);
+    if (existing === undefined && this.store.full(now)) {
+      this.metrics.recordDropped(tenant, undefined, service, now);
+      return;
+    }
     const edge = existing ?? new HalfEdge(new EdgeKey(tenant, span.traceId, span.parentSpanId, hash));
     edge.connectionType = type;
     edge.server = service;
@@ -190,7 +199,7 @@ class ServiceGraph implements ServiceGraphConnector {
       if (!isNew) this.store.remove(edge);
       this.record(edge, now);
     } else if (isNew && !this.store.add(edge, now)) {
-      this.metrics.recordDropped(edge, now);
+      this.metrics.recordDropped(edge.tenant, edge.client, edge.server, now);
     }
   }
 

@@ -165,6 +165,11 @@ export class HalfEdgeStore {
     return true;
   }
 
+  /** Whether add() would refuse a new half-edge now: max_items are waiting and the oldest has not expired. */
+  full(nowMs: number): boolean {
+    return this.count >= this.maxItems && this.oldest !== undefined && this.oldest.expiresAt > nowMs;
+  }
+
   /** Forgets a half-edge whose other half arrived. */
   remove(edge: HalfEdge): void {
     const hash = edge.key.hash;

@@ -41,7 +41,9 @@ test('a full store evicts its oldest half-edge only when it has expired', () => 
   const a = edge('a');
   s.add(a, 0);
   s.add(edge('b'), 10);
+  assert.equal(s.full(999), true);
   assert.equal(s.add(edge('c'), 999), false, 'full, nothing expired: dropped');
+  assert.equal(s.full(1_000), false, 'a has expired: a new half-edge would take its place');
   assert.equal(s.add(edge('d'), 1_000), true, 'a has expired: evicted for d');
   assert.deepEqual(expired, [a]);
   assert.equal(find(s, 'd')?.expiresAt, 2_000);
