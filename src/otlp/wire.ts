@@ -43,7 +43,7 @@ function decodeUtf8(text: Buffer, start: number, end: number): string {
 // spans share it (redaction and the rest replace a value, never change one in place).
 const CACHE_BITS = 12;
 const CACHE_SLOTS = 1 << CACHE_BITS;
-const MAX_CACHED_BYTES = 40;
+const MAX_CACHED_BYTES = 64;
 const cachedBytes = new Uint8Array(CACHE_SLOTS * MAX_CACHED_BYTES);
 const cachedView = new DataView(cachedBytes.buffer);
 /** Byte length of each slot's string; 0 for an empty slot (the empty string is never cached). */
