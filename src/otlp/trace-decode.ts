@@ -402,7 +402,18 @@ function readStatus(r: WireReader, end: number, prev: Status): Status {
   return message === '' ? PLAIN_STATUSES[code]! : { code, message };
 }
 
+/**
+ * Reads a KeyValue body. A KeyValue whose bytes were decoded before is that one again
+ * (see WireReader.knownKeyValue), when its value cannot change in place: a scalar, frozen
+ * with it. Arrays, kvlists and bytes are decoded anew each time.
+ */
 function readKeyValue(r: WireReader, end: number, depth: number): KeyValue {
+  const start = r.pos;
+  const known = r.knownKeyValue(end);
+  if (known !== undefined) return known;
+  // Whether this KeyValue says more than it decodes to, apart from what came before it.
+  const lossyBefore = r.lossy;
+  r.lossy = false;
   let key = '';
   let value: AnyValue | undefined;
   while (r.pos < end) {
@@ -420,7 +431,19 @@ function readKeyValue(r: WireReader, end: number, depth: number): KeyValue {
         r.skip(tag, end, KEY_VALUE);
     }
   }
-  return value === undefined ? { key, value: { type: 'empty' } } : r.keyValue(key, value);
+  const kv: KeyValue = { key, value: value ?? { type: 'empty' } };
+  const lossy = r.lossy;
+  r.lossy = lossyBefore || lossy;
+  if (lossy) return kv;
+  switch (kv.value.type) {
+    case 'array':
+    case 'kvlist':
+    case 'bytes':
+      return kv;
+    default:
+      Object.freeze(kv.value);
+      return r.rememberKeyValue(start, end, kv);
+  }
 }
 
 function readAnyValue(r: WireReader, end: number, depth: number): AnyValue {
@@ -437,7 +460,7 @@ function readAnyValue(r: WireReader, end: number, depth: number): AnyValue {
         value = { type: 'bool', value: r.bool(end, ANY_VALUE, 2) };
         break;
       case T3_VARINT:
-        value = r.intValue(end, ANY_VALUE, 3);
+        value = { type: 'int', value: r.int64(end, ANY_VALUE, 3) };
         break;
       case T4_I64:
         value = { type: 'double', value: r.double(end, ANY_VALUE, 4) };

@@ -2,7 +2,7 @@
 // writing primitives the encoders share. Every way a byte string can be
 // malformed surfaces as an OtlpDecodeError naming the message, the field and
 // the offset, so a client learns what was wrong with what it sent.
-import type { AnyValue, KeyValue } from './model.js';
+import type { KeyValue } from './model.js';
 import type { WireLayout } from './wire-form.js';
 
 /** The request body is not a well-formed OTLP message (protobuf or JSON). */
@@ -32,61 +32,74 @@ function decodeUtf8(text: Buffer, start: number, end: number): string {
   return utf8Slice ? utf8Slice.call(text, start, end) : text.toString('utf8', start, end);
 }
 
-// Short strings decoded once, by their bytes. Spans repeat the same few attribute
-// keys, names and values request after request: met again, such a string is found
-// by its bytes and the string decoded the first time serves again. That spares the
-// decoding and the young garbage, and a Map or Set keyed by the string (the head's
-// tag index, redaction's caches, span metrics' series) then finds it by identity,
-// its hash already computed. Direct-mapped: a slot holds the last string whose
-// bytes hash to it, so the cache never grows and a unique value only evicts.
-// A string attribute value met again is the same AnyValue object too: frozen, since
-// spans share it (redaction and the rest replace a value, never change one in place).
-const CACHE_BITS = 12;
-const CACHE_SLOTS = 1 << CACHE_BITS;
-const MAX_CACHED_BYTES = 64;
-const cachedBytes = new Uint8Array(CACHE_SLOTS * MAX_CACHED_BYTES);
-const cachedView = new DataView(cachedBytes.buffer);
-/** Byte length of each slot's string; 0 for an empty slot (the empty string is never cached). */
-const cachedLengths = new Uint8Array(CACHE_SLOTS);
-const cachedStrings = new Array<string>(CACHE_SLOTS).fill('');
-/** The slot's string as a string AnyValue, made when first asked for. */
-const cachedValues = new Array<StringValue | undefined>(CACHE_SLOTS).fill(undefined);
-// Small non-negative int values are shared and frozen too, each with the KeyValue it
-// came with last; their slots follow the string cache's in the KeyValue table.
-const SMALL_INTS = 1024;
-/** A shared value under the key it came with last, as a KeyValue (frozen and shared likewise). */
-const cachedKeyValues = new Array<KeyValue | undefined>(CACHE_SLOTS + SMALL_INTS).fill(undefined);
+/**
+ * Values decoded from short byte ranges, found again by those bytes. Spans repeat
+ * the same few attribute keys, names and values request after request: met again,
+ * a value is found by its bytes and what was decoded the first time serves again.
+ * That spares the decoding and the young garbage, and a Map or Set keyed by the
+ * value then finds it by identity, its hash already computed. Direct-mapped: a
+ * slot holds the last value whose bytes hash to it, so the cache never grows and
+ * a unique value only evicts. Values are shared, so they must never change.
+ */
+class ByteCache<T> {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  /** Byte length of each slot's value; 0 for an empty slot (empty ranges are never cached). */
+  private readonly lengths: Uint8Array;
+  readonly values: Array<T | undefined>;
+
+  constructor(
+    private readonly bits: number,
+    readonly maxBytes: number,
+  ) {
+    this.bytes = new Uint8Array((1 << bits) * maxBytes);
+    this.view = new DataView(this.bytes.buffer);
+    this.lengths = new Uint8Array(1 << bits);
+    this.values = new Array<T | undefined>(1 << bits).fill(undefined);
+  }
+
+  /**
+   * The slot of buf[start, end) (1 to maxBytes bytes; `view` is a DataView of buf): the
+   * slot itself when it holds those bytes, else its bitwise complement (store() fills it).
+   */
+  find(buf: Uint8Array, view: DataView, start: number, end: number): number {
+    const n = end - start;
+    // FNV-1a, four bytes at a time (from an int32 start, so the loop stays on integers), then mixed.
+    let h = 0x811c9dc5 ^ n;
+    let i = start;
+    for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+    for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    const slot = (h ^ (h >>> 12)) >>> (32 - this.bits);
+    if (this.lengths[slot] !== n) return ~slot;
+    const at = slot * this.maxBytes;
+    let k = 0;
+    while (k + 4 <= n && this.view.getInt32(at + k, true) === view.getInt32(start + k, true)) k += 4;
+    if (k + 4 <= n) return ~slot;
+    while (k < n && this.bytes[at + k] === buf[start + k]) k++;
+    return k === n ? slot : ~slot;
+  }
+
+  /** Makes `slot` hold `value`, decoded from buf[start, end). */
+  store(slot: number, buf: Uint8Array, start: number, end: number, value: T): T {
+    const at = slot * this.maxBytes;
+    for (let k = 0; k < end - start; k++) this.bytes[at + k] = buf[start + k]!;
+    this.lengths[slot] = end - start;
+    this.values[slot] = value;
+    return value;
+  }
+}
+
+/** Short strings (keys, names, values); a string attribute value met again is the same frozen AnyValue too. */
+const strings = new ByteCache<string>(12, 64);
+/** The string of each slot of `strings` as a string AnyValue, made when first asked for. */
+const stringValues = new Array<StringValue | undefined>(1 << 12).fill(undefined);
+/** Whole KeyValue messages (see WireReader.knownKeyValue). */
+const keyValues = new ByteCache<KeyValue>(12, 96);
 
 export interface StringValue {
   readonly type: 'string';
   readonly value: string;
-}
-
-/** The slot of the cache that now holds the string of buf[start, end) (1 to MAX_CACHED_BYTES bytes); `view` is a DataView of buf. */
-function cacheSlot(buf: Uint8Array, view: DataView, text: Buffer, start: number, end: number): number {
-  const n = end - start;
-  // FNV-1a, four bytes at a time (from an int32 start, so the loop stays on integers), then mixed.
-  let h = 0x811c9dc5 ^ n;
-  let i = start;
-  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
-  for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  const slot = (h ^ (h >>> 12)) >>> (32 - CACHE_BITS);
-  const at = slot * MAX_CACHED_BYTES;
-  if (cachedLengths[slot] === n) {
-    let k = 0;
-    while (k + 4 <= n && cachedView.getInt32(at + k, true) === view.getInt32(start + k, true)) k += 4;
-    if (k + 4 > n) {
-      while (k < n && cachedBytes[at + k] === buf[start + k]) k++;
-      if (k === n) return slot;
-    }
-  }
-  for (let k = 0; k < n; k++) cachedBytes[at + k] = buf[start + k]!;
-  cachedLengths[slot] = n;
-  cachedStrings[slot] = decodeUtf8(text, start, end);
-  cachedValues[slot] = undefined;
-  cachedKeyValues[slot] = undefined;
-  return slot;
 }
 
 /**
@@ -107,14 +120,6 @@ function int64Of(lo: number, hi: number): bigint {
   // Small negatives: sign-extended, so the high word is all ones.
   if (hi === 0xffffffff && lo >= 0x80000000) return BigInt(lo - 4294967296);
   return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
-}
-
-const SMALL_INT_SLOT = CACHE_SLOTS;
-const smallIntValues = new Array<IntValue | undefined>(SMALL_INTS).fill(undefined);
-
-export interface IntValue {
-  readonly type: 'int';
-  readonly value: bigint;
 }
 
 /** A message's known fields, indexed by field number: [proto name, wire type]. */
@@ -152,8 +157,6 @@ export class WireReader {
   layout: WireLayout | undefined = undefined;
   /** Bits 32-63 of the last varint read. */
   private hi = 0;
-  /** The KeyValue table's slot of the last shared value stringValue or intValue gave (-1: none yet). */
-  private valueSlot = -1;
   /** Where id() copies IDs to; the first is allocated with the first ID. */
   private idSlab = NO_ID;
   private idSlabUsed = 0;
@@ -245,19 +248,6 @@ export class WireReader {
     return (this.varint(end, msg, field) | this.hi) !== 0;
   }
 
-  /**
-   * An int64 field as an int AnyValue: shared and frozen for the small non-negative
-   * numbers attributes mostly hold (status codes, counts, ports).
-   */
-  intValue(end: number, msg: MessageSchema, field: number): IntValue {
-    const lo = this.varint(end, msg, field);
-    if (this.hi === 0 && lo < SMALL_INTS) {
-      this.valueSlot = SMALL_INT_SLOT + lo;
-      return (smallIntValues[lo] ??= Object.freeze({ type: 'int', value: BigInt(lo) }));
-    }
-    return { type: 'int', value: int64Of(lo, this.hi) };
-  }
-
   int64(end: number, msg: MessageSchema, field: number): bigint {
     const lo = this.varint(end, msg, field);
     return int64Of(lo, this.hi);
@@ -312,8 +302,17 @@ export class WireReader {
     const s = this.pos;
     this.pos = e;
     if (s === e) return '';
-    if (e - s <= MAX_CACHED_BYTES) return cachedStrings[cacheSlot(this.buf, this.dataView(), this.text, s, e)]!;
-    return decodeUtf8(this.text, s, e);
+    if (e - s > strings.maxBytes) return decodeUtf8(this.text, s, e);
+    return strings.values[this.stringSlot(s, e)]!;
+  }
+
+  /** The slot of `strings` holding the string of buf[s, e), decoded into it if it was not there. */
+  private stringSlot(s: number, e: number): number {
+    const slot = strings.find(this.buf, this.dataView(), s, e);
+    if (slot >= 0) return slot;
+    strings.store(~slot, this.buf, s, e, decodeUtf8(this.text, s, e));
+    stringValues[~slot] = undefined;
+    return ~slot;
   }
 
   /** A string field as a string AnyValue: shared and frozen when the string is short enough to be cached. */
@@ -321,23 +320,29 @@ export class WireReader {
     const e = this.delimitedEnd(end, msg, field);
     const s = this.pos;
     this.pos = e;
-    if (s === e || e - s > MAX_CACHED_BYTES) return { type: 'string', value: s === e ? '' : decodeUtf8(this.text, s, e) };
-    const slot = cacheSlot(this.buf, this.dataView(), this.text, s, e);
-    this.valueSlot = slot;
-    return (cachedValues[slot] ??= Object.freeze({ type: 'string', value: cachedStrings[slot]! }));
+    if (s === e || e - s > strings.maxBytes) return { type: 'string', value: s === e ? '' : decodeUtf8(this.text, s, e) };
+    const slot = this.stringSlot(s, e);
+    return (stringValues[slot] ??= Object.freeze({ type: 'string', value: strings.values[slot]! }));
   }
 
   /**
-   * The KeyValue of `key` and `value`: when the value is a shared value (stringValue, intValue)
-   * last seen under the same key, the KeyValue made then, shared and frozen likewise
-   * (redaction replaces an attribute, never changes one in place).
+   * The KeyValue decoded before from the same bytes as buf[pos, end) (a whole
+   * KeyValue message), with pos moved to end; undefined when there is none.
    */
-  keyValue(key: string, value: AnyValue): KeyValue {
-    const slot = this.valueSlot;
-    if (slot < 0 || (slot < CACHE_SLOTS ? cachedValues[slot] : smallIntValues[slot - SMALL_INT_SLOT]) !== value) return { key, value };
-    const known = cachedKeyValues[slot];
-    if (known !== undefined && known.key === key) return known;
-    return (cachedKeyValues[slot] = Object.freeze({ key, value }));
+  knownKeyValue(end: number): KeyValue | undefined {
+    const s = this.pos;
+    if (end - s > keyValues.maxBytes || end === s) return undefined;
+    const slot = keyValues.find(this.buf, this.dataView(), s, end);
+    if (slot < 0) return undefined;
+    this.pos = end;
+    return keyValues.values[slot];
+  }
+
+  /** Remembers `kv`, just decoded from buf[start, end), for knownKeyValue: frozen, as it may now be shared. */
+  rememberKeyValue(start: number, end: number, kv: KeyValue): KeyValue {
+    if (end - start > keyValues.maxBytes || end === start) return kv;
+    const slot = keyValues.find(this.buf, this.dataView(), start, end);
+    return keyValues.store(slot < 0 ? ~slot : slot, this.buf, start, end, Object.freeze(kv));
   }
 
   /**

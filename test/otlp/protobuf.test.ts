@@ -21,7 +21,7 @@ import {
 import { decodeOtlpJson } from '../../src/otlp/json.js';
 import { MAX_VALUE_DEPTH } from '../../src/otlp/wire.js';
 import { wireFormOf, wireLayoutOf } from '../../src/otlp/wire-form.js';
-import { toHex, type AnyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
+import { toHex, type AnyValue, type KeyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 import { defaultSpan, everyValueKind, kitchenSinkBatch, modelOfSdkSpan, sdkAttributes, sdkExport, spansOf } from './fixtures.js';
 import { decodeWithReference, reference, referenceObject } from './reference-proto.js';
 import { deeplyNestedArrays, delimited } from '../helpers/wire-bytes.js';
@@ -124,9 +124,12 @@ describe('decodeTracesDataKeepingWire keeps the bytes only when they say no more
       'scope twice': field(1, field(2, Buffer.concat([field(1, field(1, Buffer.from('s1'))), field(1, field(1, Buffer.from('s2')))]))),
     };
     for (const [what, bytes] of Object.entries(cases)) {
-      const batch = decodeTracesDataKeepingWire(bytes);
-      assert.ok(batch.length > 0, `${what}: decodes`);
-      assert.equal(wireFormOf(batch), undefined, what);
+      // Twice: what the decoder remembers of the first must not hide it the second time.
+      for (let i = 0; i < 2; i++) {
+        const batch = decodeTracesDataKeepingWire(bytes);
+        assert.ok(batch.length > 0, `${what}: decodes`);
+        assert.equal(wireFormOf(batch), undefined, what);
+      }
     }
   });
 });
@@ -186,6 +189,28 @@ describe('decoding shares what it can without sharing what may change', () => {
     }
     const batch: ResourceSpans[] = [{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans }] }];
     assert.deepStrictEqual(decodeTracesData(encodeTracesData(batch)), batch);
+  });
+
+  test('many distinct attributes of every kind decode each as itself, however they meet in the KeyValue cache; lists and maps are never shared', () => {
+    const attributes = (i: number): KeyValue[] => [
+      { key: `k${i % 97}`, value: { type: 'string', value: `v${i}` } },
+      { key: 'n', value: { type: 'int', value: BigInt(i) } },
+      { key: 'd', value: { type: 'double', value: i / 7 } },
+      { key: 'b', value: { type: 'bool', value: i % 2 === 0 } },
+      { key: 'e', value: { type: 'empty' } },
+      { key: 'a', value: { type: 'array', value: [{ type: 'int', value: 1n }] } },
+      { key: 'm', value: { type: 'kvlist', value: [{ key: 'x', value: { type: 'string', value: 'y' } }] } },
+      { key: 'y', value: { type: 'bytes', value: new Uint8Array([1, 2]) } },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 20_000; i += 7) {
+        const span = decodeSpan(encodeSpan({ ...defaultSpan(), attributes: attributes(i) }));
+        assert.deepStrictEqual(span.attributes, attributes(i));
+      }
+    }
+    const [first, second] = [0, 1].map(() => decodeSpan(encodeSpan({ ...defaultSpan(), attributes: attributes(5) })).attributes);
+    assert.equal(first![0], second![0], 'a scalar attribute met again is the same KeyValue');
+    for (const i of [5, 6, 7]) assert.notEqual(first![i], second![i], 'an array, a kvlist or bytes is each span\'s own');
   });
 
   test('IDs are copies: reusing the request buffer afterwards changes no decoded span', () => {
