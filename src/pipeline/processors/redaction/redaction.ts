@@ -82,6 +82,12 @@ export class Redactor {
    */
   private readonly cleanValues = new Set<string>();
   private readonly cleanTexts = new Set<string>();
+  /**
+   * Attributes in which nothing was found, nothing exempted and nothing ignored, by identity:
+   * the decoder hands a repeated attribute out as the same frozen KeyValue, so a repeat is
+   * passed without even reading its key.
+   */
+  private readonly cleanAttributes = new Set<KeyValue>();
   /** Per rule: whether its triggers are part of the gate (one-character ones are not). */
   private readonly gated: boolean[];
   /** Rule indexes in order: all of them, and those the gate does not decide (run on every value). */
@@ -217,6 +223,10 @@ export class Redactor {
     let kept = 0;
     for (let i = 0; i < attrs.length; i++) {
       const kv = attrs[i]!;
+      if (this.cleanAttributes.has(kv)) {
+        attrs[kept++] = kv;
+        continue;
+      }
       // The key rules read the key as sent.
       const verdict = this.topLevelVerdict(kv.key);
       if (verdict === IGNORE) {
@@ -245,7 +255,12 @@ export class Redactor {
       else if (this.exempted > 0) (allowed ??= []).push(named);
       // A new KeyValue rather than a changed one: decoders share KeyValues between spans.
       const key = this.dryRun ? kv.key : named;
-      attrs[kept++] = key === kv.key && value === kv.value ? kv : { key, value };
+      if (key === kv.key && value === kv.value) {
+        if (this.hits === hitsBefore && this.exempted === 0 && named === kv.key && Object.isFrozen(kv)) remember(this.cleanAttributes, kv);
+        attrs[kept++] = kv;
+      } else {
+        attrs[kept++] = { key, value };
+      }
     }
     if (kept < attrs.length) {
       attrs.length = kept;
@@ -428,7 +443,7 @@ function sameShape(rule: RedactionRule): RedactionRule {
 }
 
 /** Adds a text found clean to a bounded set of them (emptied when full: texts repeat, so it refills with the common ones). */
-function remember(clean: Set<string>, text: string): void {
+function remember<T>(clean: Set<T>, text: T): void {
   if (clean.size >= KEY_CACHE_LIMIT) clean.clear();
   clean.add(text);
 }
