@@ -10,7 +10,7 @@ import {
   encodeSpanMessage,
   encodeTracesDataMessage,
 } from './trace-encode.js';
-import { WireReader, WireType, WireWriter, delimitedSize, utf8Length } from './wire.js';
+import { WireReader } from './wire.js';
 import { attachWireForm } from './wire-form.js';
 
 export { OtlpDecodeError } from './wire.js';
@@ -42,8 +42,10 @@ export function decodeTracesData(buf: Uint8Array): ResourceSpans[] {
  */
 export function decodeTracesDataKeepingWire(buf: Uint8Array): ResourceSpans[] {
   const r = new WireReader(buf);
+  const layout = { resources: [], scopes: [], spans: [] };
+  r.layout = layout;
   const batch = readTracesData(r, r.length);
-  if (!r.lossy) attachWireForm(batch, buf);
+  if (!r.lossy) attachWireForm(batch, buf, layout);
   return batch;
 }
 
@@ -79,99 +81,4 @@ export function encodeScope(scope: InstrumentationScope): Uint8Array {
 export function decodeScope(buf: Uint8Array): InstrumentationScope {
   const r = new WireReader(buf);
   return readScope(r, r.length, emptyScope());
-}
-
-/** A ScopeSpans whose scope and spans are already encoded message bodies. */
-export interface EncodedScopeSpans {
-  scope: Uint8Array;
-  schemaUrl: string;
-  spans: readonly Uint8Array[];
-}
-
-/** A ResourceSpans whose resource and spans are already encoded message bodies. */
-export interface EncodedResourceSpans {
-  resource: Uint8Array;
-  schemaUrl: string;
-  scopeSpans: readonly EncodedScopeSpans[];
-}
-
-const RESOURCE_SPANS_TAG = (1 << 3) | WireType.LEN;
-const RESOURCE_TAG = (1 << 3) | WireType.LEN;
-const SCOPE_SPANS_TAG = (2 << 3) | WireType.LEN;
-const SCOPE_TAG = (1 << 3) | WireType.LEN;
-const SPAN_TAG = (2 << 3) | WireType.LEN;
-const SCHEMA_URL_TAG = (3 << 3) | WireType.LEN;
-
-/**
- * Frames already-encoded Resource, Scope and Span bodies into a TracesData
- * without decoding or re-encoding them. Given canonical bodies (what
- * encodeResource/encodeScope/encodeSpan produce), the output is byte for byte
- * what encodeTracesData gives for the decoded batch.
- */
-export function encodeTracesDataFromParts(parts: readonly EncodedResourceSpans[]): Uint8Array {
-  // Sizes in write order: for each ResourceSpans its body size, then for each
-  // of its ScopeSpans the body size and then the schema URL's UTF-8 length,
-  // then the resource's schema URL length.
-  const sizes: number[] = [];
-  let total = 0;
-  for (const rs of parts) {
-    const rsSlot = sizes.length;
-    sizes.push(0);
-    let rsSize = rs.resource.length > 0 ? delimitedSize(rs.resource.length) : 0;
-    for (const ss of rs.scopeSpans) {
-      const ssSlot = sizes.length;
-      sizes.push(0);
-      let ssSize = ss.scope.length > 0 ? delimitedSize(ss.scope.length) : 0;
-      for (const span of ss.spans) ssSize += delimitedSize(span.length);
-      const url = ss.schemaUrl.length > 0 ? utf8Length(ss.schemaUrl) : 0;
-      sizes.push(url);
-      if (url > 0) ssSize += delimitedSize(url);
-      sizes[ssSlot] = ssSize;
-      rsSize += delimitedSize(ssSize);
-    }
-    const url = rs.schemaUrl.length > 0 ? utf8Length(rs.schemaUrl) : 0;
-    sizes.push(url);
-    if (url > 0) rsSize += delimitedSize(url);
-    sizes[rsSlot] = rsSize;
-    total += delimitedSize(rsSize);
-  }
-
-  const w = new WireWriter(total);
-  let i = 0;
-  for (const rs of parts) {
-    w.byte(RESOURCE_SPANS_TAG);
-    w.varint(sizes[i++]!);
-    if (rs.resource.length > 0) {
-      w.byte(RESOURCE_TAG);
-      w.varint(rs.resource.length);
-      w.raw(rs.resource);
-    }
-    for (const ss of rs.scopeSpans) {
-      w.byte(SCOPE_SPANS_TAG);
-      w.varint(sizes[i++]!);
-      if (ss.scope.length > 0) {
-        w.byte(SCOPE_TAG);
-        w.varint(ss.scope.length);
-        w.raw(ss.scope);
-      }
-      for (const span of ss.spans) {
-        w.byte(SPAN_TAG);
-        w.varint(span.length);
-        w.raw(span);
-      }
-      const url = sizes[i++]!;
-      if (url > 0) {
-        w.byte(SCHEMA_URL_TAG);
-        w.varint(url);
-        w.utf8(ss.schemaUrl, url);
-      }
-    }
-    const url = sizes[i++]!;
-    if (url > 0) {
-      w.byte(SCHEMA_URL_TAG);
-      w.varint(url);
-      w.utf8(rs.schemaUrl, url);
-    }
-  }
-  return w.buf;
 }

@@ -101,6 +101,8 @@ const KEY_VALUE_LIST = messageSchema('KeyValueList', { 1: ['values', LEN] });
 
 /** Shared by every absent bytes field: a zero-length array cannot be mutated. */
 const NO_BYTES: Uint8Array = new Uint8Array(0);
+/** The statuses without a message, shared by code (frozen: redaction and the rest replace a span's status, never change it). */
+const PLAIN_STATUSES: readonly Status[] = [0, 1, 2].map((code) => Object.freeze({ code: toStatusCode(code), message: '' }));
 
 /** Reads repeated ResourceSpans = 1 (TracesData, ExportTraceServiceRequest, tempopb.Trace). */
 export function readTracesData(r: WireReader, end: number): ResourceSpans[] {
@@ -118,14 +120,19 @@ function readResourceSpans(r: WireReader, end: number): ResourceSpans {
   const scopeSpans: ScopeSpans[] = [];
   let schemaUrl = '';
   let resources = 0;
+  let resourceStart = 0;
+  let resourceEnd = 0;
   while (r.pos < end) {
     const tag = r.tag(end, RESOURCE_SPANS);
     switch (tag) {
-      case T1_LEN:
+      case T1_LEN: {
         // Merged, as protobuf says, but the wire's layout then has two resources where the model has one.
         if (++resources > 1) r.lossy = true;
-        readResource(r, r.delimitedEnd(end, RESOURCE_SPANS, 1), resource);
+        resourceEnd = r.delimitedEnd(end, RESOURCE_SPANS, 1);
+        resourceStart = r.pos;
+        readResource(r, resourceEnd, resource);
         break;
+      }
       case T2_LEN:
         scopeSpans.push(readScopeSpans(r, r.delimitedEnd(end, RESOURCE_SPANS, 2)));
         break;
@@ -136,6 +143,7 @@ function readResourceSpans(r: WireReader, end: number): ResourceSpans {
         r.skip(tag, end, RESOURCE_SPANS);
     }
   }
+  r.layout?.resources.push(resourceStart, resourceEnd);
   return { resource, schemaUrl, scopeSpans };
 }
 
@@ -144,16 +152,24 @@ function readScopeSpans(r: WireReader, end: number): ScopeSpans {
   const spans: Span[] = [];
   let schemaUrl = '';
   let scopes = 0;
+  let scopeStart = 0;
+  let scopeEnd = 0;
   while (r.pos < end) {
     const tag = r.tag(end, SCOPE_SPANS);
     switch (tag) {
       case T1_LEN:
         if (++scopes > 1) r.lossy = true;
-        readScope(r, r.delimitedEnd(end, SCOPE_SPANS, 1), scope);
+        scopeEnd = r.delimitedEnd(end, SCOPE_SPANS, 1);
+        scopeStart = r.pos;
+        readScope(r, scopeEnd, scope);
         break;
-      case T2_LEN:
-        spans.push(readSpan(r, r.delimitedEnd(end, SCOPE_SPANS, 2)));
+      case T2_LEN: {
+        const spanEnd = r.delimitedEnd(end, SCOPE_SPANS, 2);
+        const spanStart = r.pos;
+        spans.push(readSpan(r, spanEnd));
+        r.layout?.spans.push(spanStart, spanEnd);
         break;
+      }
       case T3_LEN:
         schemaUrl = r.string(end, SCOPE_SPANS, 3);
         break;
@@ -161,6 +177,7 @@ function readScopeSpans(r: WireReader, end: number): ScopeSpans {
         r.skip(tag, end, SCOPE_SPANS);
     }
   }
+  r.layout?.scopes.push(scopeStart, scopeEnd);
   return { scope, schemaUrl, spans };
 }
 
@@ -222,21 +239,21 @@ export function readSpan(r: WireReader, end: number): Span {
   let droppedEventsCount = 0;
   const links: SpanLink[] = [];
   let droppedLinksCount = 0;
-  const status: Status = { code: 0, message: '' };
+  let status = PLAIN_STATUSES[0]!;
   while (r.pos < end) {
     const tag = r.tag(end, SPAN);
     switch (tag) {
       case T1_LEN:
-        traceId = r.bytes(end, SPAN, 1);
+        traceId = r.id(end, SPAN, 1);
         break;
       case T2_LEN:
-        spanId = r.bytes(end, SPAN, 2);
+        spanId = r.id(end, SPAN, 2);
         break;
       case T3_LEN:
         traceState = r.string(end, SPAN, 3);
         break;
       case T4_LEN:
-        parentSpanId = r.bytes(end, SPAN, 4);
+        parentSpanId = r.id(end, SPAN, 4);
         break;
       case T5_LEN:
         name = r.string(end, SPAN, 5);
@@ -271,7 +288,7 @@ export function readSpan(r: WireReader, end: number): Span {
         droppedLinksCount = r.uint32(end, SPAN, 14);
         break;
       case T15_LEN:
-        readStatus(r, r.delimitedEnd(end, SPAN, 15), status);
+        status = readStatus(r, r.delimitedEnd(end, SPAN, 15), status);
         break;
       case T16_I32:
         flags = r.fixed32(end, SPAN, 16);
@@ -338,10 +355,10 @@ function readLink(r: WireReader, end: number): SpanLink {
     const tag = r.tag(end, LINK);
     switch (tag) {
       case T1_LEN:
-        traceId = r.bytes(end, LINK, 1);
+        traceId = r.id(end, LINK, 1);
         break;
       case T2_LEN:
-        spanId = r.bytes(end, LINK, 2);
+        spanId = r.id(end, LINK, 2);
         break;
       case T3_LEN:
         traceState = r.string(end, LINK, 3);
@@ -362,26 +379,41 @@ function readLink(r: WireReader, end: number): SpanLink {
   return { traceId, spanId, traceState, attributes, droppedAttributesCount, flags };
 }
 
-function readStatus(r: WireReader, end: number, into: Status): void {
+/** Reads a Status body over `prev` (a second status field merges into the first). */
+function readStatus(r: WireReader, end: number, prev: Status): Status {
+  let code = prev.code;
+  let message = prev.message;
   while (r.pos < end) {
     const tag = r.tag(end, STATUS);
     switch (tag) {
       case T2_LEN:
-        into.message = r.string(end, STATUS, 2);
+        message = r.string(end, STATUS, 2);
         break;
       case T3_VARINT: {
-        const code = r.int32(end, STATUS, 3);
-        into.code = toStatusCode(code);
-        if (into.code !== code) r.lossy = true;
+        const n = r.int32(end, STATUS, 3);
+        code = toStatusCode(n);
+        if (code !== n) r.lossy = true;
         break;
       }
       default:
         r.skip(tag, end, STATUS);
     }
   }
+  return message === '' ? PLAIN_STATUSES[code]! : { code, message };
 }
 
+/**
+ * Reads a KeyValue body. A KeyValue whose bytes were decoded before is that one again
+ * (see WireReader.knownKeyValue), when its value cannot change in place: a scalar, frozen
+ * with it. Arrays, kvlists and bytes are decoded anew each time.
+ */
 function readKeyValue(r: WireReader, end: number, depth: number): KeyValue {
+  const start = r.pos;
+  const known = r.knownKeyValue(end);
+  if (known !== undefined) return known;
+  // Whether this KeyValue says more than it decodes to, apart from what came before it.
+  const lossyBefore = r.lossy;
+  r.lossy = false;
   let key = '';
   let value: AnyValue | undefined;
   while (r.pos < end) {
@@ -399,7 +431,19 @@ function readKeyValue(r: WireReader, end: number, depth: number): KeyValue {
         r.skip(tag, end, KEY_VALUE);
     }
   }
-  return { key, value: value ?? { type: 'empty' } };
+  const kv: KeyValue = { key, value: value ?? { type: 'empty' } };
+  const lossy = r.lossy;
+  r.lossy = lossyBefore || lossy;
+  if (lossy) return kv;
+  switch (kv.value.type) {
+    case 'array':
+    case 'kvlist':
+    case 'bytes':
+      return kv;
+    default:
+      Object.freeze(kv.value);
+      return r.rememberKeyValue(start, end, kv);
+  }
 }
 
 function readAnyValue(r: WireReader, end: number, depth: number): AnyValue {
@@ -410,7 +454,7 @@ function readAnyValue(r: WireReader, end: number, depth: number): AnyValue {
     if (value !== undefined) r.lossy = true;
     switch (tag) {
       case T1_LEN:
-        value = { type: 'string', value: r.string(end, ANY_VALUE, 1) };
+        value = r.stringValue(end, ANY_VALUE, 1);
         break;
       case T2_VARINT:
         value = { type: 'bool', value: r.bool(end, ANY_VALUE, 2) };

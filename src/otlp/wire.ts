@@ -2,6 +2,8 @@
 // writing primitives the encoders share. Every way a byte string can be
 // malformed surfaces as an OtlpDecodeError naming the message, the field and
 // the offset, so a client learns what was wrong with what it sent.
+import type { KeyValue } from './model.js';
+import type { WireLayout } from './wire-form.js';
 
 /** The request body is not a well-formed OTLP message (protobuf or JSON). */
 export class OtlpDecodeError extends Error {
@@ -25,6 +27,100 @@ export const MAX_VALUE_DEPTH = 100;
  * looked up rather than assumed.
  */
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (this: Buffer, start: number, end: number) => string }).utf8Slice;
+
+function decodeUtf8(text: Buffer, start: number, end: number): string {
+  return utf8Slice ? utf8Slice.call(text, start, end) : text.toString('utf8', start, end);
+}
+
+/**
+ * Values decoded from short byte ranges, found again by those bytes. Spans repeat
+ * the same few attribute keys, names and values request after request: met again,
+ * a value is found by its bytes and what was decoded the first time serves again.
+ * That spares the decoding and the young garbage, and a Map or Set keyed by the
+ * value then finds it by identity, its hash already computed. Direct-mapped: a
+ * slot holds the last value whose bytes hash to it, so the cache never grows and
+ * a unique value only evicts. Values are shared, so they must never change.
+ */
+class ByteCache<T> {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  /** Byte length of each slot's value; 0 for an empty slot (empty ranges are never cached). */
+  private readonly lengths: Uint8Array;
+  readonly values: Array<T | undefined>;
+
+  constructor(
+    private readonly bits: number,
+    readonly maxBytes: number,
+  ) {
+    this.bytes = new Uint8Array((1 << bits) * maxBytes);
+    this.view = new DataView(this.bytes.buffer);
+    this.lengths = new Uint8Array(1 << bits);
+    this.values = new Array<T | undefined>(1 << bits).fill(undefined);
+  }
+
+  /**
+   * The slot of buf[start, end) (1 to maxBytes bytes; `view` is a DataView of buf): the
+   * slot itself when it holds those bytes, else its bitwise complement (store() fills it).
+   */
+  find(buf: Uint8Array, view: DataView, start: number, end: number): number {
+    const n = end - start;
+    // FNV-1a, four bytes at a time (from an int32 start, so the loop stays on integers), then mixed.
+    let h = 0x811c9dc5 ^ n;
+    let i = start;
+    for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+    for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    const slot = (h ^ (h >>> 12)) >>> (32 - this.bits);
+    if (this.lengths[slot] !== n) return ~slot;
+    const at = slot * this.maxBytes;
+    let k = 0;
+    while (k + 4 <= n && this.view.getInt32(at + k, true) === view.getInt32(start + k, true)) k += 4;
+    if (k + 4 <= n) return ~slot;
+    while (k < n && this.bytes[at + k] === buf[start + k]) k++;
+    return k === n ? slot : ~slot;
+  }
+
+  /** Makes `slot` hold `value`, decoded from buf[start, end). */
+  store(slot: number, buf: Uint8Array, start: number, end: number, value: T): T {
+    const at = slot * this.maxBytes;
+    for (let k = 0; k < end - start; k++) this.bytes[at + k] = buf[start + k]!;
+    this.lengths[slot] = end - start;
+    this.values[slot] = value;
+    return value;
+  }
+}
+
+/** Short strings (keys, names, values); a string attribute value met again is the same frozen AnyValue too. */
+const strings = new ByteCache<string>(12, 64);
+/** The string of each slot of `strings` as a string AnyValue, made when first asked for. */
+const stringValues = new Array<StringValue | undefined>(1 << 12).fill(undefined);
+/** Whole KeyValue messages (see WireReader.knownKeyValue). */
+const keyValues = new ByteCache<KeyValue>(12, 96);
+
+export interface StringValue {
+  readonly type: 'string';
+  readonly value: string;
+}
+
+/**
+ * IDs (trace, span and parent span IDs, links' IDs) are copied into slabs of
+ * this size shared by the IDs of one message tree: one allocation per slab
+ * rather than a buffer and its array per ID. A slab lives while any of its IDs does.
+ */
+const ID_SLAB_BYTES = 2048;
+/** Longer "IDs" (malformed ones, refused by validation) are copied out alone. */
+const MAX_SLAB_ID_BYTES = 32;
+/** Slots of a reader's table of the IDs it read: a request of 512 spans holds about 600 distinct IDs. */
+const ID_TABLE_BITS = 11;
+const NO_ID = new Uint8Array(0);
+
+/** The int64 of a varint's low and high 32 bits. */
+function int64Of(lo: number, hi: number): bigint {
+  if (hi === 0) return BigInt(lo);
+  // Small negatives: sign-extended, so the high word is all ones.
+  if (hi === 0xffffffff && lo >= 0x80000000) return BigInt(lo - 4294967296);
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+}
 
 /** A message's known fields, indexed by field number: [proto name, wire type]. */
 export interface MessageSchema {
@@ -57,8 +153,15 @@ export class WireReader {
    * bytes must not stand in for the decoded batch (see wire-form.ts).
    */
   lossy = false;
+  /** When set, the trace decoder records in it where each resource, scope and span message lies. */
+  layout: WireLayout | undefined = undefined;
   /** Bits 32-63 of the last varint read. */
   private hi = 0;
+  /** Where id() copies IDs to; the first is allocated with the first ID. */
+  private idSlab = NO_ID;
+  private idSlabUsed = 0;
+  /** The IDs read so far, by a hash of their bytes (direct-mapped), made with the first. */
+  private ids: Uint8Array[] | undefined;
   private view: DataView | undefined;
   private readonly text: Buffer;
 
@@ -147,11 +250,7 @@ export class WireReader {
 
   int64(end: number, msg: MessageSchema, field: number): bigint {
     const lo = this.varint(end, msg, field);
-    const hi = this.hi;
-    if (hi === 0) return BigInt(lo);
-    // Small negatives: sign-extended, so the high word is all ones.
-    if (hi === 0xffffffff && lo >= 0x80000000) return BigInt(lo - 4294967296);
-    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+    return int64Of(lo, this.hi);
   }
 
   fixed32(end: number, msg: MessageSchema, field: number): number {
@@ -203,7 +302,87 @@ export class WireReader {
     const s = this.pos;
     this.pos = e;
     if (s === e) return '';
-    return utf8Slice ? utf8Slice.call(this.text, s, e) : this.text.toString('utf8', s, e);
+    if (e - s > strings.maxBytes) return decodeUtf8(this.text, s, e);
+    return strings.values[this.stringSlot(s, e)]!;
+  }
+
+  /** The slot of `strings` holding the string of buf[s, e), decoded into it if it was not there. */
+  private stringSlot(s: number, e: number): number {
+    const slot = strings.find(this.buf, this.dataView(), s, e);
+    if (slot >= 0) return slot;
+    strings.store(~slot, this.buf, s, e, decodeUtf8(this.text, s, e));
+    stringValues[~slot] = undefined;
+    return ~slot;
+  }
+
+  /** A string field as a string AnyValue: shared and frozen when the string is short enough to be cached. */
+  stringValue(end: number, msg: MessageSchema, field: number): StringValue {
+    const e = this.delimitedEnd(end, msg, field);
+    const s = this.pos;
+    this.pos = e;
+    if (s === e || e - s > strings.maxBytes) return { type: 'string', value: s === e ? '' : decodeUtf8(this.text, s, e) };
+    const slot = this.stringSlot(s, e);
+    return (stringValues[slot] ??= Object.freeze({ type: 'string', value: strings.values[slot]! }));
+  }
+
+  /**
+   * The KeyValue decoded before from the same bytes as buf[pos, end) (a whole
+   * KeyValue message), with pos moved to end; undefined when there is none.
+   */
+  knownKeyValue(end: number): KeyValue | undefined {
+    const s = this.pos;
+    if (end - s > keyValues.maxBytes || end === s) return undefined;
+    const slot = keyValues.find(this.buf, this.dataView(), s, end);
+    if (slot < 0) return undefined;
+    this.pos = end;
+    return keyValues.values[slot];
+  }
+
+  /** Remembers `kv`, just decoded from buf[start, end), for knownKeyValue: frozen, as it may now be shared. */
+  rememberKeyValue(start: number, end: number, kv: KeyValue): KeyValue {
+    if (end - start > keyValues.maxBytes || end === start) return kv;
+    const slot = keyValues.find(this.buf, this.dataView(), start, end);
+    return keyValues.store(slot < 0 ? ~slot : slot, this.buf, start, end, Object.freeze(kv));
+  }
+
+  /**
+   * An ID field: a view of a slab shared with the message tree's other IDs (see
+   * ID_SLAB_BYTES). An ID met again in the same tree (the trace ID of each of a
+   * trace's spans, a parent's span ID in its children) is the same view.
+   */
+  id(end: number, msg: MessageSchema, field: number): Uint8Array {
+    const e = this.delimitedEnd(end, msg, field);
+    const s = this.pos;
+    this.pos = e;
+    const n = e - s;
+    if (n === 0) return NO_ID;
+    if (n > MAX_SLAB_ID_BYTES) return this.buf.slice(s, e);
+    const buf = this.buf;
+    const view = this.dataView();
+    let h = 0x811c9dc5 ^ n;
+    let i = s;
+    for (; i + 4 <= e; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+    for (; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    const slot = (h ^ (h >>> 12)) >>> (32 - ID_TABLE_BITS);
+    const ids = (this.ids ??= new Array<Uint8Array>(1 << ID_TABLE_BITS).fill(NO_ID));
+    const known = ids[slot]!;
+    if (known.length === n) {
+      let k = 0;
+      while (k < n && known[k] === buf[s + k]) k++;
+      if (k === n) return known;
+    }
+    let slab = this.idSlab;
+    let at = this.idSlabUsed;
+    if (at + n > slab.length) {
+      slab = this.idSlab = new Uint8Array(ID_SLAB_BYTES);
+      at = 0;
+    }
+    for (let k = 0; k < n; k++) slab[at + k] = buf[s + k]!;
+    this.idSlabUsed = at + n;
+    const id = new Uint8Array(slab.buffer, at, n);
+    ids[slot] = id;
+    return id;
   }
 
   /** Skips an unknown field; a known field with the wrong wire type is an error. */

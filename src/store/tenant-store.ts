@@ -1,7 +1,7 @@
 // One tenant's write path and recent data: WAL → head → block cut.
 import type { Logger } from '../telemetry/logger.js';
 import { filterSpans, type ResourceSpans, type StoredSpan, type TraceSpans } from '../otlp/model.js';
-import { decodeTracesDataKeepingWire, encodeTracesDataFromParts } from '../otlp/protobuf.js';
+import { decodeTracesDataKeepingWire } from '../otlp/protobuf.js';
 import { Head, encodedBatchOf } from './head/head.js';
 import { Wal, type SyncPolicy } from '../lib/wal/wal.js';
 import type { BlockStore } from './blocks/block-store.js';
@@ -96,13 +96,13 @@ export class TenantStore {
    */
   async append(batch: readonly ResourceSpans[], limits?: HeadLimits): Promise<RefusedSpans | undefined> {
     // The bytes the batch arrived in, when it still has them, spare encoding it (for the WAL and the head) again.
-    let { encoded, wire } = encodedBatchOf(batch);
+    let { encoded, reused } = encodedBatchOf(batch);
     if (encoded.spanCount === 0) return undefined;
     const verdict = limits && checkHeadLimits(this.head, encoded, this.tenant, limits);
     if (verdict) {
       for (const [reason, n] of verdict.refused.reasons) countDiscardedSpans(this.tenant, reason, n);
       // Rare: the kept spans are encoded again.
-      ({ encoded, wire } = encodedBatchOf(filterSpans(batch, (i) => verdict.keep[i]!)));
+      ({ encoded, reused } = encodedBatchOf(filterSpans(batch, (i) => verdict.keep[i]!)));
       if (encoded.spanCount === 0) return verdict.refused;
     }
     // The target head is fixed when the WAL append is issued: cut() swaps heads and
@@ -111,13 +111,13 @@ export class TenantStore {
     const target = this.head;
     target.beginAppend();
     try {
-      await this.wal.append(wire ?? encodeTracesDataFromParts(encoded.parts));
+      await this.wal.append(encoded.record);
       target.insert(encoded);
     } finally {
       target.endAppend();
     }
     storeMetrics.spansStored.inc({ tenant: this.tenant }, encoded.spanCount);
-    storeMetrics.appendsBySource.inc({ source: wire === undefined ? 'encoded' : 'request' });
+    storeMetrics.appendsBySource.inc({ source: reused ? 'request' : 'encoded' });
     this.updateGauges();
     return verdict?.refused;
   }

@@ -17,13 +17,11 @@ import {
   encodeSpan,
   encodeTraceByIdResponse,
   encodeTracesData,
-  encodeTracesDataFromParts,
-  type EncodedResourceSpans,
 } from '../../src/otlp/protobuf.js';
 import { decodeOtlpJson } from '../../src/otlp/json.js';
 import { MAX_VALUE_DEPTH } from '../../src/otlp/wire.js';
-import { wireFormOf } from '../../src/otlp/wire-form.js';
-import { toHex, type AnyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
+import { wireFormOf, wireLayoutOf } from '../../src/otlp/wire-form.js';
+import { toHex, type AnyValue, type KeyValue, type ResourceSpans, type Span } from '../../src/otlp/model.js';
 import { defaultSpan, everyValueKind, kitchenSinkBatch, modelOfSdkSpan, sdkAttributes, sdkExport, spansOf } from './fixtures.js';
 import { decodeWithReference, reference, referenceObject } from './reference-proto.js';
 import { deeplyNestedArrays, delimited } from '../helpers/wire-bytes.js';
@@ -126,9 +124,12 @@ describe('decodeTracesDataKeepingWire keeps the bytes only when they say no more
       'scope twice': field(1, field(2, Buffer.concat([field(1, field(1, Buffer.from('s1'))), field(1, field(1, Buffer.from('s2')))]))),
     };
     for (const [what, bytes] of Object.entries(cases)) {
-      const batch = decodeTracesDataKeepingWire(bytes);
-      assert.ok(batch.length > 0, `${what}: decodes`);
-      assert.equal(wireFormOf(batch), undefined, what);
+      // Twice: what the decoder remembers of the first must not hide it the second time.
+      for (let i = 0; i < 2; i++) {
+        const batch = decodeTracesDataKeepingWire(bytes);
+        assert.ok(batch.length > 0, `${what}: decodes`);
+        assert.equal(wireFormOf(batch), undefined, what);
+      }
     }
   });
 });
@@ -169,14 +170,97 @@ describe('encode/decode round trips', () => {
     assert.equal(decodeSpan(encodeSpan(lone)).name, 'a\ufffdb');
   });
 
-  test('encodeTracesDataFromParts frames encoded bodies exactly as encodeTracesData encodes the batch', () => {
-    for (const batch of [kitchenSinkBatch(), decodeTracesData(sdkExport().protobuf), []]) {
-      const parts: EncodedResourceSpans[] = batch.map((rs) => ({
-        resource: encodeResource(rs.resource),
-        schemaUrl: rs.schemaUrl,
-        scopeSpans: rs.scopeSpans.map((ss) => ({ scope: encodeScope(ss.scope), schemaUrl: ss.schemaUrl, spans: ss.spans.map(encodeSpan) })),
-      }));
-      assert.deepStrictEqual(encodeTracesDataFromParts(parts), encodeTracesData(batch));
+});
+
+describe('decoding shares what it can without sharing what may change', () => {
+  test('many distinct short strings of one length decode each as itself, however they meet in the string cache', () => {
+    const names = Array.from({ length: 20_000 }, (_, i) => `op-${i.toString(36).padStart(5, '0')}`);
+    for (let round = 0; round < 2; round++) {
+      for (const name of names) assert.equal(decodeSpan(encodeSpan({ ...defaultSpan(), name })).name, name);
+    }
+  });
+
+  test('thousands of spans in one request, with their parents and traces: each ID decodes as itself, however IDs meet in the reader\'s table', () => {
+    const spans: Span[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const traceId = new Uint8Array(randomBytes(16));
+      spans.push({ ...defaultSpan(), traceId, spanId: new Uint8Array(randomBytes(8)), parentSpanId: i % 3 === 0 ? new Uint8Array(0) : spans[i - 1]!.spanId });
+      if (i % 2 === 0) spans.push({ ...defaultSpan(), traceId, spanId: new Uint8Array(randomBytes(8)), parentSpanId: spans[spans.length - 1]!.spanId });
+    }
+    const batch: ResourceSpans[] = [{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans }] }];
+    assert.deepStrictEqual(decodeTracesData(encodeTracesData(batch)), batch);
+  });
+
+  test('many distinct attributes of every kind decode each as itself, however they meet in the KeyValue cache; lists and maps are never shared', () => {
+    const attributes = (i: number): KeyValue[] => [
+      { key: `k${i % 97}`, value: { type: 'string', value: `v${i}` } },
+      { key: 'n', value: { type: 'int', value: BigInt(i) } },
+      { key: 'd', value: { type: 'double', value: i / 7 } },
+      { key: 'b', value: { type: 'bool', value: i % 2 === 0 } },
+      { key: 'e', value: { type: 'empty' } },
+      { key: 'a', value: { type: 'array', value: [{ type: 'int', value: 1n }] } },
+      { key: 'm', value: { type: 'kvlist', value: [{ key: 'x', value: { type: 'string', value: 'y' } }] } },
+      { key: 'y', value: { type: 'bytes', value: new Uint8Array([1, 2]) } },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 20_000; i += 7) {
+        const span = decodeSpan(encodeSpan({ ...defaultSpan(), attributes: attributes(i) }));
+        assert.deepStrictEqual(span.attributes, attributes(i));
+      }
+    }
+    const [first, second] = [0, 1].map(() => decodeSpan(encodeSpan({ ...defaultSpan(), attributes: attributes(5) })).attributes);
+    assert.equal(first![0], second![0], 'a scalar attribute met again is the same KeyValue');
+    for (const i of [5, 6, 7]) assert.notEqual(first![i], second![i], 'an array, a kvlist or bytes is each span\'s own');
+  });
+
+  test('IDs are copies: reusing the request buffer afterwards changes no decoded span', () => {
+    const bytes = new Uint8Array(encodeTracesData(kitchenSinkBatch()));
+    const batch = decodeTracesData(bytes);
+    const expected = decodeTracesData(new Uint8Array(bytes));
+    bytes.fill(0);
+    assert.deepStrictEqual(batch, expected);
+  });
+
+  test('shared string values, their KeyValues and statuses are frozen: a stage can replace them but not change them for every span', () => {
+    const span = decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'k', value: { type: 'string', value: 'v' } }] }));
+    assert.throws(() => {
+      (span.attributes[0]!.value as { value: string }).value = 'changed';
+    }, TypeError);
+    assert.throws(() => {
+      span.status.message = 'changed';
+    }, TypeError);
+    assert.throws(() => {
+      span.attributes[0]!.key = 'changed';
+    }, TypeError);
+    const counted = decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'n', value: { type: 'int', value: 200n } }] }));
+    assert.throws(() => {
+      (counted.attributes[0]!.value as { value: bigint }).value = 1n;
+    }, TypeError);
+    assert.equal(decodeSpan(encodeSpan({ ...defaultSpan(), attributes: [{ key: 'k', value: { type: 'string', value: 'v' } }] })).attributes[0]!.value.type, 'string');
+  });
+});
+
+describe('decodeTracesDataKeepingWire records where each message lies', () => {
+  test('each resource, scope and span of the layout decodes to the batch\'s own, in order', () => {
+    const sdk = sdkExport();
+    for (const bytes of [sdk.protobuf, encodeTracesData(kitchenSinkBatch())]) {
+      const batch = decodeTracesDataKeepingWire(bytes);
+      const known = wireLayoutOf(batch)!;
+      assert.equal(known.bytes, bytes);
+      const { resources, scopes, spans } = known.layout;
+      const at = (list: number[], i: number) => bytes.subarray(list[2 * i]!, list[2 * i + 1]!);
+      assert.equal(resources.length, 2 * batch.length);
+      let s = 0;
+      let k = 0;
+      for (const [i, rs] of batch.entries()) {
+        assert.deepStrictEqual(decodeResource(at(resources, i)), rs.resource);
+        for (const ss of rs.scopeSpans) {
+          assert.deepStrictEqual(decodeScope(at(scopes, s++)), ss.scope);
+          for (const span of ss.spans) assert.deepStrictEqual(decodeSpan(at(spans, k++)), span);
+        }
+      }
+      assert.equal(scopes.length, 2 * s);
+      assert.equal(spans.length, 2 * k);
     }
   });
 });

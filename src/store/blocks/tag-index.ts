@@ -82,6 +82,12 @@ class Entry {
   count = 0;
   bytes = 0;
   high = false;
+  /**
+   * The value added last, as the object it came in: spans repeat their neighbours' values,
+   * and the decoder hands a repeated string value out as the same object (see otlp/wire.ts),
+   * so most repeats are known by identity before any set is asked.
+   */
+  last: unknown = undefined;
 }
 
 interface ScopeNames {
@@ -93,6 +99,8 @@ interface ScopeNames {
 export class TagIndex {
   private readonly scopes = new Map<IndexScope, ScopeNames>(INDEX_SCOPES.map((s) => [s, { names: new Map(), complete: true }]));
   private readonly intrinsics = new Map<IndexedIntrinsic, Entry>(INDEXED_INTRINSICS.map((k) => [k, new Entry()]));
+  /** The scope every span's attributes go to, looked up once. */
+  private readonly spanNames = this.scopes.get('span')!;
   private valueBytes = 0;
   private nameBytes = 0;
   /** Resources and scopes already indexed, by identity (decoders share one object per distinct one). */
@@ -103,8 +111,12 @@ export class TagIndex {
   // ── building ───────────────────────────────────────────────────────────
 
   addAttributes(scope: IndexScope, attrs: readonly KeyValue[]): void {
-    const sc = this.scopes.get(scope)!;
-    for (const kv of attrs) {
+    this.addTo(this.scopes.get(scope)!, attrs);
+  }
+
+  private addTo(sc: ScopeNames, attrs: readonly KeyValue[]): void {
+    for (let i = 0; i < attrs.length; i++) {
+      const kv = attrs[i]!;
       let e = sc.names.get(kv.key);
       if (e === undefined) {
         if (sc.names.size >= this.limits.namesPerScope) {
@@ -115,7 +127,10 @@ export class TagIndex {
         sc.names.set(kv.key, e);
         this.nameBytes += kv.key.length;
       }
-      if (!e.high) this.addValue(e, kv.value);
+      if (!e.high && kv.value !== e.last) {
+        e.last = kv.value;
+        this.addValue(e, kv.value);
+      }
     }
   }
 
@@ -135,7 +150,7 @@ export class TagIndex {
 
   /** A span's own attributes, events, links and intrinsics; `serviceName` is its resource's (for rootServiceName). */
   addSpan(span: Span, serviceName: string | undefined): void {
-    this.addAttributes('span', span.attributes);
+    this.addTo(this.spanNames, span.attributes);
     for (const e of span.events) {
       if (e.attributes.length > 0) this.addAttributes('event', e.attributes);
       this.addIntrinsic('event:name', e.name);
@@ -317,7 +332,9 @@ export class TagIndex {
   private addIntrinsic(key: IndexedIntrinsic, value: string): void {
     if (value === '') return;
     const e = this.intrinsics.get(key)!;
-    if (e.high || e.s.has(value)) return;
+    if (e.high || value === e.last) return;
+    e.last = value;
+    if (e.s.has(value)) return;
     if (this.admit(e, value.length)) e.s.add(value);
   }
 

@@ -2,19 +2,11 @@
 // Spans are held as their encoded protobuf bytes (not object graphs) so the
 // head costs about what the wire did; resources and scopes are interned, since
 // a batch repeats them for every span.
-import { stringAttribute, toHex, type ResourceSpans, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
-import {
-  decodeResource,
-  decodeScope,
-  decodeSpan,
-  encodeResource,
-  encodeScope,
-  encodeSpan,
-  type EncodedResourceSpans,
-  type EncodedScopeSpans,
-} from '../../otlp/protobuf.js';
+import { stringAttribute, type ResourceSpans, type ScopeSpans, type StoredSpan, type TraceSpans } from '../../otlp/model.js';
+import { decodeResource, decodeScope, decodeSpan, encodeTracesData } from '../../otlp/protobuf.js';
+import { traceIdHex } from '../../otlp/trace-id-hex.js';
 import { walkTracesData } from '../../otlp/traces-data-layout.js';
-import { wireFormOf } from '../../otlp/wire-form.js';
+import { wireFormOf, wireLayoutOf, type WireLayout } from '../../otlp/wire-form.js';
 import { TagIndex } from '../blocks/tag-index.js';
 import { SpanArena } from './span-arena.js';
 
@@ -56,121 +48,100 @@ export interface HeadTraceSummary {
   services: ReadonlyArray<string | undefined>;
 }
 
-/** A batch encoded once, ready both for the WAL record and for the head. */
+/**
+ * A batch as the one TracesData that is both its WAL record and where the head
+ * copies its spans from, with where each message lies in it.
+ */
 export interface EncodedBatch {
-  parts: EncodedResourceSpans[];
-  /** Trace ID (hex) of each span, in the order of parts → scopeSpans → spans. */
+  /** The TracesData. */
+  record: Uint8Array;
+  /** Where the resources, scopes and spans lie in `record`, in the order of `source`. */
+  layout: WireLayout;
+  /** Trace ID (hex) of each span, in the order of resources → scopes → spans. */
   traceIds: string[];
-  starts: bigint[];
-  ends: bigint[];
   spanCount: number;
+  /** Bytes of the encoded resources, scopes and spans (what the head holds for them). */
   bytes: number;
-  /** The decoded batch, parallel to `parts`: the head indexes its tags from it without decoding. */
+  /** The decoded batch the record encodes: the head reads span fields and indexes tags from it without decoding. */
   source: readonly ResourceSpans[];
 }
 
+/** The batch encoded anew (when it no longer has the bytes it arrived in). */
 export function encodeBatch(batch: readonly ResourceSpans[]): EncodedBatch {
-  const parts: EncodedResourceSpans[] = [];
-  const traceIds: string[] = [];
-  const starts: bigint[] = [];
-  const ends: bigint[] = [];
-  let bytes = 0;
-  for (const rs of batch) {
-    const resource = encodeResource(rs.resource);
-    bytes += resource.length;
-    const scopeSpans = rs.scopeSpans.map((ss) => {
-      const scope = encodeScope(ss.scope);
-      bytes += scope.length;
-      const spans = ss.spans.map((span) => {
-        const encoded = encodeSpan(span);
-        bytes += encoded.length;
-        traceIds.push(toHex(span.traceId));
-        starts.push(span.startTimeUnixNano);
-        ends.push(span.endTimeUnixNano);
-        return encoded;
-      });
-      return { scope, schemaUrl: ss.schemaUrl, spans };
-    });
-    parts.push({ resource, schemaUrl: rs.schemaUrl, scopeSpans });
-  }
-  return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes, source: batch };
+  const record = encodeTracesData(batch);
+  // Canonical bytes of the batch itself: their layout always matches it.
+  return encodeBatchFromWire(batch, record)!;
 }
 
 /**
- * encodeBatch without encoding: the resource, scope and span bodies are views
- * of `wire`, the bytes the batch was decoded from (see otlp/wire-form.ts).
- * Undefined when the bytes' layout does not match the batch one for one, in
- * which case the caller encodes.
+ * The batch with `wire`, the bytes it was decoded from, as its record; the
+ * layout is read from the bytes. Undefined when the bytes' layout does not
+ * match the batch one for one, in which case the caller encodes.
  */
 export function encodeBatchFromWire(batch: readonly ResourceSpans[], wire: Uint8Array): EncodedBatch | undefined {
-  const parts: EncodedResourceSpans[] = [];
-  const traceIds: string[] = [];
-  const starts: bigint[] = [];
-  const ends: bigint[] = [];
-  let bytes = 0;
+  const layout: WireLayout = { resources: [], scopes: [], spans: [] };
+  const at = (bytes: Uint8Array) => (bytes.length === 0 ? 0 : bytes.byteOffset - wire.byteOffset);
   let rs: ResourceSpans | undefined;
-  let spans: Uint8Array[] = [];
-  let scopeSpans: EncodedScopeSpans[] = [];
+  let ss: ScopeSpans | undefined;
+  let resources = 0;
   let scopeIndex = -1;
+  let spans = 0;
   let matches = true;
   try {
     walkTracesData(wire, {
-      resource(resource) {
-        rs = batch[parts.length];
-        if (rs === undefined) {
-          matches = false;
-          return;
-        }
-        scopeSpans = [];
+      resource(bytes) {
+        if (ss !== undefined && spans !== ss.spans.length) matches = false;
+        rs = batch[resources++];
+        ss = undefined;
         scopeIndex = -1;
-        parts.push({ resource, schemaUrl: rs.schemaUrl, scopeSpans });
-        bytes += resource.length;
+        if (rs === undefined) matches = false;
+        layout.resources.push(at(bytes), at(bytes) + bytes.length);
       },
-      scope(scope) {
-        const ss = rs?.scopeSpans[++scopeIndex];
-        if (ss === undefined) {
-          matches = false;
-          return;
-        }
-        spans = [];
-        scopeSpans.push({ scope, schemaUrl: ss.schemaUrl, spans });
-        bytes += scope.length;
+      scope(bytes) {
+        if (ss !== undefined && spans !== ss.spans.length) matches = false;
+        ss = rs?.scopeSpans[++scopeIndex];
+        spans = 0;
+        if (ss === undefined) matches = false;
+        layout.scopes.push(at(bytes), at(bytes) + bytes.length);
       },
       span(offset, length) {
-        const span = rs?.scopeSpans[scopeIndex]?.spans[spans.length];
-        if (span === undefined) {
-          matches = false;
-          return;
-        }
-        spans.push(wire.subarray(offset, offset + length));
-        bytes += length;
-        traceIds.push(toHex(span.traceId));
-        starts.push(span.startTimeUnixNano);
-        ends.push(span.endTimeUnixNano);
+        if (ss === undefined || spans++ >= ss.spans.length) matches = false;
+        layout.spans.push(offset, offset + length);
       },
     });
   } catch {
     return undefined;
   }
-  if (!matches || parts.length !== batch.length) return undefined;
-  for (let i = 0; i < parts.length; i++) {
-    const decoded = batch[i]!.scopeSpans;
-    const encoded = parts[i]!.scopeSpans;
-    if (encoded.length !== decoded.length) return undefined;
-    for (let j = 0; j < encoded.length; j++) if (encoded[j]!.spans.length !== decoded[j]!.spans.length) return undefined;
-  }
-  return { parts, traceIds, starts, ends, spanCount: traceIds.length, bytes, source: batch };
+  if (ss !== undefined && spans !== ss.spans.length) matches = false;
+  if (!matches || resources !== batch.length) return undefined;
+  let scopes = 0;
+  for (const r of batch) scopes += r.scopeSpans.length;
+  if (layout.scopes.length !== 2 * scopes) return undefined;
+  return laidOut(batch, wire, layout);
+}
+
+/** The EncodedBatch of a batch whose bytes and their layout are known. */
+function laidOut(batch: readonly ResourceSpans[], record: Uint8Array, layout: WireLayout): EncodedBatch {
+  const traceIds: string[] = [];
+  let bytes = 0;
+  for (let i = 0; i < layout.resources.length; i += 2) bytes += layout.resources[i + 1]! - layout.resources[i]!;
+  for (let i = 0; i < layout.scopes.length; i += 2) bytes += layout.scopes[i + 1]! - layout.scopes[i]!;
+  for (let i = 0; i < layout.spans.length; i += 2) bytes += layout.spans[i + 1]! - layout.spans[i]!;
+  for (const rs of batch) for (const ss of rs.scopeSpans) for (const span of ss.spans) traceIds.push(traceIdHex(span.traceId));
+  return { record, layout, traceIds, spanCount: traceIds.length, bytes, source: batch };
 }
 
 /**
  * The batch ready for the WAL and the head: taken from its wire form when it
- * has one that matches it (`wire` is then what the WAL record is), else
- * encoded span by span.
+ * has one that matches it (`reused`: the record is then the bytes it arrived
+ * in), else encoded.
  */
-export function encodedBatchOf(batch: readonly ResourceSpans[]): { encoded: EncodedBatch; wire: Uint8Array | undefined } {
+export function encodedBatchOf(batch: readonly ResourceSpans[]): { encoded: EncodedBatch; reused: boolean } {
+  const known = wireLayoutOf(batch);
+  if (known !== undefined) return { encoded: laidOut(batch, known.bytes, known.layout), reused: true };
   const wire = wireFormOf(batch);
   const fromWire = wire === undefined ? undefined : encodeBatchFromWire(batch, wire);
-  return fromWire === undefined ? { encoded: encodeBatch(batch), wire: undefined } : { encoded: fromWire, wire };
+  return fromWire === undefined ? { encoded: encodeBatch(batch), reused: false } : { encoded: fromWire, reused: true };
 }
 
 export class Head {
@@ -255,41 +226,52 @@ export class Head {
 
   insert(batch: EncodedBatch): void {
     this.firstAppendAt ??= Date.now();
+    const { record, layout, traceIds } = batch;
+    // The whole record in one copy: its spans' addresses are their offsets from where it lands.
+    const base = this.arena.add(record);
     let i = 0;
-    for (const [p, rs] of batch.parts.entries()) {
+    let scopeIndex = 0;
+    let traceId: string | undefined;
+    let trace: HeadTrace | undefined;
+    for (let p = 0; p < batch.source.length; p++) {
       const decoded = batch.source[p]!;
       const resourcesBefore = this.resources.length;
-      const r = intern(this.resources, this.resourceIndex, rs.resource, rs.schemaUrl);
+      const r = intern(this.resources, this.resourceIndex, record.subarray(layout.resources[2 * p]!, layout.resources[2 * p + 1]!), decoded.schemaUrl);
       if (this.resources.length > resourcesBefore) this.tags.addResource(decoded.resource);
       const serviceName = stringAttribute(decoded.resource.attributes, 'service.name');
       if (this.services.length < this.resources.length) this.services.push(serviceName);
-      for (const [q, ss] of rs.scopeSpans.entries()) {
-        const decodedScope = decoded.scopeSpans[q]!;
+      for (const ss of decoded.scopeSpans) {
         const scopesBefore = this.scopes.length;
-        const s = intern(this.scopes, this.scopeIndex, ss.scope, ss.schemaUrl);
-        if (this.scopes.length > scopesBefore) this.tags.addScope(decodedScope.scope);
-        for (const span of decodedScope.spans) this.tags.addSpan(span, serviceName);
-        for (const [j, span] of ss.spans.entries()) {
-          const fields = decodedScope.spans[j]!;
-          const traceId = batch.traceIds[i]!;
-          const start = batch.starts[i]!;
-          const end = batch.ends[i]!;
-          i++;
-          let trace = this.traces.get(traceId);
-          if (!trace) {
-            trace = { spans: [], sizes: [], resource: [], scope: [], codes: [], durations: [], startUnixNano: start, endUnixNano: end, bytes: 0 };
-            this.traces.set(traceId, trace);
+        const s = intern(this.scopes, this.scopeIndex, record.subarray(layout.scopes[2 * scopeIndex]!, layout.scopes[2 * scopeIndex + 1]!), ss.schemaUrl);
+        scopeIndex++;
+        if (this.scopes.length > scopesBefore) this.tags.addScope(ss.scope);
+        for (const span of ss.spans) {
+          this.tags.addSpan(span, serviceName);
+          const offset = layout.spans[2 * i]!;
+          const size = layout.spans[2 * i + 1]! - offset;
+          const start = span.startTimeUnixNano;
+          const end = span.endTimeUnixNano;
+          // Spans of one trace often come one after the other: the trace is looked up once per run.
+          if (traceIds[i] !== traceId) {
+            traceId = traceIds[i]!;
+            trace = this.traces.get(traceId);
+            if (trace === undefined) {
+              trace = { spans: [], sizes: [], resource: [], scope: [], codes: [], durations: [], startUnixNano: start, endUnixNano: end, bytes: 0 };
+              this.traces.set(traceId, trace);
+            }
           }
-          trace.spans.push(this.arena.add(span));
-          trace.sizes.push(span.length);
-          trace.bytes += span.length;
-          if (trace.bytes > this.largestTrace) this.largestTrace = trace.bytes;
-          trace.resource.push(r);
-          trace.scope.push(s);
-          trace.codes.push(fields.kind | (fields.status.code << 3));
-          trace.durations.push(end > start ? Number(end - start) : 0);
-          if (start < trace.startUnixNano) trace.startUnixNano = start;
-          if (end > trace.endUnixNano) trace.endUnixNano = end;
+          i++;
+          const t = trace!;
+          t.spans.push(base + offset);
+          t.sizes.push(size);
+          t.bytes += size;
+          if (t.bytes > this.largestTrace) this.largestTrace = t.bytes;
+          t.resource.push(r);
+          t.scope.push(s);
+          t.codes.push(span.kind | (span.status.code << 3));
+          t.durations.push(end > start ? Number(end - start) : 0);
+          if (start < t.startUnixNano) t.startUnixNano = start;
+          if (end > t.endUnixNano) t.endUnixNano = end;
           // Both ends of each span: a span whose clock made it end before it started still counts.
           const low = start < end ? start : end;
           const high = start < end ? end : start;

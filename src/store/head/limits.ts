@@ -35,32 +35,28 @@ export function checkHeadLimits(head: Head, batch: EncodedBatch, tenant: string,
   const tooLarge = new Set<string>();
   let liveSpans = 0;
   let largeSpans = 0;
-  let i = 0;
-  for (const rs of batch.parts) {
-    for (const ss of rs.scopeSpans) {
-      for (const span of ss.spans) {
-        const traceId = batch.traceIds[i++]!;
-        const held = head.traceBytes(traceId);
-        const adding = added.get(traceId);
-        const isNew = held === undefined && adding === undefined;
-        if (refusedNew.has(traceId) || (isNew && maxTraces > 0 && traces >= maxTraces)) {
-          refusedNew.add(traceId);
-          liveSpans++;
-          keep.push(false);
-          continue;
-        }
-        const bytes = (held ?? 0) + (adding ?? 0) + span.length;
-        if (maxBytes > 0 && bytes > maxBytes) {
-          tooLarge.add(traceId);
-          largeSpans++;
-          keep.push(false);
-          continue;
-        }
-        if (isNew) traces++;
-        added.set(traceId, bytes - (held ?? 0));
-        keep.push(true);
-      }
+  const spanAt = batch.layout.spans;
+  for (let i = 0; i < batch.spanCount; i++) {
+    const traceId = batch.traceIds[i]!;
+    const held = head.traceBytes(traceId);
+    const adding = added.get(traceId);
+    const isNew = held === undefined && adding === undefined;
+    if (refusedNew.has(traceId) || (isNew && maxTraces > 0 && traces >= maxTraces)) {
+      refusedNew.add(traceId);
+      liveSpans++;
+      keep.push(false);
+      continue;
     }
+    const bytes = (held ?? 0) + (adding ?? 0) + spanAt[2 * i + 1]! - spanAt[2 * i]!;
+    if (maxBytes > 0 && bytes > maxBytes) {
+      tooLarge.add(traceId);
+      largeSpans++;
+      keep.push(false);
+      continue;
+    }
+    if (isNew) traces++;
+    added.set(traceId, bytes - (held ?? 0));
+    keep.push(true);
   }
   if (liveSpans === 0 && largeSpans === 0) return undefined;
 

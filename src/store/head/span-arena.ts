@@ -4,7 +4,8 @@
 // and a malloc chunk (measured: ~425 bytes of process memory per 250-byte span),
 // and once the head is cut into a block the freed chunks leave the malloc heap
 // fragmented, so RSS stayed high long after the spans were gone. Slabs are freed
-// whole when the head is dropped.
+// whole when the head is dropped. The head copies each request's TracesData in
+// whole (one copy, not one per span) and addresses its spans inside it.
 
 const MIN_SLAB_BYTES = 64 * 1024;
 const MAX_SLAB_BYTES = 4 * 1024 * 1024;
@@ -19,8 +20,8 @@ export class SpanArena {
   add(bytes: Uint8Array): number {
     let slab = this.slabs[this.slabs.length - 1];
     if (slab === undefined || this.used + bytes.length > slab.length) {
-      // Small heads stay small; large ones grow to a few MiB per slab. A span larger
-      // than a slab gets a slab of its own.
+      // Small heads stay small; large ones grow to a few MiB per slab. Bytes larger
+      // than a slab get a slab of their own.
       const size = Math.max(bytes.length, Math.min(MAX_SLAB_BYTES, MIN_SLAB_BYTES * 2 ** this.slabs.length));
       // Never exposed beyond what is written: a span is read back only from its own bytes.
       slab = Buffer.allocUnsafeSlow(size);

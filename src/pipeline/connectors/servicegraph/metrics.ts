@@ -169,12 +169,12 @@ export class ServiceGraphMetrics {
 
   /** Counts a half-edge that expired without a partner or a peer to stand in for one. */
   recordUnpaired(edge: HalfEdge, nowMs: number): void {
-    this.count(this.unpaired, this.unpairedCache, edge, nowMs);
+    this.count(this.unpaired, this.unpairedCache, edge.tenant, edge.client, edge.server, nowMs);
   }
 
-  /** Counts a span dropped because the store was full. */
-  recordDropped(edge: HalfEdge, nowMs: number): void {
-    this.count(this.dropped, this.droppedCache, edge, nowMs);
+  /** Counts a span dropped because the store was full; the side it was is named, the other not. */
+  recordDropped(tenantName: string, client: string | undefined, server: string | undefined, nowMs: number): void {
+    this.count(this.dropped, this.droppedCache, tenantName, client, server, nowMs);
   }
 
   dropStale(cutoffMs: number): void {
@@ -188,14 +188,21 @@ export class ServiceGraphMetrics {
     for (const detach of this.detachers.splice(0)) detach();
   }
 
-  private count(table: SeriesTable<CountSeries>, cache: TableCache<CountSeries>, edge: HalfEdge, nowMs: number): void {
-    const client = edge.client ?? '';
-    const server = edge.server ?? '';
-    const tenant = this.withTenant ? edge.tenant : '';
+  private count(
+    table: SeriesTable<CountSeries>,
+    cache: TableCache<CountSeries>,
+    tenantName: string,
+    clientName: string | undefined,
+    serverName: string | undefined,
+    nowMs: number,
+  ): void {
+    const client = clientName ?? '';
+    const server = serverName ?? '';
+    const tenant = this.withTenant ? tenantName : '';
     let series = cache.get(tenant, client, server, 0);
     if (series === undefined) {
-      const key = (this.withTenant ? edge.tenant + SEP : '') + client + SEP + server;
-      series = table.get(key) ?? table.add(key, this.withTenant ? [edge.tenant, client, server] : [client, server], nowMs);
+      const key = (this.withTenant ? tenantName + SEP : '') + client + SEP + server;
+      series = table.get(key) ?? table.add(key, this.withTenant ? [tenantName, client, server] : [client, server], nowMs);
       cache.keep(key, series, tenant, client, server, 0);
     }
     series.lastSeen = nowMs;

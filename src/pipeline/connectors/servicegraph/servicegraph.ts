@@ -24,7 +24,7 @@ import { attributeText, hasAttribute } from '../shared/attributes.js';
 import { durationSeconds } from '../shared/spans.js';
 import type { ServiceGraphConfig } from './config.js';
 import { ServiceGraphMetrics } from './metrics.js';
-import { HalfEdge, HalfEdgeStore, type ConnectionType } from './store.js';
+import { EdgeKey, HalfEdge, HalfEdgeStore, edgeHash, tenantSeed, type ConnectionType } from './store.js';
 import { EdgeWindow, type ServiceGraphEdge, type ServiceGraphNode } from './ui-window.js';
 
 export interface ServiceGraphConnector extends Connector {
@@ -62,7 +62,9 @@ class ServiceGraph implements ServiceGraphConnector {
   private readonly resourceDatabaseNames: Array<string | undefined>;
   /** Per resource, reused: each dimension's value on the resource. */
   private readonly resourceDimensions: Array<string | undefined>;
-  private readonly keys = new EdgeKeys();
+  /** The tenant of the batch being observed and its hash seed. */
+  private tenant: string | undefined;
+  private seed = 0;
 
   constructor(
     private readonly config: ServiceGraphConfig,
@@ -89,7 +91,10 @@ class ServiceGraph implements ServiceGraphConnector {
 
   observe(tenant: string, batch: readonly ResourceSpans[]): void {
     const now = this.now();
-    this.keys.setTenant(tenant);
+    if (tenant !== this.tenant) {
+      this.tenant = tenant;
+      this.seed = tenantSeed(tenant);
+    }
     for (const rs of batch) {
       // As in Tempo and the collector, spans of a resource without service.name cannot name a node.
       const service = stringAttribute(rs.resource.attributes, 'service.name');
@@ -139,16 +144,21 @@ class ServiceGraph implements ServiceGraphConnector {
   }
 
   private clientSide(tenant: string, service: string, rs: ResourceSpans, span: Span, type: ConnectionType, now: number): void {
-    const key = this.keys.of(span.traceId, span.spanId);
-    const existing = this.store.get(key);
-    const edge = existing ?? new HalfEdge(key, tenant);
+    const hash = edgeHash(this.seed, span.traceId, span.spanId);
+    const existing = this.store.get(tenant, span.traceId, span.spanId, hash);
+    // A database sends no spans: the client span is the whole request.
+    const database = this.databaseName(span);
+    if (existing === undefined && database === undefined && this.store.full(now)) {
+      // A new half-edge the full store would refuse: counted, and nothing made for it.
+      this.metrics.recordDropped(tenant, service, undefined, now);
+      return;
+    }
+    const edge = existing ?? new HalfEdge(new EdgeKey(tenant, span.traceId, span.spanId, hash));
     edge.connectionType = type;
     edge.client = service;
     edge.clientSeconds = durationSeconds(span);
     if (span.status.code === StatusCode.ERROR) edge.failed = true;
     if (this.dimensions.length > 0) edge.clientDimensions = this.dimensionValues(span);
-    // A database sends no spans: the client span is the whole request.
-    const database = this.databaseName(span);
     if (database !== undefined) {
       edge.connectionType = 'database';
       edge.server = database;
@@ -163,9 +173,13 @@ class ServiceGraph implements ServiceGraphConnector {
   }
 
   private serverSide(tenant: string, service: string, rs: ResourceSpans, span: Span, type: ConnectionType, now: number): void {
-    const key = this.keys.of(span.traceId, span.parentSpanId);
-    const existing = this.store.get(key);
-    const edge = existing ?? new HalfEdge(key, tenant);
+    const hash = edgeHash(this.seed, span.traceId, span.parentSpanId);
+    const existing = this.store.get(tenant, span.traceId, span.parentSpanId, hash);
+    if (existing === undefined && this.store.full(now)) {
+      this.metrics.recordDropped(tenant, undefined, service, now);
+      return;
+    }
+    const edge = existing ?? new HalfEdge(new EdgeKey(tenant, span.traceId, span.parentSpanId, hash));
     edge.connectionType = type;
     edge.server = service;
     edge.serverSeconds = durationSeconds(span);
@@ -185,7 +199,7 @@ class ServiceGraph implements ServiceGraphConnector {
       if (!isNew) this.store.remove(edge);
       this.record(edge, now);
     } else if (isNew && !this.store.add(edge, now)) {
-      this.metrics.recordDropped(edge, now);
+      this.metrics.recordDropped(edge.tenant, edge.client, edge.server, now);
     }
   }
 
@@ -237,49 +251,5 @@ class ServiceGraph implements ServiceGraphConnector {
       if (value !== undefined && value !== '') return value;
     }
     return undefined;
-  }
-}
-
-/**
- * Map keys of half-edges: tenant, trace ID and span ID as one flat one-byte
- * string, written into a reused buffer and read out once (no hex, no Buffer
- * per ID, no concatenation to flatten again for hashing). Layout: trace ID
- * length and span ID length (two bytes each), the IDs, the tenant's UTF-8
- * bytes; the lengths keep keys apart whatever the IDs' sizes.
- */
-class EdgeKeys {
-  private buf = Buffer.allocUnsafe(64);
-  private tenant: string | undefined;
-  private tenantBytes = 0;
-
-  /** Writes the tenant at the end of the buffer, once per batch; IDs go just before it. */
-  setTenant(tenant: string): void {
-    if (tenant === this.tenant) return;
-    const encoded = Buffer.from(tenant, 'utf8');
-    this.ensure(encoded.length);
-    this.tenant = tenant;
-    this.tenantBytes = encoded.length;
-    encoded.copy(this.buf, this.buf.length - encoded.length);
-  }
-
-  of(traceId: Uint8Array, spanId: Uint8Array): string {
-    const ids = 4 + traceId.length + spanId.length;
-    if (ids + this.tenantBytes > this.buf.length) this.ensure(ids + this.tenantBytes);
-    const buf = this.buf;
-    const start = buf.length - this.tenantBytes - ids;
-    // An ID is part of one request body, far below 64 KiB.
-    buf.writeUInt16LE(traceId.length, start);
-    buf.writeUInt16LE(spanId.length, start + 2);
-    buf.set(traceId, start + 4);
-    buf.set(spanId, start + 4 + traceId.length);
-    return buf.toString('latin1', start, buf.length);
-  }
-
-  /** Room for `bytes` at the end, the tenant's bytes kept there. */
-  private ensure(bytes: number): void {
-    if (bytes <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(bytes, 2 * this.buf.length));
-    this.buf.copy(grown, grown.length - this.tenantBytes, this.buf.length - this.tenantBytes);
-    this.buf = grown;
   }
 }

@@ -22,6 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { gcFunction } from '../../../telemetry/gc.js';
+import { residentSetBytes, v8LiveBytes } from '../../../telemetry/memory.js';
 import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import { durationMs } from '../../../config/zod-units.js';
@@ -134,11 +135,8 @@ export interface MemoryProbe {
 }
 
 const processProbe: MemoryProbe = {
-  readRss: () => process.memoryUsage.rss(),
-  readLive: () => {
-    const m = process.memoryUsage();
-    return m.heapUsed + m.external;
-  },
+  readRss: residentSetBytes,
+  readLive: v8LiveBytes,
   collectGarbage: () => gcFunction()?.(),
   now: () => performance.now(),
 };

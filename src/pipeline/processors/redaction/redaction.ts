@@ -4,7 +4,9 @@
 // attributes; beyond the collector, it masks the built-in rules' matches in the
 // text fields too (span and event names, status messages, scope names,
 // attribute keys), then hands the batch on. It works in place: a span with
-// nothing to redact is neither copied nor written.
+// nothing to redact is neither copied nor written. A changed attribute is a new
+// KeyValue in the span's list, never a change to the old one, which the decoder
+// may share between spans.
 import { createHash, createHmac } from 'node:crypto';
 import type { AnyValue, KeyValue, ResourceSpans } from '../../../otlp/model.js';
 import type { Logger } from '../../../telemetry/logger.js';
@@ -43,7 +45,7 @@ const SCAN = -1;
  * alternative stops V8 from skipping ahead, which doubles the search's cost.
  */
 const MIN_GATE_LITERAL = 2;
-/** Distinct keys whose key-pattern verdicts (or clean scans) are remembered (keys repeat from span to span). */
+/** Distinct keys whose key-pattern verdicts (or clean scans), and distinct clean values and texts, remembered (they repeat from span to span). */
 const KEY_CACHE_LIMIT = 4096;
 /** Places listed per rule in a dry-run log line. */
 const DRY_RUN_PLACES_PER_RULE = 20;
@@ -74,6 +76,18 @@ export class Redactor {
   private readonly scanKeys: boolean;
   /** Keys in which the text-field rules found nothing (a key with a match is scanned each time, so each is counted). */
   private readonly cleanKeys = new Set<string>();
+  /**
+   * Likewise values in which no rule found anything, and text fields in which the text-field rules found
+   * nothing: spans repeat most of their values and names, and a repeat is then known without a scan.
+   */
+  private readonly cleanValues = new Set<string>();
+  private readonly cleanTexts = new Set<string>();
+  /**
+   * Attributes in which nothing was found, nothing exempted and nothing ignored, by identity:
+   * the decoder hands a repeated attribute out as the same frozen KeyValue, so a repeat is
+   * passed without even reading its key.
+   */
+  private readonly cleanAttributes = new Set<KeyValue>();
   /** Per rule: whether its triggers are part of the gate (one-character ones are not). */
   private readonly gated: boolean[];
   /** Rule indexes in order: all of them, and those the gate does not decide (run on every value). */
@@ -209,6 +223,10 @@ export class Redactor {
     let kept = 0;
     for (let i = 0; i < attrs.length; i++) {
       const kv = attrs[i]!;
+      if (this.cleanAttributes.has(kv)) {
+        attrs[kept++] = kv;
+        continue;
+      }
       // The key rules read the key as sent.
       const verdict = this.topLevelVerdict(kv.key);
       if (verdict === IGNORE) {
@@ -219,25 +237,30 @@ export class Redactor {
       this.where = where;
       // Summaries and dry-run places name a key too: never as sent when it holds a secret.
       // A key deleted where neither will name it is not scanned (its matches are not counted).
-      const key = verdict === DELETE && !this.dryRun && this.summary !== 'debug' ? kv.key : this.redactKey(kv);
+      const named = verdict === DELETE && !this.dryRun && this.summary !== 'debug' ? kv.key : this.redactKey(kv.key);
       if (verdict === DELETE) {
-        (deleted ??= []).push(key);
+        (deleted ??= []).push(named);
         if (!this.dryRun) continue;
-        this.key = key;
+        this.key = named;
         this.hit(this.deleteSlot);
-      } else {
-        const hitsBefore = this.hits;
-        this.exempted = 0;
-        this.key = key;
-        const value = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
-        if (value !== kv.value) {
-          kv.value = value;
-          this.findings.changed = true;
-        }
-        if (this.hits !== hitsBefore) (masked ??= []).push(key);
-        else if (this.exempted > 0) (allowed ??= []).push(key);
+        attrs[kept++] = kv;
+        continue;
       }
-      attrs[kept++] = kv;
+      const hitsBefore = this.hits;
+      this.exempted = 0;
+      this.key = named;
+      const value = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
+      if (value !== kv.value) this.findings.changed = true;
+      if (this.hits !== hitsBefore) (masked ??= []).push(named);
+      else if (this.exempted > 0) (allowed ??= []).push(named);
+      // A new KeyValue rather than a changed one: decoders share KeyValues between spans.
+      const key = this.dryRun ? kv.key : named;
+      if (key === kv.key && value === kv.value) {
+        if (this.hits === hitsBefore && this.exempted === 0 && named === kv.key && Object.isFrozen(kv)) remember(this.cleanAttributes, kv);
+        attrs[kept++] = kv;
+      } else {
+        attrs[kept++] = { key, value };
+      }
     }
     if (kept < attrs.length) {
       attrs.length = kept;
@@ -295,15 +318,16 @@ export class Redactor {
         return value;
       }
       case 'kvlist': {
-        for (const kv of value.value) {
+        const entries = value.value;
+        for (let i = 0; i < entries.length; i++) {
+          const kv = entries[i]!;
           const verdict = this.keyVerdict(kv.key);
           if (verdict === IGNORE) continue;
-          this.redactKey(kv);
+          const named = this.redactKey(kv.key);
+          const key = this.dryRun ? kv.key : named;
           const out = verdict === SCAN ? this.redactValue(kv.value) : this.maskWhole(kv.value, verdict);
-          if (out !== kv.value) {
-            kv.value = out;
-            this.findings.changed = true;
-          }
+          if (out !== kv.value) this.findings.changed = true;
+          if (key !== kv.key || out !== kv.value) entries[i] = { key, value: out };
         }
         return value;
       }
@@ -335,38 +359,38 @@ export class Redactor {
       this.exempted++;
       return text;
     }
+    if (this.cleanValues.has(text)) return text;
     const out = this.scan(text, false);
+    if (out === text) remember(this.cleanValues, text);
     return this.dryRun ? text : out;
   }
 
   /** A text field with the text-field rules' matches masked (counted; unchanged in a dry run). */
   private redactText(text: string, field: TextField): string {
-    if (text === '' || !this.textFields.has(field)) return text;
+    if (text === '' || !this.textFields.has(field) || this.cleanTexts.has(text)) return text;
     this.field = field;
     const out = this.scan(text, true);
     this.field = undefined;
-    if (out === text || this.dryRun) return text;
+    if (out === text) {
+      remember(this.cleanTexts, text);
+      return text;
+    }
+    if (this.dryRun) return text;
     this.findings.changed = true;
     return out;
   }
 
   /**
-   * Masks the text-field rules' matches in an attribute's key (not in a dry run)
-   * and returns the key as masked, which is how summaries and places may name it.
+   * An attribute's key with the text-field rules' matches masked: how summaries and
+   * places may name it, and (not in a dry run) what the attribute keeps.
    */
-  private redactKey(kv: KeyValue): string {
-    const key = kv.key;
+  private redactKey(key: string): string {
     if (!this.scanKeys || this.cleanKeys.has(key)) return key;
     this.field = `${this.where}:attribute_key`;
     const out = this.scan(key, true);
     this.field = undefined;
-    if (out === key) {
-      if (this.cleanKeys.size >= KEY_CACHE_LIMIT) this.cleanKeys.clear();
-      this.cleanKeys.add(key);
-    } else if (!this.dryRun) {
-      kv.key = out;
-      this.findings.changed = true;
-    }
+    if (out === key) remember(this.cleanKeys, key);
+    else if (!this.dryRun) this.findings.changed = true;
     return out;
   }
 
@@ -416,6 +440,12 @@ export class Redactor {
 function sameShape(rule: RedactionRule): RedactionRule {
   const { name, pattern, minLength, triggers, triggersIgnoreCase, precheck, accept } = rule;
   return { name, pattern, minLength, triggers, triggersIgnoreCase, precheck, accept };
+}
+
+/** Adds a text found clean to a bounded set of them (emptied when full: texts repeat, so it refills with the common ones). */
+function remember<T>(clean: Set<T>, text: T): void {
+  if (clean.size >= KEY_CACHE_LIMIT) clean.clear();
+  clean.add(text);
 }
 
 function includesAny(text: string, literals: readonly string[]): boolean {
@@ -503,8 +533,8 @@ function addToSummary(attrs: KeyValue[], count: number, keys: string[] | undefin
 }
 
 function setAttribute(attrs: KeyValue[], key: string, value: AnyValue): void {
-  const existing = attrs.find((kv) => kv.key === key);
-  if (existing) existing.value = value;
+  const i = attrs.findIndex((kv) => kv.key === key);
+  if (i >= 0) attrs[i] = { key, value };
   else attrs.push({ key, value });
 }
 

@@ -5,6 +5,7 @@ import type { Counter } from 'prom-client';
 import { redactionMetrics } from '../../../../src/pipeline/processors/redaction/metrics.js';
 import { redactionFactory } from '../../../../src/pipeline/processors/redaction/index.js';
 import { DEFAULT_RULE_NAMES } from '../../../../src/pipeline/processors/redaction/rules.js';
+import { decodeTracesDataKeepingWire, encodeTracesData } from '../../../../src/otlp/protobuf.js';
 import { batchOf, firstSpan, int, kvlist, memoryLogger, redaction, spanWith, str, strAttr } from './helpers.js';
 
 const VISA = '4111111111111111';
@@ -135,4 +136,34 @@ test('the tenant is passed on with the batch', async () => {
 
 test('the factory carries the collector type name', () => {
   assert.equal(redactionFactory.type, 'redaction');
+});
+
+test('values and span names seen clean before are passed as they are, a secret is masked and counted every time it comes', async () => {
+  const { processor, next, name } = redaction({});
+  const batch = () => batchOf([{ ...spanWith([str('note', 'nothing here'), str('auth', `Bearer ${JWT}`)]), name: 'GET /orders' }]);
+  for (let i = 0; i < 3; i++) {
+    await processor.consume('acme', batch());
+    const span = firstSpan(next.last);
+    assert.equal(span.name, 'GET /orders');
+    assert.deepEqual(span.attributes.find((kv) => kv.key === 'note')?.value, { type: 'string', value: 'nothing here' });
+    assert.deepEqual(span.attributes.find((kv) => kv.key === 'auth')?.value, { type: 'string', value: 'Bearer ****' });
+  }
+  assert.equal(await counterValue(redactionMetrics.valuesMasked, { processor: name, rule: 'bearer_token' }), 3);
+});
+
+test('attributes the decoder shares between spans are replaced span by span, never changed for every span that holds them', async () => {
+  const { processor, next } = redaction({});
+  // Short enough for the decoder's string cache (longer values are never shared).
+  const secret = str('card', VISA);
+  const bytes = encodeTracesData(batchOf([spanWith([secret, str('note', 'fine')]), spanWith([secret, str('note', 'fine')])]));
+  const batch = decodeTracesDataKeepingWire(bytes);
+  const spans = batch[0]!.scopeSpans[0]!.spans;
+  assert.equal(spans[0]!.attributes[0], spans[1]!.attributes[0], 'the decoder shares the repeated attribute');
+  await processor.consume('acme', batch);
+  for (const span of next.last[0]!.scopeSpans[0]!.spans) {
+    assert.deepEqual(span.attributes[0], { key: 'card', value: { type: 'string', value: '****' } });
+    assert.deepEqual(span.attributes[1], { key: 'note', value: { type: 'string', value: 'fine' } });
+  }
+  const again = decodeTracesDataKeepingWire(bytes)[0]!.scopeSpans[0]!.spans[0]!;
+  assert.deepEqual(again.attributes[0], secret, 'what the decoder hands out next is as sent');
 });
