@@ -32,6 +32,17 @@ function decodeUtf8(text: Buffer, start: number, end: number): string {
   return utf8Slice ? utf8Slice.call(text, start, end) : text.toString('utf8', start, end);
 }
 
+/** A 32-bit hash of buf[start, end) (`view` is a DataView of buf): FNV-1a four bytes at a time, then mixed. */
+function hashRange(buf: Uint8Array, view: DataView, start: number, end: number): number {
+  // From an int32 start, so the loop stays on integers.
+  let h = 0x811c9dc5 ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+  for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+
 /**
  * Values decoded from short byte ranges, found again by those bytes. Spans repeat
  * the same few attribute keys, names and values request after request: met again,
@@ -64,13 +75,7 @@ class ByteCache<T> {
    */
   find(buf: Uint8Array, view: DataView, start: number, end: number): number {
     const n = end - start;
-    // FNV-1a, four bytes at a time (from an int32 start, so the loop stays on integers), then mixed.
-    let h = 0x811c9dc5 ^ n;
-    let i = start;
-    for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
-    for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-    const slot = (h ^ (h >>> 12)) >>> (32 - this.bits);
+    const slot = hashRange(buf, view, start, end) >>> (32 - this.bits);
     if (this.lengths[slot] !== n) return ~slot;
     const at = slot * this.maxBytes;
     let k = 0;
@@ -110,17 +115,13 @@ export interface StringValue {
 const ID_SLAB_BYTES = 2048;
 /** Longer "IDs" (malformed ones, refused by validation) are copied out alone. */
 const MAX_SLAB_ID_BYTES = 32;
-/** Slots of a reader's table of the IDs it read: a request of 512 spans holds about 600 distinct IDs. */
-const ID_TABLE_BITS = 11;
-const NO_ID = new Uint8Array(0);
-
-/** The int64 of a varint's low and high 32 bits. */
-function int64Of(lo: number, hi: number): bigint {
-  if (hi === 0) return BigInt(lo);
-  // Small negatives: sign-extended, so the high word is all ones.
-  if (hi === 0xffffffff && lo >= 0x80000000) return BigInt(lo - 4294967296);
-  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+/** Message trees smaller than this (a span or two) copy their IDs out one by one: a slab and a table would cost more. */
+const SMALL_TREE_BYTES = 4096;
+/** A reader's table of the IDs it read has a slot per 64 bytes of message, up to 2048 (a request of 512 spans holds about 600 distinct IDs). */
+function idTableBits(bytes: number): number {
+  return Math.min(11, 32 - Math.clz32(bytes >>> 6));
 }
+const NO_ID = new Uint8Array(0);
 
 /** A message's known fields, indexed by field number: [proto name, wire type]. */
 export interface MessageSchema {
@@ -160,8 +161,9 @@ export class WireReader {
   /** Where id() copies IDs to; the first is allocated with the first ID. */
   private idSlab = NO_ID;
   private idSlabUsed = 0;
-  /** The IDs read so far, by a hash of their bytes (direct-mapped), made with the first. */
+  /** The IDs read so far, by a hash of their bytes (direct-mapped), made with the first; a hash's slot is its top bits. */
   private ids: Uint8Array[] | undefined;
+  private idShift = 0;
   private view: DataView | undefined;
   private readonly text: Buffer;
 
@@ -250,7 +252,11 @@ export class WireReader {
 
   int64(end: number, msg: MessageSchema, field: number): bigint {
     const lo = this.varint(end, msg, field);
-    return int64Of(lo, this.hi);
+    const hi = this.hi;
+    if (hi === 0) return BigInt(lo);
+    // Small negatives: sign-extended, so the high word is all ones.
+    if (hi === 0xffffffff && lo >= 0x80000000) return BigInt(lo - 4294967296);
+    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
   }
 
   fixed32(end: number, msg: MessageSchema, field: number): number {
@@ -356,16 +362,16 @@ export class WireReader {
     this.pos = e;
     const n = e - s;
     if (n === 0) return NO_ID;
-    if (n > MAX_SLAB_ID_BYTES) return this.buf.slice(s, e);
     const buf = this.buf;
-    const view = this.dataView();
-    let h = 0x811c9dc5 ^ n;
-    let i = s;
-    for (; i + 4 <= e; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
-    for (; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-    const slot = (h ^ (h >>> 12)) >>> (32 - ID_TABLE_BITS);
-    const ids = (this.ids ??= new Array<Uint8Array>(1 << ID_TABLE_BITS).fill(NO_ID));
+    // A small tree (a span decoded alone, for a head lookup) copies its few IDs out one by one.
+    if (n > MAX_SLAB_ID_BYTES || buf.length < SMALL_TREE_BYTES) return buf.slice(s, e);
+    let ids = this.ids;
+    if (ids === undefined) {
+      const bits = idTableBits(buf.length);
+      ids = this.ids = new Array<Uint8Array>(1 << bits).fill(NO_ID);
+      this.idShift = 32 - bits;
+    }
+    const slot = hashRange(buf, this.dataView(), s, e) >>> this.idShift;
     const known = ids[slot]!;
     if (known.length === n) {
       let k = 0;

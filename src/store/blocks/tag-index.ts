@@ -94,10 +94,18 @@ interface ScopeNames {
   names: Map<string, Entry>;
   /** False once a name was refused for the namesPerScope cap: absent names may then exist. */
   complete: boolean;
+  /**
+   * Attributes already added, by identity: the decoder hands a repeated attribute out as the same
+   * frozen KeyValue, whose second add would change nothing. Bounded; emptied when full.
+   */
+  added: Set<KeyValue>;
 }
 
+/** Attributes remembered as added per scope (see ScopeNames.added). */
+const ADDED_LIMIT = 8192;
+
 export class TagIndex {
-  private readonly scopes = new Map<IndexScope, ScopeNames>(INDEX_SCOPES.map((s) => [s, { names: new Map(), complete: true }]));
+  private readonly scopes = new Map<IndexScope, ScopeNames>(INDEX_SCOPES.map((s) => [s, { names: new Map(), complete: true, added: new Set() }]));
   private readonly intrinsics = new Map<IndexedIntrinsic, Entry>(INDEXED_INTRINSICS.map((k) => [k, new Entry()]));
   /** The scope every span's attributes go to, looked up once. */
   private readonly spanNames = this.scopes.get('span')!;
@@ -117,6 +125,11 @@ export class TagIndex {
   private addTo(sc: ScopeNames, attrs: readonly KeyValue[]): void {
     for (let i = 0; i < attrs.length; i++) {
       const kv = attrs[i]!;
+      if (sc.added.has(kv)) continue;
+      if (Object.isFrozen(kv)) {
+        if (sc.added.size >= ADDED_LIMIT) sc.added.clear();
+        sc.added.add(kv);
+      }
       let e = sc.names.get(kv.key);
       if (e === undefined) {
         if (sc.names.size >= this.limits.namesPerScope) {
