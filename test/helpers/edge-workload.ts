@@ -10,7 +10,7 @@
 // so blocks written from it can be committed and compared with later.
 import { fromHex, toHex, type AnyValue, type InstrumentationScope, type KeyValue, type Resource, type Span, type StoredSpan, type TraceSpans } from '../../src/otlp/model.js';
 import { Rng } from '../../bench/prng.js';
-import { everyValueAttributes } from '../store/blocks/fixtures.js';
+import { basicSpan, everyValueAttributes } from '../store/blocks/fixtures.js';
 
 export interface EdgeWorkloadOptions {
   seed?: number;
@@ -405,26 +405,10 @@ class Generator {
   }
 
   private span(traceIdHex: string, parent: Uint8Array | undefined, name: string, startNs: bigint, durationNs: bigint, over: Partial<Span> = {}): Span {
-    return {
-      traceId: fromHex(traceIdHex)!,
-      spanId: this.id(8),
-      traceState: '',
-      parentSpanId: parent ?? new Uint8Array(0),
-      flags: 0x100,
-      name,
-      kind: 1,
-      startTimeUnixNano: startNs,
-      endTimeUnixNano: startNs + durationNs,
-      attributes: [],
-      droppedAttributesCount: 0,
-      events: [],
-      droppedEventsCount: 0,
-      links: [],
-      droppedLinksCount: 0,
-      status: { code: 0, message: '' },
-      ...over,
-    };
+    const base = basicSpan(fromHex(traceIdHex)!, { spanId: this.id(8), parent, name, start: startNs, durationNs });
+    return { ...base, flags: 0x100, kind: 1, ...over };
   }
+
 
   private stored(span: Span, resource: number, scope: number, resourceSchemaUrl = '', scopeSchemaUrl = ''): StoredSpan {
     return { resource: this.resources[resource]!, resourceSchemaUrl, scope: this.scopes[scope]!, scopeSchemaUrl, span };
