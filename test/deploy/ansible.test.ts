@@ -5,7 +5,7 @@
 // deploy/ansible/build-release.sh (its real `npm ci --omit=dev`, from the npm cache), writes a
 // configuration Skein accepts and the hardened unit, runs again changing nothing, and restarts
 // Skein (the handler) when a variable changes. The installed release then starts and answers
-// /ready with the configuration the role wrote.
+// /ready with the configuration the role wrote, and a configuration Skein refuses fails the play.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -50,6 +50,22 @@ test('the role and the playbook pass ansible-lint with the production profile', 
   assert.match(`${r.stdout}${r.stderr}`, /Passed with production profile/);
 });
 
+test('build-release.sh makes the same tarball from the same build, so a playbook run with a rebuilt artifact installs nothing', async () => {
+  const dir = tempDir('skein-release-');
+  const tarballs = [join(dir, 'a.tgz'), join(dir, 'b.tgz')];
+  for (const out of tarballs) {
+    const r = await run(join(DIR, 'build-release.sh'), [out], { env: { SKEIN_SKIP_BUILD: '1' } });
+    assert.equal(r.code, 0, failed('deploy/ansible/build-release.sh', r));
+  }
+  assert.ok(readFileSync(tarballs[0]!).equals(readFileSync(tarballs[1]!)));
+  const list = spawnSync('tar', ['-tzf', tarballs[0]!], { encoding: 'utf8' }).stdout.split('\n');
+  for (const file of ['package.json', 'package-lock.json', 'dist/src/cli/main.js', 'dist/ui/index.html', 'docs/deploy.md']) {
+    assert.ok(list.includes(`skein-${packageVersion()}/${file}`), `the tarball has ${file}`);
+  }
+  assert.ok(!list.some((f) => f.includes('/node_modules/') || f.includes('/dist/test/')), 'no node_modules, no compiled tests');
+  rmSync(dir, { recursive: true, force: true });
+});
+
 // The run creates a system user and group and chowns files to them: only root can.
 const notRoot = process.getuid?.() !== 0 && 'the local run creates a system user and sets file owners: it needs root (CI runs as root)';
 
@@ -75,6 +91,7 @@ describe('a local run as root into a prefix', { skip: notRoot }, () => {
   const path = (p: string) => join(prefix, p);
   const runs: Record<string, PlaybookRun> = {};
   let firstConfig = '';
+  let invalid: Run | undefined;
 
   before(async () => {
     // The prefix stands for a root file system: its top directories exist, as on a host.
@@ -86,6 +103,7 @@ describe('a local run as root into a prefix', { skip: notRoot }, () => {
     firstConfig = readFileSync(path('etc/skein/skein.yaml'), 'utf8');
     runs['second'] = await playbook(baseVars);
     runs['changed'] = await playbook({ ...baseVars, skein_retention: '7d' });
+    invalid = await run('ansible-playbook', ['-i', inventory, PLAYBOOK, '-e', JSON.stringify({ ...baseVars, skein_retention: 'a fortnight' })], { cwd: work });
   });
 
   after(() => {
@@ -151,7 +169,7 @@ describe('a local run as root into a prefix', { skip: notRoot }, () => {
     expect('opt/skein/releases', 0, 0, 0o755);
   });
 
-  test('the unit has every hardening line of deploy/skein.service, runs the installed release as the static user, and systemd-analyze finds nothing wrong', () => {
+  test('the unit has every hardening line of deploy/skein.service, runs the installed release as the static user', () => {
     const unit = readFileSync(path('etc/systemd/system/skein.service'), 'utf8');
     const lines = new Set(unit.split('\n'));
     const reference = readFileSync(join(ROOT, 'deploy', 'skein.service'), 'utf8');
@@ -192,6 +210,13 @@ describe('a local run as root into a prefix', { skip: notRoot }, () => {
     assert.ok(runs['first']!.ran.includes('skein : Restart Skein'), 'the first run notified it too');
   });
 
+  test('a configuration Skein refuses fails the play, with Skein\'s message, and the file in place stays', () => {
+    assert.notEqual(invalid!.code, 0, 'the play failed');
+    assert.match(invalid!.stdout, /failed to validate/);
+    assert.match(invalid!.stdout, /storage\.retention/, 'skein config check names the key');
+    assert.match(readFileSync(path('etc/skein/skein.yaml'), 'utf8'), /retention: 7d/);
+  });
+
   test('the installed release starts with the configuration the role wrote and answers /ready', async () => {
     const skein = await startSkein({
       cliPath: path('opt/skein/current/dist/src/cli/main.js'),
@@ -227,6 +252,10 @@ function parseRun(stdout: string): PlaybookRun {
     changed: results.filter((t) => t.result!.changed).map((t) => t.name),
     skipped: results.filter((t) => t.result!.skipped).map((t) => t.name),
   };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function tempFile(name: string, text: string): string {
