@@ -50,6 +50,15 @@ test('the role and the playbook pass ansible-lint with the production profile', 
   assert.match(`${r.stdout}${r.stderr}`, /Passed with production profile/);
 });
 
+test('the role\'s Node floor is the one package.json\'s engines declares, and the Node it installs meets it', () => {
+  const defaults = parseYaml(readFileSync(join(DIR, 'roles', 'skein', 'defaults', 'main.yml'), 'utf8')) as { skein_node_min_version: string; skein_node_major: number };
+  const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  const floor = /^>=\s*(\d+)\.(\d+)(?:\.(\d+))?$/.exec(engines);
+  assert.ok(floor, `package.json engines.node (${engines}) is a plain >= floor the role can compare with; else update this test and skein_node_min_version together`);
+  assert.equal(defaults.skein_node_min_version, `${floor[1]}.${floor[2]}.${floor[3] ?? 0}`, 'skein_node_min_version follows engines.node');
+  assert.ok(defaults.skein_node_major >= Number(floor[1]), 'skein_node_major (what nodesource installs) meets the floor');
+});
+
 test('build-release.sh makes the same tarball from the same build, so a playbook run with a rebuilt artifact installs nothing', async () => {
   const dir = tempDir('skein-release-');
   const tarballs = [join(dir, 'a.tgz'), join(dir, 'b.tgz')];
