@@ -156,7 +156,9 @@ describe('a local run as root into a prefix', { skip: notRoot }, () => {
     // Apart from the addresses (the example listens everywhere), the role's defaults are the
     // production example: its tail sampling, redaction, memory limiter, pipeline and storage.
     const example = loadConfig({ file: join(ROOT, 'examples', 'skein.production.yaml'), env: {} });
-    const defaults = loadConfig({ file: join(tempFile('skein.yaml', firstConfig)), env: {} });
+    const firstFile = join(work, 'first-skein.yaml');
+    writeFileSync(firstFile, firstConfig);
+    const defaults = loadConfig({ file: firstFile, env: {} });
     assert.deepEqual(withoutAddresses(defaults), withoutAddresses(example));
     assert.deepEqual(written.pipeline.processors, ['memory_limiter', 'redaction', 'tail_sampling', 'batch']);
     const processors = (parseYaml(firstConfig) as { processors: { redaction: object; tail_sampling: { policies: Array<{ name: string }> } } }).processors;
@@ -230,6 +232,7 @@ describe('a local run as root into a prefix', { skip: notRoot }, () => {
     const skein = await startSkein({
       cliPath: path('opt/skein/current/dist/src/cli/main.js'),
       configYaml: firstConfig,
+      dataDir: join(work, 'data'),
     });
     try {
       const res = await fetch(`${skein.url}/ready`);
@@ -265,12 +268,6 @@ function parseRun(stdout: string): PlaybookRun {
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-function tempFile(name: string, text: string): string {
-  const file = join(tempDir('skein-ansible-config-'), name);
-  writeFileSync(file, text);
-  return file;
 }
 
 /** The configuration without its listen addresses. */
