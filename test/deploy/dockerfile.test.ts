@@ -36,6 +36,24 @@ function only(stage: Stage, keyword: string): string {
   return found[0]!.args;
 }
 
+test("the .dockerignore reader follows docker's rules, not .gitignore's", () => {
+  const ignores = dockerignore('# comment\nnode_modules\n/dist\n**/*.log\nbench/results\n!bench/results/keep.json\nsdk/*/tmp\n');
+  const cases: Array<[string, boolean]> = [
+    ['node_modules', true],
+    ['node_modules/a/b.js', true],
+    ['sdk/node_modules', false], // anchored at the root
+    ['dist/src/x.js', true],
+    ['a.log', true], // **/ also matches nothing
+    ['a/b/c.log', true],
+    ['bench/results/latest.json', true],
+    ['bench/results/keep.json', false], // the last match wins
+    ['bench/run.ts', false],
+    ['sdk/x/tmp/y', true],
+    ['sdk/x/y/tmp', false], // * stays within one path element
+  ];
+  assert.deepEqual(cases.map(([path]) => [path, ignores(path)]), cases);
+});
+
 test('every COPY from the build context names a path there that .dockerignore keeps', () => {
   const copies = stages.flatMap((s) => copiesOf(s).filter((c) => c.from === undefined));
   assert.ok(copies.length > 0);
