@@ -50,13 +50,19 @@ test('the role and the playbook pass ansible-lint with the production profile', 
   assert.match(`${r.stdout}${r.stderr}`, /Passed with production profile/);
 });
 
-test('the role\'s Node floor is the one package.json\'s engines declares, and the Node it installs meets it', () => {
-  const defaults = parseYaml(readFileSync(join(DIR, 'roles', 'skein', 'defaults', 'main.yml'), 'utf8')) as { skein_node_min_version: string; skein_node_major: number };
+test('the role\'s Node ranges are the ones package.json\'s engines declares, and the Node it installs is in them', () => {
+  type Range = { min: string; below?: string };
+  const defaults = parseYaml(readFileSync(join(DIR, 'roles', 'skein', 'defaults', 'main.yml'), 'utf8')) as { skein_node_ranges: Range[]; skein_node_major: number };
   const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
-  const floor = /^>=\s*(\d+)\.(\d+)(?:\.(\d+))?$/.exec(engines);
-  assert.ok(floor, `package.json engines.node (${engines}) is a plain >= floor the role can compare with; else update this test and skein_node_min_version together`);
-  assert.equal(defaults.skein_node_min_version, `${floor[1]}.${floor[2]}.${floor[3] ?? 0}`, 'skein_node_min_version follows engines.node');
-  assert.ok(defaults.skein_node_major >= Number(floor[1]), 'skein_node_major (what nodesource installs) meets the floor');
+  // The forms engines.node uses: `^x.y.z` (that major line from x.y.z) and `>=x.y.z`.
+  const ranges = engines.split('||').map((part): Range => {
+    const m = /^\s*(\^|>=)\s*(\d+)\.(\d+)\.(\d+)\s*$/.exec(part);
+    assert.ok(m, `package.json engines.node (${engines}) uses only ^x.y.z and >=x.y.z; else update this test and skein_node_ranges together`);
+    const min = `${m[2]}.${m[3]}.${m[4]}`;
+    return m[1] === '^' ? { min, below: `${Number(m[2]) + 1}.0.0` } : { min };
+  });
+  assert.deepEqual(defaults.skein_node_ranges, ranges, 'skein_node_ranges follows engines.node');
+  assert.ok(ranges.some((r) => Number(r.min.split('.')[0]) === defaults.skein_node_major), 'skein_node_major (what nodesource installs) is a supported line');
 });
 
 test('build-release.sh makes the same tarball from the same build, so a playbook run with a rebuilt artifact installs nothing', async () => {
