@@ -7,6 +7,7 @@
 import { Counter } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 import { registry } from '../telemetry/metrics.js';
+import { collectorCounter, serveCompat, type InstrumentSource } from '../telemetry/compat-metrics.js';
 import { countDiscardedSpans } from '../telemetry/discarded.js';
 import { countSpans, type ResourceSpans } from '../otlp/model.js';
 import { OtlpDecodeError } from '../otlp/protobuf.js';
@@ -48,6 +49,41 @@ const requestsRefused = new Counter({
   help: 'Whole requests refused, by reason (malformed, too large, unsupported media type, overload…).',
   labelNames: ['transport', 'reason'],
   registers: [registry],
+});
+const tenantSpans = new Counter({
+  name: 'skein_receiver_received_spans_total',
+  help: "Spans a tenant sent within its ingestion rate, before they were validated (what Tempo's distributor counts as received).",
+  labelNames: ['tenant'],
+  registers: [registry],
+});
+const tenantBytes = new Counter({
+  name: 'skein_receiver_received_bytes_total',
+  help: 'Bytes of the requests counted in skein_receiver_received_spans_total, uncompressed.',
+  labelNames: ['tenant'],
+  registers: [registry],
+});
+
+/** The collector's receiver and transport labels for a transport of ours: `otlp` over grpc or http, `zipkin` over http. */
+const receiverLabels = {
+  receiver: (l: Readonly<Record<string, string | number>>) => (l['transport'] === 'zipkin' ? 'zipkin' : 'otlp'),
+  transport: (l: Readonly<Record<string, string | number>>) => (l['transport'] === 'grpc' ? 'grpc' : 'http'),
+};
+const accepted: InstrumentSource = { metric: spansReceived, labels: receiverLabels };
+const refused: InstrumentSource = { metric: spansRefused, labels: receiverLabels };
+// Tempo's distributor embeds the collector's receivers, whose counters it serves as tempo_receiver_*.
+serveCompat({ name: collectorCounter('otelcol_receiver_accepted_spans'), help: "Spans a receiver handed to the pipeline (skein_receiver_accepted_spans_total under the collector's name).", from: accepted });
+serveCompat({ name: collectorCounter('otelcol_receiver_refused_spans'), help: "Spans a receiver refused (skein_receiver_refused_spans_total under the collector's name).", from: refused });
+serveCompat({ name: 'tempo_receiver_accepted_spans', help: "Spans a receiver handed to the pipeline (skein_receiver_accepted_spans_total under Tempo's name).", from: accepted });
+serveCompat({ name: 'tempo_receiver_refused_spans', help: "Spans a receiver refused (skein_receiver_refused_spans_total under Tempo's name).", from: refused });
+serveCompat({
+  name: 'tempo_distributor_spans_received_total',
+  help: "Spans received per tenant within its ingestion rate (skein_receiver_received_spans_total under Tempo's distributor name).",
+  from: { metric: tenantSpans, labels: { tenant: 'tenant' } },
+});
+serveCompat({
+  name: 'tempo_distributor_bytes_received_total',
+  help: "Uncompressed bytes received per tenant within its ingestion rate (skein_receiver_received_bytes_total under Tempo's distributor name).",
+  from: { metric: tenantBytes, labels: { tenant: 'tenant' } },
 });
 
 export interface IngestOptions {
@@ -144,6 +180,11 @@ export class Ingester {
       }
     }
     const checked = validateBatch(batch, limits ? this.spanLimitsOf(limits) : this.opts.limits);
+    // Where Tempo's distributor counts: past the rate, before validation; a forwarded request was counted where it came in.
+    if (ratedBytes > 0) {
+      tenantSpans.inc({ tenant }, checked.acceptedSpans + checked.rejectedSpans);
+      tenantBytes.inc({ tenant }, ratedBytes);
+    }
     for (const [reason, n] of checked.reasons) this.countRefused(transport, tenant, reason, n);
     let refused: RefusedSpans | void = undefined;
     if (checked.acceptedSpans > 0) {
