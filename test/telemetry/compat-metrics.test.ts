@@ -17,8 +17,11 @@ import { startSkein, type SkeinProcess } from '../helpers/skein-process.js';
 import { batchOf, newTraceId, postProtobuf, span } from '../helpers/spans.js';
 import { metricsText, metricValue } from '../helpers/metrics-text.js';
 import { waitFor } from '../helpers/poll.js';
+import { Counter, Histogram } from 'prom-client';
 import { decodeExportResponse } from '../../src/pipeline/exporters/otlp/responses.js';
 import { SKEIN_VERSION } from '../../src/version.js';
+import { collectorCounter, serveCompat, tempoRoute } from '../../src/telemetry/compat-metrics.js';
+import { registry } from '../../src/telemetry/metrics.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TENANT = 'single-tenant';
@@ -283,5 +286,65 @@ exporters:
     const doc = readFileSync(`${ROOT}docs/metrics.md`, 'utf8');
     const missing = [...fixture('tempo-mixin.txt'), ...fixture('otel-collector.txt'), ...SERVED_BEYOND_FIXTURES].filter((n) => !doc.includes(`\`${n}\``));
     assert.deepEqual(missing, []);
+  });
+});
+
+describe('serveCompat: a view of an instrument, relabelled', () => {
+  test("Tempo's route values: runs of other characters become _, trimmed, lower-cased", () => {
+    assert.equal(tempoRoute('/api/traces/:traceId'), 'api_traces_traceid');
+    assert.equal(tempoRoute('/api/v2/search/tag/:tagName/values'), 'api_v2_search_tag_tagname_values');
+    assert.equal(tempoRoute('/api/search'), 'api_search');
+    assert.equal(tempoRoute('/'), 'root');
+  });
+
+  test('a histogram keeps its buckets; series that lose their distinguishing label are added up bucket by bucket', async () => {
+    const source = new Histogram({ name: 'compat_test_source_seconds', help: 'h', labelNames: ['route', 'tenant'], buckets: [0.1, 1], registers: [] });
+    source.observe({ route: '/a', tenant: 'x' }, 0.05);
+    source.observe({ route: '/a', tenant: 'y' }, 0.5);
+    source.observe({ route: '/b', tenant: 'x' }, 5);
+    serveCompat({ name: 'compat_test_view_seconds', help: 'view', from: { metric: source, labels: { route: (l) => tempoRoute(String(l['route'])) } } });
+    const text = await registry.getSingleMetricAsString('compat_test_view_seconds');
+    assert.equal(
+      text,
+      [
+        '# HELP compat_test_view_seconds view',
+        '# TYPE compat_test_view_seconds histogram',
+        'compat_test_view_seconds_bucket{route="a",le="0.1"} 1',
+        'compat_test_view_seconds_bucket{route="a",le="1"} 2',
+        'compat_test_view_seconds_bucket{route="a",le="+Inf"} 2',
+        'compat_test_view_seconds_sum{route="a"} 0.55',
+        'compat_test_view_seconds_count{route="a"} 2',
+        'compat_test_view_seconds_bucket{route="b",le="0.1"} 0',
+        'compat_test_view_seconds_bucket{route="b",le="1"} 0',
+        'compat_test_view_seconds_bucket{route="b",le="+Inf"} 1',
+        'compat_test_view_seconds_sum{route="b"} 5',
+        'compat_test_view_seconds_count{route="b"} 1',
+      ].join('\n'),
+    );
+  });
+
+  test("several instruments into one family with constant labels, under both of the collector's spellings; an unlabelled counter starts at 0", async () => {
+    const kept = new Counter({ name: 'compat_test_kept_total', help: 'k', labelNames: ['policy', 'processor'], registers: [] });
+    const dropped = new Counter({ name: 'compat_test_dropped_total', help: 'd', labelNames: ['policy', 'processor'], registers: [] });
+    kept.inc({ policy: 'all', processor: 'p1' }, 2);
+    kept.inc({ policy: 'all', processor: 'p2' }, 3);
+    dropped.inc({ policy: 'none', processor: 'p1' });
+    serveCompat({
+      name: collectorCounter('compat_test_traces'),
+      help: 'view',
+      from: [
+        { metric: kept, labels: { policy: 'policy', sampled: () => 'true' } },
+        { metric: dropped, labels: { policy: 'policy', sampled: () => 'false' }, where: (l) => l['processor'] === 'p1' },
+      ],
+    });
+    for (const name of ['compat_test_traces', 'compat_test_traces_total']) {
+      const text = await registry.getSingleMetricAsString(name);
+      assert.match(text, new RegExp(`^# TYPE ${name} counter$`, 'm'));
+      assert.match(text, new RegExp(`^${name}\\{policy="all",sampled="true"\\} 5$`, 'm'));
+      assert.match(text, new RegExp(`^${name}\\{policy="none",sampled="false"\\} 1$`, 'm'));
+    }
+    const idle = new Counter({ name: 'compat_test_idle_total', help: 'i', labelNames: ['tenant'], registers: [] });
+    serveCompat({ name: 'compat_test_idle_view_total', help: 'view', from: { metric: idle } });
+    assert.match(await registry.getSingleMetricAsString('compat_test_idle_view_total'), /^compat_test_idle_view_total 0$/m);
   });
 });
