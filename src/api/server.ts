@@ -34,7 +34,7 @@ const requestDuration = new Histogram({
 // Tempo's name and route values (`api_traces_traceid`, `api_search`…), which its Reads dashboards select on.
 serveCompat({
   name: 'tempo_request_duration_seconds',
-  help: "Query API latency by route and status code (skein_http_request_duration_seconds under Tempo's name and route values).",
+  help: "Time of requests by route and status code: the query API's (skein_http_request_duration_seconds) and the receivers' (skein_receiver_request_duration_seconds), under Tempo's name and route values.",
   from: { metric: requestDuration, labels: { method: 'method', route: (l) => tempoRoute(String(l['route'])), status_code: 'status_code' } },
 });
 

@@ -80,7 +80,7 @@ class CompatView {
     readonly name: string,
     readonly help: string,
     readonly type: string,
-    private readonly sources: ReadonlyArray<InstrumentSource | ReadSource>,
+    readonly sources: Array<InstrumentSource | ReadSource>,
   ) {}
 
   async get(): Promise<FamilyData> {
@@ -124,14 +124,29 @@ function typeOf(family: CompatFamily, sources: ReadonlyArray<InstrumentSource | 
   return first.metric instanceof Histogram ? 'histogram' : 'gauge';
 }
 
-/** Serves a family of Tempo's or the collector's under each of its names (see CompatFamily). */
+const views = new Map<string, CompatView>();
+
+/**
+ * Serves a family of Tempo's or the collector's under each of its names (see CompatFamily).
+ * A name already served gains the new sources: components that share one of Tempo's
+ * families (the query API and the receivers, tempo_request_duration_seconds) each declare
+ * their part.
+ */
 export function serveCompat(family: CompatFamily): void {
   const sources = Array.isArray(family.from) ? (family.from as ReadonlyArray<InstrumentSource | ReadSource>) : [family.from as InstrumentSource | ReadSource];
   const type = typeOf(family, sources);
   const names = typeof family.name === 'string' ? [family.name] : family.name;
   for (const name of names) {
+    const served = views.get(name);
+    if (served) {
+      if (served.type !== type) throw new Error(`compatible metric ${name} is a ${served.type}; a ${type} cannot join it`);
+      served.sources.push(...sources);
+      continue;
+    }
+    const view = new CompatView(name, family.help, type, [...sources]);
+    views.set(name, view);
     // The registry renders any object with a name, help, type and get(), as it does tenant-metrics.ts's filtered views.
-    registry.registerMetric(new CompatView(name, family.help, type, sources) as unknown as Metric);
+    registry.registerMetric(view as unknown as Metric);
   }
 }
 

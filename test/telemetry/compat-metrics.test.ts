@@ -239,7 +239,7 @@ exporters:
     assert.equal(v('tempodb_retention_deleted_total'), v('skein_retention_deleted_blocks_total'));
   });
 
-  test("the query API's latency under Tempo's name and route values", () => {
+  test("the query API's and the receivers' request times under Tempo's name and route values", () => {
     const labels = { method: 'GET', route: 'api_traces_traceid', status_code: '200' };
     assert.equal(metricValue(text, 'tempo_request_duration_seconds_count', labels), 1);
     assert.equal(
@@ -249,6 +249,19 @@ exporters:
     assert.equal(
       metricValue(text, 'tempo_request_duration_seconds_bucket', { ...labels, le: '+Inf' }),
       metricValue(text, 'tempo_request_duration_seconds_count', labels),
+    );
+    // The receivers' requests, under the route Tempo's gateway gives OTLP/gRPC exports.
+    const grpcExports = { method: 'gRPC', route: 'opentelemetry_proto_collector_trace_v1_traceservice_export', status_code: 'success' };
+    assert.ok(metricValue(text, 'tempo_request_duration_seconds_count', grpcExports) >= 1);
+    assert.equal(
+      metricValue(text, 'tempo_request_duration_seconds_count', grpcExports),
+      metricValue(text, 'skein_receiver_request_duration_seconds_count', { transport: 'grpc', outcome: 'accepted' }),
+    );
+    const httpExports = { method: 'POST', route: 'v1_traces', status_code: '200' };
+    assert.ok(metricValue(text, 'tempo_request_duration_seconds_count', httpExports) >= 2);
+    assert.equal(
+      metricValue(text, 'tempo_request_duration_seconds_count', httpExports),
+      metricValue(text, 'skein_receiver_request_duration_seconds_count', { transport: 'http_protobuf', outcome: 'accepted' }),
     );
     assert.equal(metricValue(text, 'tempo_build_info', { version: SKEIN_VERSION }), 1);
   });
@@ -343,6 +356,13 @@ describe('serveCompat: a view of an instrument, relabelled', () => {
       assert.match(text, new RegExp(`^${name}\\{policy="all",sampled="true"\\} 5$`, 'm'));
       assert.match(text, new RegExp(`^${name}\\{policy="none",sampled="false"\\} 1$`, 'm'));
     }
+    // A name served already gains the sources a second component declares; a family keeps one type.
+    const more = new Counter({ name: 'compat_test_more_total', help: 'm', labelNames: ['policy'], registers: [] });
+    more.inc({ policy: 'late' }, 4);
+    serveCompat({ name: 'compat_test_traces', help: 'view', from: { metric: more, labels: { policy: 'policy', sampled: () => 'true' } } });
+    assert.match(await registry.getSingleMetricAsString('compat_test_traces'), /^compat_test_traces\{policy="late",sampled="true"\} 4$/m);
+    assert.doesNotMatch(await registry.getSingleMetricAsString('compat_test_traces_total'), /late/);
+    assert.throws(() => serveCompat({ name: 'compat_test_traces', help: 'view', type: 'gauge', from: { read: () => 1 } }), /compat_test_traces is a counter; a gauge cannot join it/);
     const idle = new Counter({ name: 'compat_test_idle_total', help: 'i', labelNames: ['tenant'], registers: [] });
     serveCompat({ name: 'compat_test_idle_view_total', help: 'view', from: { metric: idle } });
     assert.match(await registry.getSingleMetricAsString('compat_test_idle_view_total'), /^compat_test_idle_view_total 0$/m);
