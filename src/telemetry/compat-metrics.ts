@@ -59,7 +59,7 @@ function addUp(samples: Iterable<Sample>): Sample[] {
     const key = `${s.metricName ?? ''}\0${JSON.stringify(s.labels)}`;
     const seen = byKey.get(key);
     if (seen) seen.value += s.value;
-    else byKey.set(key, { ...s, labels: s.labels });
+    else byKey.set(key, { ...s });
   }
   return [...byKey.values()];
 }
@@ -94,9 +94,7 @@ class CompatView {
       for (const v of data.values as ReadonlyArray<Sample>) {
         const labels = v.labels;
         const part = v.metricName?.slice(data.name.length) ?? '';
-        if (source.count === true) {
-          if (part !== '_count') continue;
-        }
+        if (source.count === true && part !== '_count') continue;
         if (source.where && !source.where(labels)) continue;
         const served = relabel(labels, source.labels);
         // A histogram keeps its buckets' bounds.
