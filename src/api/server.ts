@@ -4,6 +4,7 @@ import { createHttpServer } from '../net/http-server.js';
 import type { ServerTls } from '../net/server-tls.js';
 import { Histogram } from 'prom-client';
 import { LATENCY_BUCKETS, registry } from '../telemetry/metrics.js';
+import { serveCompat, tempoRoute } from '../telemetry/compat-metrics.js';
 import type { ApiContext } from './context.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { registerTraceRoutes } from './routes/traces.js';
@@ -29,6 +30,12 @@ const requestDuration = new Histogram({
   labelNames: ['route', 'method', 'status_code'],
   buckets: LATENCY_BUCKETS,
   registers: [registry],
+});
+// Tempo's name and route values (`api_traces_traceid`, `api_search`…), which its Reads dashboards select on.
+serveCompat({
+  name: 'tempo_request_duration_seconds',
+  help: "Time of requests by route and status code: the query API's (skein_http_request_duration_seconds) and the receivers' (skein_receiver_request_duration_seconds), under Tempo's name and route values.",
+  from: { metric: requestDuration, labels: { method: 'method', route: (l) => tempoRoute(String(l['route'])), status_code: 'status_code' } },
 });
 
 /** A route as the API's router holds it, with what it declared (auth/access.ts). */

@@ -4,9 +4,10 @@
 // terms (success, partial success, permanent or retryable failure). Transports only map the
 // outcome onto HTTP or gRPC. Every span refused here is counted here, per transport and
 // per tenant (skein_discarded_spans_total; the store counts its own refusals there).
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
-import { registry } from '../telemetry/metrics.js';
+import { LATENCY_BUCKETS, registry } from '../telemetry/metrics.js';
+import { collectorCounter, serveCompat, type InstrumentSource } from '../telemetry/compat-metrics.js';
 import { countDiscardedSpans } from '../telemetry/discarded.js';
 import { countSpans, type ResourceSpans } from '../otlp/model.js';
 import { OtlpDecodeError } from '../otlp/protobuf.js';
@@ -48,6 +49,74 @@ const requestsRefused = new Counter({
   help: 'Whole requests refused, by reason (malformed, too large, unsupported media type, overload…).',
   labelNames: ['transport', 'reason'],
   registers: [registry],
+});
+const tenantSpans = new Counter({
+  name: 'skein_receiver_received_spans_total',
+  help: "Spans a tenant sent within its ingestion rate, before they were validated (what Tempo's distributor counts as received).",
+  labelNames: ['tenant'],
+  registers: [registry],
+});
+const tenantBytes = new Counter({
+  name: 'skein_receiver_received_bytes_total',
+  help: 'Bytes of the requests counted in skein_receiver_received_spans_total, uncompressed.',
+  labelNames: ['tenant'],
+  registers: [registry],
+});
+
+const requestDuration = new Histogram({
+  name: 'skein_receiver_request_duration_seconds',
+  help: "Time to ingest a request once its body is read (its wait for admission included), by transport and outcome (accepted, invalid, too_large, overloaded, unavailable); requests refused before ingest (media type, size, credentials, early overload) are not timed.",
+  labelNames: ['transport', 'outcome'],
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+/** The collector's receiver and transport labels for a transport of ours: `otlp` over grpc or http, `zipkin` over http. */
+const receiverLabels = {
+  receiver: (l: Readonly<Record<string, string | number>>) => (l['transport'] === 'zipkin' ? 'zipkin' : 'otlp'),
+  transport: (l: Readonly<Record<string, string | number>>) => (l['transport'] === 'grpc' ? 'grpc' : 'http'),
+};
+const accepted: InstrumentSource = { metric: spansReceived, labels: receiverLabels };
+const refused: InstrumentSource = { metric: spansRefused, labels: receiverLabels };
+// Tempo's distributor embeds the collector's receivers, whose counters it serves as tempo_receiver_*.
+serveCompat({ name: collectorCounter('otelcol_receiver_accepted_spans'), help: "Spans a receiver handed to the pipeline (skein_receiver_accepted_spans_total under the collector's name).", from: accepted });
+serveCompat({ name: collectorCounter('otelcol_receiver_refused_spans'), help: "Spans a receiver refused (skein_receiver_refused_spans_total under the collector's name).", from: refused });
+serveCompat({ name: 'tempo_receiver_accepted_spans', help: "Spans a receiver handed to the pipeline (skein_receiver_accepted_spans_total under Tempo's name).", from: accepted });
+serveCompat({ name: 'tempo_receiver_refused_spans', help: "Spans a receiver refused (skein_receiver_refused_spans_total under Tempo's name).", from: refused });
+// Tempo's gateway times OTLP/gRPC exports under this route, which its Writes and rollout dashboards select on.
+const TEMPO_ROUTE: Record<Transport, string> = {
+  grpc: 'opentelemetry_proto_collector_trace_v1_traceservice_export',
+  http_protobuf: 'v1_traces',
+  http_json: 'v1_traces',
+  zipkin: 'api_v2_spans',
+};
+/** The status each outcome is answered with, as otlp-http.ts and zipkin.ts answer it (gRPC: Tempo's success or error). */
+function tempoStatus(transport: string, outcome: string): string {
+  if (transport === 'grpc') return outcome === 'accepted' ? 'success' : 'error';
+  const status: Record<IngestOutcome['kind'], number> = { accepted: transport === 'zipkin' ? 202 : 200, invalid: 400, too_large: 413, overloaded: 429, unavailable: 503 };
+  return String(status[outcome as IngestOutcome['kind']] ?? '');
+}
+serveCompat({
+  name: 'tempo_request_duration_seconds',
+  help: "Time of requests by route and status code: the query API's (skein_http_request_duration_seconds) and the receivers' (skein_receiver_request_duration_seconds), under Tempo's name and route values.",
+  from: {
+    metric: requestDuration,
+    labels: {
+      method: (l) => (l['transport'] === 'grpc' ? 'gRPC' : 'POST'),
+      route: (l) => TEMPO_ROUTE[l['transport'] as Transport],
+      status_code: (l) => tempoStatus(String(l['transport']), String(l['outcome'])),
+    },
+  },
+});
+serveCompat({
+  name: 'tempo_distributor_spans_received_total',
+  help: "Spans received per tenant within its ingestion rate (skein_receiver_received_spans_total under Tempo's distributor name).",
+  from: { metric: tenantSpans, labels: { tenant: 'tenant' } },
+});
+serveCompat({
+  name: 'tempo_distributor_bytes_received_total',
+  help: "Uncompressed bytes received per tenant within its ingestion rate (skein_receiver_received_bytes_total under Tempo's distributor name).",
+  from: { metric: tenantBytes, labels: { tenant: 'tenant' } },
 });
 
 export interface IngestOptions {
@@ -113,8 +182,11 @@ export class Ingester {
     const consumer = request.forwarded === true ? (this.opts.ownedConsumer ?? this.opts.consumer) : this.opts.consumer;
     // A forwarded request was rated where it came in.
     const rated = request.forwarded !== true;
-    const outcome = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode, consumer, rated ? request.bytes : 0));
-    return outcome instanceof OverloadError ? this.refusedByAdmission(transport, outcome) : outcome;
+    const started = performance.now();
+    const admitted = await this.admission.run(request.bytes, request, () => this.decodeAndConsume(tenant, transport, decode, consumer, rated ? request.bytes : 0));
+    const outcome = admitted instanceof OverloadError ? this.refusedByAdmission(transport, admitted) : admitted;
+    requestDuration.observe({ transport, outcome: outcome.kind }, (performance.now() - started) / 1000);
+    return outcome;
   }
 
   /** A request admission turned away (before or while it waited for its turn): counted, and answered retryably. */
@@ -144,6 +216,11 @@ export class Ingester {
       }
     }
     const checked = validateBatch(batch, limits ? this.spanLimitsOf(limits) : this.opts.limits);
+    // Where Tempo's distributor counts: past the rate, before validation; a forwarded request was counted where it came in.
+    if (ratedBytes > 0) {
+      tenantSpans.inc({ tenant }, checked.acceptedSpans + checked.rejectedSpans);
+      tenantBytes.inc({ tenant }, ratedBytes);
+    }
     for (const [reason, n] of checked.reasons) this.countRefused(transport, tenant, reason, n);
     let refused: RefusedSpans | void = undefined;
     if (checked.acceptedSpans > 0) {

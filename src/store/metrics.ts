@@ -1,11 +1,19 @@
-// Metrics of the store's write path (the WAL and blocks declare their own).
+// Metrics of the store's write path (the WAL and blocks declare their own), and the
+// names Tempo's ingester gives the same figures.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { JOB_BUCKETS, registry } from '../telemetry/metrics.js';
+import { serveCompat } from '../telemetry/compat-metrics.js';
 
 export const storeMetrics = {
   spansStored: new Counter({
     name: 'skein_spans_stored_total',
     help: 'Spans durable in the WAL and visible to queries.',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+  bytesStored: new Counter({
+    name: 'skein_stored_bytes_total',
+    help: 'Bytes of the WAL records holding the spans of skein_spans_stored_total (encoded TracesData).',
     labelNames: ['tenant'],
     registers: [registry],
   }),
@@ -18,6 +26,18 @@ export const storeMetrics = {
   headSpans: new Gauge({
     name: 'skein_head_spans',
     help: 'Spans held in memory, not yet in a block.',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+  tracesCreated: new Counter({
+    name: 'skein_head_traces_created_total',
+    help: 'Traces that started in the head (a trace whose spans arrive after a cut starts again in the new head).',
+    labelNames: ['tenant'],
+    registers: [registry],
+  }),
+  headTraces: new Gauge({
+    name: 'skein_head_traces',
+    help: 'Traces with spans held in memory, not yet in a block.',
     labelNames: ['tenant'],
     registers: [registry],
   }),
@@ -47,3 +67,30 @@ export const storeMetrics = {
     registers: [registry],
   }),
 };
+
+// What Tempo's ingesters receive is what Skein's WAL and head take: the spans past the receivers' and the head's checks.
+serveCompat({
+  name: 'tempo_ingester_bytes_received_total',
+  help: "Bytes of spans taken into the WAL and head per tenant (skein_stored_bytes_total under Tempo's ingester name).",
+  from: { metric: storeMetrics.bytesStored, labels: { tenant: 'tenant' } },
+});
+serveCompat({
+  name: 'tempo_ingester_traces_created_total',
+  help: "Traces that started in the head per tenant (skein_head_traces_created_total under Tempo's ingester name).",
+  from: { metric: storeMetrics.tracesCreated, labels: { tenant: 'tenant' } },
+});
+serveCompat({
+  name: 'tempo_ingester_live_traces',
+  help: "Traces held in memory, not yet in a block, per tenant (skein_head_traces under Tempo's ingester name).",
+  from: { metric: storeMetrics.headTraces, labels: { tenant: 'tenant' } },
+});
+serveCompat({
+  name: 'tempo_ingester_failed_flushes_total',
+  help: "Head cuts that failed and will be retried (skein_flush_failures_total under Tempo's ingester name).",
+  from: { metric: storeMetrics.flushFailures },
+});
+serveCompat({
+  name: 'tempo_ingester_flush_duration_seconds',
+  help: "Time to cut the head into a durable block (skein_flush_duration_seconds under Tempo's ingester name).",
+  from: { metric: storeMetrics.flushDuration },
+});

@@ -76,6 +76,11 @@ export class TenantStore {
     return this.head.bytes + this.sealed.reduce((n, s) => n + s.head.bytes, 0);
   }
 
+  /** Traces with spans held in memory (a trace in the head and in a head being cut counts in each). */
+  get memoryTraces(): number {
+    return this.head.traceCount + this.sealed.reduce((n, s) => n + s.head.traceCount, 0);
+  }
+
   /** Spans held in memory (the head and heads being cut): those not yet in a block, which the WAL holds. */
   get memorySpans(): number {
     return this.head.spanCount + this.sealed.reduce((n, s) => n + s.head.spanCount, 0);
@@ -110,13 +115,17 @@ export class TenantStore {
     // same side of a cut.
     const target = this.head;
     target.beginAppend();
+    let tracesBefore = 0;
     try {
       await this.wal.append(encoded.record);
+      tracesBefore = target.traceCount;
       target.insert(encoded);
     } finally {
       target.endAppend();
     }
+    storeMetrics.tracesCreated.inc({ tenant: this.tenant }, target.traceCount - tracesBefore);
     storeMetrics.spansStored.inc({ tenant: this.tenant }, encoded.spanCount);
+    storeMetrics.bytesStored.inc({ tenant: this.tenant }, encoded.record.byteLength);
     storeMetrics.appendsBySource.inc({ source: reused ? 'request' : 'encoded' });
     this.updateGauges();
     return verdict?.refused;
@@ -215,5 +224,6 @@ export class TenantStore {
   private updateGauges(): void {
     storeMetrics.headSpans.set({ tenant: this.tenant }, this.memorySpans);
     storeMetrics.headBytes.set({ tenant: this.tenant }, this.memoryBytes);
+    storeMetrics.headTraces.set({ tenant: this.tenant }, this.memoryTraces);
   }
 }

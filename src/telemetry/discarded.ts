@@ -5,12 +5,18 @@
 // counted by its owner.
 import { Counter } from 'prom-client';
 import { registry } from './metrics.js';
+import { serveCompat } from './compat-metrics.js';
 
 const discardedSpans = new Counter({
   name: 'skein_discarded_spans_total',
   help: "Spans refused, per tenant and reason (Tempo's names where it has them: rate_limited, live_traces_exceeded, trace_too_large).",
   labelNames: ['tenant', 'reason'],
   registers: [registry],
+});
+serveCompat({
+  name: 'tempo_discarded_spans_total',
+  help: "Spans refused, per tenant and reason (skein_discarded_spans_total under Tempo's name).",
+  from: { metric: discardedSpans, labels: { tenant: 'tenant', reason: 'reason' } },
 });
 
 export function countDiscardedSpans(tenant: string, reason: string, spans: number): void {

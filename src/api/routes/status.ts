@@ -7,6 +7,8 @@ import { requireStore } from '../params.js';
 import { metricsTextFor } from '../tenant-metrics.js';
 import { isDiskFull } from '../../lib/disk-full.js';
 import { BackendError } from '../../store/backend/backend.js';
+// The process's figures under Tempo's and the collector's names, served with the rest of /metrics.
+import '../../telemetry/process-metrics.js';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/ready', { config: { access: 'public' } }, async (_req, reply) => {

@@ -534,6 +534,11 @@ export class BlockStore {
       }
       blockMetrics.compactions.inc({ tenant });
       blockMetrics.compactionDuration.observe({ tenant }, secondsSince(started));
+      const byLevel = { tenant, level: String(level - 1) };
+      blockMetrics.compactedBlocks.inc(byLevel, inputs.length);
+      blockMetrics.compactionBytesWritten.inc(byLevel, meta.sizeBytes);
+      blockMetrics.compactionTracesWritten.inc(byLevel, meta.traceCount);
+      blockMetrics.compactionTracesCombined.inc(byLevel, Math.max(0, inputs.reduce((n, b) => n + b.meta.traceCount, 0) - meta.traceCount));
       this.opts.logger.info(
         {
           tenant,

@@ -1,6 +1,8 @@
-// Metrics of blocks, compaction and retention (declared once per process).
+// Metrics of blocks, compaction and retention (declared once per process), and the
+// names tempodb gives the same figures.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { JOB_BUCKETS, registry } from '../../telemetry/metrics.js';
+import { serveCompat } from '../../telemetry/compat-metrics.js';
 
 export const blockMetrics = {
   blocks: new Gauge({
@@ -41,6 +43,31 @@ export const blockMetrics = {
     labelNames: ['tenant'],
     registers: [registry],
   }),
+  // Of each completed compaction, by `level`: the highest compaction level among its inputs (tempodb's label).
+  compactedBlocks: new Counter({
+    name: 'skein_compaction_input_blocks_total',
+    help: 'Blocks merged into larger ones by compaction, by the highest level among the inputs.',
+    labelNames: ['tenant', 'level'],
+    registers: [registry],
+  }),
+  compactionBytesWritten: new Counter({
+    name: 'skein_compaction_bytes_written_total',
+    help: 'Bytes of the blocks compaction wrote, by the highest level among the inputs.',
+    labelNames: ['tenant', 'level'],
+    registers: [registry],
+  }),
+  compactionTracesWritten: new Counter({
+    name: 'skein_compaction_traces_written_total',
+    help: 'Traces in the blocks compaction wrote, by the highest level among the inputs.',
+    labelNames: ['tenant', 'level'],
+    registers: [registry],
+  }),
+  compactionTracesCombined: new Counter({
+    name: 'skein_compaction_traces_combined_total',
+    help: 'Traces found in more than one input block and merged into one by compaction (input traces minus output traces).',
+    labelNames: ['tenant', 'level'],
+    registers: [registry],
+  }),
   pollDuration: new Histogram({
     name: 'skein_blocklist_poll_duration_seconds',
     help: 'Time of one block list poll over every tenant (storage.blocklist_poll_interval).',
@@ -70,3 +97,54 @@ export const blockMetrics = {
     registers: [registry],
   }),
 };
+
+serveCompat({
+  name: 'tempodb_blocklist_length',
+  help: "Blocks on disk per tenant (skein_blocks under tempodb's name).",
+  from: { metric: blockMetrics.blocks, labels: { tenant: 'tenant' } },
+});
+serveCompat({
+  name: 'tempodb_blocklist_poll_duration_seconds',
+  help: "Time of one block list poll (skein_blocklist_poll_duration_seconds under tempodb's name).",
+  from: { metric: blockMetrics.pollDuration },
+});
+serveCompat({
+  name: 'tempodb_blocklist_poll_errors_total',
+  help: "Block list polls that failed (skein_blocklist_poll_failures_total under tempodb's name).",
+  from: { metric: blockMetrics.pollFailures },
+});
+serveCompat({
+  name: 'tempodb_blocklist_tenant_index_age_seconds',
+  help: "Age of the tenant's block index on a shared backend (skein_blocklist_index_age_seconds under tempodb's name).",
+  from: { metric: blockMetrics.indexAge, labels: { tenant: 'tenant' } },
+});
+serveCompat({
+  name: 'tempodb_retention_deleted_total',
+  help: "Blocks deleted by retention (skein_retention_deleted_blocks_total under tempodb's name).",
+  from: { metric: blockMetrics.retentionDeleted },
+});
+serveCompat({
+  name: 'tempo_ingester_blocks_flushed_total',
+  help: "Blocks cut from the head and written (skein_block_write_duration_seconds_count{reason=\"flush\"} under Tempo's ingester name).",
+  from: { metric: blockMetrics.writeDuration, count: true, where: (l) => l['reason'] === 'flush' },
+});
+serveCompat({
+  name: 'tempodb_compaction_blocks_total',
+  help: "Blocks merged by compaction, by level (skein_compaction_input_blocks_total under tempodb's name).",
+  from: { metric: blockMetrics.compactedBlocks, labels: { level: 'level' } },
+});
+serveCompat({
+  name: 'tempodb_compaction_bytes_written_total',
+  help: "Bytes compaction wrote, by level (skein_compaction_bytes_written_total under tempodb's name).",
+  from: { metric: blockMetrics.compactionBytesWritten, labels: { level: 'level' } },
+});
+serveCompat({
+  name: 'tempodb_compaction_objects_written_total',
+  help: "Traces compaction wrote, by level (skein_compaction_traces_written_total under tempodb's name: its objects are traces).",
+  from: { metric: blockMetrics.compactionTracesWritten, labels: { level: 'level' } },
+});
+serveCompat({
+  name: 'tempodb_compaction_objects_combined_total',
+  help: "Traces merged from several input blocks, by level (skein_compaction_traces_combined_total under tempodb's name).",
+  from: { metric: blockMetrics.compactionTracesCombined, labels: { level: 'level' } },
+});

@@ -4,6 +4,7 @@
 // when scraped, so sending never touches them.
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../../../telemetry/metrics.js';
+import { collectorCounter, serveCompat } from '../../../telemetry/compat-metrics.js';
 
 export interface QueueStats {
   size: number;
@@ -64,3 +65,31 @@ export const exporterMetrics = {
   queueSize: queueGauge('skein_exporter_queue_size', 'Batches the exporter holds: waiting in the sending queue or being sent.', (s) => s.size),
   queueCapacity: queueGauge('skein_exporter_queue_capacity', 'Most batches the sending queue holds (sending_queue.queue_size).', (s) => s.capacity),
 };
+
+// The collector's exporterhelper names, labelled by `exporter` alike.
+const byExporter = { exporter: 'exporter' };
+serveCompat({
+  name: collectorCounter('otelcol_exporter_sent_spans'),
+  help: "Spans the downstream accepted (skein_exporter_sent_spans_total under the collector's name).",
+  from: { metric: exporterMetrics.sentSpans, labels: byExporter },
+});
+serveCompat({
+  name: collectorCounter('otelcol_exporter_send_failed_spans'),
+  help: "Spans given up on, whatever the reason (skein_exporter_failed_spans_total under the collector's name).",
+  from: { metric: exporterMetrics.failedSpans, labels: byExporter },
+});
+serveCompat({
+  name: collectorCounter('otelcol_exporter_enqueue_failed_spans'),
+  help: "Spans refused because the sending queue was full (skein_exporter_enqueue_failed_spans_total under the collector's name).",
+  from: { metric: exporterMetrics.enqueueFailedSpans, labels: byExporter },
+});
+serveCompat({
+  name: 'otelcol_exporter_queue_size',
+  help: "Batches the exporter holds (skein_exporter_queue_size under the collector's name).",
+  from: { metric: exporterMetrics.queueSize, labels: byExporter },
+});
+serveCompat({
+  name: 'otelcol_exporter_queue_capacity',
+  help: "Most batches the sending queue holds (skein_exporter_queue_capacity under the collector's name).",
+  from: { metric: exporterMetrics.queueCapacity, labels: byExporter },
+});

@@ -8,6 +8,7 @@ import { countSpans, type ResourceSpans } from '../../../otlp/model.js';
 import { durationMs } from '../../../config/zod-units.js';
 import type { TracesConsumer } from '../../consumer.js';
 import type { Processor, ProcessorFactory } from '../../component.js';
+import { batchMetrics, type BatchTrigger } from './metrics.js';
 
 export const batchConfigSchema = z
   .strictObject({
@@ -35,7 +36,7 @@ interface Pending {
 export const batchFactory: ProcessorFactory<BatchConfig> = {
   type: 'batch',
   schema: batchConfigSchema,
-  create: (config, next) => new BatchProcessor(config, next),
+  create: (config, next, ctx) => new BatchProcessor(config, next, ctx.name),
   // Merged and split batches are new arrays (without a wire form); spans are never changed.
   keepsWireForm: true,
 };
@@ -47,6 +48,8 @@ export class BatchProcessor implements Processor {
   constructor(
     private readonly config: BatchConfig,
     private readonly next: TracesConsumer,
+    /** The instance's name in the configuration (`batch`, `batch/big`), its metrics' `processor` label. */
+    private readonly name = 'batch',
   ) {}
 
   consume(tenant: string, batch: ResourceSpans[]): Promise<void> {
@@ -56,26 +59,30 @@ export class BatchProcessor implements Processor {
     if (!p) {
       p = { batch: [], spans: 0, waiters: [], timer: undefined };
       this.pending.set(tenant, p);
-      p.timer = setTimeout(() => void this.send(tenant), this.config.timeout);
+      p.timer = setTimeout(() => void this.send(tenant, 'timeout'), this.config.timeout);
     }
     p.batch.push(...batch);
     p.spans += spans;
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
-    if (p.spans >= this.config.send_batch_size) void this.send(tenant);
+    if (p.spans >= this.config.send_batch_size) void this.send(tenant, 'size');
     return done;
   }
 
   async shutdown(): Promise<void> {
-    await Promise.all([...this.pending.keys()].map((tenant) => this.send(tenant)));
+    await Promise.all([...this.pending.keys()].map((tenant) => this.send(tenant, 'shutdown')));
   }
 
-  private async send(tenant: string): Promise<void> {
+  private async send(tenant: string, trigger: BatchTrigger): Promise<void> {
     const p = this.pending.get(tenant);
     if (!p) return;
     this.pending.delete(tenant);
     clearTimeout(p.timer);
+    batchMetrics.sends.inc({ processor: this.name, trigger });
     try {
-      for (const part of splitBatch(p.batch, this.config.send_batch_max_size)) await this.next.consume(tenant, part);
+      for (const part of splitBatch(p.batch, this.config.send_batch_max_size)) {
+        batchMetrics.sendSize.observe({ processor: this.name }, part === p.batch ? p.spans : countSpans(part));
+        await this.next.consume(tenant, part);
+      }
       for (const w of p.waiters) w.resolve();
     } catch (err) {
       for (const w of p.waiters) w.reject(err);

@@ -4,6 +4,7 @@
 // processors when scraped, so the hot path never touches them.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { registry } from '../../../telemetry/metrics.js';
+import { collectorCounter, serveCompat } from '../../../telemetry/compat-metrics.js';
 
 export interface BufferStats {
   spans: number;
@@ -76,3 +77,18 @@ export const tailSamplingMetrics = {
   bufferedTraces: bufferGauge('skein_tail_sampling_buffered_traces', 'Traces waiting for a decision.', (s) => s.traces),
   bufferedBytes: bufferGauge('skein_tail_sampling_buffered_bytes', 'Bytes of encoded spans, resources and scopes held for waiting traces.', (s) => s.bytes),
 };
+
+// The collector's tail_sampling processor counts each decided trace under its policy, with sampled="true" or "false".
+serveCompat({
+  name: collectorCounter('otelcol_processor_tail_sampling_count_traces_sampled'),
+  help: "Traces decided, by the policy that decided and whether it kept them (skein_tail_sampling_traces_sampled_total and _dropped_total under the collector's name).",
+  from: [
+    { metric: tailSamplingMetrics.tracesSampled, labels: { policy: 'policy', sampled: () => 'true' } },
+    { metric: tailSamplingMetrics.tracesDropped, labels: { policy: 'policy', sampled: () => 'false' } },
+  ],
+});
+serveCompat({
+  name: 'otelcol_processor_tail_sampling_sampling_traces_on_memory',
+  help: "Traces waiting for a decision (skein_tail_sampling_buffered_traces under the collector's name).",
+  from: { metric: tailSamplingMetrics.bufferedTraces },
+});
