@@ -54,6 +54,14 @@ export class DiskRetention {
   }
 
   /**
+   * Bytes a compaction's output may take now: half the free space, so that compacting (which
+   * writes its output before deleting its inputs) never takes the room the WAL needs.
+   */
+  async compactionRoom(): Promise<number> {
+    return Math.floor((await diskUsage(this.opts.path)).freeBytes / 2);
+  }
+
+  /**
    * One check: past the high watermark, deletes the oldest blocks outside the floor, one at
    * a time (each under its tenant's maintenance lock), until their bytes cover what stands
    * between the disk and the low watermark; returns how many went.

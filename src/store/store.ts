@@ -499,6 +499,9 @@ export class Store {
       if (!this.wasCompactor && this.backend.shared) await this.blocks.refresh({ compactor: true });
       this.wasCompactor = true;
       const { compaction } = this.opts.storage;
+      // A compaction writes its output before deleting its inputs: on the local disk, never more than half of what is free.
+      const room = await this.disk?.compactionRoom().catch(() => undefined);
+      const maxBlockBytes = Math.min(compaction.max_block_bytes, room ?? Infinity);
       for (const tenant of this.blocks.tenants()) {
         try {
           const limits = this.opts.overrides?.limitsFor(tenant);
@@ -510,7 +513,7 @@ export class Store {
             (await this.isCompactorNow()) &&
             (await this.blocks.compactOnce(tenant, {
               windowMs: compaction.window,
-              maxBlockBytes: compaction.max_block_bytes,
+              maxBlockBytes,
               minInputBlocks: compaction.min_input_blocks,
             })) !== undefined
           ) {
