@@ -148,7 +148,7 @@ export class Store {
   private timers: NodeJS.Timeout[] = [];
   private maintenance: Promise<void> = Promise.resolve();
   private polling: Promise<void> | undefined;
-  /** A maintenance run a full disk asked for, not started yet: another full write shares it. */
+  /** The maintenance run a full disk asked for, until it ends: full writes meanwhile share it. */
   private reclaiming: Promise<void> | undefined;
   /** Whether the last maintenance run found this instance the compactor: one that becomes it first lists the blocks in full. */
   private wasCompactor = false;
