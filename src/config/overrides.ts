@@ -1,7 +1,7 @@
 // Per-tenant limits, Tempo's overrides. Each limit is resolved for a tenant from the
 // per-tenant file (overrides.per_tenant_override_config, read again every
 // per_tenant_override_period), then overrides.defaults, then the setting it has always been
-// (limits.*, query.*, storage.retention), so a Skein without overrides behaves as before.
+// (limits.*, query.*, storage.retention, storage.max_bytes), so a Skein without overrides behaves as before.
 // The receivers, the store and the query API each ask limitsFor(tenant) where they enforce
 // one, and name the limit in their refusals as `named` gives it.
 import { parse as parseYaml } from 'yaml';
@@ -43,6 +43,7 @@ const ZERO_UNLIMITED: ReadonlySet<LimitName> = new Set([
   'max_traces_per_user',
   'max_bytes_per_trace',
   'max_search_duration',
+  'block_retention_bytes',
 ]);
 
 /** Each limit's value and key when neither the file nor overrides.defaults sets it. */
@@ -55,6 +56,7 @@ function settingsOf(s: OverrideSettings): { [K in LimitName]: { value: number; k
     max_attributes_per_span: { value: s.limits.max_attributes_per_span, key: 'limits.max_attributes_per_span' },
     max_attribute_value_length: { value: s.limits.max_attribute_value_length, key: 'limits.max_attribute_value_length' },
     block_retention: { value: s.storage.retention, key: 'storage.retention' },
+    block_retention_bytes: { value: s.storage.max_bytes, key: 'storage.max_bytes' },
     max_search_duration: { value: s.query.max_search_duration, key: 'query.max_search_duration' },
     max_spans_per_span_set: { value: s.query.max_spss, key: 'query.max_spss' },
     max_concurrent_queries: { value: s.query.max_concurrent_queries, key: 'query.max_concurrent_queries' },

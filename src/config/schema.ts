@@ -1,7 +1,8 @@
 // The one configuration schema. Every default lives here; `skein config
 // print-defaults` prints what this schema produces from an empty file.
 import { z } from 'zod';
-import { byteSize, durationMs } from './zod-units.js';
+import { byteSize, durationMs, watermark } from './zod-units.js';
+import { parseWatermark } from './units.js';
 import { componentSection, pipelineSchema, typeOf } from '../pipeline/config.js';
 import { connectorSchemas, exporterSchemas, processorSchemas, STORE_EXPORTER } from '../pipeline/registry.js';
 import { authSchema, configuredAuthModes, listenerAuthModes, overridesSchema, tlsSchema } from './security-schema.js';
@@ -176,6 +177,37 @@ export const configSchema = z
         blocklist_poll_interval: duration.prefault('15s'),
         /** Blocks whose newest span ended longer ago than this are deleted. */
         retention: duration.prefault('14d'),
+        /**
+         * Bytes of blocks each tenant may keep (per tenant: the override block_retention_bytes);
+         * beyond it the tenant's oldest blocks are deleted first. 0: no limit.
+         */
+        max_bytes: bytes.prefault('0'),
+        /**
+         * The data directory's filesystem, with the local backend: past the high watermark
+         * compaction runs, then the oldest blocks of any tenant are deleted until the low
+         * watermark, never one whose newest span ended within min_retention.
+         */
+        disk: z
+          .strictObject({
+            /** `90%` of the filesystem used, or a size of free space left (`10GiB`); `0` turns the watermark off. */
+            high_watermark: watermark.prefault('90%'),
+            /** Where deletion stops: `85%` used, or a size of free space. */
+            low_watermark: watermark.prefault('85%'),
+            /** The floor: blocks whose newest span ended more recently are never deleted for the disk. */
+            min_retention: duration.prefault('1h'),
+          })
+          .superRefine((d, ctx) => {
+            if (d.min_retention <= 0) ctx.addIssue({ code: 'custom', path: ['min_retention'], message: 'must be above 0: it keeps the newest data from being deleted for the disk' });
+            const high = parseWatermark(d.high_watermark);
+            const low = parseWatermark(d.low_watermark);
+            if (high && low && 'usedPercent' in high && 'usedPercent' in low && low.usedPercent > high.usedPercent) {
+              ctx.addIssue({ code: 'custom', path: ['low_watermark'], message: `must not be above high_watermark (${d.high_watermark}): deletion stops at the low watermark` });
+            }
+            if (high && low && 'freeBytes' in high && 'freeBytes' in low && low.freeBytes < high.freeBytes) {
+              ctx.addIssue({ code: 'custom', path: ['low_watermark'], message: `must leave at least as much free space as high_watermark (${d.high_watermark}): deletion stops at the low watermark` });
+            }
+          })
+          .prefault({}),
         wal: z
           .strictObject({
             /**

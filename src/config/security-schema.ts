@@ -135,6 +135,8 @@ export const tenantLimitsSchema = z.strictObject({
   max_attribute_value_length: z.number().int().positive().optional(),
   /** Blocks whose newest span ended longer ago are deleted. */
   block_retention: duration.optional(),
+  /** Bytes of blocks the tenant keeps; beyond it its oldest blocks are deleted first. 0: no limit. */
+  block_retention_bytes: bytes.optional(),
   /** Longest `end - start` a search may cover; 0: unlimited. */
   max_search_duration: duration.optional(),
   /** Largest `spss` a search may ask for. */
@@ -148,7 +150,7 @@ export const overridesSchema = z
   .strictObject({
     /**
      * Every tenant's limits, where they differ from the settings they default to
-     * (docs/security.md lists each: limits.*, query.*, storage.retention).
+     * (docs/security.md lists each: limits.*, query.*, storage.retention, storage.max_bytes).
      */
     defaults: tenantLimitsSchema.prefault({}),
     /** A YAML file `overrides: { <tenant>: { <limit>: value } }`, read at start and every period. */

@@ -64,3 +64,22 @@ export function parseBytes(text: string | number): number | undefined {
   if (unit === undefined) return undefined;
   return Math.floor(Number(m[1]) * unit);
 }
+
+/**
+ * A disk watermark (storage.disk): a percentage of the filesystem used (`90%`), or a size of
+ * free space (`10GiB`: at most that much left), as Elasticsearch's disk watermarks read.
+ */
+export type DiskWatermark = { usedPercent: number } | { freeBytes: number };
+
+/** The watermark a text names; undefined when malformed. */
+export function parseWatermark(text: string | number): DiskWatermark | undefined {
+  if (typeof text === 'string') {
+    const m = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
+    if (m) {
+      const usedPercent = Number(m[1]);
+      return usedPercent <= 100 ? { usedPercent } : undefined;
+    }
+  }
+  const freeBytes = parseBytes(text);
+  return freeBytes === undefined ? undefined : { freeBytes };
+}

@@ -1,7 +1,7 @@
 // Schema pieces for the units every configuration section uses, so each
 // component's schema parses durations and sizes the same way.
 import { z } from 'zod';
-import { parseBytes, parseDuration } from './units.js';
+import { parseBytes, parseDuration, parseWatermark } from './units.js';
 
 /** A duration (`30s`, `14d`, or milliseconds as a number) parsed to milliseconds. */
 export const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -21,4 +21,16 @@ export const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => 
     return z.NEVER;
   }
   return n;
+});
+
+/**
+ * A disk watermark (`90%` used, or `10GiB` free), kept as its text so the configuration
+ * prints back as written; parseWatermark reads it where it is used.
+ */
+export const watermark = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  if (parseWatermark(v) === undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid watermark ${JSON.stringify(v)} (a percentage of the disk used, e.g. 90%, or a size of free space, e.g. 10GiB)` });
+    return z.NEVER;
+  }
+  return String(v).trim();
 });

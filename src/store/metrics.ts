@@ -66,6 +66,16 @@ export const storeMetrics = {
     labelNames: ['tenant'],
     registers: [registry],
   }),
+  diskFree: new Gauge({
+    name: 'skein_data_disk_free_bytes',
+    help: "Bytes free to Skein on the data directory's filesystem (storage.path), as of the last disk watermark check (local backend).",
+    registers: [registry],
+  }),
+  diskSize: new Gauge({
+    name: 'skein_data_disk_size_bytes',
+    help: "Bytes of the data directory's filesystem usable by Skein: used plus free, as df counts them.",
+    registers: [registry],
+  }),
 };
 
 // What Tempo's ingesters receive is what Skein's WAL and head take: the spans past the receivers' and the head's checks.

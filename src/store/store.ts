@@ -20,6 +20,8 @@ import { OverloadError } from '../lib/errors.js';
 import type { RefusedSpans } from '../lib/refused.js';
 import type { Overrides } from '../config/overrides.js';
 import { Quarantine } from './quarantine.js';
+import { DiskRetention } from './disk-retention.js';
+import { isDiskFull } from '../lib/disk-full.js';
 import type { Pacer } from './pacer.js';
 import type {
   AggregateResult,
@@ -57,9 +59,9 @@ export interface StoreOptions {
   limits: SkeinConfig['limits'];
   logger: Logger;
   /**
-   * Per-tenant limits (config/overrides.ts): block_retention, and max_traces_per_user and
-   * max_bytes_per_trace on what a head takes. Absent: every tenant keeps storage.retention
-   * and heads take every trace.
+   * Per-tenant limits (config/overrides.ts): block_retention and block_retention_bytes, and
+   * max_traces_per_user and max_bytes_per_trace on what a head takes. Absent: every tenant
+   * keeps storage.retention and storage.max_bytes, and heads take every trace.
    */
   overrides?: Overrides | undefined;
   /** In a cluster, the other instances: fetches of scope `all` merge their parts in (fetch/merge.ts). */
@@ -146,6 +148,8 @@ export class Store {
   private timers: NodeJS.Timeout[] = [];
   private maintenance: Promise<void> = Promise.resolve();
   private polling: Promise<void> | undefined;
+  /** The maintenance run a full disk asked for, until it ends: full writes meanwhile share it. */
+  private reclaiming: Promise<void> | undefined;
   /** Whether the last maintenance run found this instance the compactor: one that becomes it first lists the blocks in full. */
   private wasCompactor = false;
   private closed = false;
@@ -158,6 +162,8 @@ export class Store {
     /** Spans no block could hold, per tenant (see quarantine.ts). */
     readonly quarantine: Quarantine,
     private readonly lease: CompactionLease | undefined,
+    /** With the local backend: the data disk's watermark (storage.disk); the bucket's space is not the disk's. */
+    private readonly disk: DiskRetention | undefined,
   ) {}
 
   /** Opens blocks and replays every tenant's WAL; resolves when replay is done. */
@@ -193,7 +199,11 @@ export class Store {
     }
     // Spans no block can hold stay on this instance's disk, whatever the backend.
     const quarantine = new Quarantine(new LocalBackend(join(root, 'quarantine')), opts.logger.child({ component: 'store' }));
-    const store = new Store(opts, engine, backend, blocks, quarantine, lease);
+    const disk =
+      !querier && opts.storage.backend === 'local' && opts.backend === undefined
+        ? new DiskRetention({ path: root, disk: opts.storage.disk, logger: opts.logger.child({ component: 'blocks' }) })
+        : undefined;
+    const store = new Store(opts, engine, backend, blocks, quarantine, lease, disk);
     if (!querier) {
       for (const tenant of await readdir(join(root, 'wal'))) {
         await store.tenant(tenant);
@@ -245,7 +255,14 @@ export class Store {
         this.opts.limits.retry_after_seconds,
       );
     }
-    const refused = await ts.append(batch, this.opts.overrides?.limitsFor(tenant));
+    let refused: RefusedSpans | undefined;
+    try {
+      refused = await ts.append(batch, this.opts.overrides?.limitsFor(tenant));
+    } catch (err) {
+      // Refused as before (retryable), and room is made now rather than at the next interval.
+      this.reclaimIfFull(err);
+      throw err;
+    }
     if (ts.headBytes >= this.opts.storage.block.max_head_bytes) void this.cutQuietly(ts, 'size');
     return refused;
   }
@@ -460,13 +477,17 @@ export class Store {
   /** Cuts the heads of one tenant (or all) into blocks; resolves when they are durable. */
   async flush(tenant?: string): Promise<void> {
     const targets = tenant === undefined ? [...this.tenants.values()] : [this.tenants.get(tenant)].filter((t) => t !== undefined);
-    await Promise.all(targets.map(async (t) => (await t).cut('flush')));
+    await Promise.all(targets.map(async (t) => (await t).cut('flush'))).catch((err: unknown) => {
+      this.reclaimIfFull(err);
+      throw err;
+    });
   }
 
   /**
-   * Compaction, retention and the sweep (a shared backend's compacted and abandoned blocks)
-   * for every tenant, once (also run by the background timer); only on the compactor. Stops
-   * between compactions when this instance stops being the compactor (a lost lease).
+   * Retention (by age, then by size), compaction and the sweep (a shared backend's compacted
+   * and abandoned blocks) for every tenant, then the data disk's watermark, once (also run by
+   * the background timer, and when a write finds the disk full); only on the compactor.
+   * Stops between compactions when this instance stops being the compactor (a lost lease).
    */
   runMaintenance(): Promise<void> {
     const run = this.maintenance.then(async () => {
@@ -478,16 +499,21 @@ export class Store {
       if (!this.wasCompactor && this.backend.shared) await this.blocks.refresh({ compactor: true });
       this.wasCompactor = true;
       const { compaction } = this.opts.storage;
+      // A compaction writes its output before deleting its inputs: on the local disk, never more than half of what is free.
+      const room = await this.disk?.compactionRoom().catch(() => undefined);
+      const maxBlockBytes = Math.min(compaction.max_block_bytes, room ?? Infinity);
       for (const tenant of this.blocks.tenants()) {
         try {
-          const retention = this.opts.overrides?.limitsFor(tenant).block_retention ?? this.opts.storage.retention;
+          const limits = this.opts.overrides?.limitsFor(tenant);
+          const retention = limits?.block_retention ?? this.opts.storage.retention;
           await this.blocks.applyRetention(tenant, BigInt(Date.now() - retention) * 1_000_000n);
+          await this.blocks.applySizeRetention(tenant, limits?.block_retention_bytes ?? this.opts.storage.max_bytes);
           while (
             !this.closed &&
             (await this.isCompactorNow()) &&
             (await this.blocks.compactOnce(tenant, {
               windowMs: compaction.window,
-              maxBlockBytes: compaction.max_block_bytes,
+              maxBlockBytes,
               minInputBlocks: compaction.min_input_blocks,
             })) !== undefined
           ) {
@@ -497,6 +523,11 @@ export class Store {
         } catch (err) {
           this.opts.logger.error({ tenant, err }, 'compaction or retention failed; will retry at the next interval');
         }
+      }
+      try {
+        await this.disk?.enforce(this.blocks);
+      } catch (err) {
+        this.opts.logger.error({ err }, 'data disk watermark check failed; will retry at the next interval');
       }
     });
     this.maintenance = run.catch(() => undefined);
@@ -590,7 +621,15 @@ export class Store {
 
   private async cutQuietly(ts: TenantStore, reason: 'size' | 'age'): Promise<void> {
     // Failures are logged and counted by the tenant store; the next check retries.
-    await ts.cut(reason).catch(() => undefined);
+    await ts.cut(reason).catch((err: unknown) => this.reclaimIfFull(err));
+  }
+
+  /** A write that found the disk full starts a maintenance run now (compaction, then the disk's watermark). */
+  private reclaimIfFull(err: unknown): void {
+    if (!this.disk || this.closed || !isDiskFull(err) || this.reclaiming) return;
+    this.reclaiming = this.runMaintenance()
+      .catch(() => undefined)
+      .finally(() => (this.reclaiming = undefined));
   }
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load.js';
 import { REDACTED, renderConfig } from '../../src/config/render.js';
-import { formatDuration, parseBytes, parseDuration } from '../../src/config/units.js';
+import { formatDuration, parseBytes, parseDuration, parseWatermark } from '../../src/config/units.js';
 import { tempDir } from '../helpers/skein-process.js';
 
 test('durations and sizes parse as Tempo and the collector write them', () => {
@@ -65,6 +65,41 @@ test('rendered defaults read back to the same configuration', () => {
   assert.equal(rendered.storage.retention, '14d');
   assert.equal(rendered.limits.max_request_bytes, '4MiB');
   assert.deepEqual(validateConfig(parseYaml(JSON.stringify(rendered))), defaults);
+});
+
+test('retention by size and the disk watermarks: defaults, both watermark forms, and checks naming the key', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.storage.max_bytes, 0, 'no size limit unless set');
+  assert.deepEqual(c.storage.disk, { high_watermark: '90%', low_watermark: '85%', min_retention: 3_600_000 });
+  assert.deepEqual(parseWatermark('90%'), { usedPercent: 90 });
+  assert.deepEqual(parseWatermark('12.5 %'), { usedPercent: 12.5 });
+  assert.deepEqual(parseWatermark('10GiB'), { freeBytes: 10 * 1024 ** 3 });
+  assert.deepEqual(parseWatermark(0), { freeBytes: 0 });
+  assert.equal(parseWatermark('101%'), undefined);
+  assert.equal(parseWatermark('most'), undefined);
+
+  const set = validateConfig({ storage: { max_bytes: '20GiB', disk: { high_watermark: '5GiB', low_watermark: '8GiB', min_retention: '6h' } } });
+  assert.equal(set.storage.max_bytes, 20 * 1024 ** 3);
+  assert.deepEqual(set.storage.disk, { high_watermark: '5GiB', low_watermark: '8GiB', min_retention: 6 * 3_600_000 });
+  const rendered = renderConfig(set) as { storage: { max_bytes: string; disk: Record<string, string> } };
+  assert.equal(rendered.storage.max_bytes, '20GiB');
+  assert.deepEqual(rendered.storage.disk, { high_watermark: '5GiB', low_watermark: '8GiB', min_retention: '6h' });
+  assert.deepEqual(validateConfig(parseYaml(JSON.stringify(rendered))), set);
+
+  const problems = (disk: Record<string, unknown>): string => {
+    try {
+      validateConfig({ storage: { disk } });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return '';
+  };
+  assert.match(problems({ high_watermark: 'full' }), /storage\.disk\.high_watermark: invalid watermark "full" \(a percentage of the disk used, e\.g\. 90%, or a size of free space, e\.g\. 10GiB\)/);
+  assert.match(problems({ high_watermark: '80%', low_watermark: '85%' }), /storage\.disk\.low_watermark: must not be above high_watermark \(80%\)/);
+  assert.match(problems({ high_watermark: '10GiB', low_watermark: '5GiB' }), /storage\.disk\.low_watermark: must leave at least as much free space as high_watermark \(10GiB\)/);
+  assert.match(problems({ min_retention: '0s' }), /storage\.disk\.min_retention: must be above 0/);
+  // Different forms are not compared: each is checked against the disk as it is.
+  assert.equal(problems({ high_watermark: '90%', low_watermark: '50GiB' }), '');
 });
 
 test('the S3 secret key is never rendered, and the credentials go in pairs', () => {

@@ -60,6 +60,17 @@ test('a limit comes from the tenant\'s entry, else the "*" entry, else overrides
   o.close();
 });
 
+test('block_retention_bytes defaults to storage.max_bytes; a tenant\'s 0 exempts it from a limit the others have', () => {
+  const o = overridesWith('overrides:\n  big: { block_retention_bytes: 50GiB }\n  exempt: { block_retention_bytes: 0 }\n', { storage: { max_bytes: '20GiB' } });
+  assert.equal(o.limitsFor('any').block_retention_bytes, 20 * 1024 ** 3);
+  assert.equal(o.limitsFor('any').named.block_retention_bytes, `storage.max_bytes=${20 * 1024 ** 3}`);
+  assert.equal(o.limitsFor('big').block_retention_bytes, 50 * 1024 ** 3);
+  assert.equal(o.limitsFor('big').named.block_retention_bytes, `block_retention_bytes=${50 * 1024 ** 3} (override for tenant "big")`);
+  assert.equal(o.limitsFor('exempt').block_retention_bytes, 0);
+  o.close();
+  assert.equal(overridesWith(undefined).limitsFor('any').block_retention_bytes, 0, 'no limit unless one is set');
+});
+
 test('a rate without a burst gets one of a second of it, or of the largest request accepted', () => {
   const o = overridesWith('overrides:\n  slow: { ingestion_rate_limit_bytes: 1000 }\n  fast: { ingestion_rate_limit_bytes: 10MB }\n', { limits: { max_request_bytes: '1MiB' } });
   assert.equal(o.limitsFor('slow').ingestion_burst_size_bytes, 1024 * 1024);

@@ -35,13 +35,14 @@ import { HeldParts, partName, readableObjects } from './held-parts.js';
 import { BLOOM_FILE, groupsAdmitting, isBlockId, META_FILE, parseBlockMeta, partFileName, partWant, serializeBlockMeta, TAGS_FILE, TRACE_INDEX_FILE, type BlockMeta, type BlockPart } from './meta.js';
 import { blockMetrics } from './metrics.js';
 import { constantColumnsOf, readTraceIds, readTraceRows, readTraceSpans, readTracesSpans, summarizeParquet, type KnownColumn } from './reader.js';
-import { expiredBlocks } from './retention.js';
+import { blocksOverSize, expiredBlocks, type RetentionReason, type SizedBlock } from './retention.js';
 import { BLOCK_FORMAT } from './schema.js';
 import { TagIndex } from './tag-index.js';
 import { TraceIndex, type TraceLocation } from './trace-index.js';
 import { writeTracesParquet } from './writer.js';
 
 export type { BlockMeta } from './meta.js';
+export type { RetentionReason, SizedBlock } from './retention.js';
 
 export interface BlockStoreOptions {
   backend: Backend;
@@ -560,24 +561,47 @@ export class BlockStore {
    * Deletes whole blocks whose newest span ended before the cutoff; returns their IDs.
    * Deleted at once, on a shared backend too: their data is past keeping anyway.
    */
-  applyRetention(tenant: string, cutoffUnixNano: bigint): Promise<string[]> {
+  async applyRetention(tenant: string, cutoffUnixNano: bigint): Promise<string[]> {
+    const deleted = await this.deleteBlocks(tenant, 'age', (blocks) => expiredBlocks(blocks.map((b) => b.meta), cutoffUnixNano), {
+      cutoffUnixNano: cutoffUnixNano.toString(),
+    });
+    return deleted.map((m) => m.blockId);
+  }
+
+  /** Deletes the tenant's oldest blocks until the rest take at most `maxBytes` (0: no limit); returns their IDs. */
+  async applySizeRetention(tenant: string, maxBytes: number): Promise<string[]> {
+    if (maxBytes <= 0) return [];
+    const deleted = await this.deleteBlocks(tenant, 'size', (blocks) => blocksOverSize(blocks, maxBytes).map((b) => b.meta), { maxBytes });
+    return deleted.map((m) => m.blockId);
+  }
+
+  /** The tenant's blocks, each with the bytes it takes in the backend (what storage.max_bytes counts). */
+  sizedBlocks(tenant: string): SizedBlock[] {
+    return (this.byTenant.get(tenant) ?? []).map((b) => ({ meta: b.meta, bytes: b.diskBytes }));
+  }
+
+  /**
+   * Deletes the blocks `choose` picks from the tenant's blocks as they are once its other
+   * maintenance is done, in the order given, counting and logging them with `reason` and
+   * `why`; returns them. Deleted at once, on a shared backend too (as age retention does).
+   */
+  deleteBlocks(tenant: string, reason: RetentionReason, choose: (blocks: readonly SizedBlock[]) => readonly BlockMeta[], why: Record<string, unknown>): Promise<BlockMeta[]> {
     return this.exclusive(tenant, async () => {
       this.assertWritable();
       const blocks = this.byTenant.get(tenant) ?? [];
-      const expired = expiredBlocks(
-        blocks.map((b) => b.meta),
-        cutoffUnixNano,
-      );
-      const deleted: string[] = [];
-      for (const m of expired) {
+      const deleted: BlockMeta[] = [];
+      let bytes = 0;
+      for (const m of choose(blocks.map((b) => ({ meta: b.meta, bytes: b.diskBytes })))) {
         const b = blocks.find((x) => x.meta.blockId === m.blockId);
         if (!b) continue;
         await this.retire(tenant, b);
-        blockMetrics.retentionDeleted.inc({ tenant });
-        deleted.push(m.blockId);
+        blockMetrics.retentionDeleted.inc({ tenant, reason });
+        blockMetrics.retentionDeletedBytes.inc({ tenant, reason }, b.diskBytes);
+        deleted.push(m);
+        bytes += b.diskBytes;
       }
       if (deleted.length > 0) {
-        this.opts.logger.info({ tenant, blocks: deleted, cutoffUnixNano: cutoffUnixNano.toString() }, 'retention deleted blocks');
+        this.opts.logger.info({ tenant, reason, ...why, blocks: deleted.map((m) => m.blockId), bytes, bytesLeft: this.diskBytes(tenant) }, 'retention deleted blocks');
         await this.syncIndex(tenant);
       }
       return deleted;

@@ -92,8 +92,14 @@ export const blockMetrics = {
   }),
   retentionDeleted: new Counter({
     name: 'skein_retention_deleted_blocks_total',
-    help: 'Blocks deleted because all their spans were older than the retention period.',
-    labelNames: ['tenant'],
+    help: "Blocks retention deleted, by reason: 'age' (every span older than the retention period), 'size' (the tenant's blocks over storage.max_bytes), 'disk' (the data disk past storage.disk.high_watermark).",
+    labelNames: ['tenant', 'reason'],
+    registers: [registry],
+  }),
+  retentionDeletedBytes: new Counter({
+    name: 'skein_retention_deleted_bytes_total',
+    help: 'Bytes of the blocks retention deleted, by reason (as skein_retention_deleted_blocks_total).',
+    labelNames: ['tenant', 'reason'],
     registers: [registry],
   }),
 };
