@@ -189,10 +189,10 @@ export const configSchema = z
          */
         disk: z
           .strictObject({
-            /** `90%` of the filesystem used, or a size of free space left (`10GiB`); `0` turns the watermark off. */
-            high_watermark: watermark.prefault('90%'),
-            /** Where deletion stops: `85%` used, or a size of free space. */
-            low_watermark: watermark.prefault('85%'),
+            /** `95%` of the filesystem used, or a size of free space left (`10GiB`); `0` turns the watermark off. */
+            high_watermark: watermark.prefault('95%'),
+            /** Where deletion stops: `90%` used, or a size of free space. */
+            low_watermark: watermark.prefault('90%'),
             /** The floor: blocks whose newest span ended more recently are never deleted for the disk. */
             min_retention: duration.prefault('1h'),
           })

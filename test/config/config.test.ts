@@ -70,7 +70,7 @@ test('rendered defaults read back to the same configuration', () => {
 test('retention by size and the disk watermarks: defaults, both watermark forms, and checks naming the key', () => {
   const c = loadConfig({ env: {} });
   assert.equal(c.storage.max_bytes, 0, 'no size limit unless set');
-  assert.deepEqual(c.storage.disk, { high_watermark: '90%', low_watermark: '85%', min_retention: 3_600_000 });
+  assert.deepEqual(c.storage.disk, { high_watermark: '95%', low_watermark: '90%', min_retention: 3_600_000 });
   assert.deepEqual(parseWatermark('90%'), { usedPercent: 90 });
   assert.deepEqual(parseWatermark('12.5 %'), { usedPercent: 12.5 });
   assert.deepEqual(parseWatermark('10GiB'), { freeBytes: 10 * 1024 ** 3 });
