@@ -35,7 +35,8 @@ if (!exportTo) {
   env['OTEL_EXPORTER_OTLP_ENDPOINT'] = protocol === 'grpc' ? skein.otlpGrpc : skein.otlpHttp;
 }
 
-const service = await launchReferenceService({ apiPort: port('API_PORT', 8080), backendPort: port('BACKEND_PORT', 8081), echo: true, env });
+// A minute for each process to answer /healthz: a first start beside a busy Skein can be slow.
+const service = await launchReferenceService({ apiPort: port('API_PORT', 8080), backendPort: port('BACKEND_PORT', 8081), echo: true, env, timeoutMs: 60_000 });
 console.log(`reference API on ${service.apiUrl} (backend ${service.backendUrl}); try:
   curl -s -X POST ${service.apiUrl}/login -H 'content-type: application/json' -d '{"email":"jane@example.com","password":"correct horse"}'
   curl -s -X POST ${service.apiUrl}/tracks/uploads -H 'content-type: application/json' -d '{"filename":"take1.flac","size":12000000,"contentType":"audio/flac"}'

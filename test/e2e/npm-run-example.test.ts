@@ -50,7 +50,7 @@ async function hint(run: Run): Promise<string> {
       throw new Error(`npm run example exited:\n${[...run.stdout, ...run.stderr].join('\n')}`);
     }
     return run.stdout.find((l) => l.includes('find the traces in Skein'));
-  });
+  }, 150_000);
 }
 
 test('npm run example: runs what is built without rebuilding it, and points at the configured Skein', async () => {
