@@ -104,11 +104,16 @@ export async function getFromServer(opts: ServerOptions, path: string, expected:
   const https = url.protocol === 'https:';
   const tls = https ? { ca: readPem('--ca-file', opts.caFile), cert: readPem('--cert-file', opts.certFile), key: readPem('--key-file', opts.keyFile) } : {};
 
+  // Set when a deadline passed: the error the request then fails with (its own, or a response's "aborted") is ours.
+  let gaveUp: GaveUp | undefined;
   const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const giveUp = (req: ClientRequest, phase: GaveUp['phase'], ms: number) => {
       clearTimeout(timer);
-      timer = setTimeout(() => req.destroy(new GaveUp(phase)), ms);
+      timer = setTimeout(() => {
+        gaveUp = new GaveUp(phase);
+        req.destroy(gaveUp);
+      }, ms);
     };
     const req = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, ...tls }, (res) => {
       const chunks: Buffer[] = [];
@@ -130,10 +135,10 @@ export async function getFromServer(opts: ServerOptions, path: string, expected:
     });
     req.end();
   }).catch((err: NodeJS.ErrnoException) => {
-    if (err instanceof GaveUp && err.phase === 'answer') {
+    if (gaveUp?.phase === 'answer') {
       throw new CliError(`${server} did not answer GET ${url.pathname} within ${formatDuration(timeoutMs)}; pass a longer --timeout if it is busy`);
     }
-    throw new CliError(`cannot reach ${server}: ${describeFailure(err, url)}`);
+    throw new CliError(`cannot reach ${server}: ${describeFailure(gaveUp ?? err, url)}`);
   });
 
   // Skein never quotes a credential back; a proxy in front of it might.

@@ -96,14 +96,21 @@ describe('skein commands: which server, and what went wrong there', () => {
 
   test('a server that accepts the connection and never answers: given up after --timeout, saying it did not answer', async () => {
     const silent = await notSkein('never');
+    // Headers and half a body, then nothing.
+    const stalled = await notSkein((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"traces": [');
+    });
     try {
       const r = await runCli(['search', '{ }', '--server', silent.url, '--timeout', '200ms']);
       assert.equal(r.code, 1);
       assert.equal(r.stderr.trim(), `skein: ${silent.url} did not answer GET /api/search within 200ms; pass a longer --timeout if it is busy`);
+      const half = await runCli(['search', '{ }', '--server', stalled.url, '--timeout', '300ms']);
+      assert.equal(half.stderr.trim(), `skein: ${stalled.url} did not answer GET /api/search within 300ms; pass a longer --timeout if it is busy`);
       const bad = await runCli(['tags', '--server', silent.url, '--timeout', 'soon']);
       assert.equal(bad.stderr.trim(), 'skein: invalid --timeout "soon": expected a duration such as 30s or 2m');
     } finally {
-      await stop(silent.server);
+      await Promise.all([stop(silent.server), stop(stalled.server)]);
     }
   });
 
