@@ -153,7 +153,9 @@ export async function getFromServer(opts: ServerOptions, path: string, expected:
   }
   if (res.status === 403) throw new CliError(`${server} refused the request (403)${reason ? `: ${reason}` : ''}`);
   if ((res.status < 200 || res.status > 299) && !expected.includes(res.status)) {
-    throw new CliError(`${server} answered ${res.status} to GET ${url.pathname}: ${reason === '' ? `an empty body; ${NOT_SKEIN}` : reason}`);
+    // Skein's own refusals (a bad query …) explain themselves; a 404 or a bare status may be another server's.
+    if (res.status === 404 || reason === '') throw new CliError(`${server} answered ${res.status} to GET ${url.pathname}: ${reason || 'an empty body'}; ${NOT_SKEIN}`);
+    throw new CliError(`${server} answered ${res.status}: ${reason}`);
   }
   return { server, status: res.status, body };
 }
