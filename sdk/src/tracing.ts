@@ -1,5 +1,5 @@
 // initTracing: the one call a service makes at start-up.
-import { propagation, trace, type Tracer } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace, type Tracer } from '@opentelemetry/api';
 import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -83,18 +83,25 @@ export class OutageLoggingExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     this.inner.export(spans, (result) => {
-      if (result.code !== ExportResultCode.SUCCESS && !this.failing) {
-        this.failing = true;
-        this.logger.warn(
-          { event: 'otel.export.failed', endpoint: this.target.url, protocol: this.target.protocol, error: redact(result.error?.message ?? 'unknown error', this.secrets), spans: spans.length },
-          'cannot export spans to the collector; they are dropped until it answers again (not logged again until then)',
-        );
-      } else if (result.code === ExportResultCode.SUCCESS && this.failing) {
-        this.failing = false;
-        this.logger.info({ event: 'otel.export.recovered', endpoint: this.target.url }, 'exporting spans to the collector again');
-      }
+      // The exporter calls back in whatever context the export started in: a request's span
+      // when a full batch or a forceFlush ends inside one. The outage is no request's, so its
+      // records carry no trace_id that would link them to an unrelated trace.
+      context.with(ROOT_CONTEXT, () => this.report(result, spans.length));
       resultCallback(result);
     });
+  }
+
+  private report(result: ExportResult, spans: number): void {
+    if (result.code !== ExportResultCode.SUCCESS && !this.failing) {
+      this.failing = true;
+      this.logger.warn(
+        { event: 'otel.export.failed', endpoint: this.target.url, protocol: this.target.protocol, error: redact(result.error?.message ?? 'unknown error', this.secrets), spans },
+        'cannot export spans to the collector; they are dropped until it answers again (not logged again until then)',
+      );
+    } else if (result.code === ExportResultCode.SUCCESS && this.failing) {
+      this.failing = false;
+      this.logger.info({ event: 'otel.export.recovered', endpoint: this.target.url }, 'exporting spans to the collector again');
+    }
   }
 
   shutdown(): Promise<void> {

@@ -8,19 +8,32 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { CredentialError, datasourceAuth, literal, type CredentialFlags, type DatasourceAuth } from './grafana-credentials.js';
+import { LOCAL_API_HELP, localSkein } from './local-server.js';
 
+/** The Tempo data source's defaults; --datasource-name and --datasource-uid change them. */
+export const TEMPO_NAME = 'Skein';
 export const TEMPO_UID = 'skein-tempo';
 export const LOKI_UID = 'skein-loki';
 export const PROMETHEUS_UID = 'skein-prometheus';
 export const DASHBOARD_UID = 'skein-service-map';
 /** The reference service's hot paths (examples/reference-service). */
 export const DEFAULT_HOT_PATHS = ['auth.login', 'track.upload.initiate', 'payment.webhook', 'search.query'];
-/** What @skein/instrument's JSON logger writes: `"trace_id":"<32 hex>"`. */
-export const TRACE_ID_MATCHER = '"trace_id":"(\\w+)"';
+/**
+ * The trace ID in a log line, as the only group (Grafana links the first): JSON with any
+ * spacing around the colon (`"trace_id":"…"` as @skein/instrument and pino write it,
+ * `"trace_id": "…"` as Python's json.dumps does, `"trace_id" : "…"`) and logfmt
+ * (`trace_id=…`, `trace_id="…"`). Only a key that is exactly trace_id (not parent_trace_id),
+ * and only hex up to a word boundary, so the group is the ID and nothing around it. Grafana
+ * runs it as a JavaScript regular expression; it is RE2-compatible too (no lookbehind).
+ */
+export const TRACE_ID_MATCHER = '(?:"trace_id"\\s*:\\s*"|\\btrace_id="?)([0-9a-fA-F]+)\\b';
 
 export interface ProvisionOptions {
   /** Skein's query API as Grafana reaches it. */
   skeinUrl: string;
+  /** The Tempo data source Skein is, as dashboards and links name it. */
+  datasourceName: string;
+  datasourceUid: string;
   lokiUrl: string;
   prometheusUrl: string;
   /** Link to an existing Loki data source by UID instead of provisioning one. */
@@ -63,16 +76,14 @@ function uid(flag: string, value: string): string {
   return value;
 }
 
-const tempoRef = { type: 'tempo', uid: TEMPO_UID };
-
 function datasources(o: ProvisionOptions): unknown {
   const lokiUid = o.lokiUid ?? LOKI_UID;
   const promUid = o.prometheusUid ?? PROMETHEUS_UID;
   const list: unknown[] = [
     {
-      name: 'Skein',
+      name: o.datasourceName,
       type: 'tempo',
-      uid: TEMPO_UID,
+      uid: o.datasourceUid,
       access: 'proxy',
       url: o.skeinUrl,
       editable: false,
@@ -121,7 +132,7 @@ function datasources(o: ProvisionOptions): unknown {
       access: 'proxy',
       url: o.lokiUrl,
       editable: false,
-      jsonData: { maxLines: 1000, derivedFields: [derivedField()] },
+      jsonData: { maxLines: 1000, derivedFields: [derivedField(o, literal)] },
     });
   }
   if (o.prometheusUid === undefined) {
@@ -138,15 +149,19 @@ function datasources(o: ProvisionOptions): unknown {
   return { apiVersion: 1, datasources: list };
 }
 
-/** The Loki derived field that turns `"trace_id":"…"` in a log line into a link to the trace in Skein. */
-function derivedField(): Record<string, unknown> {
+/**
+ * The Loki derived field that turns a log line's trace_id into a link to the trace in Skein.
+ * `escape` is `literal` for a provisioning file, where Grafana expands `$`, and the identity
+ * for what is typed into Grafana's UI, where it does not.
+ */
+function derivedField(o: ProvisionOptions, escape: (text: string) => string): Record<string, unknown> {
   return {
     name: 'TraceID',
     matcherType: 'regex',
-    matcherRegex: TRACE_ID_MATCHER,
-    datasourceUid: TEMPO_UID,
-    url: literal('${__value.raw}'),
-    urlDisplayLabel: 'Open trace in Skein',
+    matcherRegex: escape(TRACE_ID_MATCHER),
+    datasourceUid: o.datasourceUid,
+    url: escape('${__value.raw}'),
+    urlDisplayLabel: `Open trace in ${o.datasourceName}`,
   };
 }
 
@@ -171,6 +186,7 @@ function dashboardProviders(o: ProvisionOptions): unknown {
 type Panel = Record<string, unknown>;
 
 function serviceMapDashboard(o: ProvisionOptions): unknown {
+  const tempoRef = { type: 'tempo', uid: o.datasourceUid };
   const promRef = { type: 'prometheus', uid: o.prometheusUid ?? PROMETHEUS_UID };
   const panels: Panel[] = [];
   let id = 1;
@@ -313,12 +329,39 @@ function prometheusScrape(o: ProvisionOptions): string {
   ].join('\n');
 }
 
-function lokiSnippet(): string {
+const LOKI_PROVISIONING_SNIPPET = 'loki-derived-fields.yaml';
+const LOKI_UI_SNIPPET = 'loki-derived-fields-ui.txt';
+
+/** The derived field to merge into an existing Loki data source's provisioning file. */
+function lokiProvisioningSnippet(o: ProvisionOptions): string {
   return [
-    '# Your Loki data source already exists: add this entry to its jsonData.derivedFields',
-    '# (in its provisioning file, or under Connections → Data sources → Loki → Derived fields)',
-    '# so that a log line\'s trace_id opens the trace in Skein.',
-    toYaml({ derivedFields: [derivedField()] }),
+    '# FOR A PROVISIONING FILE. Your Loki data source already exists: add this entry to its',
+    "# jsonData.derivedFields in its provisioning file (Grafana replaces jsonData whole, so merge",
+    "# it into the existing list), so that a log line's trace_id opens the trace in Skein.",
+    '# Every $ is doubled, because Grafana expands environment variables in provisioning files.',
+    `# In Grafana's UI, do not paste this: type the values of ${LOKI_UI_SNIPPET} instead.`,
+    toYaml({ derivedFields: [derivedField(o, literal)] }, { lineWidth: 0 }),
+  ].join('\n');
+}
+
+/** The same derived field, as typed into Grafana's form: nothing escaped. */
+function lokiUiSnippet(o: ProvisionOptions): string {
+  const f = derivedField(o, (text) => text);
+  return [
+    "FOR GRAFANA'S UI. Your Loki data source already exists: in Grafana, open",
+    'Connections > Data sources > (your Loki) > Derived fields > Add, and enter:',
+    '',
+    `  Name           ${String(f['name'])}`,
+    '  Type           Regex in log line',
+    `  Regex          ${String(f['matcherRegex'])}`,
+    `  Query          ${String(f['url'])}`,
+    `  URL Label      ${String(f['urlDisplayLabel'])}`,
+    `  Internal link  on, data source "${o.datasourceName}" (uid ${o.datasourceUid})`,
+    '',
+    'then Save & test. A log line with a trace_id now has a button that opens the trace.',
+    `These values are unescaped, as the UI takes them; for a provisioning file use ${LOKI_PROVISIONING_SNIPPET},`,
+    'whose dollar signs are doubled.',
+    '',
   ].join('\n');
 }
 
@@ -333,13 +376,18 @@ export function provisioningFiles(o: ProvisionOptions): ProvisionFile[] {
     { path: 'dashboards/skein/skein-service-map.json', content: `${JSON.stringify(serviceMapDashboard(o), null, 2)}\n` },
     { path: 'prometheus/skein-scrape.yaml', content: prometheusScrape(o) },
   ];
-  if (o.lokiUid !== undefined) files.push({ path: 'loki-derived-fields.yaml', content: lokiSnippet() });
+  if (o.lokiUid !== undefined) {
+    files.push({ path: LOKI_PROVISIONING_SNIPPET, content: lokiProvisioningSnippet(o) }, { path: LOKI_UI_SNIPPET, content: lokiUiSnippet(o) });
+  }
   return files;
 }
 
 export interface ProvisionFlags extends CredentialFlags {
   out: string;
-  skeinUrl: string;
+  /** None: the local Skein's address (local-server.ts). */
+  skeinUrl?: string;
+  datasourceName: string;
+  datasourceUid: string;
   lokiUrl: string;
   prometheusUrl: string;
   lokiUid?: string;
@@ -352,6 +400,8 @@ export interface ProvisionFlags extends CredentialFlags {
 export interface Provisioned {
   /** Every file written, data sources first. */
   paths: string[];
+  /** One line saying what was written and what it points at. */
+  summary: string;
   /** The file holding a credential in clear (mode 0600), if any. */
   privateFile: string | undefined;
 }
@@ -372,7 +422,21 @@ export function provision(flags: ProvisionFlags): Provisioned {
   }
   const dashboardsPath = flags.dashboardsPath ?? join(out, 'dashboards', 'skein');
   if (!dashboardsPath.startsWith('/')) throw new ProvisionError(`--dashboards-path ${JSON.stringify(dashboardsPath)} must be absolute: Grafana resolves it on its own host`);
-  const skeinUrl = httpUrl('--skein-url', flags.skeinUrl);
+  const skeinUrl = httpUrl('--skein-url', flags.skeinUrl ?? localSkein().api);
+  const datasourceName = flags.datasourceName.trim();
+  if (datasourceName === '') throw new ProvisionError('--datasource-name must not be empty');
+  const datasourceUid = uid('--datasource-uid', flags.datasourceUid);
+  const lokiUid = flags.lokiUid === undefined ? undefined : uid('--loki-uid', flags.lokiUid);
+  const prometheusUid = flags.prometheusUid === undefined ? undefined : uid('--prometheus-uid', flags.prometheusUid);
+  // Grafana refuses two data sources of the same name or UID.
+  const others = [
+    { kind: 'Loki', uid: lokiUid ?? LOKI_UID, name: lokiUid === undefined ? 'Skein Loki' : undefined },
+    { kind: 'Prometheus', uid: prometheusUid ?? PROMETHEUS_UID, name: prometheusUid === undefined ? 'Skein Prometheus' : undefined },
+  ];
+  for (const other of others) {
+    if (other.uid === datasourceUid) throw new ProvisionError(`--datasource-uid ${JSON.stringify(datasourceUid)} is the UID of the ${other.kind} data source: give Skein's another`);
+    if (other.name === datasourceName) throw new ProvisionError(`--datasource-name ${JSON.stringify(datasourceName)} is the name of the ${other.kind} data source provisioned beside it: give Skein's another`);
+  }
   let auth: DatasourceAuth;
   try {
     auth = datasourceAuth(flags, skeinUrl.startsWith('https:'));
@@ -380,18 +444,21 @@ export function provision(flags: ProvisionFlags): Provisioned {
     if (err instanceof CredentialError) throw new ProvisionError(err.message);
     throw err;
   }
-  const files = provisioningFiles({
+  const options: ProvisionOptions = {
     skeinUrl,
+    datasourceName,
+    datasourceUid,
     lokiUrl: httpUrl('--loki-url', flags.lokiUrl),
     prometheusUrl: httpUrl('--prometheus-url', flags.prometheusUrl),
-    lokiUid: flags.lokiUid === undefined ? undefined : uid('--loki-uid', flags.lokiUid),
-    prometheusUid: flags.prometheusUid === undefined ? undefined : uid('--prometheus-uid', flags.prometheusUid),
+    lokiUid,
+    prometheusUid,
     dashboardsPath,
     hotPaths,
     lokiServiceLabel: flags.lokiServiceLabel,
     auth,
-  });
-  const written: Provisioned = { paths: [], privateFile: undefined };
+  };
+  const files = provisioningFiles(options);
+  const written: Provisioned = { paths: [], summary: summarize(out, files, options), privateFile: undefined };
   for (const f of files) {
     const path = join(out, f.path);
     mkdirSync(dirname(path), { recursive: true });
@@ -406,13 +473,21 @@ export function provision(flags: ProvisionFlags): Provisioned {
   return written;
 }
 
+function summarize(out: string, files: ProvisionFile[], o: ProvisionOptions): string {
+  const loki = o.lokiUid === undefined ? `Loki ${o.lokiUrl} (uid ${LOKI_UID})` : `your Loki (uid ${o.lokiUid}, derived field to add: ${LOKI_PROVISIONING_SNIPPET} or ${LOKI_UI_SNIPPET})`;
+  const prometheus = o.prometheusUid === undefined ? `Prometheus ${o.prometheusUrl} (uid ${PROMETHEUS_UID})` : `your Prometheus (uid ${o.prometheusUid})`;
+  return `wrote ${files.length} files to ${out} (${files.map((f) => f.path).join(', ')}): data source "${o.datasourceName}" (type tempo, uid ${o.datasourceUid}) at ${o.skeinUrl}, linked to ${loki} and ${prometheus}`;
+}
+
 export function registerGrafanaCommands(program: Command, fail: (message: string) => Error): void {
   const grafana = program.command('grafana').description('connect Grafana to Skein');
   grafana
     .command('provision')
     .description('write Grafana provisioning files: Skein as a Tempo data source linked to Loki and Prometheus, and a service-map dashboard')
     .requiredOption('--out <dir>', "output directory, e.g. Grafana's /etc/grafana/provisioning")
-    .option('--skein-url <url>', "Skein's query API as Grafana reaches it", 'http://127.0.0.1:3200')
+    .option('--skein-url <url>', `Skein's query API as Grafana reaches it (default: ${LOCAL_API_HELP})`)
+    .option('--datasource-name <name>', 'the name of the Tempo data source that is Skein, as your dashboards name it', TEMPO_NAME)
+    .option('--datasource-uid <uid>', 'its UID, as your dashboards and links refer to it (e.g. tempo)', TEMPO_UID)
     .option('--loki-url <url>', 'Loki as Grafana reaches it', 'http://127.0.0.1:3100')
     .option('--prometheus-url <url>', "a Prometheus that scrapes Skein's /metrics, as Grafana reaches it", 'http://127.0.0.1:9090')
     .option('--loki-uid <uid>', 'use this existing Loki data source instead of provisioning one (writes the derived field to merge into it)')
@@ -431,8 +506,8 @@ export function registerGrafanaCommands(program: Command, fail: (message: string
     .option('--basic-auth-password-env <var>', "instead of --basic-auth-password: the variable of Grafana's environment holding it")
     .action((opts: ProvisionFlags) => {
       try {
-        const { paths, privateFile } = provision(opts);
-        for (const path of paths) console.log(path);
+        const { summary, privateFile } = provision(opts);
+        console.log(summary);
         if (privateFile !== undefined) {
           console.error(
             `${privateFile} holds a credential and is readable by its owner only: make Grafana's user its owner (chown), or pass the secret through Grafana's environment (--token-env, --basic-auth-password-env)`,

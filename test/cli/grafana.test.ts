@@ -4,7 +4,10 @@
 // file refers to, the dashboard's panels, and — against a running Skein —
 // every metric the dashboard plots exists on /metrics and every TraceQL query
 // it runs is accepted by /api/search. The Loki derived field's regex is tried
-// on a log line written by @skein/instrument's logger.
+// on a log line written by @skein/instrument's logger, on JSON with any spacing
+// and on logfmt; the snippet for an existing Loki comes in both forms (provisioning
+// file, escaped; Grafana's UI, not); --datasource-name/--datasource-uid and
+// SKEIN_HTTP_ADDR are followed; a one-line summary says what was written.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,6 +19,7 @@ import { parse as parseYaml } from 'yaml';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLogger, initTracing, withSpan } from '@skein/instrument';
 import { CLI_PATH, startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
+import { TRACE_ID_MATCHER } from '../../src/cli/grafana.js';
 import { createTestPki } from '../helpers/certs.js';
 
 const run = promisify(execFile);
@@ -133,28 +137,28 @@ function metricNames(expr: string): string[] {
 describe('skein grafana provision', () => {
   let skeinProcess: SkeinProcess;
   let out: string;
-  let written: string[];
+  let summary: string;
 
   before(async () => {
     skeinProcess = await startSkein();
     out = join(tempDir('skein-grafana-'), 'provisioning');
     const r = await skein(['grafana', 'provision', '--out', out, '--skein-url', 'http://skein.internal:3200', '--loki-url', 'http://loki:3100', '--prometheus-url', 'http://prometheus:9090/']);
     assert.equal(r.code, 0, r.stderr);
-    written = r.stdout.trim().split('\n');
+    summary = r.stdout;
   });
 
   after(async () => {
     await skeinProcess?.stop();
   });
 
-  test('writes the data sources, the dashboard provider, the dashboard and the Prometheus scrape job', () => {
-    assert.deepEqual(written, [
-      join(out, 'datasources/skein.yaml'),
-      join(out, 'dashboards/skein.yaml'),
-      join(out, 'dashboards/skein/skein-service-map.json'),
-      join(out, 'prometheus/skein-scrape.yaml'),
-    ]);
-    for (const f of written) assert.ok(existsSync(f));
+  test('writes the data sources, the dashboard provider, the dashboard and the Prometheus scrape job, and says so in one line', () => {
+    const files = ['datasources/skein.yaml', 'dashboards/skein.yaml', 'dashboards/skein/skein-service-map.json', 'prometheus/skein-scrape.yaml'];
+    for (const f of files) assert.ok(existsSync(join(out, f)), f);
+    assert.deepEqual(readdirSync(out).sort(), ['dashboards', 'datasources', 'prometheus']);
+    assert.equal(
+      summary,
+      `wrote 4 files to ${out} (${files.join(', ')}): data source "Skein" (type tempo, uid skein-tempo) at http://skein.internal:3200, linked to Loki http://loki:3100 (uid skein-loki) and Prometheus http://prometheus:9090 (uid skein-prometheus)\n`,
+    );
   });
 
   test('data sources: Tempo at Skein linked to Loki (traces to logs) and Prometheus (service map); Loki links trace_id back', () => {
@@ -177,7 +181,7 @@ describe('skein grafana provision', () => {
     assert.deepEqual(j.streamingEnabled, { search: false, metrics: false });
     const [field] = loki['jsonData'].derivedFields as Obj[];
     assert.equal(field!['datasourceUid'], tempo['uid']);
-    assert.equal(field!['matcherRegex'], '"trace_id":"(\\w+)"');
+    assert.equal(field!['matcherRegex'], TRACE_ID_MATCHER);
     assert.equal(field!['url'], '${__value.raw}');
   });
 
@@ -256,15 +260,31 @@ describe('skein grafana provision', () => {
     assert.deepEqual([...byUid.keys()], ['skein-tempo']);
     assert.equal(byUid.get('skein-tempo')!['jsonData'].tracesToLogsV2.datasourceUid, 'my-loki');
     assert.equal(byUid.get('skein-tempo')!['jsonData'].serviceMap.datasourceUid, 'my-prom');
-    const snippet = grafanaInterpolate(parseYaml(readFileSync(join(dir, 'loki-derived-fields.yaml'), 'utf8'))) as Obj;
-    assert.deepEqual(snippet['derivedFields'][0], {
+    const field = {
       name: 'TraceID',
       matcherType: 'regex',
-      matcherRegex: '"trace_id":"(\\w+)"',
+      matcherRegex: TRACE_ID_MATCHER,
       datasourceUid: 'skein-tempo',
       url: '${__value.raw}',
       urlDisplayLabel: 'Open trace in Skein',
-    });
+    };
+    // For a provisioning file: what Grafana reads after its expansion is the field; as written, the $ is doubled.
+    const provisioningText = readFileSync(join(dir, 'loki-derived-fields.yaml'), 'utf8');
+    assert.match(provisioningText, /^# FOR A PROVISIONING FILE\./);
+    assert.deepEqual((grafanaInterpolate(parseYaml(provisioningText), { __value: 'WRONG' }) as Obj)['derivedFields'][0], field);
+    assert.equal((parseYaml(provisioningText) as Obj)['derivedFields'][0].url, '$${__value.raw}');
+    // For the UI: the same values, unescaped, labelled as the form labels them.
+    const ui = readFileSync(join(dir, 'loki-derived-fields-ui.txt'), 'utf8');
+    assert.match(ui, /^FOR GRAFANA'S UI\./);
+    assert.ok(!ui.includes('$$'), ui);
+    const uiField = (label: string) => new RegExp(`^ {2}${label} +(.*)$`, 'm').exec(ui)?.[1];
+    assert.equal(uiField('Name'), field.name);
+    assert.equal(uiField('Type'), 'Regex in log line');
+    assert.equal(uiField('Regex'), field.matcherRegex);
+    assert.equal(uiField('Query'), field.url);
+    assert.equal(uiField('URL Label'), field.urlDisplayLabel);
+    assert.equal(uiField('Internal link'), 'on, data source "Skein" (uid skein-tempo)');
+    assert.match(r.stdout, /linked to your Loki \(uid my-loki, derived field to add: loki-derived-fields\.yaml or loki-derived-fields-ui\.txt\) and your Prometheus \(uid my-prom\)\n$/);
     const providers = parseYaml(readFileSync(join(dir, 'dashboards/skein.yaml'), 'utf8')) as Obj;
     assert.equal(providers['providers'][0].options.path, '/var/lib/grafana/dashboards/skein');
     const { panels } = checkDashboard(JSON.parse(readFileSync(join(dir, 'dashboards/skein/skein-service-map.json'), 'utf8')) as Obj, new Map([['skein-tempo', 'tempo'], ['my-prom', 'prometheus']]));
@@ -339,6 +359,34 @@ describe('skein grafana provision', () => {
     assert.deepEqual(Object.keys(job!['basic_auth']), ['username', 'password_file']);
   });
 
+  test('--datasource-name and --datasource-uid name the Tempo data source everywhere it is referred to', async () => {
+    const dir = tempDir('skein-grafana-');
+    const r = await skein(['grafana', 'provision', '--out', dir, '--datasource-name', 'Tempo', '--datasource-uid', 'tempo', '--loki-uid', 'my-loki']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /: data source "Tempo" \(type tempo, uid tempo\) at /);
+    const byUid = checkDatasources(grafanaInterpolate(parseYaml(readFileSync(join(dir, 'datasources/skein.yaml'), 'utf8'))) as Obj, { 'my-loki': 'loki' });
+    assert.deepEqual([...byUid.keys()], ['tempo', 'skein-prometheus']);
+    assert.equal(byUid.get('tempo')!['name'], 'Tempo');
+    const uids = new Map([...byUid.values()].map((d) => [d['uid'] as string, d['type'] as string]));
+    const { panels } = checkDashboard(JSON.parse(readFileSync(join(dir, 'dashboards/skein/skein-service-map.json'), 'utf8')) as Obj, uids);
+    const tempoPanels = panels.filter((p) => p['datasource']?.type === 'tempo');
+    assert.ok(tempoPanels.length > 0 && tempoPanels.every((p) => p['datasource'].uid === 'tempo'));
+    const snippet = grafanaInterpolate(parseYaml(readFileSync(join(dir, 'loki-derived-fields.yaml'), 'utf8'))) as Obj;
+    assert.equal(snippet['derivedFields'][0].datasourceUid, 'tempo');
+    assert.match(readFileSync(join(dir, 'loki-derived-fields-ui.txt'), 'utf8'), /^ {2}Internal link +on, data source "Tempo" \(uid tempo\)$/m);
+  });
+
+  test('without --skein-url: the address SKEIN_HTTP_ADDR gives, as skein serve reads it (a wildcard host is this host)', async () => {
+    const dir = tempDir('skein-grafana-');
+    const r = await skein(['grafana', 'provision', '--out', dir], { SKEIN_HTTP_ADDR: '0.0.0.0:3300' });
+    assert.equal(r.code, 0, r.stderr);
+    const tempo = checkDatasources(parseYaml(readFileSync(join(dir, 'datasources/skein.yaml'), 'utf8')) as Obj).get('skein-tempo')!;
+    assert.equal(tempo['url'], 'http://127.0.0.1:3300');
+    assert.match(r.stdout, / at http:\/\/127\.0\.0\.1:3300, /);
+    const [job] = (parseYaml(readFileSync(join(dir, 'prometheus/skein-scrape.yaml'), 'utf8')) as Obj)['scrape_configs'] as Obj[];
+    assert.deepEqual(job!['static_configs'], [{ targets: ['127.0.0.1:3300'] }]);
+  });
+
   test('bad options are refused with what is wrong, and nothing is written', async () => {
     const file = join(tempDir('skein-grafana-'), 'a-file');
     writeFileSync(file, 'x');
@@ -362,6 +410,11 @@ describe('skein grafana provision', () => {
       [['--out', tempDir(), '--skein-url', 'https://skein:3200', '--ca-file', '/nonexistent/ca.pem'], /--ca-file \/nonexistent\/ca.pem: cannot read it \(ENOENT\)/],
       [['--out', tempDir(), '--skein-url', 'https://skein:3200', '--ca-file', CLI_PATH], /--ca-file .*main\.js is not a PEM certificate/],
       [['--out', tempDir(), '--skein-url', 'https://skein:3200', '--cert-file', CLI_PATH], /--cert-file and --key-file go together/],
+      [['--out', tempDir(), '--datasource-uid', 'tempo uid'], /--datasource-uid "tempo uid" is not a Grafana UID/],
+      [['--out', tempDir(), '--datasource-uid', 'skein-loki'], /--datasource-uid "skein-loki" is the UID of the Loki data source: give Skein's another/],
+      [['--out', tempDir(), '--prometheus-uid', 'tempo', '--datasource-uid', 'tempo'], /--datasource-uid "tempo" is the UID of the Prometheus data source/],
+      [['--out', tempDir(), '--datasource-name', 'Skein Prometheus'], /--datasource-name "Skein Prometheus" is the name of the Prometheus data source provisioned beside it/],
+      [['--out', tempDir(), '--datasource-name', ' '], /--datasource-name must not be empty/],
     ];
     const results = await Promise.all(cases.map(([args]) => skein(['grafana', 'provision', ...args])));
     for (const [i, [args, message]] of cases.entries()) {
@@ -371,5 +424,42 @@ describe('skein grafana provision', () => {
       assert.equal(r.stdout, '');
       if (args[0] === '--out' && args[1] !== file) assert.deepEqual(readdirSync(args[1]!), [], `${args.join(' ')}: nothing written`);
     }
+  });
+});
+
+describe("the Loki derived field's regex", () => {
+  // Grafana compiles matcherRegex as a JavaScript regular expression and links its first group.
+  const id = '5b8efff798038103d269b633813fc60c';
+  const match = (line: string) => new RegExp(TRACE_ID_MATCHER).exec(line)?.[1];
+
+  test('finds exactly the trace ID in JSON with any spacing around the colon', () => {
+    const lines = [
+      `{"level":"info","trace_id":"${id}","span_id":"eee19b7ec3c1b174","msg":"pino, compact"}`,
+      `{"level": "info", "trace_id": "${id}", "span_id": "eee19b7ec3c1b174", "msg": "Python json.dumps"}`,
+      `{"level" : "info", "trace_id" : "${id}", "msg" : "a space on both sides"}`,
+      `{\n  "trace_id":\t"${id}"\n}`,
+      `{"trace_id":"${id}"}`,
+    ];
+    for (const line of lines) assert.equal(match(line), id, line);
+  });
+
+  test('finds exactly the trace ID in logfmt, quoted or not, wherever it stands', () => {
+    const lines = [
+      `time=2026-12-07T10:00:00Z level=info trace_id=${id} span_id=eee19b7ec3c1b174 msg="logfmt"`,
+      `level=info msg="quoted" trace_id="${id}"`,
+      `trace_id=${id}`,
+      `level=info trace_id=${id}`,
+    ];
+    for (const line of lines) assert.equal(match(line), id, line);
+  });
+
+  test('takes no other key and nothing that is not the ID', () => {
+    assert.equal(match(`{"parent_trace_id":"${id}","msg":"x"}`), undefined);
+    assert.equal(match(`level=info parent_trace_id=${id}`), undefined);
+    assert.equal(match('level=info msg="no trace here"'), undefined);
+    assert.equal(match('{"trace_id":"not-hex-at-all"}'), undefined);
+    assert.equal(match(`level=info trace_id=${id}xyz`), undefined, 'not a prefix of a longer word');
+    // The first trace_id key wins, as Grafana takes the first match.
+    assert.equal(match(`{"parent_trace_id":"ffffffffffffffffffffffffffffffff","trace_id": "${id}"}`), id);
   });
 });

@@ -1,9 +1,12 @@
 // @skein/instrument in process: the privacy helpers, the deny-list as the
 // exporter sees it, the settings read from the environment (and what a bad
-// value gives), the logger's trace fields, and sampling.
+// value gives), the logger's trace fields, sampling, and the export-failure
+// warning's trace fields (none: the outage is no request's).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import {
@@ -220,5 +223,44 @@ describe('initTracing with an in-memory exporter', () => {
     assert.equal(trace.getActiveSpan(), undefined);
     await tracing.shutdown();
     assert.deepEqual(exporter.getFinishedSpans(), []);
+  });
+});
+
+describe('the export-failure warning', () => {
+  test("carries no trace_id, though the export ran inside a request's span, though the export ran inside a request's span", async () => {
+    // A collector that refuses every export (401: not retried), for the real OTLP/HTTP exporter.
+    const collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(401, { 'content-type': 'text/plain' }).end('no'));
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const { port } = collector.address() as AddressInfo;
+    const out = capture();
+    const logger = createLogger({ name: 'unit', format: 'json', destination: out.stream });
+    const tracing = initTracing({
+      serviceName: 'unit',
+      serviceVersion: '1',
+      logger,
+      env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '600000' },
+    });
+    try {
+      // A request flushes (as a full batch does when its span ends): the export starts in its context.
+      const request = await withSpan('request', {}, async (span) => {
+        logger.info('handling the request');
+        await withSpan('request.child', {}, () => undefined);
+        await tracing.forceFlush(20_000);
+        return span.spanContext();
+      });
+      const records = out.records();
+      assert.equal(records.find((r) => r['msg'] === 'handling the request')?.['trace_id'], request.traceId, 'the request\'s own lines carry its trace');
+      const failures = records.filter((r) => r['event'] === 'otel.export.failed');
+      assert.equal(failures.length, 1, JSON.stringify(records));
+      assert.equal(failures[0]!['trace_id'], undefined);
+      assert.equal(failures[0]!['span_id'], undefined);
+      assert.match(String(failures[0]!['endpoint']), new RegExp(`127\\.0\\.0\\.1:${port}`));
+    } finally {
+      await tracing.shutdown();
+      collector.close();
+    }
   });
 });
