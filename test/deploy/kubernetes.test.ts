@@ -10,55 +10,18 @@
 // config, with the pod's environment overrides applied, passes Skein's own validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { ENV_OVERRIDES, loadConfig } from '../../src/config/load.js';
 import { parseBytes } from '../../src/config/units.js';
 import { memoryLimits, type MemoryLimiterConfig } from '../../src/pipeline/processors/memory-limiter/memory-limiter.js';
 import { tempDir } from '../helpers/skein-process.js';
+import { KUBERNETES, render, type Doc } from './kubernetes-render.js';
 import { schemaProblems } from './kubernetes-schemas.js';
 
-// dist/test/deploy → repository root
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const KUBERNETES = join(ROOT, 'deploy', 'kubernetes');
-/** Debian's kubernetes-client (kubectl 1.20, its kustomize v2.0.3) in CI; any later kubectl renders the same. */
-const KUBECTL = process.env['KUBECTL'] || 'kubectl';
 const BASE = 'base';
 const SCALE_OUT = 'overlays/scale-out';
-
-/** Manifests are loose trees, read field by field and checked as they are read. */
-type Doc = Record<string, any>;
-
-const renders = new Map<string, Doc[]>();
-
-/** The objects `kubectl kustomize deploy/kubernetes/<dir>` renders. */
-function render(dir: string): Doc[] {
-  const cached = renders.get(dir);
-  if (cached) return cached;
-  let out: string;
-  try {
-    out = execFileSync(KUBECTL, ['kustomize', join(KUBERNETES, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') {
-      throw new Error(
-        `${KUBECTL} not found: the Kubernetes manifests are rendered with \`kubectl kustomize\`. ` +
-          "Install Debian's kubernetes-client (apt-get install kubernetes-client, as .ci/run does) or set KUBECTL to a kubectl binary",
-      );
-    }
-    throw new Error(`${KUBECTL} kustomize deploy/kubernetes/${dir} failed: ${e.stderr?.trim() || e.message}`);
-  }
-  const docs = parseAllDocuments(out).map((d, i) => {
-    assert.deepEqual(d.errors.map((e) => e.message), [], `rendered document ${i + 1} of ${dir} is valid YAML`);
-    return d.toJS() as Doc | null;
-  });
-  const objects = docs.filter((d): d is Doc => d !== null);
-  renders.set(dir, objects);
-  return objects;
-}
 
 /** The parts of one rendered deployment the checks read. */
 function deployment(dir: string) {
