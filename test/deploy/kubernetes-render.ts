@@ -4,7 +4,7 @@
 // names another binary.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
@@ -17,13 +17,13 @@ export type Doc = Record<string, any>;
 
 const renders = new Map<string, Doc[]>();
 
-/** The objects `kubectl kustomize deploy/kubernetes/<dir>` renders (rendered once per process). */
+/** The objects `kubectl kustomize deploy/kubernetes/<dir>` (or an absolute `dir`) renders, rendered once per process. */
 export function render(dir: string): Doc[] {
   const cached = renders.get(dir);
   if (cached) return cached;
   let out: string;
   try {
-    out = execFileSync(KUBECTL, ['kustomize', join(KUBERNETES, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync(KUBECTL, ['kustomize', isAbsolute(dir) ? dir : join(KUBERNETES, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {
@@ -32,7 +32,7 @@ export function render(dir: string): Doc[] {
           "Install Debian's kubernetes-client (apt-get install kubernetes-client, as .ci/run does) or set KUBECTL to a kubectl binary",
       );
     }
-    throw new Error(`${KUBECTL} kustomize deploy/kubernetes/${dir} failed: ${e.stderr?.trim() || e.message}`);
+    throw new Error(`${KUBECTL} kustomize ${isAbsolute(dir) ? dir : `deploy/kubernetes/${dir}`} failed: ${e.stderr?.trim() || e.message}`);
   }
   const objects = parseAllDocuments(out)
     .map((d, i) => {

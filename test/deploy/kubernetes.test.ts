@@ -10,7 +10,7 @@
 // config, with the pod's environment overrides applied, passes Skein's own validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ENV_OVERRIDES, loadConfig } from '../../src/config/load.js';
@@ -22,6 +22,7 @@ import { schemaProblems } from './kubernetes-schemas.js';
 
 const BASE = 'base';
 const SCALE_OUT = 'overlays/scale-out';
+const ROOT = join(KUBERNETES, '..', '..');
 
 /** The parts of one rendered deployment the checks read. */
 function deployment(dir: string) {
@@ -298,4 +299,27 @@ test('scale-out: its config is the base\'s but for storage and cluster, so the t
   assert.equal(baseCluster, undefined);
   assert.ok(cluster);
   assert.deepEqual(scaleOut, base);
+});
+
+test('the overlay docs/deploy.md shows renders over the base and validates: namespace, registry image, larger volume, ServiceMonitor label', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8');
+  const files = [...doc.matchAll(/```\n# my-skein\/(\S+)\n([\s\S]*?)```/g)].map((m) => ({ name: m[1]!, text: m[2]! }));
+  assert.deepEqual(files.map((f) => f.name).sort(), ['kustomization.yaml', 'patch.yaml']);
+  // Laid out as the example says: the overlay beside a checkout of Skein.
+  const dir = tempDir('skein-overlay-');
+  symlinkSync(ROOT, join(dir, 'skein'));
+  mkdirSync(join(dir, 'my-skein'));
+  for (const { name, text } of files) writeFileSync(join(dir, 'my-skein', name), text);
+
+  const objects = render(join(dir, 'my-skein'));
+  assert.deepEqual(objects.flatMap((o) => schemaProblems(o).map((p) => `${o['kind']} ${o['metadata']?.['name']}: ${p}`)), []);
+  assert.deepEqual(objects.map((o) => o['kind']).sort(), render(BASE).map((o) => o['kind']).sort(), 'the base\'s objects, no more');
+  for (const o of objects) assert.equal(o['metadata']['namespace'], 'observability', `${o['kind']} ${o['metadata']['name']} in the namespace`);
+  const statefulSet = objects.find((o) => o['kind'] === 'StatefulSet')!;
+  assert.equal(statefulSet['spec']['template']['spec']['containers'][0]['image'], 'registry.example.com/skein:0.1.0');
+  assert.equal(statefulSet['spec']['volumeClaimTemplates'][0]['spec']['resources']['requests']['storage'], '100Gi');
+  assert.equal(objects.find((o) => o['kind'] === 'ServiceMonitor')!['metadata']['labels']['release'], 'kube-prometheus-stack');
+  const basePod = structuredClone(render(BASE).find((o) => o['kind'] === 'StatefulSet')!['spec']['template'] as Doc);
+  basePod['spec']['containers'][0]['image'] = 'registry.example.com/skein:0.1.0';
+  assert.deepEqual(statefulSet['spec']['template'], basePod, 'the pod is otherwise the base\'s');
 });
