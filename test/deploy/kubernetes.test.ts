@@ -323,3 +323,23 @@ test('the overlay docs/deploy.md shows renders over the base and validates: name
   basePod['spec']['containers'][0]['image'] = 'registry.example.com/skein:0.1.0';
   assert.deepEqual(statefulSet['spec']['template'], basePod, 'the pod is otherwise the base\'s');
 });
+
+test('the pod runs the image as deploy/Dockerfile builds it: its user, its command, its ports, its data volume', () => {
+  const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const instruction = (name: string): string => {
+    const found = [...finalStage.matchAll(new RegExp(`^${name}\\s+(.+)$`, 'gm'))].at(-1)?.[1]?.trim();
+    assert.ok(found, `the Dockerfile's last stage has ${name}`);
+    return found;
+  };
+  const user = instruction('USER');
+  // The node images' `node` user is 1000; a number is itself.
+  const uid = user === 'node' ? 1000 : Number(user.split(':')[0]);
+  for (const dir of [BASE, SCALE_OUT]) {
+    const d = deployment(dir);
+    assert.equal(d.pod['spec']['securityContext']['runAsUser'], uid, `${dir}: runAsUser is the image's USER ${user}`);
+    assert.deepEqual(d.container['args'], JSON.parse(instruction('CMD')), `${dir}: the container's args are the image's CMD`);
+    assert.deepEqual([...d.containerPorts.values()].sort(), instruction('EXPOSE').split(/\s+/).map(Number).sort(), `${dir}: the container's ports are the ones the image exposes`);
+    assert.ok((JSON.parse(instruction('VOLUME')) as string[]).includes(d.argValue('--data-dir')), `${dir}: the data directory is the image's volume`);
+  }
+});
