@@ -292,6 +292,15 @@ test('scale-out: three pods sharing a bucket, peers from the headless service, c
   for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) assert.ok(d.env.get(key)?.['valueFrom']?.['secretKeyRef'], `${key} comes from a Secret`);
 });
 
+test('base: its config is examples/skein.production.yaml but for the retention and the memory limiter, so the two do not drift apart', () => {
+  const base = parseYaml(deployment(BASE).configMap['data']['skein.yaml'] as string) as Doc;
+  const production = parseYaml(readFileSync(join(ROOT, 'examples', 'skein.production.yaml'), 'utf8')) as Doc;
+  assert.equal(base['storage']['retention'], '30d', 'the Kubernetes plan keeps 30 days');
+  production['storage']['retention'] = base['storage']['retention'];
+  production['processors']['memory_limiter'] = base['processors']['memory_limiter'];
+  assert.deepEqual(base, production);
+});
+
 test('scale-out: its config is the base\'s but for storage and cluster, so the two do not drift apart', () => {
   const raw = (d: Deployment) => parseYaml(d.configMap['data']['skein.yaml'] as string) as Doc;
   const { storage: _baseStorage, cluster: baseCluster, ...base } = raw(deployment(BASE));
