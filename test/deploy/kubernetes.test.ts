@@ -253,7 +253,7 @@ for (const dir of [BASE, SCALE_OUT]) {
   });
 }
 
-test('base: one Skein on its local volume, 30 days\' retention', () => {
+test('base: one Skein on its local volume, 30 days\' retention, blocks bounded by the volume\'s size', () => {
   const d = deployment(BASE);
   assert.equal(d.statefulSet['spec']['replicas'], 1);
   assert.deepEqual(d.disruptionBudgets, [], 'no disruption budget for a single pod: it would block every node drain');
@@ -263,6 +263,12 @@ test('base: one Skein on its local volume, 30 days\' retention', () => {
   assert.equal(config.storage.retention, 30 * 86_400_000);
   assert.equal(config.cluster.dns.name, '');
   assert.deepEqual(config.cluster.peers, []);
+  const volume = d.statefulSet['spec']['volumeClaimTemplates'][0]['spec']['resources']['requests']['storage'] as string;
+  const gi = /^(\d+)Gi$/.exec(volume);
+  assert.ok(gi, `the volume is sized in Gi (${volume})`);
+  const volumeBytes = Number(gi[1]) * 2 ** 30;
+  assert.ok(config.storage.max_bytes > 0 && config.storage.max_bytes <= 0.85 * volumeBytes,
+    `storage.max_bytes (${config.storage.max_bytes / 2 ** 30} GiB) keeps the blocks within the ${volume} volume, with room for the WAL and heads`);
 });
 
 test('scale-out: three pods sharing a bucket, peers from the headless service, credentials from a Secret, one pod down at a time', () => {
@@ -292,12 +298,13 @@ test('scale-out: three pods sharing a bucket, peers from the headless service, c
   for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) assert.ok(d.env.get(key)?.['valueFrom']?.['secretKeyRef'], `${key} comes from a Secret`);
 });
 
-test('base: its config is examples/skein.production.yaml but for the retention and the memory limiter, so the two do not drift apart', () => {
+test('base: its config is examples/skein.production.yaml but for the retention, the size bound and the memory limiter, so the two do not drift apart', () => {
   const base = parseYaml(deployment(BASE).configMap['data']['skein.yaml'] as string) as Doc;
   const production = parseYaml(readFileSync(join(ROOT, 'examples', 'skein.production.yaml'), 'utf8')) as Doc;
   assert.equal(base['storage']['retention'], '30d', 'the Kubernetes plan keeps 30 days');
   production['storage']['retention'] = base['storage']['retention'];
   production['processors']['memory_limiter'] = base['processors']['memory_limiter'];
+  production['storage']['max_bytes'] = base['storage']['max_bytes'];
   assert.deepEqual(base, production);
 });
 
