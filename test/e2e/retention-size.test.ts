@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -20,6 +20,7 @@ import { startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
 import { metricsText, metricValue } from '../helpers/metrics-text.js';
 import { waitFor } from '../helpers/poll.js';
+import { fillFileSystem } from '../store/wal/helpers.js';
 
 const HOUR_NS = 3_600_000_000_000n;
 /** Maintenance often, and no merging: the blocks this file tells apart stay apart. */
@@ -239,14 +240,7 @@ test('on a full disk the refused write makes room at once: old blocks go, and th
       ['t', 5],
       ['t', 4],
     ]);
-    const fd = openSync(filler, 'w');
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(4096, 1));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-    } finally {
-      closeSync(fd);
-    }
+    fillFileSystem(filler);
 
     // Larger than what the WAL's last page still holds, so it needs pages the disk no longer has.
     const sent = sdkSpans(200);
