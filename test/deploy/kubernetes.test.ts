@@ -1,4 +1,4 @@
-// The Kubernetes deployment in deploy/kubernetes/ (docs/deploy.md#kubernetes), without a
+// The Kubernetes deployment in deploy/kubernetes/ (docs/deploy.md#3e-or-run-on-kubernetes), without a
 // cluster to apply it to. Each kustomization (the single-binary base, the scale-out
 // overlay) is rendered with `kubectl kustomize` as `kubectl apply -k` would, and every
 // rendered object is validated against the Kubernetes API's schemas, unknown fields
