@@ -8,8 +8,6 @@
 // answers /metrics for the ServiceMonitor, and stops cleanly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -17,15 +15,12 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { startSkein } from '../helpers/skein-process.js';
 import { metricsText, metricValue } from '../helpers/metrics-text.js';
 import { waitFor } from '../helpers/poll.js';
+import { READ_ONLY_ROOT, readOnlyRootUnavailable } from '../helpers/read-only-root.js';
 import { render } from './kubernetes-render.js';
 
-/** In its own user and mount namespaces: the root read-only, the temporary directory still writable. */
-const READ_ONLY_ROOT = ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', 'mount --bind "$0" "$0" && mount -o remount,bind,ro / && exec "$@"', tmpdir()];
 
-const probe = spawnSync(READ_ONLY_ROOT[0]!, [...READ_ONLY_ROOT.slice(1), 'sh', '-c', `! touch /skein-probe 2>/dev/null && touch "${tmpdir()}/skein-probe"`]);
-const noNamespaces = probe.status === 0 ? false : 'needs unshare with user and mount namespaces to make the root file system read-only';
 
-test('the base pod\'s config runs on a read-only root with only /tmp and its data directory writable: ready, keeps an error trace into a block, /metrics, clean stop', { skip: noNamespaces }, async () => {
+test('the base pod\'s config runs on a read-only root with only /tmp and its data directory writable: ready, keeps an error trace into a block, /metrics, clean stop', { skip: readOnlyRootUnavailable }, async () => {
   const configMap = render('base').find((o) => o['kind'] === 'ConfigMap')!;
   const skein = await startSkein({ configYaml: configMap['data']['skein.yaml'] as string, wrap: READ_ONLY_ROOT });
   try {
