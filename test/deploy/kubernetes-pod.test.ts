@@ -15,7 +15,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { startSkein } from '../helpers/skein-process.js';
 import { metricsText, metricValue } from '../helpers/metrics-text.js';
 import { waitFor } from '../helpers/poll.js';
-import { READ_ONLY_ROOT, readOnlyRootUnavailable } from '../helpers/read-only-root.js';
+import { READ_ONLY_ROOT, readOnlyRootUnavailable } from '../helpers/namespaces.js';
 import { render } from './kubernetes-render.js';
 
 

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { toHex } from '../../src/otlp/model.js';
 import { parseDockerfile, words } from '../helpers/dockerfile.js';
 import { waitFor } from '../helpers/poll.js';
-import { READ_ONLY_ROOT, readOnlyRootUnavailable } from '../helpers/read-only-root.js';
+import { READ_ONLY_ROOT, readOnlyRootUnavailable } from '../helpers/namespaces.js';
 import { startSkein, tempDir } from '../helpers/skein-process.js';
 import { batchOf, newTraceId, postProtobuf, span } from '../helpers/spans.js';
 

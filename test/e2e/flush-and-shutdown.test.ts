@@ -3,13 +3,13 @@
 // reads back once the disk has room again or the server has restarted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { flattenBatch } from '../../src/otlp/assemble.js';
 import { decodeOtlpJson } from '../../src/otlp/json.js';
 import { toHex } from '../../src/otlp/model.js';
 import { startSkein, tempDir, type SkeinProcess } from '../helpers/skein-process.js';
 import { postProtobuf, simpleTrace } from '../helpers/spans.js';
+import { smallTmpfsAt, tmpfsUnavailable } from '../helpers/namespaces.js';
 
 /** Sends `traces` traces of `spans` spans each over OTLP/HTTP; returns the acknowledged ones (trace ID hex → span count). */
 async function ingest(skein: SkeinProcess, traces: number, spans: number): Promise<Map<string, number>> {
@@ -31,16 +31,14 @@ async function assertReadBack(skein: SkeinProcess, acknowledged: Map<string, num
   }
 }
 
-const namespaceProbe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=64k probe "$0"', tempDir()]);
-const noNamespaces = namespaceProbe.status === 0 ? false : 'needs unshare with user and mount namespaces to mount a small tmpfs as the data directory';
 
-test('/flush on a full disk answers 503 with Retry-After naming the problem, and succeeds once space is freed, losing nothing', { skip: noNamespaces }, async () => {
+test('/flush on a full disk answers 503 with Retry-After naming the problem, and succeeds once space is freed, losing nothing', { skip: tmpfsUnavailable }, async () => {
   // The data directory is a 16 MiB tmpfs in the server's own mount namespace; the test
   // reaches it through /proc/<pid>/root to fill it up and free it again.
   const mountPoint = tempDir();
   const skein = await startSkein({
     dataDir: `${mountPoint}/data`,
-    wrap: ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=16m skein-full-disk "$0" && exec "$@"', mountPoint],
+    wrap: smallTmpfsAt(mountPoint),
   });
   try {
     const acknowledged = await ingest(skein, 20, 200);

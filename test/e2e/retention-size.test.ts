@@ -8,7 +8,6 @@
 // bytes and the deletions by reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { postProtobuf, simpleTrace } from '../helpers/spans.js';
 import { metricsText, metricValue } from '../helpers/metrics-text.js';
 import { waitFor } from '../helpers/poll.js';
 import { fillFileSystem } from '../store/wal/helpers.js';
+import { smallTmpfsAt, tmpfsUnavailable } from '../helpers/namespaces.js';
 
 const HOUR_NS = 3_600_000_000_000n;
 /** Maintenance often, and no merging: the blocks this file tells apart stay apart. */
@@ -221,10 +221,8 @@ test('past the disk watermark the oldest blocks of any tenant go first, down to 
   }
 });
 
-const namespaceProbe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=64k probe "$0"', tempDir()]);
-const noNamespaces = namespaceProbe.status === 0 ? false : 'needs unshare with user and mount namespaces to mount a small tmpfs as the data directory';
 
-test('on a full disk the refused write makes room at once: old blocks go, and the SDK exporter\'s retry is acknowledged', { skip: noNamespaces }, async () => {
+test('on a full disk the refused write makes room at once: old blocks go, and the SDK exporter\'s retry is acknowledged', { skip: tmpfsUnavailable }, async () => {
   // The data directory is a 16 MiB tmpfs in the server's own mount namespace; the test
   // reaches it through /proc/<pid>/root to fill it up. Maintenance runs only when asked
   // by a full disk here (its interval is an hour).
@@ -232,7 +230,7 @@ test('on a full disk the refused write makes room at once: old blocks go, and th
   const skein = await startSkein({
     dataDir: `${mountPoint}/data`,
     configYaml: 'storage:\n  compaction:\n    interval: 1h\n',
-    wrap: ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=16m skein-full-disk "$0" && exec "$@"', mountPoint],
+    wrap: smallTmpfsAt(mountPoint),
   });
   const filler = `/proc/${skein.child.pid}/root${mountPoint}/filler`;
   try {

@@ -7,7 +7,6 @@
 // same trace too, reaches a block and reads back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { Store } from '../../src/store/store.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { batchOf, newTraceId, span, spanSource, unwritable } from '../helpers/spans.js';
 import { captureLogs, run } from './wal/helpers.js';
+import { tmpfsUnavailable } from '../helpers/namespaces.js';
 
 const TENANT = 'team-a';
 const QUARANTINED = 'spans quarantined: no block can hold them; every other span of the cut is in a block';
@@ -195,10 +195,8 @@ await store.close();
 console.log(JSON.stringify({ whileFull, afterwards }));
 `;
 
-const namespaceProbe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=64k probe "$0"', tmpdir()]);
-const noNamespaces = namespaceProbe.status === 0 ? false : 'needs unshare with user and mount namespaces to mount a small tmpfs';
 
-test('a cut on a full disk rethrows and quarantines nothing; once space is back it writes the good spans and quarantines the bad one', { skip: noNamespaces }, async () => {
+test('a cut on a full disk rethrows and quarantines nothing; once space is back it writes the good spans and quarantines the bad one', { skip: tmpfsUnavailable }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'skein-quarantine-full-'));
   try {
     const script = join(work, 'child.mjs');

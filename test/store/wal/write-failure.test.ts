@@ -5,8 +5,8 @@
 // WAL replays without anything to truncate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { range, run, tempDir, writeChildScript } from './helpers.js';
+import { tmpfsUnavailable } from '../../helpers/namespaces.js';
 
 interface Report {
   failure: { name: string; code: string; retryable: boolean; isWalWriteError: boolean } | undefined;
@@ -69,10 +69,8 @@ test('a write cut short by the file-size limit (EFBIG) is truncated back and lat
   assertCleanFailure(parseReport(result), 'EFBIG', false);
 });
 
-const namespaceProbe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=64k probe "$0"', tempDir()]);
-const noNamespaces = namespaceProbe.status === 0 ? false : 'needs unshare with user and mount namespaces to mount a small tmpfs';
 
-test('a full disk (ENOSPC) refuses the append as retryable, leaves no partial record, and appends work once space is back', { skip: noNamespaces }, async () => {
+test('a full disk (ENOSPC) refuses the append as retryable, leaves no partial record, and appends work once space is back', { skip: tmpfsUnavailable }, async () => {
   // 256 KiB of tmpfs: the WAL and a filler that takes every page left. The
   // 20 KB record first fills the slack of the segment's last page, then fails.
   const mountPoint = tempDir();
