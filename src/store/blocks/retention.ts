@@ -34,25 +34,19 @@ export function byAge(a: BlockMeta, b: BlockMeta): number {
 /** The oldest blocks to delete, oldest first, so that the rest take at most `maxBytes`; none when it is 0 (no limit). */
 export function blocksOverSize(blocks: readonly SizedBlock[], maxBytes: number): SizedBlock[] {
   if (maxBytes <= 0) return [];
-  let total = blocks.reduce((n, b) => n + b.bytes, 0);
-  const out: SizedBlock[] = [];
-  for (const b of [...blocks].sort((x, y) => byAge(x.meta, y.meta))) {
-    if (total <= maxBytes) break;
-    out.push(b);
-    total -= b.bytes;
-  }
-  return out;
+  return blocksToFree(blocks, blocks.reduce((n, b) => n + b.bytes, 0) - maxBytes);
 }
 
 /**
  * The oldest blocks, oldest first, whose bytes together cover `needBytes`, among those
- * whose newest span ended before `floorUnixNano`: fewer (all of those) when they cannot.
+ * whose newest span ended before `floorUnixNano` (any, without one): fewer (all of those)
+ * when they cannot.
  */
-export function blocksToFree(blocks: readonly SizedBlock[], needBytes: number, floorUnixNano: bigint): SizedBlock[] {
+export function blocksToFree(blocks: readonly SizedBlock[], needBytes: number, floorUnixNano?: bigint): SizedBlock[] {
   const out: SizedBlock[] = [];
   let freed = 0;
   for (const b of [...blocks].sort((x, y) => byAge(x.meta, y.meta))) {
-    if (freed >= needBytes || BigInt(b.meta.maxEndUnixNano) >= floorUnixNano) break;
+    if (freed >= needBytes || (floorUnixNano !== undefined && BigInt(b.meta.maxEndUnixNano) >= floorUnixNano)) break;
     out.push(b);
     freed += b.bytes;
   }
