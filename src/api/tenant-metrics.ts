@@ -3,10 +3,12 @@
 // names one of them; a series of no tenant (the process, receivers, queues, queries)
 // always, except the connectors' series without a tenant label, which add every tenant's
 // spans up under their services' and operations' names (include_tenant_label gives each
-// tenant its own). The registry's metric objects are filtered and prom-client renders
-// them, so the text is exactly what an unrestricted scrape would show of those series.
+// tenant its own), and the Tempo and collector names that sum tenants' series up. The
+// registry's metric objects are filtered and prom-client renders them, so the text is
+// exactly what an unrestricted scrape would show of those series.
 import { Registry, type Metric } from 'prom-client';
 import { registry } from '../telemetry/metrics.js';
+import { CompatView } from '../telemetry/compat-metrics.js';
 import { SharedFamily } from '../pipeline/connectors/shared/families.js';
 
 type Labels = Readonly<Record<string, string | number | undefined>>;
@@ -39,9 +41,12 @@ export function seriesOfTenants(labels: Labels, tenants: readonly string[], mixe
   return tenant === undefined ? !mixed : tenants.includes(String(tenant));
 }
 
-/** Whether a metric of the registry holds tenant data in series without a tenant label (the connectors'). */
+/**
+ * Whether a metric of the registry holds tenant data in series without a tenant label: the
+ * connectors', and the Tempo and collector names that add tenants up (compat-metrics.ts).
+ */
 export function mixesTenants(metric: unknown): boolean {
-  return metric instanceof SharedFamily;
+  return metric instanceof SharedFamily || (metric instanceof CompatView && metric.mixesTenants);
 }
 
 /** The registry's exposition text, of the series the tenants may read. */

@@ -73,7 +73,7 @@ function relabel(labels: Readonly<Labels>, spec: Record<string, LabelFrom> | und
 }
 
 /** A compatible family as prom-client's registry reads a metric: name, help, type and get(). */
-class CompatView {
+export class CompatView {
   readonly aggregator = 'sum';
 
   constructor(
@@ -108,6 +108,15 @@ class CompatView {
       samples.push({ labels: {}, value: 0 });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: addUp(samples) };
+  }
+
+  /**
+   * Whether the view adds several tenants' series up under no tenant label: a source labelled
+   * by tenant that the view does not serve that label of. A reader restricted to some tenants
+   * must not see those sums (api/tenant-metrics.ts).
+   */
+  get mixesTenants(): boolean {
+    return this.sources.some((s) => 'metric' in s && (s.metric as { labelNames?: readonly string[] }).labelNames?.includes('tenant') === true && s.labels?.['tenant'] === undefined);
   }
 
   /** Nothing to reset: the view holds no values (registry.resetMetrics() resets the sources). */
